@@ -1,0 +1,279 @@
+package checker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+)
+
+// UnknownRegion labels connections from an inventory file that names no region.
+const UnknownRegion = "unknown"
+
+// Inventory gathers the connections of one run, region by region, and the
+// failures met while gathering them.
+type Inventory struct {
+	mu      sync.Mutex
+	regions map[string]*regionData
+	errors  []ErrorEntry
+}
+
+type regionData struct {
+	byID     map[string]int // connection id -> index in conns
+	conns    []*Connection
+	declared int64 // the largest TotalCount an inventory file declared
+	scanned  bool
+	failed   bool
+}
+
+// NewInventory returns an empty inventory.
+func NewInventory() *Inventory { return &Inventory{regions: map[string]*regionData{}} }
+
+func (inv *Inventory) region(name string) *regionData {
+	r := inv.regions[name]
+	if r == nil {
+		r = &regionData{byID: map[string]int{}}
+		inv.regions[name] = r
+	}
+	return r
+}
+
+// add keeps one copy per connection id and region: the one read last.
+func (inv *Inventory) add(region string, conns []*Connection) {
+	r := inv.region(region)
+	for _, c := range conns {
+		c.Connection.Region = region
+		if c.Connection.ID != "" {
+			if i, ok := r.byID[c.Connection.ID]; ok {
+				r.conns[i] = c
+				continue
+			}
+			r.byID[c.Connection.ID] = len(r.conns)
+		}
+		r.conns = append(r.conns, c)
+	}
+}
+
+// ReadFile reads a saved DescribeVpnConnections response. Its top-level
+// RegionId names its region; else defaultRegion does, else UnknownRegion.
+// Unreadable input is an error wrapping ErrUnreadable, and adds nothing.
+func (inv *Inventory) ReadFile(path, defaultRegion string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("%w: read inventory %s: %v", ErrUnreadable, path, errors.Unwrap(err))
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return fmt.Errorf("%w: read inventory %s: is a directory", ErrUnreadable, path)
+	}
+	var conns []*Connection
+	info, err := decodeInventory(f, func(raw *rawConnection) error {
+		conns = append(conns, normalize(raw, ""))
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read inventory %s: %w", path, err)
+	}
+	region := info.RegionID
+	if region == "" {
+		region = defaultRegion
+	}
+	if region == "" {
+		region = UnknownRegion
+	}
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	inv.add(region, conns)
+	r := inv.region(region)
+	r.scanned = true
+	if info.HasTotal {
+		r.declared = max(r.declared, info.TotalCount)
+	}
+	return nil
+}
+
+// AddPage reads one DescribeVpnConnections response body collected live
+// from region, and returns how many connections it held and the TotalCount
+// it declared.
+func (inv *Inventory) AddPage(region string, body io.Reader) (n int, total int64, err error) {
+	var conns []*Connection
+	info, err := decodeInventory(body, func(raw *rawConnection) error {
+		conns = append(conns, normalize(raw, region))
+		return nil
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	inv.add(region, conns)
+	return len(conns), info.TotalCount, nil
+}
+
+// MarkScanned records that every page of region was read.
+func (inv *Inventory) MarkScanned(region string) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	inv.region(region).scanned = true
+}
+
+// Fail records that region could not be scanned completely; what was read
+// of it is still evaluated.
+func (inv *Inventory) Fail(e ErrorEntry) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	r := inv.region(e.Region)
+	r.failed = true
+	inv.errors = append(inv.errors, e)
+}
+
+// Options tune a check.
+type Options struct {
+	MinSeverity Severity  // findings below it are dropped
+	Now         time.Time // for exception expiry; zero means time.Now()
+	AccountID   string    // stamped on findings when known
+}
+
+// Result is a report plus the run's secrets, kept for the last guard on
+// outgoing messages.
+type Result struct {
+	Report  *Report
+	Secrets *Secrets
+}
+
+// Check evaluates every connection of the inventory and builds the report.
+func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Result, error) {
+	now := opt.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+
+	names := make([]string, 0, len(inv.regions))
+	for name := range inv.regions {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+
+	rep := &Report{SchemaVersion: SchemaVersion, Findings: []Finding{}, Errors: []ErrorEntry{}}
+	rep.Summary.BySeverity = map[string]int{}
+	rep.Summary.RegionsScan, rep.Summary.RegionsFailed = []string{}, []string{}
+	rep.Errors = append(rep.Errors, inv.errors...)
+
+	var conns []*Connection
+	for _, name := range names {
+		r := inv.regions[name]
+		switch {
+		case r.failed:
+			rep.Summary.RegionsFailed = append(rep.Summary.RegionsFailed, name)
+		case r.scanned:
+			rep.Summary.RegionsScan = append(rep.Summary.RegionsScan, name)
+		}
+		if r.declared > int64(len(r.conns)) {
+			rep.Errors = append(rep.Errors, ErrorEntry{
+				Region: name, Code: CodeIncompleteInventory,
+				Message: fmt.Sprintf("the inventory declares %d connections in %s but holds %d: the data is partial", r.declared, name, len(r.conns)),
+			})
+		}
+		conns = append(conns, r.conns...)
+	}
+	for _, c := range conns {
+		c.Connection.AccountID = opt.AccountID
+		rep.Summary.Tunnels += len(c.Tunnels)
+		if c.incomplete() {
+			rep.Summary.Incomplete++
+		}
+	}
+	rep.Summary.Connections = len(conns)
+
+	secrets := analyzeKeys(conns, e.banned)
+
+	found, err := e.evaluateAll(ctx, conns)
+	if err != nil {
+		return nil, err
+	}
+
+	for i, c := range conns {
+		tagged, bad := tagExceptions(&c.Connection)
+		if bad != nil {
+			rep.Errors = append(rep.Errors, *bad)
+		}
+		for _, f := range found[i] {
+			if f.Severity < opt.MinSeverity {
+				continue
+			}
+			if applyExceptions(&f, [][]Exception{e.exceptions, tagged}, now) {
+				rep.Summary.Suppressed++
+				continue
+			}
+			rep.Findings = append(rep.Findings, f)
+		}
+	}
+	sortFindings(rep.Findings)
+	for _, f := range rep.Findings {
+		rep.Summary.BySeverity[f.Severity.String()]++
+	}
+	rep.Summary.Findings = len(rep.Findings)
+	slices.SortStableFunc(rep.Errors, func(a, b ErrorEntry) int {
+		if a.Region != b.Region {
+			if a.Region < b.Region {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+	return &Result{Report: rep, Secrets: secrets}, nil
+}
+
+// evaluateAll evaluates the connections on all cores with the one prepared
+// query; results keep the connections' order.
+func (e *Engine) evaluateAll(ctx context.Context, conns []*Connection) ([][]Finding, error) {
+	out := make([][]Finding, len(conns))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		next     = make(chan int)
+		errOnce  sync.Once
+		firstErr error
+	)
+	for range min(runtime.GOMAXPROCS(0), max(len(conns), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				fs, err := e.evaluate(ctx, conns[i])
+				if err != nil {
+					errOnce.Do(func() { firstErr = err; cancel() })
+					continue
+				}
+				out[i] = fs
+			}
+		}()
+	}
+feed:
+	for i := range conns {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("evaluate: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,261 @@
+package checker
+
+import (
+	"strings"
+)
+
+// Connection is the policy input for one IPsec-VPN connection: the document
+// every rule sees as `input`. Absent fields are left out (never null), so a
+// rule cannot fire on data the API did not return. Secrets are not part of
+// it: a pre-shared key is represented only by the facts in PSK.
+type Connection struct {
+	Connection ConnectionInfo `json:"connection"`
+	Tunnels    []Tunnel       `json:"tunnels"`
+
+	// Plaintext secrets, held only until the run's key facts are computed.
+	bgpAuthKeys []string
+}
+
+// ConnectionInfo holds what belongs to the connection as a whole.
+type ConnectionInfo struct {
+	ID                string            `json:"id,omitempty"`
+	Name              string            `json:"name,omitempty"`
+	Region            string            `json:"region,omitempty"`
+	AccountID         string            `json:"account_id,omitempty"`
+	VPNGatewayID      string            `json:"vpn_gateway_id,omitempty"`
+	CustomerGatewayID string            `json:"customer_gateway_id,omitempty"`
+	LocalSubnets      []string          `json:"local_subnets,omitempty"`
+	RemoteSubnets     []string          `json:"remote_subnets,omitempty"`
+	Tags              map[string]string `json:"tags,omitempty"`
+	DualTunnel        bool              `json:"dual_tunnel"`
+	Status            string            `json:"status,omitempty"`
+	HealthCheck       *HealthCheck      `json:"health_check,omitempty"`
+	EnableTunnelsBGP  *bool             `json:"enable_tunnels_bgp,omitempty"`
+}
+
+// HealthCheck is the connection's VcoHealthCheck.
+type HealthCheck struct {
+	Enabled *bool  `json:"enabled,omitempty"`
+	Status  string `json:"status,omitempty"`
+}
+
+// Tunnel is one tunnel of a dual-tunnel connection, or the single tunnel of a
+// single-tunnel connection (which has no ID).
+type Tunnel struct {
+	ID           string `json:"id,omitempty"`
+	Role         string `json:"role,omitempty"`
+	Status       string `json:"status,omitempty"`
+	IKE          *IKE   `json:"ike,omitempty"`
+	IPsec        *IPsec `json:"ipsec,omitempty"`
+	PSK          *PSK   `json:"psk,omitempty"`
+	DPD          *bool  `json:"dpd,omitempty"`
+	NATTraversal *bool  `json:"nat_traversal,omitempty"`
+	BGP          *BGP   `json:"bgp,omitempty"`
+
+	psk string // plaintext, cleared once the key's facts are known
+}
+
+// IKE is the phase 1 configuration. Algorithm names are lower-cased.
+type IKE struct {
+	Version    string `json:"version,omitempty"`
+	Mode       string `json:"mode,omitempty"`
+	Encryption string `json:"encryption,omitempty"`
+	Integrity  string `json:"integrity,omitempty"`
+	DHGroup    string `json:"dh_group,omitempty"`
+	Lifetime   int64  `json:"lifetime,omitempty"`
+	LocalID    string `json:"local_id,omitempty"`
+	RemoteID   string `json:"remote_id,omitempty"`
+}
+
+// IPsec is the phase 2 configuration. Algorithm names are lower-cased;
+// DHGroup is the PFS group ("disabled" when PFS is off).
+type IPsec struct {
+	Encryption string `json:"encryption,omitempty"`
+	Integrity  string `json:"integrity,omitempty"`
+	DHGroup    string `json:"dh_group,omitempty"`
+	Lifetime   int64  `json:"lifetime,omitempty"`
+}
+
+// PSK holds the facts about a tunnel's pre-shared key; never the key.
+type PSK struct {
+	Length     int      `json:"length"`
+	Banned     bool     `json:"banned"`
+	Guesses    float64  `json:"guesses"`
+	GuessesLog int      `json:"guesses_log10"` // floor(log10(guesses)), for messages
+	ExposedIn  []string `json:"exposed_in"`
+	SharedWith int      `json:"shared_with"` // tunnels in the run using this key, this one included
+}
+
+// BGP is the tunnel's BGP state.
+type BGP struct {
+	Enabled  *bool  `json:"enabled,omitempty"`
+	Status   string `json:"status,omitempty"`
+	LocalASN string `json:"local_asn,omitempty"`
+	PeerASN  string `json:"peer_asn,omitempty"`
+}
+
+// Redacted is how a saved inventory spells a removed secret; read back, it
+// counts as absent.
+const Redacted = "vpncheck:redacted"
+
+// mask replaces a key wherever it shows in a name, tag or id.
+const mask = "****"
+
+// normalize turns one raw connection into the policy input. Key facts are
+// filled in later, once every connection of the run is known.
+func normalize(raw *rawConnection, region string) *Connection {
+	c := &Connection{Connection: ConnectionInfo{
+		ID:                string(raw.VpnConnectionId),
+		Name:              string(raw.Name),
+		Region:            region,
+		VPNGatewayID:      string(raw.VpnGatewayId),
+		CustomerGatewayID: string(raw.CustomerGatewayId),
+		LocalSubnets:      splitList(string(raw.LocalSubnet)),
+		RemoteSubnets:     splitList(string(raw.RemoteSubnet)),
+		Status:            string(raw.Status),
+	}}
+	if raw.Tag != nil && len(raw.Tag.Tag) > 0 {
+		c.Connection.Tags = make(map[string]string, len(raw.Tag.Tag))
+		for _, t := range raw.Tag.Tag {
+			if t.Key != "" {
+				c.Connection.Tags[string(t.Key)] = string(t.Value)
+			}
+		}
+	}
+	if hc := raw.VcoHealthCheck; hc != nil && (hc.Enable.Known || hc.Status != "" || hc.Dip != "" || hc.Sip != "") {
+		c.Connection.HealthCheck = &HealthCheck{Enabled: hc.Enable.ptr(), Status: strings.ToLower(string(hc.Status))}
+	}
+
+	var tunnels []rawTunnel
+	if raw.TunnelOptionsSpecification != nil {
+		tunnels = raw.TunnelOptionsSpecification.TunnelOptions
+	}
+	if len(tunnels) == 0 {
+		// Single-tunnel mode: the connection's own settings are its one tunnel.
+		t := Tunnel{
+			Status:       string(raw.Status),
+			DPD:          raw.EnableDpd.ptr(),
+			NATTraversal: raw.EnableNatTraversal.ptr(),
+		}
+		t.IKE, t.psk = ikeOf(raw.IkeConfig)
+		t.IPsec = ipsecOf(raw.IpsecConfig)
+		if b := raw.VpnBgpConfig; b != nil {
+			// Single tunnel: BGP is configured when the config names a peer ASN.
+			t.BGP = bgpOf(b, string(b.Status), boolPtr(b.PeerAsn != ""))
+			c.addBGPKey(b.AuthKey)
+		}
+		c.Tunnels = []Tunnel{t}
+	} else {
+		c.Connection.DualTunnel = true
+		c.Connection.EnableTunnelsBGP = raw.EnableTunnelsBgp.ptr()
+		c.Tunnels = make([]Tunnel, 0, len(tunnels))
+		for i := range tunnels {
+			rt := &tunnels[i]
+			t := Tunnel{
+				ID:           string(rt.TunnelId),
+				Role:         string(rt.Role),
+				Status:       string(rt.Status),
+				DPD:          rt.EnableDpd.ptr(),
+				NATTraversal: rt.EnableNatTraversal.ptr(),
+			}
+			t.IKE, t.psk = ikeOf(rt.TunnelIkeConfig)
+			t.IPsec = ipsecOf(rt.TunnelIpsecConfig)
+			if b := rt.TunnelBgpConfig; b != nil {
+				// Dual tunnel: EnableTunnelsBgp decides, whatever the tunnel says.
+				t.BGP = bgpOf(b, string(b.BgpStatus), c.Connection.EnableTunnelsBGP)
+				c.addBGPKey(b.AuthKey)
+			} else if c.Connection.EnableTunnelsBGP != nil {
+				t.BGP = &BGP{Enabled: c.Connection.EnableTunnelsBGP}
+			}
+			c.Tunnels = append(c.Tunnels, t)
+		}
+	}
+	if raw.VpnBgpConfig != nil && c.Connection.DualTunnel {
+		c.addBGPKey(raw.VpnBgpConfig.AuthKey)
+	}
+	return c
+}
+
+func (c *Connection) addBGPKey(k flexString) {
+	if k != "" && k != Redacted {
+		c.bgpAuthKeys = append(c.bgpAuthKeys, string(k))
+	}
+}
+
+func ikeOf(r *rawIkeConfig) (*IKE, string) {
+	if r == nil {
+		return nil, ""
+	}
+	psk := string(r.Psk)
+	if psk == Redacted {
+		psk = ""
+	}
+	ike := &IKE{
+		Version:    lower(r.IkeVersion),
+		Mode:       lower(r.IkeMode),
+		Encryption: lower(r.IkeEncAlg),
+		Integrity:  lower(r.IkeAuthAlg),
+		DHGroup:    lower(r.IkePfs),
+		Lifetime:   r.IkeLifetime.Value,
+		LocalID:    string(r.LocalId),
+		RemoteID:   string(r.RemoteId),
+	}
+	if *ike == (IKE{}) {
+		return nil, psk // {"IkeConfig": {}} says nothing
+	}
+	return ike, psk
+}
+
+func ipsecOf(r *rawIpsecConfig) *IPsec {
+	if r == nil {
+		return nil
+	}
+	p := &IPsec{
+		Encryption: lower(r.IpsecEncAlg),
+		Integrity:  lower(r.IpsecAuthAlg),
+		DHGroup:    lower(r.IpsecPfs),
+		Lifetime:   r.IpsecLifetime.Value,
+	}
+	if *p == (IPsec{}) {
+		return nil
+	}
+	return p
+}
+
+func bgpOf(r *rawBgpConfig, status string, enabled *bool) *BGP {
+	b := &BGP{Enabled: enabled, Status: strings.ToLower(status), LocalASN: string(r.LocalAsn), PeerASN: string(r.PeerAsn)}
+	if b.Enabled == nil && b.Status == "" && b.LocalASN == "" && b.PeerASN == "" {
+		return nil
+	}
+	return b
+}
+
+func lower(s flexString) string { return strings.ToLower(string(s)) }
+
+func boolPtr(b bool) *bool { return &b }
+
+// splitList reads the API's comma-separated CIDR lists.
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	parts := strings.Split(s, ",")
+	out := parts[:0]
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// incomplete reports whether the API left out the IKE or IPsec configuration
+// of any tunnel.
+func (c *Connection) incomplete() bool {
+	for i := range c.Tunnels {
+		if c.Tunnels[i].IKE == nil || c.Tunnels[i].IPsec == nil {
+			return true
+		}
+	}
+	return false
+}

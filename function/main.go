@@ -1,0 +1,25 @@
+// Command vpncheck checks Alibaba Cloud IPsec-VPN connections against Rego
+// policies. Started with no arguments under Function Compute (FC_RUNTIME_API
+// set), it serves timer invocations; otherwise it is a command-line tool.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	// The Tea SDK prints request headers, security token included, when
+	// DEBUG names it. Never let that reach a log.
+	os.Unsetenv("DEBUG")
+
+	if len(os.Args) == 1 && os.Getenv("FC_RUNTIME_API") != "" {
+		os.Exit(serveFC())
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := runCLI(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,12 @@
+// Package policies holds vpncheck's built-in Rego rules, their tests and
+// their default data.
+package policies
+
+import "embed"
+
+// FS holds the vpncheck policy tree: main.rego (the entrypoint), lib/
+// (shared helpers), config/data.json (thresholds, value lists, exceptions)
+// and rules/<rule>/ (one rule per package, with its tests).
+//
+//go:embed vpncheck
+var FS embed.FS

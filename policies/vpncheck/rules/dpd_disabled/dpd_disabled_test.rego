@@ -1,0 +1,24 @@
+package vpncheck.rules.dpd_disabled_test
+
+import rego.v1
+
+import data.vpncheck.rules.dpd_disabled
+
+test_off_fires if {
+	some f in dpd_disabled.deny with input as {"tunnels": [{"dpd": false}]}
+	f.rule == "dpd-disabled"
+	f.severity == "medium"
+}
+
+test_on_passes if {
+	count(dpd_disabled.deny) == 0 with input as {"tunnels": [{"dpd": true}]}
+}
+
+test_absent_is_unknown if {
+	count(dpd_disabled.deny) == 0 with input as {"tunnels": [{}]}
+}
+
+test_dual_tunnel if {
+	findings := dpd_disabled.deny with input as {"tunnels": [{"id": "tun-1", "dpd": true}, {"id": "tun-2", "dpd": false}]}
+	{f.tunnel_id | some f in findings} == {"tun-2"}
+}

@@ -1,0 +1,46 @@
+package vpncheck.rules.psk_weak_test
+
+import rego.v1
+
+import data.vpncheck.rules.psk_weak
+
+_strong := {"length": 32, "banned": false, "guesses": 1e30, "guesses_log10": 30, "exposed_in": [], "shared_with": 1}
+
+test_short_banned_guessable_key if {
+	some f in psk_weak.deny with input as {"tunnels": [{"psk": {
+		"length": 6, "banned": true, "guesses": 2, "guesses_log10": 0,
+		"exposed_in": [], "shared_with": 1,
+	}}]}
+	f.rule == "psk-weak"
+	f.severity == "critical"
+	contains(f.message, "6 characters, below the minimum of 16")
+	contains(f.message, "a commonly used key")
+	contains(f.message, "10^0 guesses")
+}
+
+test_strong_key_passes if {
+	count(psk_weak.deny) == 0 with input as {"tunnels": [{"psk": _strong}]}
+}
+
+test_long_but_guessable if {
+	some f in psk_weak.deny with input as {"tunnels": [{"psk": object.union(_strong, {"guesses": 3e11, "guesses_log10": 11})}]}
+	contains(f.message, "10^11 guesses")
+	not contains(f.message, "characters")
+}
+
+test_absent_key_is_unknown if {
+	count(psk_weak.deny) == 0 with input as {"tunnels": [{"ike": {"version": "ikev2"}}]}
+}
+
+test_min_length_from_data if {
+	count(psk_weak.deny) == 1 with input as {"tunnels": [{"psk": _strong}]}
+		with data.vpncheck.config.psk.min_length as 40
+}
+
+test_dual_tunnel if {
+	findings := psk_weak.deny with input as {"tunnels": [
+		{"id": "tun-1", "psk": _strong},
+		{"id": "tun-2", "psk": object.union(_strong, {"banned": true})},
+	]}
+	{f.tunnel_id | some f in findings} == {"tun-2"}
+}
