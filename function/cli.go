@@ -83,6 +83,32 @@ func fail(stderr io.Writer, err error) int {
 	return exitIncomplete
 }
 
+// newFlagSet returns a flag set that reports errors through the caller, as
+// one line, instead of printing the whole usage.
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parseFlags parses args; -h prints the flags on stdout and returns
+// flag.ErrHelp; positional arguments are a usage error.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stdout, "usage of %s:\n", fs.Name())
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return err
+		}
+		return usagef("%v (see '%s -h')", err, fs.Name())
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q (see '%s -h')", fs.Arg(0), fs.Name())
+	}
+	return nil
+}
+
 type listFlag []string
 
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
@@ -116,13 +142,14 @@ func (p *policyFlags) engine(ctx context.Context) (*checker.Engine, error) {
 }
 
 func cmdRules(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("vpncheck rules", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("vpncheck rules")
 	format := fs.String("format", "text", "output `format`: text or json")
 	var pf policyFlags
 	pf.register(fs, getenv)
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	if err := parseFlags(fs, args, stdout); errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	} else if err != nil {
+		return fail(stderr, err)
 	}
 	if *format != "text" && *format != "json" {
 		return fail(stderr, usagef("--format %q: want text or json", *format))
@@ -160,10 +187,9 @@ type checkConfig struct {
 	saveInventory  string
 }
 
-func parseCheck(args []string, getenv func(string) string, stderr io.Writer) (*checkConfig, error) {
+func parseCheck(args []string, getenv func(string) string, stdout io.Writer) (*checkConfig, error) {
 	cfg := &checkConfig{}
-	fs := flag.NewFlagSet("vpncheck check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("vpncheck check")
 	var inv listFlag
 	fs.Var(&inv, "inventory", "read connections from a saved DescribeVpnConnections response `FILE` (repeatable)")
 	fs.StringVar(&cfg.region, "region", "", "region `ID` of --inventory files that do not name their own")
@@ -177,14 +203,8 @@ func parseCheck(args []string, getenv func(string) string, stderr io.Writer) (*c
 	fs.DurationVar(&cfg.timeout, "timeout", 0, "deadline for the whole run, e.g. 2m (collection stops early, partial report)")
 	fs.IntVar(&cfg.concurrency, "concurrency", defaultConcurrency, "regions scanned at once")
 	fs.StringVar(&cfg.saveInventory, "save-inventory", "", "write what was collected to `DIR`, secrets redacted")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, err
-		}
-		return nil, usagef("%v", err)
-	}
-	if fs.NArg() > 0 {
-		return nil, usagef("unexpected argument %q", fs.Arg(0))
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return nil, err
 	}
 	cfg.inventories = inv
 	cfg.regions = splitComma(*regions)
@@ -226,7 +246,7 @@ func splitComma(s string) []string {
 }
 
 func cmdCheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	cfg, err := parseCheck(args, getenv, stderr)
+	cfg, err := parseCheck(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}

@@ -1,0 +1,190 @@
+package checker
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+
+	"github.com/vpncheck/vpncheck/policies"
+)
+
+var (
+	builtinOnce   sync.Once
+	builtinEngine *Engine
+	builtinErr    error
+)
+
+// builtin is the engine of the embedded policies, built once per test binary.
+func builtin(t testing.TB) *Engine {
+	t.Helper()
+	builtinOnce.Do(func() {
+		builtinEngine, builtinErr = NewEngine(context.Background(), Policies{Builtin: policies.FS})
+	})
+	if builtinErr != nil {
+		t.Fatal(builtinErr)
+	}
+	return builtinEngine
+}
+
+const customRule = `# METADATA
+# title: Connection name missing
+# description: Every connection needs a name.
+# custom:
+#   id: name-missing
+#   severity: low
+#   remediation: Name it.
+package vpncheck.rules.name_missing
+
+import data.vpncheck.lib
+
+deny contains lib.finding(rego.metadata.chain(), {}, "", "the connection has no name") if {
+	not input.connection.name
+}
+`
+
+func TestEngineLoadsTheBuiltinCatalogue(t *testing.T) {
+	rules := builtin(t).Rules()
+	ids := map[string]Rule{}
+	for _, r := range rules {
+		ids[r.ID] = r
+	}
+	for _, id := range []string{"psk-weak", "psk-reused", "ike-weak-integrity", "health-check-failed", "dpd-disabled"} {
+		r, ok := ids[id]
+		if !ok {
+			t.Errorf("rule %s missing from the catalogue", id)
+			continue
+		}
+		if r.Title == "" || r.Description == "" || r.Remediation == "" {
+			t.Errorf("rule %s: incomplete metadata %+v", id, r)
+		}
+	}
+}
+
+func TestEngineRejects(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		files fstest.MapFS
+		want  string
+	}{
+		{
+			name:  "network builtin",
+			files: fstest.MapFS{"net.rego": {Data: []byte(strings.Replace(customRule, "not input.connection.name", `http.send({"method": "get", "url": "http://127.0.0.1:1"}).status_code == 200`, 1))}},
+			want:  "undefined function http.send",
+		},
+		{
+			name:  "environment builtin",
+			files: fstest.MapFS{"env.rego": {Data: []byte(strings.Replace(customRule, "not input.connection.name", `opa.runtime().env.HOME`, 1))}},
+			want:  "undefined function opa.runtime",
+		},
+		{
+			name:  "dns builtin",
+			files: fstest.MapFS{"dns.rego": {Data: []byte(strings.Replace(customRule, "not input.connection.name", `net.lookup_ip_addr("example.com")`, 1))}},
+			want:  "undefined function net.lookup_ip_addr",
+		},
+		{
+			name:  "rule without metadata",
+			files: fstest.MapFS{"bare.rego": {Data: []byte("package vpncheck.rules.bare\n\ndeny contains {\"rule\": \"bare\"} if false\n")}},
+			want:  "vpncheck.rules.bare has no METADATA",
+		},
+		{
+			name:  "duplicate id",
+			files: fstest.MapFS{"dup.rego": {Data: []byte(strings.Replace(customRule, "id: name-missing", "id: psk-weak", 1))}},
+			want:  "rule id psk-weak is declared by both",
+		},
+		{
+			name:  "bad severity",
+			files: fstest.MapFS{"sev.rego": {Data: []byte(strings.Replace(customRule, "severity: low", "severity: urgent", 1))}},
+			want:  "unknown severity",
+		},
+		{
+			name:  "syntax error",
+			files: fstest.MapFS{"broken.rego": {Data: []byte("package vpncheck.rules.broken\n\ndeny contains x if {\n")}},
+			want:  "load custom policies",
+		},
+		{
+			name:  "malformed exception",
+			files: fstest.MapFS{"data.json": {Data: []byte(`{"vpncheck": {"config": {"exceptions": [{"rule": "psk-weak", "connection_id": "*", "reason": "r", "owner": "o", "expires": "next week"}]}}}`)}},
+			want:  "exception 1 (psk-weak)",
+		},
+		{
+			name:  "exception without owner",
+			files: fstest.MapFS{"data.json": {Data: []byte(`{"vpncheck": {"config": {"exceptions": [{"rule": "psk-weak", "connection_id": "*", "reason": "r", "expires": "2030-01-01"}]}}}`)}},
+			want:  "missing owner",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := NewEngine(context.Background(), Policies{Builtin: policies.FS, Custom: tc.files})
+			if err == nil {
+				t.Fatal("loaded")
+			}
+			if !errors.Is(err, ErrPolicy) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q: want ErrPolicy containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestEngineCustomRulesAndData(t *testing.T) {
+	ctx := context.Background()
+	custom := fstest.MapFS{
+		"name_missing/name_missing.rego":      {Data: []byte(customRule)},
+		"name_missing/name_missing_test.rego": {Data: []byte("package broken syntax is never loaded {")},
+		"data.json":                           {Data: []byte(`{"vpncheck": {"config": {"psk": {"min_length": 4}, "severity": {"by_rule": {"name-missing": "high"}}}}}`)},
+	}
+	conn := func() *Inventory {
+		inv := NewInventory()
+		c := normalizeJSON(t, `{"VpnConnectionId": "vco-1", "IkeConfig": {"Psk": "Zq8#vR2!xL0@pW5&mT7^"}}`)
+		inv.add("cn-test", []*Connection{c})
+		return inv
+	}
+
+	eng, err := NewEngine(ctx, Policies{Builtin: policies.FS, Custom: custom})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := eng.Check(ctx, conn(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := rulesOf(res.Report)
+	if !got["name-missing"] {
+		t.Errorf("custom rule did not fire: %v", got)
+	}
+	if f := res.Report.Findings[0]; f.Rule != "name-missing" || f.Severity != High || f.Title != "Connection name missing" {
+		t.Errorf("custom finding = %+v (severity from data by_rule)", f)
+	}
+
+	// Without the built-in rules only the custom rule remains.
+	eng, err = NewEngine(ctx, Policies{Builtin: policies.FS, Custom: custom, NoBuiltinRules: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(eng.Rules()) != 1 || eng.Rules()[0].ID != "name-missing" {
+		t.Errorf("catalogue without built-in rules = %+v", eng.Rules())
+	}
+}
+
+func TestEngineRejectsIncompleteFindings(t *testing.T) {
+	bad := strings.Replace(customRule, `lib.finding(rego.metadata.chain(), {}, "", "the connection has no name")`, `{"rule": "name-missing", "severity": "low"}`, 1)
+	eng, err := NewEngine(context.Background(), Policies{Builtin: policies.FS, Custom: fstest.MapFS{"r.rego": {Data: []byte(bad)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := NewInventory()
+	inv.add("cn-test", []*Connection{normalizeJSON(t, `{"VpnConnectionId": "vco-1"}`)})
+	_, err = eng.Check(context.Background(), inv, Options{})
+	if !errors.Is(err, ErrPolicy) || !strings.Contains(err.Error(), "has no title") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func rulesOf(r *Report) map[string]bool {
+	m := map[string]bool{}
+	for _, f := range r.Findings {
+		m[f.Rule] = true
+	}
+	return m
+}

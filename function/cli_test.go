@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// canaries are the secret values planted in testdata/canary.json.
+var canaries = []string{"CANARY-PSK-4f1d9b", "CANARY-BGP-77e2c0", "CANARY-TUNNEL-a93e71", "CANARY-BGP-TUN-0c55"}
+
+// cli runs one command in process with only the given environment.
+func cli(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	getenv := func(k string) string { return env[k] }
+	code = runCLI(context.Background(), args, getenv, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func writeTemp(t *testing.T, name, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestCheckSample(t *testing.T) {
+	code, out, errs := cli(t, nil, "check", "--inventory", "../testdata/sample.json", "--region", "cn-hangzhou", "--format", "json")
+	if code != exitOK || errs != "" {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	var rep struct {
+		SchemaVersion int `json:"schema_version"`
+		Findings      []struct {
+			Rule, Region, ConnectionID string
+		} `json:"findings"`
+		Summary struct {
+			Connections    int      `json:"connections"`
+			RegionsScanned []string `json:"regions_scanned"`
+		} `json:"summary"`
+		Errors []any `json:"errors"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.SchemaVersion != 1 || rep.Summary.Connections != 2 || len(rep.Findings) == 0 || rep.Errors == nil {
+		t.Errorf("report = %+v", rep)
+	}
+	if len(rep.Summary.RegionsScanned) != 1 || rep.Summary.RegionsScanned[0] != "cn-hangzhou" {
+		t.Errorf("regions = %v", rep.Summary.RegionsScanned)
+	}
+}
+
+func TestExitStatus(t *testing.T) {
+	clean := writeTemp(t, "clean.json", `{"VpnConnections": {"VpnConnection": []}}`)
+	partial := writeTemp(t, "partial.json", `{"TotalCount": 5, "VpnConnections": {"VpnConnection": []}}`)
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want int
+	}{
+		{"findings without fail-on", []string{"check", "--inventory", "../testdata/sample.json"}, nil, exitOK},
+		{"fail-on reached", []string{"check", "--inventory", "../testdata/sample.json", "--fail-on", "high"}, nil, exitFailOn},
+		{"fail-on above the worst", []string{"check", "--inventory", "../testdata/sample.json", "--min-severity", "high", "--fail-on", "critical"}, nil, exitFailOn},
+		{"fail-on with nothing found", []string{"check", "--inventory", clean, "--fail-on", "info"}, nil, exitOK},
+		{"fail-on with partial data", []string{"check", "--inventory", partial, "--fail-on", "critical"}, nil, exitFailOn},
+		{"min-severity from env", []string{"check", "--inventory", "../testdata/sample.json", "--fail-on", "medium"}, map[string]string{"VPNCHECK_MIN_SEVERITY": "critical"}, exitFailOn},
+		{"no command", nil, nil, exitUsage},
+		{"unknown command", []string{"scan"}, nil, exitUsage},
+		{"unknown flag", []string{"check", "--bogus"}, nil, exitUsage},
+		{"bad format", []string{"check", "--inventory", clean, "--format", "yaml"}, nil, exitUsage},
+		{"bad severity", []string{"check", "--inventory", clean, "--min-severity", "urgent"}, nil, exitUsage},
+		{"bad fail-on", []string{"check", "--inventory", clean, "--fail-on", "x"}, nil, exitUsage},
+		{"missing policy dir", []string{"check", "--inventory", clean, "--policies", "/nonexistent/policies"}, nil, exitUsage},
+		{"missing policy dir from env", []string{"check", "--inventory", clean}, map[string]string{"VPNCHECK_POLICY_DIR": "/nonexistent"}, exitUsage},
+		{"no-builtin without dir", []string{"check", "--inventory", clean, "--no-builtin-policies"}, nil, exitUsage},
+		{"stray argument", []string{"check", "--inventory", clean, "extra"}, nil, exitUsage},
+		{"version", []string{"version"}, nil, exitOK},
+		{"rules", []string{"rules"}, nil, exitOK},
+		{"rules json", []string{"rules", "--format", "json"}, nil, exitOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errs := cli(t, tc.env, tc.args...)
+			if code != tc.want {
+				t.Errorf("exit %d, want %d (stderr %q)", code, tc.want, errs)
+			}
+			if code == exitUsage && tc.args != nil && strings.Count(strings.TrimSpace(errs), "\n") > 0 && !strings.Contains(errs, "usage") {
+				t.Errorf("want one line on stderr, got %q", errs)
+			}
+		})
+	}
+}
+
+func TestUnreadableInventory(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, path, want string }{
+		{"not json", writeTemp(t, "a.json", "this is not json"), "invalid JSON"},
+		{"other shape", writeTemp(t, "b.json", `{"RequestId": "x", "Vpcs": {"Vpc": []}}`), "not a DescribeVpnConnections response"},
+		{"empty file", writeTemp(t, "c.json", ""), "truncated"},
+		{"truncated", writeTemp(t, "d.json", `{"VpnConnections": {"VpnConnection": [{"Vpn`), "truncated"},
+		{"missing file", filepath.Join(dir, "nope.json"), "no such file"},
+		{"directory", dir, "is a directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errs := cli(t, nil, "check", "--inventory", "../testdata/sample.json", "--inventory", tc.path, "--format", "json")
+			if code != exitUsage {
+				t.Errorf("exit %d, want %d", code, exitUsage)
+			}
+			if out != "" {
+				t.Errorf("stdout not empty: %q", out)
+			}
+			if strings.Count(errs, "\n") != 1 || !strings.Contains(errs, tc.want) || !strings.Contains(errs, tc.path) {
+				t.Errorf("stderr %q: want one line naming the file and %q", errs, tc.want)
+			}
+		})
+	}
+}
+
+func TestSecretsNeverLeave(t *testing.T) {
+	for _, format := range []string{"json", "text"} {
+		code, out, errs := cli(t, nil, "check", "--inventory", "../testdata/canary.json", "--format", format)
+		if code != exitOK {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		for _, c := range canaries {
+			if strings.Contains(out, c) || strings.Contains(errs, c) {
+				t.Errorf("%s output leaks %s", format, c)
+			}
+		}
+		if format == "json" && !strings.Contains(out, "branch **** link") {
+			t.Errorf("the key in the connection name is not shown masked:\n%s", out)
+		}
+	}
+}
