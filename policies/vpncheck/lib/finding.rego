@@ -7,10 +7,13 @@ package vpncheck.lib
 
 import rego.v1
 
-# finding is the object every rule's deny set holds. chain is the rule's
-# rego.metadata.chain(); tunnel is the input tunnel the finding is about ({}
-# for the connection as a whole); value is the offending value, which policy
-# data may map to a severity ("" when there is none).
+# METADATA
+# description: >-
+#   The object every rule's deny set holds. chain is the rule's
+#   rego.metadata.chain(); tunnel is the input tunnel the finding is about
+#   ({} for the connection as a whole); value is the offending value, which
+#   policy data may map to a severity ("" when there is none); message is one
+#   short sentence naming what is wrong.
 finding(chain, tunnel, value, message) := object.union(
 	{
 		"rule": meta.custom.id,
@@ -24,23 +27,30 @@ finding(chain, tunnel, value, message) := object.union(
 	meta := _rule_metadata(chain)
 }
 
-# severity resolves a finding's severity: by rule and value, then by rule,
-# from policy data; else the rule's METADATA default.
-severity(id, default_severity, value) := s if {
-	s := data.vpncheck.config.severity.by_value[id][value]
-} else := s if {
-	s := data.vpncheck.config.severity.by_rule[id]
-} else := default_severity
+# METADATA
+# description: >-
+#   Resolves a finding's severity from policy data: the rule's entry for this
+#   value (severity.by_value), else the rule's entry (severity.by_rule), else
+#   the rule's METADATA default.
+severity(id, default_severity, value) := object.get(
+	data.vpncheck.config,
+	["severity", "by_value", id, value],
+	object.get(data.vpncheck.config, ["severity", "by_rule", id], default_severity),
+)
 
-# on names the tunnel in a message: " on tunnel tun-..." or "" for the single
-# tunnel of a single-tunnel connection.
-on(tunnel) := sprintf(" on tunnel %s", [tunnel.id]) if tunnel.id
-else := ""
+# METADATA
+# description: >-
+#   Names the tunnel in a message: " on tunnel tun-..." for a tunnel of a
+#   dual-tunnel connection, "" for the one tunnel of a single-tunnel connection.
+on(tunnel) := sprintf(" on tunnel %s", [tunnel.id]) if {
+	tunnel.id
+} else := ""
 
 _rule_metadata(chain) := [entry.annotations |
 	some entry in chain
 	entry.annotations.custom.id
 ][0]
 
-_tunnel_ref(tunnel) := {"tunnel_id": tunnel.id} if tunnel.id
-else := {}
+_tunnel_ref(tunnel) := {"tunnel_id": tunnel.id} if {
+	tunnel.id
+} else := {}

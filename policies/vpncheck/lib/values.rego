@@ -1,19 +1,29 @@
-# Value lists: the allowed and denied values of policy data. Values compare
-# case-insensitively.
+# Membership tests against the value lists of policy data
+# (data.vpncheck.config). Values compare case-insensitively.
 package vpncheck.lib
 
 import rego.v1
 
-# denied holds when value is on the denied list of the named kind
-# (encryption, integrity, dh_group, ike_version, ike_mode).
-denied(kind, value) if lower(value) in _lowered(data.vpncheck.config.values[kind].denied)
+# METADATA
+# description: >-
+#   Holds when value is on the denied list of the named kind (encryption,
+#   integrity, dh_group, ike_version, ike_mode).
+denied(kind, value) if listed(object.get(data.vpncheck.config.values, [kind, "denied"], []), value)
 
-# allowed holds when value is on the allowed list of the named kind.
-allowed(kind, value) if lower(value) in _lowered(data.vpncheck.config.values[kind].allowed)
+# METADATA
+# description: Holds when value is on the allowed list of the named kind.
+allowed(kind, value) if listed(object.get(data.vpncheck.config.values, [kind, "allowed"], []), value)
 
-# known holds when the data either allows or denies value.
+# METADATA
+# description: Holds when the data either allows or denies value.
 known(kind, value) if allowed(kind, value)
 
 known(kind, value) if denied(kind, value)
 
-_lowered(values) := {lower(v) | some v in values}
+# METADATA
+# description: Holds when value is a non-empty string on list, ignoring case.
+listed(list, value) if {
+	is_string(value)
+	value != ""
+	lower(value) in {lower(v) | some v in list}
+}

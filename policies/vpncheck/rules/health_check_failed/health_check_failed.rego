@@ -1,12 +1,17 @@
 # METADATA
 # title: Health check failing
 # description: >-
-#   The connection's health check is enabled and reports failed: traffic to
-#   the destination address does not pass through the tunnel, so the link is
-#   down or routing is broken, and failover may not happen.
+#   The connection's health check is enabled and reports failed: probes to the
+#   destination address do not pass through the tunnel, so the link is down
+#   or routing is broken, and traffic may be lost or fail over. NIST SP 800-77
+#   Rev. 1 treats VPN availability as a security objective. Severity high: the
+#   private network path the connection exists for is not working now. The
+#   status values that mean failed are policy data (status.health_check_failed).
 # related_resources:
 #   - ref: https://www.alibabacloud.com/help/en/vpn/sub-product-ipsec-vpn/user-guide/configure-health-checks
 #     description: Alibaba Cloud, IPsec-VPN health checks
+#   - ref: https://csrc.nist.gov/pubs/sp/800/77/r1/final
+#     description: NIST SP 800-77 Rev. 1, Guide to IPsec VPNs
 # custom:
 #   id: health-check-failed
 #   severity: high
@@ -20,9 +25,8 @@ import rego.v1
 
 import data.vpncheck.lib
 
-deny contains lib.finding(rego.metadata.chain(), {}, "", message) if {
+deny contains lib.finding(rego.metadata.chain(), {}, check.status, "health check is failing") if {
 	check := input.connection.health_check
 	check.enabled == true
-	check.status == "failed"
-	message := "health check is failing"
+	lib.listed(data.vpncheck.config.status.health_check_failed, check.status)
 }

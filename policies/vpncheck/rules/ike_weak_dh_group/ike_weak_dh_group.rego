@@ -2,9 +2,11 @@
 # title: Weak IKE Diffie-Hellman group
 # description: >-
 #   Phase 1 (IKE) uses a Diffie-Hellman group smaller than 2048 bits. RFC 8247
-#   section 2.4 marks group 1 (768-bit) MUST NOT and group 2 (1024-bit) SHOULD
-#   NOT; group 5 (1536-bit) is below NIST SP 800-77 Rev. 1's 2048-bit floor.
-#   Alibaba Cloud's strongest offer, group14 (2048-bit MODP), is compliant.
+#   section 2.4 marks group 1 (768-bit MODP) MUST NOT and groups 2 (1024-bit)
+#   and 5 (1536-bit) SHOULD NOT; NIST SP 800-77 Rev. 1 sets 2048 bits as the
+#   floor. Severity high: a breakable key exchange exposes every key derived
+#   from it. Alibaba Cloud's strongest offer, group14 (2048-bit MODP, RFC 8247
+#   MUST), is compliant.
 # related_resources:
 #   - ref: https://www.rfc-editor.org/rfc/rfc8247#section-2.4
 #     description: RFC 8247, IKEv2 key exchange methods

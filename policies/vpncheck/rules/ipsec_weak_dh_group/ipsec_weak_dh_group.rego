@@ -2,8 +2,10 @@
 # title: Weak IPsec PFS Diffie-Hellman group
 # description: >-
 #   Phase 2 (IPsec) perfect forward secrecy uses a Diffie-Hellman group smaller
-#   than 2048 bits (group 1, 2 or 5), which RFC 8247 section 2.4 and NIST
-#   SP 800-77 Rev. 1 rule out. group14 is compliant.
+#   than 2048 bits: group 1 is MUST NOT and groups 2 and 5 SHOULD NOT in
+#   RFC 8247 section 2.4 (the same groups serve PFS), and NIST SP 800-77
+#   Rev. 1 sets 2048 bits as the floor. Severity high: the exchange that is
+#   meant to protect past traffic can itself be broken. group14 is compliant.
 # related_resources:
 #   - ref: https://www.rfc-editor.org/rfc/rfc8247#section-2.4
 #     description: RFC 8247, key exchange methods (also used for PFS)

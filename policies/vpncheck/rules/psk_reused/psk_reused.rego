@@ -2,9 +2,10 @@
 # title: Pre-shared key reused
 # description: >-
 #   The same pre-shared key is set on more than one tunnel in the scanned
-#   estate (both tunnels of one connection included). One leaked key then opens
-#   every tunnel that shares it, and the peers cannot be told apart. NIST
-#   SP 800-77 Rev. 1 asks for a distinct key per peer.
+#   estate (both tunnels of one connection included). One leaked key then
+#   opens every tunnel that shares it, and the peers cannot be told apart.
+#   NIST SP 800-77 Rev. 1 asks for a distinct key per pair of peers. Severity
+#   high: it multiplies the reach of any single key compromise.
 # related_resources:
 #   - ref: https://csrc.nist.gov/pubs/sp/800/77/r1/final
 #     description: NIST SP 800-77 Rev. 1, Guide to IPsec VPNs, on pre-shared keys

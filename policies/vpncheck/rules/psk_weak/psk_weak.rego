@@ -1,12 +1,15 @@
 # METADATA
 # title: Weak pre-shared key
 # description: >-
-#   The tunnel's pre-shared key is short, on the banned list of common keys, or
-#   easy to guess. A guessed PSK lets an attacker impersonate the gateway or,
-#   with IKEv1 aggressive mode, crack it offline (NIST SP 800-77 Rev. 1,
-#   section 4.2.2: a PSK must have the strength of a random key). Thresholds
-#   (minimum length, minimum zxcvbn guess estimate) and the banned list are
-#   policy data. vpncheck computes these facts; the key never reaches policy.
+#   The tunnel's pre-shared key is short, on the banned list of common keys,
+#   or easy to guess. A guessed key lets an attacker impersonate the gateway,
+#   or crack captured IKEv1 aggressive-mode exchanges offline; NIST SP 800-77
+#   Rev. 1 asks for pre-shared keys with the strength of a random key, and
+#   RFC 7296 section 2.15 warns that a shared secret must carry enough
+#   entropy. Severity critical: the key is the only authentication of the
+#   peer. The minimum length, minimum zxcvbn guess estimate and banned list
+#   are policy data (psk); vpncheck computes the facts, and the key never
+#   reaches the policies.
 # related_resources:
 #   - ref: https://csrc.nist.gov/pubs/sp/800/77/r1/final
 #     description: NIST SP 800-77 Rev. 1, Guide to IPsec VPNs, on pre-shared keys
@@ -26,23 +29,31 @@ import rego.v1
 import data.vpncheck.lib
 
 deny contains lib.finding(rego.metadata.chain(), tunnel, "", message) if {
-	some tunnel in input.tunnels
-	reasons := _reasons(tunnel.psk)
+	some i, tunnel in input.tunnels
+	reasons := [reason | some [j, reason] in _weaknesses; j == i]
 	count(reasons) > 0
 	message := sprintf("pre-shared key is weak%s: %s", [lib.on(tunnel), concat(", ", sort(reasons))])
 }
 
-_reasons(psk) := (_too_short(psk) | _banned(psk)) | _guessable(psk)
+# Each weakness is a pair [tunnel index, reason].
+_weaknesses contains [i, reason] if {
+	some i, tunnel in input.tunnels
+	minimum := data.vpncheck.config.psk.min_length
+	tunnel.psk.length < minimum
+	reason := sprintf("%d characters, below the minimum of %d", [tunnel.psk.length, minimum])
+}
 
-_too_short(psk) := {sprintf("%d characters, below the minimum of %d", [psk.length, min_length])} if {
-	min_length := data.vpncheck.config.psk.min_length
-	psk.length < min_length
-} else := set()
+_weaknesses contains [i, "a commonly used key"] if {
+	some i, tunnel in input.tunnels
+	tunnel.psk.banned == true
+}
 
-_banned(psk) := {"a commonly used key"} if psk.banned == true
-else := set()
-
-_guessable(psk) := {sprintf("estimated at about 10^%d guesses, below the minimum of %v", [psk.guesses_log10, threshold])} if {
-	threshold := data.vpncheck.config.psk.min_guesses
-	psk.guesses < threshold
-} else := set()
+_weaknesses contains [i, reason] if {
+	some i, tunnel in input.tunnels
+	minimum := data.vpncheck.config.psk.min_guesses
+	tunnel.psk.guesses < minimum
+	reason := sprintf(
+		"estimated at about 10^%d guesses, below the minimum of %v",
+		[tunnel.psk.guesses_log10, minimum],
+	)
+}
