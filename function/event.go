@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/vpncheck/vpncheck/checker"
+)
+
+// invocation is what one Function Compute event asks for.
+type invocation struct {
+	TriggerTime string
+	TriggerName string
+	Regions     []string          // nil: no override
+	MinSeverity *checker.Severity // nil: no override
+	DryRun      bool
+}
+
+// runKey names a timer firing, so that an asynchronous retry of the same
+// event is recognised as the same run.
+func (iv invocation) runKey(requestID string) string {
+	if iv.TriggerTime != "" {
+		return iv.TriggerName + "@" + iv.TriggerTime
+	}
+	return "manual@" + requestID
+}
+
+// overrides is the payload's object: every key optional, no other key allowed.
+type overrides struct {
+	Regions     *[]string `json:"regions"`
+	MinSeverity *string   `json:"min_severity"`
+	DryRun      *bool     `json:"dry_run"`
+}
+
+// parseEvent reads a timer event (or an empty manual invoke). Unknown
+// top-level keys are ignored, since the platform owns that envelope; the
+// payload is ours and is read strictly.
+func parseEvent(body []byte) (invocation, error) {
+	var iv invocation
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return iv, nil
+	}
+	var ev struct {
+		TriggerTime *string         `json:"triggerTime"`
+		TriggerName *string         `json:"triggerName"`
+		Payload     json.RawMessage `json:"payload"`
+	}
+	if err := json.Unmarshal(body, &ev); err != nil {
+		return iv, fmt.Errorf("event: %s", jsonProblem(err))
+	}
+	if ev.TriggerTime != nil {
+		iv.TriggerTime = *ev.TriggerTime
+	}
+	if ev.TriggerName != nil {
+		iv.TriggerName = *ev.TriggerName
+	}
+
+	raw := bytes.TrimSpace(ev.Payload)
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return iv, fmt.Errorf("event payload: %s", jsonProblem(err))
+		}
+		raw = bytes.TrimSpace([]byte(s))
+	}
+	if len(raw) == 0 || string(raw) == "null" {
+		return iv, nil
+	}
+	if raw[0] != '{' {
+		return iv, errors.New("event payload: want a JSON object (or a string holding one) with regions, min_severity or dry_run")
+	}
+	var o overrides
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&o); err != nil {
+		return iv, fmt.Errorf("event payload: %s", jsonProblem(err))
+	}
+	if dec.More() {
+		return iv, errors.New("event payload: data after the JSON object")
+	}
+	if o.Regions != nil {
+		for _, r := range *o.Regions {
+			if strings.TrimSpace(r) == "" {
+				return iv, errors.New("event payload: regions holds an empty region id")
+			}
+		}
+		if len(*o.Regions) == 0 {
+			return iv, errors.New(`event payload: regions is empty (leave it out, or name regions, or ["all"])`)
+		}
+		iv.Regions = *o.Regions
+	}
+	if o.MinSeverity != nil {
+		s, err := checker.ParseSeverity(*o.MinSeverity)
+		if err != nil {
+			return iv, fmt.Errorf("event payload: min_severity: %v", err)
+		}
+		iv.MinSeverity = &s
+	}
+	if o.DryRun != nil {
+		iv.DryRun = *o.DryRun
+	}
+	return iv, nil
+}
+
+// jsonProblem describes a decoding error without quoting the input.
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf("%s must be %s, not %s", te.Field, jsonKind(te.Type.String()), te.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "unknown key " + strings.TrimPrefix(err.Error(), "json: unknown field ") + " (allowed: regions, min_severity, dry_run)"
+	case strings.Contains(err.Error(), "unexpected end of JSON input"):
+		return "truncated JSON"
+	}
+	return "invalid JSON"
+}
+
+func jsonKind(goType string) string {
+	switch goType {
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	case "[]string":
+		return "an array of strings"
+	}
+	return goType
+}
