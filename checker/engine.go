@@ -110,7 +110,8 @@ func NewEngine(ctx context.Context, p Policies) (*Engine, error) {
 	e.query, err = rego.New(
 		rego.Query(Entrypoint),
 		rego.Compiler(compiler),
-		rego.Store(inmem.NewFromObject(data)),
+		// AST values on read spare a conversion of the data on every evaluation.
+		rego.Store(inmem.NewFromObjectWithOpts(data, inmem.OptReturnASTValuesOnRead(true))),
 		rego.StrictBuiltinErrors(true),
 	).PrepareForEval(ctx)
 	if err != nil {

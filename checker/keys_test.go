@@ -24,7 +24,7 @@ func TestInputsShortcutAgreesWithZxcvbn(t *testing.T) {
 	cases := [][2]any{
 		{"hq-branch-Secret1", []string{"hq-branch", "1.2.3.4"}},
 		{"9-ffo-tfel-nwoD", []string{"Down-left-off-9"}}, // reversed input
-		{"p4ssw0rd-branch", []string{"password"}},           // l33t
+		{"p4ssw0rd-branch", []string{"password"}},        // l33t
 		{"b1gvpn-abc", []string{"BIGVPN"}},
 		{"x", []string{"x"}},
 	}

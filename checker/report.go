@@ -109,7 +109,9 @@ func (r *Report) Worst() (Severity, bool) {
 }
 
 // Failed reports whether any part of the scan failed or read partial data.
-func (r *Report) Failed() bool { return len(r.Summary.RegionsFailed) > 0 || r.hasCode(CodeIncompleteInventory) }
+func (r *Report) Failed() bool {
+	return len(r.Summary.RegionsFailed) > 0 || r.hasCode(CodeIncompleteInventory)
+}
 
 func (r *Report) hasCode(code string) bool {
 	return slices.ContainsFunc(r.Errors, func(e ErrorEntry) bool { return e.Code == code })
