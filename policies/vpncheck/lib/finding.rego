@@ -43,7 +43,7 @@ severity(id, default_severity, value) := object.get(
 #   Names the tunnel in a message: " on tunnel tun-..." for a tunnel of a
 #   dual-tunnel connection, "" for the one tunnel of a single-tunnel connection.
 on(tunnel) := sprintf(" on tunnel %s", [tunnel.id]) if {
-	tunnel.id
+	tunnel.id != ""
 } else := ""
 
 _rule_metadata(chain) := [entry.annotations |
@@ -52,5 +52,5 @@ _rule_metadata(chain) := [entry.annotations |
 ][0]
 
 _tunnel_ref(tunnel) := {"tunnel_id": tunnel.id} if {
-	tunnel.id
+	tunnel.id != ""
 } else := {}

@@ -7,6 +7,8 @@ import data.vpncheck.rules.ipsec_weak_dh_group
 test_group1_fires if {
 	some f in ipsec_weak_dh_group.deny with input as {"tunnels": [{"ipsec": {"dh_group": "group1"}}]}
 	f.rule == "ipsec-weak-dh-group"
+	f.severity == "high"
+	f.message == "IPsec PFS group is group1"
 }
 
 test_group14_and_disabled_pass if {
@@ -17,7 +19,7 @@ test_group14_and_disabled_pass if {
 }
 
 test_absent_is_unknown if {
-	count(ipsec_weak_dh_group.deny) == 0 with input as {"tunnels": [{"ipsec": {"encryption": "aes"}}]}
+	count(ipsec_weak_dh_group.deny) == 0 with input as {"tunnels": [{"ipsec": {"encryption": "aes"}}, {"ike": {"dh_group": "group1"}}]}
 }
 
 test_dual_tunnel if {

@@ -6,13 +6,13 @@ import data.vpncheck.rules.psk_weak
 
 _strong := {"length": 32, "banned": false, "guesses": 1e30, "guesses_log10": 30, "exposed_in": [], "shared_with": 1}
 
+_weak := {"length": 6, "banned": true, "guesses": 2, "guesses_log10": 0, "exposed_in": [], "shared_with": 1}
+
 test_short_banned_guessable_key if {
-	some f in psk_weak.deny with input as {"tunnels": [{"psk": {
-		"length": 6, "banned": true, "guesses": 2, "guesses_log10": 0,
-		"exposed_in": [], "shared_with": 1,
-	}}]}
+	some f in psk_weak.deny with input as {"tunnels": [{"psk": _weak}]}
 	f.rule == "psk-weak"
 	f.severity == "critical"
+	startswith(f.message, "pre-shared key is weak: ")
 	contains(f.message, "6 characters, below the minimum of 16")
 	contains(f.message, "a commonly used key")
 	contains(f.message, "10^0 guesses")
@@ -23,9 +23,15 @@ test_strong_key_passes if {
 }
 
 test_long_but_guessable if {
-	some f in psk_weak.deny with input as {"tunnels": [{"psk": object.union(_strong, {"guesses": 3e11, "guesses_log10": 11})}]}
+	key := object.union(_strong, {"guesses": 3e11, "guesses_log10": 11})
+	some f in psk_weak.deny with input as {"tunnels": [{"psk": key}]}
 	contains(f.message, "10^11 guesses")
 	not contains(f.message, "characters")
+}
+
+test_banned_only if {
+	some f in psk_weak.deny with input as {"tunnels": [{"psk": object.union(_strong, {"banned": true})}]}
+	f.message == "pre-shared key is weak: a commonly used key"
 }
 
 test_absent_key_is_unknown if {
@@ -37,10 +43,18 @@ test_min_length_from_data if {
 		with data.vpncheck.config.psk.min_length as 40
 }
 
+test_min_guesses_from_data if {
+	key := object.union(_strong, {"guesses": 3e11, "guesses_log10": 11})
+	count(psk_weak.deny) == 0 with input as {"tunnels": [{"psk": key}]}
+		with data.vpncheck.config.psk.min_guesses as 1e10
+}
+
 test_dual_tunnel if {
 	findings := psk_weak.deny with input as {"tunnels": [
 		{"id": "tun-1", "psk": _strong},
-		{"id": "tun-2", "psk": object.union(_strong, {"banned": true})},
+		{"id": "tun-2", "psk": _weak},
 	]}
 	{f.tunnel_id | some f in findings} == {"tun-2"}
+	some f in findings
+	startswith(f.message, "pre-shared key is weak on tunnel tun-2: ")
 }
