@@ -1,0 +1,260 @@
+package notify
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+
+	"github.com/vpncheck/vpncheck/checker"
+)
+
+// block is a Block Kit block and the characters of text it carries.
+type block struct {
+	b slack.Block
+	n int
+}
+
+func headerBlock(text string) block {
+	text = truncRunes(oneLine(text), MaxHeaderText)
+	return block{slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, text, true, false)), utf8.RuneCountInString(text)}
+}
+
+// sectionBlock holds mrkdwn text already escaped; too long a text is cut
+// where no entity or link breaks.
+func sectionBlock(text string) block {
+	text = truncMrkdwn(text, sectionBudget)
+	return block{slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, false), nil, nil), utf8.RuneCountInString(text)}
+}
+
+// sectionBlocks splits mrkdwn text at line ends into sections within budget.
+func sectionBlocks(text string) []block {
+	var out []block
+	var cur []string
+	n := 0
+	for _, line := range strings.Split(text, "\n") {
+		l := utf8.RuneCountInString(line) + 1
+		if n+l > sectionBudget && len(cur) > 0 {
+			out = append(out, sectionBlock(strings.Join(cur, "\n")))
+			cur, n = nil, 0
+		}
+		cur = append(cur, line)
+		n += l
+	}
+	if len(cur) > 0 {
+		out = append(out, sectionBlock(strings.Join(cur, "\n")))
+	}
+	return out
+}
+
+func contextBlock(text string) block {
+	text = truncMrkdwn(text, 1000)
+	return block{slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, text, false, false)), utf8.RuneCountInString(text)}
+}
+
+func dividerBlock() block { return block{slack.NewDividerBlock(), 0} }
+
+// footerReserve is room kept in every message for its footer.
+const footerReserve = 300
+
+// packer fills messages with blocks within the limits.
+type packer struct {
+	msgs        [][]block
+	cur         []block
+	curN        int
+	detailsFrom int // index of the first message that counts as detail
+}
+
+func newPacker() *packer { return &packer{} }
+
+func (p *packer) fits(bs ...block) bool {
+	n := p.curN
+	for _, b := range bs {
+		n += b.n
+	}
+	return len(p.cur)+len(bs) <= MaxBlocks-1 && n <= messageBudget-footerReserve
+}
+
+func (p *packer) add(b block) {
+	if !p.fits(b) {
+		p.breakMessage()
+	}
+	p.cur = append(p.cur, b)
+	p.curN += b.n
+}
+
+func (p *packer) addOrNew(b block) { p.add(b) }
+
+func (p *packer) breakMessage() {
+	if len(p.cur) > 0 {
+		p.msgs = append(p.msgs, p.cur)
+		p.cur, p.curN = nil, 0
+	}
+}
+
+// mayBreak reports whether another detail message may be started.
+func (p *packer) mayBreak(limit int) bool {
+	if len(p.cur) == 0 {
+		return len(p.msgs)-p.detailsFrom < limit
+	}
+	return len(p.msgs)+1-p.detailsFrom < limit
+}
+
+// details adds each connection's findings, worst connection first, in at
+// most limit detail messages; it returns what did not fit.
+func (p *packer) details(conns []*connGroup, limit int) omission {
+	om := omission{conns: map[string]bool{}}
+	stopped := false
+	omit := func(g *connGroup, fs []checker.Finding) {
+		om.findings = append(om.findings, fs...)
+		om.conns[g.key] = true
+	}
+	for _, g := range conns {
+		if stopped {
+			omit(g, g.findings)
+			continue
+		}
+		hdr := sectionBlock(connHeader(g, false))
+		group := []block{hdr}
+		for _, f := range g.findings {
+			group = append(group, sectionBlock(findingText(f)))
+		}
+		lead := []block{hdr}
+		if len(p.cur) > 0 {
+			lead = []block{dividerBlock(), hdr}
+		}
+		// Keep a connection in one message when it fits in a fresh one.
+		if len(p.cur) > 0 && !p.fits(append(lead, group[1:]...)...) {
+			if !p.mayBreak(limit) {
+				stopped = true
+				omit(g, g.findings)
+				continue
+			}
+			p.breakMessage()
+			lead = []block{hdr}
+		}
+		// Header plus at least the first finding, or nothing.
+		if !p.fits(append(lead, group[1])...) {
+			if !p.mayBreak(limit) {
+				stopped = true
+				omit(g, g.findings)
+				continue
+			}
+			p.breakMessage()
+			lead = []block{hdr}
+		}
+		for _, b := range lead {
+			p.add(b)
+		}
+		for i := range g.findings {
+			fb := group[i+1]
+			if !p.fits(fb) {
+				cont := sectionBlock(connHeader(g, true))
+				if !p.mayBreak(limit) {
+					stopped = true
+					omit(g, g.findings[i:])
+					break
+				}
+				p.breakMessage()
+				p.add(cont)
+			}
+			p.add(fb)
+		}
+	}
+	return om
+}
+
+// finish closes the last message and gives every message its footer and
+// fallback text.
+func (p *packer) finish(runKey, fallback string) []Message {
+	p.breakMessage()
+	out := make([]Message, len(p.msgs))
+	for i, bs := range p.msgs {
+		foot := "vpncheck"
+		if runKey != "" {
+			foot += " · run " + code(runKey, 120)
+		}
+		if len(p.msgs) > 1 {
+			foot += fmt.Sprintf(" · message %d of %d", i+1, len(p.msgs))
+		}
+		bs = append(bs, contextBlock(foot))
+		m := Message{Text: fallback, Blocks: make([]slack.Block, len(bs))}
+		if i > 0 {
+			m.Text = fmt.Sprintf("VPN check details, message %d of %d", i+1, len(p.msgs))
+		}
+		for j, b := range bs {
+			m.Blocks[j] = b.b
+		}
+		out[i] = m
+	}
+	return out
+}
+
+// escapeTrunc escapes text for mrkdwn (&, <, >: so no name can mention
+// @channel or forge a link) and cuts it to at most max characters, ending
+// with an ellipsis when cut; an entity is never split.
+func escapeTrunc(s string, max int) string {
+	var b strings.Builder
+	n := 0
+	for i, r := range s {
+		var piece string
+		switch r {
+		case '&':
+			piece = "&amp;"
+		case '<':
+			piece = "&lt;"
+		case '>':
+			piece = "&gt;"
+		case utf8.RuneError:
+			piece = "\uFFFD"
+		default:
+			piece = string(r)
+		}
+		pn := utf8.RuneCountInString(piece)
+		rest := utf8.RuneCountInString(s[i:])
+		if n+pn > max || (n+pn == max && rest > 1) {
+			b.WriteString("…")
+			return b.String()
+		}
+		b.WriteString(piece)
+		n += pn
+	}
+	return b.String()
+}
+
+// code shows a value as inline code.
+func code(s string, max int) string {
+	if s == "" {
+		return ""
+	}
+	return "`" + escapeTrunc(strings.ReplaceAll(oneLine(s), "`", "'"), max) + "`"
+}
+
+// oneLine collapses every run of white space, line breaks included, to one space.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// truncRunes cuts s to at most max characters, ending with an ellipsis when cut.
+func truncRunes(s string, max int) string {
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:max-1]) + "…"
+}
+
+// truncMrkdwn cuts escaped mrkdwn to at most max characters without
+// splitting an entity (&amp;) or a link (<url|text>).
+func truncMrkdwn(s string, max int) string {
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	cut := string([]rune(s)[:max-1])
+	if i := strings.LastIndexByte(cut, '&'); i >= 0 && !strings.Contains(cut[i:], ";") {
+		cut = cut[:i]
+	}
+	if i := strings.LastIndexByte(cut, '<'); i >= 0 && !strings.Contains(cut[i:], ">") {
+		cut = cut[:i]
+	}
+	return cut + "…"
+}

@@ -1,0 +1,354 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/notify/slackfake"
+	"github.com/vpncheck/vpncheck/policies"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// sampleReport runs the real pipeline on the repository's sample inventory,
+// with a fixed clock, so the golden files follow the rules' real wording.
+func sampleReport(t *testing.T) *checker.Result {
+	t.Helper()
+	ctx := context.Background()
+	eng, err := checker.NewEngine(ctx, checker.Policies{Builtin: policies.FS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := checker.NewInventory()
+	if err := inv.ReadFile("../testdata/sample.json", "cn-hangzhou"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := eng.Check(ctx, inv, checker.Options{Now: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// sampleFixture is the JSON report of the sample, captured from the real
+// pipeline with
+//
+//	go run ./function check --inventory testdata/sample.json --region cn-hangzhou --format json >notify/testdata/sample_report.json
+//
+// The goldens render it, so a change to the rules does not move them; a
+// change to the message does, and is a reviewed diff (go test ./notify -update).
+func sampleFixture(t *testing.T) *checker.Report {
+	t.Helper()
+	raw, err := os.ReadFile("testdata/sample_report.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep checker.Report
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatal(err)
+	}
+	return &rep
+}
+
+var sampleMeta = Meta{RunKey: "vpncheck-hourly@2026-05-01T10:00:00Z", AccountID: "1234567890123456"}
+
+// payload is what a webhook would carry for each message.
+func payload(t *testing.T, msgs []Message) []byte {
+	t.Helper()
+	type wire struct {
+		Text   string `json:"text"`
+		Blocks any    `json:"blocks"`
+	}
+	out := make([]wire, len(msgs))
+	for i, m := range msgs {
+		out[i] = wire{m.Text, m.Blocks}
+	}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(b, '\n')
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./notify -update to create it)", err)
+	}
+	if string(want) != string(got) {
+		t.Errorf("%s differs from the rendering; review the diff and run go test ./notify -update\ngot:\n%s", path, got)
+	}
+}
+
+// assertLimits checks every message as the fake Slack would, plus this
+// package's own budget.
+func assertLimits(t *testing.T, msgs []Message) {
+	t.Helper()
+	for i, m := range msgs {
+		raw, err := json.Marshal(m.Blocks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, why := slackfake.Explain(m.Text, raw); code != "" {
+			t.Errorf("message %d: Slack would answer %s: %s", i, code, why)
+		}
+		if len(m.Blocks) > MaxBlocks {
+			t.Errorf("message %d: %d blocks", i, len(m.Blocks))
+		}
+		if n := blockText(t, raw); n > messageBudget {
+			t.Errorf("message %d: %d characters of block text, over the budget %d", i, n, messageBudget)
+		}
+		if m.Text == "" {
+			t.Errorf("message %d: no fallback text", i)
+		}
+	}
+}
+
+func blockText(t *testing.T, raw []byte) int {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	var walk func(any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if s, ok := v["text"].(string); ok {
+				n += utf8.RuneCountInString(s)
+			}
+			for k, x := range v {
+				if k != "text" || fmt.Sprint(x) == "" {
+					walk(x)
+				}
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(v)
+	return n
+}
+
+func TestRenderSampleGolden(t *testing.T) {
+	rep := sampleFixture(t)
+	for _, tc := range []struct {
+		name  string
+		style Style
+	}{{"sample_channel.json", Channel}, {"sample_thread.json", Thread}} {
+		t.Run(tc.name, func(t *testing.T) {
+			msgs := Render(rep, sampleMeta, tc.style)
+			assertLimits(t, msgs)
+			golden(t, tc.name, payload(t, msgs))
+		})
+	}
+}
+
+func TestRenderSampleContent(t *testing.T) {
+	rep := sampleReport(t).Report
+	msgs := Render(rep, sampleMeta, Channel)
+	if len(msgs) != 1 {
+		t.Fatalf("the sample fits one message; got %d", len(msgs))
+	}
+	all := string(payload(t, msgs))
+	var counts []string
+	for _, sev := range []string{"critical", "high", "medium", "low", "info"} {
+		if n := rep.Summary.BySeverity[sev]; n > 0 {
+			counts = append(counts, fmt.Sprintf("%d %s", n, sev))
+		}
+	}
+	for _, want := range []string{
+		strings.Join(counts, " · "), // header counts
+		"1234567890123456",               // account
+		"cn-hangzhou",
+		"VPN1-CGW22", "vco-gw8tylx7hvwhl7tu8****", "vpn-gw8bvv722zwjht7ia****",
+		"VPN2-CGW1", "vco-gw837v1ybfh74b6dy****",
+		"Weak pre-shared key", "_Fix:_ ",
+		ConsoleURL("cn-hangzhou"),
+		sampleMeta.RunKey,
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the message lacks %q", want)
+		}
+	}
+	thread := Render(rep, sampleMeta, Thread)
+	if len(thread) != 2 {
+		t.Fatalf("thread style: want the summary and one reply, got %d messages", len(thread))
+	}
+	if s := string(payload(t, thread[:1])); strings.Contains(s, "_Fix:_") || !strings.Contains(s, "VPN2-CGW1") {
+		t.Errorf("the summary names connections and leaves the details to the thread:\n%s", s)
+	}
+}
+
+func TestRenderFailureAndAllClearGolden(t *testing.T) {
+	fail := RenderFailure("load policies: rego_parse_error: policies/custom/x.rego:3: unexpected eof\n  (more)", sampleMeta)
+	assertLimits(t, fail)
+	golden(t, "failure.json", payload(t, fail))
+
+	rep := &checker.Report{Summary: checker.Summary{Connections: 12, Tunnels: 20, Suppressed: 2,
+		RegionsScan: []string{"cn-hangzhou", "cn-shanghai"}}}
+	if got := Render(rep, sampleMeta, Channel); got != nil {
+		t.Errorf("a clean report renders nothing by default, got %d messages", len(got))
+	}
+	ok := RenderAllClear(rep, sampleMeta)
+	assertLimits(t, ok)
+	golden(t, "all_clear.json", payload(t, ok))
+}
+
+func TestRenderErrorsOnly(t *testing.T) {
+	rep := &checker.Report{
+		Summary: checker.Summary{RegionsFailed: []string{"cn-beijing", "cn-shanghai"}},
+		Errors: []checker.ErrorEntry{
+			{Region: "cn-beijing", Code: "Forbidden.RAM", Message: "User not authorized to operate on the specified resource.", RequestID: "REQ-1"},
+			{Region: "cn-shanghai", Code: "Throttling.User", Message: "Request was denied due to user flow control."},
+		},
+	}
+	msgs := Render(rep, Meta{RunKey: "k"}, Channel)
+	assertLimits(t, msgs)
+	golden(t, "errors_only.json", payload(t, msgs))
+	s := string(payload(t, msgs))
+	for _, want := range []string{"no region could be scanned", "Forbidden.RAM", "cn-beijing", "REQ-1", "Throttling.User"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("missing %q", want)
+		}
+	}
+}
+
+// bigReport has n findings over many connections: a tenth high or
+// critical, the rest medium and lower, with long texts.
+func bigReport(n int) *checker.Report {
+	rep := &checker.Report{Summary: checker.Summary{RegionsScan: []string{"cn-hangzhou", "cn-shanghai"}}}
+	long := strings.Repeat("The IKE policy on this tunnel accepts a weak proposal & <peer> may pick it. ", 8)
+	for i := range n {
+		sev := checker.Low
+		switch {
+		case i%50 == 0:
+			sev = checker.Critical
+		case i%10 == 0:
+			sev = checker.High
+		case i%3 == 0:
+			sev = checker.Medium
+		}
+		region := "cn-hangzhou"
+		if i%2 == 1 {
+			region = "cn-shanghai"
+		}
+		rep.Findings = append(rep.Findings, checker.Finding{
+			Rule: fmt.Sprintf("rule-%d", i%7), Severity: sev, Title: "Weak IKE integrity algorithm",
+			Message: long, Remediation: long, Region: region,
+			ConnectionID:   fmt.Sprintf("vco-%06d", i/2),
+			ConnectionName: fmt.Sprintf("branch-office-%d-連接", i/2),
+			VPNGatewayID:   fmt.Sprintf("vpn-%04d", i/20),
+			TunnelID:       fmt.Sprintf("tun-%06d", i),
+		})
+	}
+	rep.Summary.Findings = n
+	return rep
+}
+
+func TestRenderLargeReportWithinLimits(t *testing.T) {
+	rep := bigReport(500)
+	for _, style := range []Style{Channel, Thread} {
+		msgs := Render(rep, sampleMeta, style)
+		assertLimits(t, msgs)
+		all := string(payload(t, msgs))
+		// Every connection with a high or critical finding is named.
+		for _, f := range rep.Findings {
+			if f.Severity >= checker.High && !strings.Contains(all, f.ConnectionID) {
+				t.Errorf("style %d: %s has a %s finding and is not named", style, f.ConnectionID, f.Severity)
+			}
+		}
+		if !strings.Contains(all, "Not shown in detail:") {
+			t.Errorf("style %d: the findings that did not fit are not counted", style)
+		}
+		if len(msgs) > 12 {
+			t.Errorf("style %d: %d messages for 500 findings floods the channel", style, len(msgs))
+		}
+		t.Logf("style %d: %d messages", style, len(msgs))
+	}
+}
+
+func TestRenderManyHighConnectionsAllNamed(t *testing.T) {
+	rep := &checker.Report{Summary: checker.Summary{RegionsScan: []string{"cn-hangzhou"}}}
+	for i := range 1500 {
+		rep.Findings = append(rep.Findings, checker.Finding{Rule: "psk-weak", Severity: checker.High, Title: "Weak pre-shared key",
+			Message: "pre-shared key is weak", Region: "cn-hangzhou",
+			ConnectionID: fmt.Sprintf("vco-%05d", i), ConnectionName: strings.Repeat("n", 100)})
+	}
+	msgs := Render(rep, Meta{}, Thread)
+	assertLimits(t, msgs)
+	all := string(payload(t, msgs))
+	for _, f := range rep.Findings {
+		if !strings.Contains(all, "`"+f.ConnectionID+"`") {
+			t.Fatalf("%s is not named", f.ConnectionID)
+		}
+	}
+}
+
+func TestRenderEscapesAndTruncates(t *testing.T) {
+	huge := strings.Repeat("界<&>", 5000)
+	rep := &checker.Report{
+		Summary: checker.Summary{RegionsScan: []string{"cn-hangzhou"}},
+		Findings: []checker.Finding{{
+			Rule: "x", Severity: checker.Critical, Title: huge, Message: huge, Remediation: huge,
+			Region: "cn-hangzhou", ConnectionID: "vco-1`x", ConnectionName: "<!channel> " + huge, TunnelID: huge,
+		}},
+	}
+	msgs := Render(rep, Meta{RunKey: huge}, Channel)
+	assertLimits(t, msgs)
+	for _, m := range msgs {
+		raw, _ := json.Marshal(m.Blocks)
+		var blocks []map[string]any
+		_ = json.Unmarshal(raw, &blocks)
+		for _, b := range blocks {
+			s := fmt.Sprint(b)
+			if strings.Contains(s, "<!channel>") {
+				t.Errorf("a name reached Slack unescaped: %.80s", s)
+			}
+			if !utf8.ValidString(s) {
+				t.Errorf("a cut split a character")
+			}
+		}
+	}
+}
+
+func TestEscapeTrunc(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"a<b", 10, "a&lt;b"},
+		{"abcdef", 4, "abc…"},
+		{"ab&cd", 4, "ab…"},
+		{"界界界", 3, "界界界"},
+		{"界界界界", 3, "界界…"},
+	} {
+		if got := escapeTrunc(tc.in, tc.max); got != tc.want {
+			t.Errorf("escapeTrunc(%q, %d) = %q, want %q", tc.in, tc.max, got, tc.want)
+		}
+	}
+	if got := truncMrkdwn("ab <https://x|y> &amp; z", 8); got != "ab …" {
+		t.Errorf("truncMrkdwn cut a link: %q", got)
+	}
+}
