@@ -15,6 +15,7 @@ denied(kind, value) if listed(object.get(data.vpncheck.config.values, [kind, "de
 allowed(kind, value) if listed(object.get(data.vpncheck.config.values, [kind, "allowed"], []), value)
 
 # METADATA
+# scope: document
 # description: Holds when the data either allows or denies value.
 known(kind, value) if allowed(kind, value)
 

@@ -23,7 +23,8 @@ test_not_enabled_passes if {
 }
 
 test_absent_is_unknown if {
-	count(bgp_down.deny) == 0 with input as {"tunnels": [{}, {"bgp": {"enabled": true}}, {"bgp": {"enabled": true, "status": ""}}]}
+	doc := {"tunnels": [{}, {"bgp": {"enabled": true}}, {"bgp": {"enabled": true, "status": ""}}]}
+	count(bgp_down.deny) == 0 with input as doc
 }
 
 test_dual_tunnel if {

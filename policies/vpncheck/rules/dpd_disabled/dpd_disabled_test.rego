@@ -20,7 +20,8 @@ test_absent_is_unknown if {
 }
 
 test_dual_tunnel if {
-	findings := dpd_disabled.deny with input as {"tunnels": [{"id": "tun-1", "dpd": true}, {"id": "tun-2", "dpd": false}]}
+	doc := {"tunnels": [{"id": "tun-1", "dpd": true}, {"id": "tun-2", "dpd": false}]}
+	findings := dpd_disabled.deny with input as doc
 	{f.tunnel_id | some f in findings} == {"tun-2"}
 }
 

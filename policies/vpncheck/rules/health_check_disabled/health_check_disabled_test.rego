@@ -13,7 +13,8 @@ test_disabled_fires if {
 }
 
 test_enabled_passes if {
-	count(health_check_disabled.deny) == 0 with input as {"connection": {"health_check": {"enabled": true, "status": "failed"}}}
+	doc := {"connection": {"health_check": {"enabled": true, "status": "failed"}}}
+	count(health_check_disabled.deny) == 0 with input as doc
 }
 
 # No configuration, or one that does not say whether it is enabled, is unknown.

@@ -21,7 +21,8 @@ test_main_mode_passes if {
 }
 
 test_ikev2_ignores_mode if {
-	count(ike_aggressive_mode.deny) == 0 with input as {"tunnels": [{"ike": {"version": "IKEv2", "mode": "aggressive"}}]}
+	doc := {"tunnels": [{"ike": {"version": "IKEv2", "mode": "aggressive"}}]}
+	count(ike_aggressive_mode.deny) == 0 with input as doc
 }
 
 test_absent_is_unknown if {

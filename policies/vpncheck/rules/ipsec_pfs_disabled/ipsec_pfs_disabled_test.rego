@@ -19,7 +19,8 @@ test_group_passes if {
 }
 
 test_absent_is_unknown if {
-	count(ipsec_pfs_disabled.deny) == 0 with input as {"tunnels": [{"ipsec": {"encryption": "aes"}}, {"ike": {"dh_group": "disabled"}}]}
+	doc := {"tunnels": [{"ipsec": {"encryption": "aes"}}, {"ike": {"dh_group": "disabled"}}]}
+	count(ipsec_pfs_disabled.deny) == 0 with input as doc
 }
 
 test_dual_tunnel if {

@@ -19,7 +19,8 @@ test_group14_and_disabled_pass if {
 }
 
 test_absent_is_unknown if {
-	count(ipsec_weak_dh_group.deny) == 0 with input as {"tunnels": [{"ipsec": {"encryption": "aes"}}, {"ike": {"dh_group": "group1"}}]}
+	doc := {"tunnels": [{"ipsec": {"encryption": "aes"}}, {"ike": {"dh_group": "group1"}}]}
+	count(ipsec_weak_dh_group.deny) == 0 with input as doc
 }
 
 test_dual_tunnel if {

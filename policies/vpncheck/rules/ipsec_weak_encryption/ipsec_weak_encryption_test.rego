@@ -16,7 +16,8 @@ test_aes_passes if {
 }
 
 test_absent_is_unknown if {
-	count(ipsec_weak_encryption.deny) == 0 with input as {"tunnels": [{"ipsec": {"dh_group": "disabled"}}, {"ike": {"encryption": "des"}}]}
+	doc := {"tunnels": [{"ipsec": {"dh_group": "disabled"}}, {"ike": {"encryption": "des"}}]}
+	count(ipsec_weak_encryption.deny) == 0 with input as doc
 }
 
 test_dual_tunnel if {

@@ -24,7 +24,8 @@ test_sha2_and_sm3_pass if {
 }
 
 test_absent_is_unknown if {
-	count(ipsec_weak_integrity.deny) == 0 with input as {"tunnels": [{"ipsec": {"encryption": "aes"}}, {"ike": {"integrity": "md5"}}]}
+	doc := {"tunnels": [{"ipsec": {"encryption": "aes"}}, {"ike": {"integrity": "md5"}}]}
+	count(ipsec_weak_integrity.deny) == 0 with input as doc
 }
 
 test_dual_tunnel if {

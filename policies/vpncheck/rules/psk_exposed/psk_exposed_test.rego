@@ -24,5 +24,8 @@ test_dual_tunnel if {
 		{"id": "tun-1", "psk": {"exposed_in": ["remote_id"]}},
 		{"id": "tun-2", "psk": {"exposed_in": []}},
 	]}
-	{[f.tunnel_id, f.message] | some f in findings} == {["tun-1", "pre-shared key on tunnel tun-1 is readable in remote_id"]}
+	{[f.tunnel_id, f.message] | some f in findings} == {[
+		"tun-1",
+		"pre-shared key on tunnel tun-1 is readable in remote_id",
+	]}
 }

@@ -5,7 +5,8 @@ import rego.v1
 import data.vpncheck.rules.subnet_any
 
 test_remote_any_fires if {
-	some f in subnet_any.deny with input as {"connection": {"local_subnets": ["10.0.0.0/8"], "remote_subnets": ["0.0.0.0/0"]}}
+	doc := {"connection": {"local_subnets": ["10.0.0.0/8"], "remote_subnets": ["0.0.0.0/0"]}}
+	some f in subnet_any.deny with input as doc
 	f.rule == "subnet-any"
 	f.severity == "medium"
 	f.message == "remote subnet list includes 0.0.0.0/0"
@@ -24,7 +25,8 @@ test_both_sides_fire if {
 }
 
 test_specific_subnets_pass if {
-	count(subnet_any.deny) == 0 with input as {"connection": {"local_subnets": ["10.0.0.0/8"], "remote_subnets": ["0.0.0.0/1"]}}
+	doc := {"connection": {"local_subnets": ["10.0.0.0/8"], "remote_subnets": ["0.0.0.0/1"]}}
+	count(subnet_any.deny) == 0 with input as doc
 }
 
 test_absent_is_unknown if {

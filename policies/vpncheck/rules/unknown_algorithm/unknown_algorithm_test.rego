@@ -9,7 +9,8 @@ _known_ike := {"version": "ikev2", "mode": "main", "encryption": "aes256", "inte
 _known_ipsec := {"encryption": "aes256", "integrity": "sha256", "dh_group": "group14"}
 
 test_unknown_ike_encryption_fires if {
-	some f in unknown_algorithm.deny with input as {"tunnels": [{"ike": object.union(_known_ike, {"encryption": "aes-gcm"})}]}
+	doc := {"tunnels": [{"ike": object.union(_known_ike, {"encryption": "aes-gcm"})}]}
+	some f in unknown_algorithm.deny with input as doc
 	f.rule == "unknown-algorithm"
 	f.severity == "info"
 	f.message == "IKE encryption algorithm aes-gcm is neither allowed nor denied by policy data"
@@ -35,7 +36,8 @@ test_known_values_pass if {
 
 # disabled is known as an IPsec PFS value only.
 test_disabled_is_unknown_for_ike if {
-	count(unknown_algorithm.deny) == 1 with input as {"tunnels": [{"ike": object.union(_known_ike, {"dh_group": "disabled"})}]}
+	doc := {"tunnels": [{"ike": object.union(_known_ike, {"dh_group": "disabled"})}]}
+	count(unknown_algorithm.deny) == 1 with input as doc
 }
 
 test_absent_is_unknown if {
@@ -54,6 +56,7 @@ test_dual_tunnel if {
 }
 
 test_adding_a_value_to_data_makes_it_known if {
-	count(unknown_algorithm.deny) == 0 with input as {"tunnels": [{"ike": object.union(_known_ike, {"dh_group": "group19"})}]}
+	doc := {"tunnels": [{"ike": object.union(_known_ike, {"dh_group": "group19"})}]}
+	count(unknown_algorithm.deny) == 0 with input as doc
 		with data.vpncheck.config.values.dh_group.allowed as ["group14", "group19"]
 }
