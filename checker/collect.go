@@ -364,7 +364,7 @@ func (c *Collector) scanRegion(ctx context.Context, region string, inv *Inventor
 		}
 		var body []byte
 		if resp != nil && resp.Body != nil {
-			body, err = json.Marshal(resp.Body)
+			body, err = marshalPage(resp.Body)
 		}
 		if len(body) == 0 || err != nil {
 			inv.Fail(ErrorEntry{Region: region, Code: CodeInvalidResponse, Message: what + ": the response has no body"})
@@ -390,6 +390,24 @@ func (c *Collector) scanRegion(ctx context.Context, region string, inv *Inventor
 			return saveErr
 		}
 	}
+}
+
+// marshalPage turns the SDK's typed body back into the API's JSON. The
+// SDK's omitempty drops an empty connection list, which the API sends.
+func marshalPage(body *vpc.DescribeVpnConnectionsResponseBody) ([]byte, error) {
+	if body.VpnConnections != nil && len(body.VpnConnections.VpnConnection) > 0 {
+		return json.Marshal(body)
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, err
+	}
+	doc["VpnConnections"] = json.RawMessage(`{"VpnConnection":[]}`)
+	return json.Marshal(doc)
 }
 
 // errDeadline is the run's deadline ending a call or its retries.
