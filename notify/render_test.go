@@ -179,7 +179,7 @@ func TestRenderSampleContent(t *testing.T) {
 	}
 	for _, want := range []string{
 		strings.Join(counts, " · "), // header counts
-		"1234567890123456",               // account
+		"1234567890123456",          // account
 		"cn-hangzhou",
 		"VPN1-CGW22", "vco-gw8tylx7hvwhl7tu8****", "vpn-gw8bvv722zwjht7ia****",
 		"VPN2-CGW1", "vco-gw837v1ybfh74b6dy****",

@@ -30,12 +30,16 @@ const (
 )
 
 // Failure is a scripted answer to one posting request (webhook or
-// chat.postMessage), in place of normal handling.
+// chat.postMessage), in place of normal handling. The zero Failure lets
+// its request through (Pass), to script a failure after some successes.
 type Failure struct {
 	Status     int    // HTTP status; 429 sends Retry-After
 	RetryAfter int    // seconds, sent with a 429
 	Error      string // with Status 0 or 200 on the Web API: {"ok":false,"error":Error}
 }
+
+// Pass is the scripted answer that handles a request normally.
+var Pass = Failure{}
 
 // Post is one message Slack accepted.
 type Post struct {
@@ -199,7 +203,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		plain(http.StatusNotFound, "no_service")
 		return
 	}
-	if f, ok := s.scripted(); ok {
+	if f, ok := s.scripted(); ok && f != Pass {
 		if f.Status == http.StatusTooManyRequests {
 			w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
 			plain(f.Status, "rate_limited")
@@ -277,7 +281,7 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 	raw, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	body := string(raw)
 	vals, token := form(r, raw)
-	if f, ok := s.scripted(); ok {
+	if f, ok := s.scripted(); ok && f != Pass {
 		switch {
 		case f.Status == http.StatusTooManyRequests:
 			w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))

@@ -1,0 +1,426 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode"
+
+	"github.com/slack-go/slack"
+
+	"github.com/vpncheck/vpncheck/checker"
+)
+
+// Config says where messages go: an incoming webhook, or a bot token and
+// channel (chat.postMessage, the details in the summary's thread).
+type Config struct {
+	WebhookURL string
+	Token      string
+	Channel    string
+	// APIURL is the Web API base; slack.APIURL (https://slack.com/api/) if
+	// empty. A trailing slash is added when missing.
+	APIURL string
+	// AllClear posts a short message for a run with no findings and no
+	// errors; by default such a run posts nothing.
+	AllClear bool
+	// NoHistory turns off the bot's look into the channel's recent history
+	// for messages a previous attempt of the same run already posted.
+	NoHistory bool
+	// HTTPClient is used for every call; a client with a 30 s timeout if nil.
+	HTTPClient *http.Client
+}
+
+// Notifier delivers reports to Slack. Build one per process (one per
+// Function Compute instance), not per invocation: it remembers which
+// messages of which run it delivered, so that a retried invocation of the
+// same timer event does not post them again.
+type Notifier struct {
+	cfg    Config
+	api    *slack.Client // nil with a webhook
+	client *http.Client
+	creds  []string
+	ledger *ledger
+
+	// Retry policy: attempts per message, first 5xx backoff, longest wait.
+	maxAttempts int
+	backoff     time.Duration
+	maxWait     time.Duration
+	sleep       func(ctx context.Context, d time.Duration) error
+	now         func() time.Time
+
+	historyDenied atomic.Bool
+}
+
+// ErrNotConfigured is returned by New when neither a webhook nor a bot
+// token and channel is given.
+var ErrNotConfigured = errors.New("slack is not configured: set SLACK_WEBHOOK_URL, or SLACK_BOT_TOKEN and SLACK_CHANNEL")
+
+// New checks the configuration and builds a notifier; it calls nothing.
+func New(cfg Config) (*Notifier, error) {
+	cfg.WebhookURL = strings.TrimSpace(cfg.WebhookURL)
+	cfg.Token = strings.TrimSpace(cfg.Token)
+	cfg.Channel = strings.TrimSpace(cfg.Channel)
+	switch {
+	case cfg.WebhookURL != "" && cfg.Token != "":
+		return nil, errors.New("configure slack: both a webhook URL and a bot token are set; use one")
+	case cfg.Token != "" && cfg.Channel == "":
+		return nil, errors.New("configure slack: a bot token needs a channel (SLACK_CHANNEL)")
+	case cfg.WebhookURL == "" && cfg.Token == "":
+		return nil, ErrNotConfigured
+	case cfg.WebhookURL != "" && !strings.HasPrefix(cfg.WebhookURL, "https://") && !strings.HasPrefix(cfg.WebhookURL, "http://"):
+		// The URL is a secret: never quote it.
+		return nil, errors.New("configure slack: the webhook URL is not an http(s) URL")
+	}
+	n := &Notifier{
+		cfg:         cfg,
+		creds:       credentialStrings(cfg.WebhookURL, cfg.Token),
+		ledger:      newLedger(64),
+		maxAttempts: 5,
+		backoff:     time.Second,
+		maxWait:     60 * time.Second,
+		sleep:       sleepCtx,
+		now:         time.Now,
+	}
+	base := cfg.HTTPClient
+	if base == nil {
+		base = &http.Client{Timeout: 30 * time.Second}
+	}
+	c := *base
+	c.Transport = reasonTransport{base: base.Transport}
+	n.client = &c
+	if cfg.Token != "" {
+		api := cfg.APIURL
+		if api == "" {
+			api = slack.APIURL
+		}
+		if !strings.HasSuffix(api, "/") {
+			api += "/"
+		}
+		n.api = slack.New(cfg.Token, slack.OptionAPIURL(api), slack.OptionHTTPClient(n.client))
+	}
+	return n, nil
+}
+
+// Style is how this notifier lays out a report: Thread with a bot token,
+// Channel with a webhook.
+func (n *Notifier) Style() Style {
+	if n.api != nil {
+		return Thread
+	}
+	return Channel
+}
+
+// Run is one check run as the caller knows it.
+type Run struct {
+	// Key identifies the run across retries: for a timer invocation, the
+	// trigger name and trigger time ("hourly@2026-05-01T10:00:00Z"). Empty
+	// turns duplicate protection off (a one-off CLI run).
+	Key       string
+	AccountID string
+	// Scrubber masks the run's secrets in everything sent (*checker.Secrets);
+	// nil masks only the notifier's own credentials.
+	Scrubber Scrubber
+}
+
+// Delivery says what a notification did.
+type Delivery struct {
+	Messages int    // messages rendered
+	Posted   int    // messages posted now
+	Skipped  int    // messages a previous attempt of the same run delivered
+	History  string // the bot's history look-up: "", "checked", "found", or why it was not possible
+}
+
+// NotifyReport posts a report: nothing for a clean run (unless AllClear),
+// else the summary and details. It fails if a message still cannot be
+// delivered after retries within ctx's deadline; messages delivered before
+// the failure are remembered and skipped when the same run is retried.
+func (n *Notifier) NotifyReport(ctx context.Context, run Run, rep *checker.Report) (Delivery, error) {
+	g := newGuard(run.Scrubber, n.creds)
+	rep = g.report(rep)
+	meta := Meta{RunKey: g.scrub(run.Key), AccountID: g.scrub(run.AccountID)}
+	msgs, kind := Render(rep, meta, n.Style()), KindReport
+	if len(msgs) == 0 {
+		if !n.cfg.AllClear {
+			return Delivery{}, nil
+		}
+		msgs, kind = RenderAllClear(rep, meta), KindAllClear
+	}
+	return n.deliver(ctx, g, meta.RunKey, kind, msgs)
+}
+
+// NotifyFailure posts that the check could not run, with a one-line reason.
+func (n *Notifier) NotifyFailure(ctx context.Context, run Run, reason string) (Delivery, error) {
+	g := newGuard(run.Scrubber, n.creds)
+	meta := Meta{RunKey: g.scrub(run.Key), AccountID: g.scrub(run.AccountID)}
+	return n.deliver(ctx, g, meta.RunKey, KindFailure, RenderFailure(g.scrub(reason), meta))
+}
+
+// Duplicate protection, what is and is not guaranteed:
+//
+//   - Within one process (one Function Compute instance), a message of a run
+//     key is posted at most once after Slack acknowledged it: a retry of the
+//     same run skips the acknowledged messages and posts the rest (with a
+//     bot, in the original summary's thread). The memory holds the last 64
+//     run keys.
+//   - Across instances (a retry landing on a fresh instance), a bot token
+//     with channels:history (groups:history for a private channel) finds
+//     the run's messages by their metadata in the channel's last 48 hours
+//     and skips them likewise. Without that scope, or with a webhook, a
+//     retry on another instance posts again: duplicates are possible there.
+//   - A message Slack received but whose acknowledgement was lost (a
+//     timeout, a 5xx after posting) may be posted twice.
+//   - Messages are matched by their position in the rendering; a retry
+//     whose report came out different may skip or repeat some details.
+//   - Two invocations of one run key running at the same time are not
+//     serialised.
+func (n *Notifier) deliver(ctx context.Context, g guard, key string, kind Kind, msgs []Message) (Delivery, error) {
+	d := Delivery{Messages: len(msgs)}
+	rec := n.ledger.load(key, kind)
+	if key != "" && n.api != nil && len(rec.parts) == 0 {
+		d.History = n.lookUp(ctx, key, kind, &rec)
+	}
+	threadTS := rec.parts[0]
+	for i, m := range msgs {
+		if _, done := rec.parts[i]; done {
+			d.Skipped++
+			continue
+		}
+		safe, err := g.message(m)
+		if err != nil {
+			return d, fmt.Errorf("guard slack message %d of %d: %w", i+1, len(msgs), err)
+		}
+		if raw, err := json.Marshal(safe.Blocks); err != nil || !g.clean(string(raw)) {
+			return d, fmt.Errorf("guard slack message %d of %d: a secret survived scrubbing; not sent", i+1, len(msgs))
+		}
+		thread := ""
+		if n.api != nil && i > 0 {
+			thread = threadTS
+		}
+		ts, err := n.post(ctx, g, safe, thread, metadata(key, kind, i, len(msgs)))
+		if err != nil {
+			return d, g.err(fmt.Sprintf("post slack message %d of %d", i+1, len(msgs)), err)
+		}
+		d.Posted++
+		if key != "" {
+			n.ledger.mark(key, kind, i, ts)
+		}
+		if i == 0 {
+			threadTS = ts
+		}
+	}
+	return d, nil
+}
+
+const metadataEvent = "vpncheck_run"
+
+func metadata(key string, kind Kind, part, parts int) *slack.SlackMetadata {
+	if key == "" {
+		return nil
+	}
+	return &slack.SlackMetadata{EventType: metadataEvent, EventPayload: map[string]any{
+		"run_key": key, "kind": string(kind), "part": part, "parts": parts,
+	}}
+}
+
+// post sends one message, retrying a 429 after its Retry-After and a 5xx or
+// transport error with exponential backoff, within ctx's deadline.
+func (n *Notifier) post(ctx context.Context, g guard, m Message, thread string, meta *slack.SlackMetadata) (string, error) {
+	for attempt := 1; ; attempt++ {
+		ts, err := n.postOnce(ctx, m, thread, meta)
+		if err == nil {
+			return ts, nil
+		}
+		wait, retry := n.retryable(err, attempt)
+		if !retry {
+			return "", err
+		}
+		if attempt >= n.maxAttempts {
+			return "", fmt.Errorf("after %d attempts: %w", attempt, err)
+		}
+		if dl, ok := ctx.Deadline(); ok && n.now().Add(wait).After(dl) {
+			return "", fmt.Errorf("a retry in %s would pass the deadline: %w", wait, err)
+		}
+		if serr := n.sleep(ctx, wait); serr != nil {
+			return "", fmt.Errorf("wait to retry: %w (last error: %s)", serr, err)
+		}
+	}
+}
+
+func (n *Notifier) postOnce(ctx context.Context, m Message, thread string, meta *slack.SlackMetadata) (string, error) {
+	if n.api == nil {
+		var reason string
+		ctx = context.WithValue(ctx, reasonKey{}, &reason)
+		err := slack.PostWebhookCustomHTTPContext(ctx, n.cfg.WebhookURL, n.client, &slack.WebhookMessage{
+			Text: m.Text, Blocks: &slack.Blocks{BlockSet: m.Blocks},
+		})
+		if err != nil && reason != "" {
+			err = fmt.Errorf("%w (%s)", err, reason)
+		}
+		return "", err
+	}
+	opts := []slack.MsgOption{
+		slack.MsgOptionText(m.Text, false),
+		slack.MsgOptionBlocks(m.Blocks...),
+		slack.MsgOptionDisableLinkUnfurl(),
+	}
+	if thread != "" {
+		opts = append(opts, slack.MsgOptionTS(thread))
+	}
+	if meta != nil {
+		opts = append(opts, slack.MsgOptionMetadata(*meta))
+	}
+	_, ts, err := n.api.PostMessageContext(ctx, n.cfg.Channel, opts...)
+	return ts, err
+}
+
+// retryable says whether err is worth another attempt, and after how long.
+func (n *Notifier) retryable(err error, attempt int) (time.Duration, bool) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return 0, false
+	}
+	backoff := min(n.backoff<<(attempt-1), n.maxWait)
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return min(max(rl.RetryAfter, n.backoff), n.maxWait), true
+	}
+	var sc slack.StatusCodeError
+	if errors.As(err, &sc) {
+		return backoff, sc.Code >= 500
+	}
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		switch se.Err {
+		case "internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited":
+			return backoff, true
+		}
+		return 0, false
+	}
+	var ne interface{ Timeout() bool }
+	if errors.As(err, &ne) || strings.Contains(err.Error(), "connection") {
+		return backoff, true // transport trouble: connection refused, reset, timeout
+	}
+	return 0, false
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// lookUp finds what a previous attempt of this run posted, from the
+// channel's recent history; it fills rec and says what it found. A failure
+// here never stops delivery.
+func (n *Notifier) lookUp(ctx context.Context, key string, kind Kind, rec *record) string {
+	if n.cfg.NoHistory {
+		return ""
+	}
+	if n.historyDenied.Load() {
+		return "not permitted"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	hist, err := n.api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
+		ChannelID: n.cfg.Channel, Limit: 100, IncludeAllMetadata: true,
+		Oldest: strconv.FormatInt(n.now().Add(-48*time.Hour).Unix(), 10),
+	})
+	if err != nil {
+		return n.historyFailed(err)
+	}
+	parent := ""
+	for _, m := range hist.Messages {
+		if part, ok := ours(m.Msg.Metadata, key, kind); ok && part == 0 {
+			parent = m.Timestamp
+			break
+		}
+	}
+	if parent == "" {
+		return "checked"
+	}
+	rec.parts[0] = parent
+	replies, _, _, err := n.api.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{
+		ChannelID: n.cfg.Channel, Timestamp: parent, Limit: 200, IncludeAllMetadata: true,
+	})
+	if err != nil {
+		return "found; " + n.historyFailed(err)
+	}
+	for _, m := range replies {
+		if part, ok := ours(m.Msg.Metadata, key, kind); ok && m.Timestamp != parent {
+			rec.parts[part] = m.Timestamp
+		}
+	}
+	for part, ts := range rec.parts {
+		n.ledger.mark(key, kind, part, ts)
+	}
+	return "found"
+}
+
+func (n *Notifier) historyFailed(err error) string {
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		switch se.Err {
+		case "missing_scope", "not_in_channel", "not_allowed_token_type", "no_permission":
+			n.historyDenied.Store(true)
+		}
+		return "not possible: " + se.Err
+	}
+	return "not possible"
+}
+
+// ours reads a message's metadata: whether it is part of this run and kind.
+func ours(m slack.SlackMetadata, key string, kind Kind) (int, bool) {
+	if m.EventType != metadataEvent {
+		return 0, false
+	}
+	k, _ := m.EventPayload["run_key"].(string)
+	kd, _ := m.EventPayload["kind"].(string)
+	part, ok := m.EventPayload["part"].(float64)
+	if k != key || kd != string(kind) || !ok || part < 0 || part > 1000 {
+		return 0, false
+	}
+	return int(part), true
+}
+
+// reasonTransport keeps the first bytes of an error response's body, which
+// slack-go's webhook call discards, so an error can say "invalid_blocks".
+type reasonTransport struct{ base http.RoundTripper }
+
+type reasonKey struct{}
+
+func (t reasonTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	base := t.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	resp, err := base.RoundTrip(r)
+	if err != nil || resp.StatusCode < 400 {
+		return resp, err
+	}
+	dst, _ := r.Context().Value(reasonKey{}).(*string)
+	if dst == nil {
+		return resp, nil
+	}
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, 120))
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
+	s := strings.TrimSpace(string(head))
+	if s != "" && !strings.HasPrefix(s, "<") && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) < 0 {
+		*dst = s
+	}
+	return resp, nil
+}
