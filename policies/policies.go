@@ -4,7 +4,7 @@ package policies
 
 import "embed"
 
-// FS holds the vpncheck policy tree: main.rego (the entrypoint), lib/
+// FS holds the vpncheck policy tree: main/main.rego (the entrypoint), lib/
 // (shared helpers), config/data.json (thresholds, value lists, exceptions)
 // and rules/<rule>/ (one rule per package, with its tests).
 //
