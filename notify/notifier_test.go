@@ -427,3 +427,27 @@ func TestCanariesNeverLeave(t *testing.T) {
 		t.Logf("error: %v", err)
 	})
 }
+
+func TestLargeReportDeliveredWithinLimits(t *testing.T) {
+	for _, bot := range []bool{false, true} {
+		fake := newFake(t, slackfake.Options{})
+		n, _ := webhookNotifier(t, fake, Config{})
+		if bot {
+			n, _ = botNotifier(t, fake, Config{})
+		}
+		d, err := n.NotifyReport(context.Background(), Run{Key: "big"}, bigReport(500))
+		if err != nil {
+			t.Fatalf("bot=%v: %v", bot, err)
+		}
+		if d.Posted != d.Messages || len(fake.Posts()) != d.Messages {
+			t.Errorf("bot=%v: %+v, fake accepted %d", bot, d, len(fake.Posts()))
+		}
+	}
+}
+
+func BenchmarkRender500(b *testing.B) {
+	rep := bigReport(500)
+	for b.Loop() {
+		Render(rep, Meta{RunKey: "k"}, Thread)
+	}
+}
