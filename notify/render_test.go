@@ -132,11 +132,10 @@ func blockText(t *testing.T, raw []byte) int {
 	walk = func(v any) {
 		switch v := v.(type) {
 		case map[string]any:
-			if s, ok := v["text"].(string); ok {
-				n += utf8.RuneCountInString(s)
-			}
 			for k, x := range v {
-				if k != "text" || fmt.Sprint(x) == "" {
+				if s, ok := x.(string); ok && k == "text" {
+					n += utf8.RuneCountInString(s)
+				} else {
 					walk(x)
 				}
 			}
@@ -297,6 +296,7 @@ func TestRenderManyHighConnectionsAllNamed(t *testing.T) {
 	}
 	msgs := Render(rep, Meta{}, Thread)
 	assertLimits(t, msgs)
+	t.Logf("1500 connections with a high finding: %d messages", len(msgs))
 	all := string(payload(t, msgs))
 	for _, f := range rep.Findings {
 		if !strings.Contains(all, "`"+f.ConnectionID+"`") {
