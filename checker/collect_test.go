@@ -101,7 +101,7 @@ func TestCollectReadsEveryPageWithMinimalCalls(t *testing.T) {
 	s.Generate("cn-hangzhou", 123, vpcfake.Connection)
 	s.Generate("cn-shanghai", 7, vpcfake.Connection)
 	s.Generate("cn-beijing", 100, vpcfake.Connection) // an exact multiple of the page size
-	s.SetRegions("cn-qingdao")                       // a region with none
+	s.SetRegions("cn-qingdao")                        // a region with none
 	inv := collect(t, fakeCollector(t, s, fakeSecret, nil), context.Background(), "cn-hangzhou", "cn-shanghai", "cn-beijing", "cn-qingdao", "cn-hangzhou")
 
 	want := map[string]regionState{
