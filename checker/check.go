@@ -1,7 +1,9 @@
 package checker
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -138,6 +140,9 @@ type Options struct {
 	MinSeverity Severity  // findings below it are dropped
 	Now         time.Time // for exception expiry; zero means time.Now()
 	AccountID   string    // stamped on findings when known
+	// Inputs, when set, receives the policy inputs as a JSON array (the
+	// documents the rules see), for writing fixtures and for `opa eval`.
+	Inputs io.Writer
 }
 
 // Result is a report plus the run's secrets, kept for the last guard on
@@ -194,6 +199,11 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 	rep.Summary.Connections = len(conns)
 
 	secrets := analyzeKeys(conns, e.banned)
+	if opt.Inputs != nil {
+		if err := writeInputs(opt.Inputs, conns); err != nil {
+			return nil, fmt.Errorf("write policy inputs: %w", err)
+		}
+	}
 
 	found, err := e.evaluateAll(ctx, conns)
 	if err != nil {
@@ -276,4 +286,20 @@ feed:
 		return nil, fmt.Errorf("evaluate: %w", err)
 	}
 	return out, nil
+}
+
+func writeInputs(w io.Writer, conns []*Connection) error {
+	bw := bufio.NewWriter(w)
+	bw.WriteString("[")
+	enc := json.NewEncoder(bw)
+	for i, c := range conns {
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		if err := enc.Encode(c); err != nil {
+			return err
+		}
+	}
+	bw.WriteString("]\n")
+	return bw.Flush()
 }

@@ -185,6 +185,7 @@ type checkConfig struct {
 	timeout        time.Duration
 	concurrency    int
 	saveInventory  string
+	dumpInput      string
 }
 
 func parseCheck(args []string, getenv func(string) string, stdout io.Writer) (*checkConfig, error) {
@@ -203,6 +204,7 @@ func parseCheck(args []string, getenv func(string) string, stdout io.Writer) (*c
 	fs.DurationVar(&cfg.timeout, "timeout", 0, "deadline for the whole run, e.g. 2m (collection stops early, partial report)")
 	fs.IntVar(&cfg.concurrency, "concurrency", defaultConcurrency, "regions scanned at once")
 	fs.StringVar(&cfg.saveInventory, "save-inventory", "", "write what was collected to `DIR`, secrets redacted")
+	fs.StringVar(&cfg.dumpInput, "dump-input", "", "write the policy inputs (what the rules see, keys reduced to facts) to `FILE` as a JSON array")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return nil, err
 	}
@@ -275,7 +277,16 @@ func cmdCheck(ctx context.Context, args []string, getenv func(string) string, st
 		return fail(stderr, err)
 	}
 
-	res, err := eng.Check(ctx, inv, checker.Options{MinSeverity: cfg.minSeverity})
+	opt := checker.Options{MinSeverity: cfg.minSeverity}
+	if cfg.dumpInput != "" {
+		f, err := os.Create(cfg.dumpInput)
+		if err != nil {
+			return fail(stderr, usagef("--dump-input: %v", err))
+		}
+		defer f.Close()
+		opt.Inputs = f
+	}
+	res, err := eng.Check(ctx, inv, opt)
 	if err != nil {
 		return fail(stderr, err)
 	}

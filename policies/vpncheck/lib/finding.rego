@@ -46,10 +46,10 @@ on(tunnel) := sprintf(" on tunnel %s", [tunnel.id]) if {
 	tunnel.id != ""
 } else := ""
 
-_rule_metadata(chain) := [entry.annotations |
+_rule_metadata(chain) := entry.annotations if {
 	some entry in chain
 	entry.annotations.custom.id
-][0]
+}
 
 _tunnel_ref(tunnel) := {"tunnel_id": tunnel.id} if {
 	tunnel.id != ""

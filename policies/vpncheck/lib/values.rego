@@ -26,5 +26,7 @@ known(kind, value) if denied(kind, value)
 listed(list, value) if {
 	is_string(value)
 	value != ""
-	lower(value) in {lower(v) | some v in list}
+	wanted := lower(value)
+	some v in list
+	lower(v) == wanted
 }
