@@ -11,6 +11,8 @@ require (
 	github.com/trustelem/zxcvbn v1.0.1
 )
 
+require github.com/aliyun/fc-runtime-go-sdk v0.3.1 // indirect
+
 require (
 	github.com/agnivade/levenshtein v1.2.2 // indirect
 	github.com/alibabacloud-go/alibabacloud-gateway-spi v0.0.5 // indirect

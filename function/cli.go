@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/notify"
 	"github.com/vpncheck/vpncheck/policies"
 )
 
@@ -265,6 +266,13 @@ func cmdCheck(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fail(stderr, err)
 	}
+	var notifier *notify.Notifier
+	if cfg.notify {
+		// Checked before collecting, so a misconfigured --notify costs no API calls.
+		if notifier, err = notifierFromEnv(getenv); err != nil {
+			return fail(stderr, usagef("--notify: %v", err))
+		}
+	}
 
 	inv := checker.NewInventory()
 	if len(cfg.inventories) > 0 {
@@ -286,7 +294,7 @@ func cmdCheck(ctx context.Context, args []string, getenv func(string) string, st
 		defer f.Close()
 		opt.Inputs = f
 	}
-	res, err := eng.Check(ctx, inv, opt)
+	res, err := evaluate(ctx, eng, inv, opt)
 	if err != nil {
 		return fail(stderr, err)
 	}
@@ -302,12 +310,16 @@ func cmdCheck(ctx context.Context, args []string, getenv func(string) string, st
 	}
 
 	status := exitOK
-	if len(rep.Summary.RegionsScan) == 0 {
-		fmt.Fprintf(stderr, "vpncheck: no region could be scanned (%s)\n", strings.Join(rep.Summary.RegionsFailed, ", "))
-		status = exitIncomplete
+	if err := noRegionScanned(rep); err != nil {
+		status = fail(stderr, err)
 	}
-	if cfg.notify {
-		if err := notifyCLI(ctx, getenv, res); err != nil {
+	if notifier != nil {
+		if ctx.Err() != nil { // the deadline passed: still deliver what was found
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), evaluationGrace)
+			defer cancel()
+		}
+		if err := notifyCLI(ctx, notifier, res); err != nil {
 			fmt.Fprintf(stderr, "vpncheck: %s\n", strings.Join(strings.Fields(err.Error()), " "))
 			status = exitIncomplete
 		}

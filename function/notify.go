@@ -39,11 +39,7 @@ func notifierFromEnv(getenv func(string) string) (*notify.Notifier, error) {
 
 // notifyCLI posts a command-line run's report (check --notify). A CLI run
 // is one-off: it has no run key, so nothing is held back as a duplicate.
-func notifyCLI(ctx context.Context, getenv func(string) string, res *checker.Result) error {
-	n, err := notifierFromEnv(getenv)
-	if err != nil {
-		return fmt.Errorf("notify: %w", err)
-	}
+func notifyCLI(ctx context.Context, n *notify.Notifier, res *checker.Result) error {
 	if _, err := n.NotifyReport(ctx, notify.Run{Scrubber: res.Secrets}, res.Report); err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
