@@ -11,7 +11,7 @@ require (
 	github.com/trustelem/zxcvbn v1.0.1
 )
 
-require github.com/aliyun/fc-runtime-go-sdk v0.3.1 // indirect
+require github.com/aliyun/fc-runtime-go-sdk v0.3.1
 
 require (
 	github.com/agnivade/levenshtein v1.2.2 // indirect
@@ -46,7 +46,7 @@ require (
 	github.com/xeipuuv/gojsonpointer v0.0.0-20190905194746-02993c407bfb // indirect
 	github.com/xeipuuv/gojsonreference v0.0.0-20180127040603-bd5ef7bd5415 // indirect
 	github.com/yashtewari/glob-intersection v0.2.0 // indirect
-	go.yaml.in/yaml/v3 v3.0.6 // indirect
+	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect

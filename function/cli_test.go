@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/vpncheck/vpncheck/notify/slackfake"
 )
 
 // canaries are the secret values planted in testdata/canary.json.
@@ -138,5 +142,63 @@ func TestSecretsNeverLeave(t *testing.T) {
 		if format == "json" && !strings.Contains(out, "branch **** link") {
 			t.Errorf("the key in the connection name is not shown masked:\n%s", out)
 		}
+	}
+}
+
+// A run whose --timeout passes mid-scan still reports what it read and
+// names the incomplete region.
+func TestCheckTimeoutKeepsPartialReport(t *testing.T) {
+	s, env := liveEnv(t)
+	s.Generate("cn-hangzhou", 3, canaryConn)
+	s.Generate("cn-shanghai", 3, canaryConn)
+	s.SetLatency("cn-shanghai", time.Hour)
+	code, out, errs := cli(t, env, "check", "--regions", "cn-hangzhou,cn-shanghai", "--timeout", "1s", "--format", "json", "--fail-on", "critical")
+	if code != exitFailOn {
+		t.Errorf("exit %d, want %d (a failed region reaches --fail-on); stderr %q", code, exitFailOn, errs)
+	}
+	var rep liveReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("no report on stdout: %v\n%s", err, out)
+	}
+	if rep.Summary.Connections != 3 || !strings.Contains(out, `"DeadlineExceeded"`) || !strings.Contains(out, "cn-shanghai") {
+		t.Errorf("partial report = %s", out)
+	}
+}
+
+func TestCheckNotify(t *testing.T) {
+	slack := slackfake.New(slackfake.Options{})
+	defer slack.Close()
+	code, _, errs := cli(t, map[string]string{"SLACK_WEBHOOK_URL": slack.WebhookURL()},
+		"check", "--inventory", "../testdata/canary.json", "--inventory", "../testdata/sample.json", "--notify")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	posts := slack.Posts()
+	if len(posts) == 0 {
+		t.Fatal("nothing posted")
+	}
+	for _, r := range slack.Requests() {
+		for _, c := range canaries {
+			if strings.Contains(r.Body, c) {
+				t.Errorf("Slack payload leaks %s", c)
+			}
+		}
+	}
+	if !strings.Contains(string(posts[0].Blocks), "VPN1-CGW22") {
+		t.Errorf("message does not name the connection: %s", posts[0].Blocks)
+	}
+
+	// Slack down: the report is still printed, and the run says it could not deliver.
+	slack.FailNext(slackfake.Failure{Status: http.StatusForbidden, Error: "invalid_token"})
+	code, out, errs := cli(t, map[string]string{"SLACK_WEBHOOK_URL": slack.WebhookURL()},
+		"check", "--inventory", "../testdata/sample.json", "--notify")
+	if code != exitIncomplete || out == "" || !strings.Contains(errs, "notify") || strings.Contains(errs, "fakewebhooksecret") {
+		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+
+	// Not configured: a usage error before any work.
+	code, out, errs = cli(t, nil, "check", "--inventory", "../testdata/sample.json", "--notify")
+	if code != exitUsage || out != "" || !strings.Contains(errs, "--notify") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 }
