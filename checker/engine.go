@@ -55,6 +55,7 @@ type Rule struct {
 type Engine struct {
 	query      rego.PreparedEvalQuery
 	rules      []Rule
+	byID       map[string]*Rule
 	banned     []string
 	exceptions []Exception
 }
@@ -99,6 +100,10 @@ func NewEngine(ctx context.Context, p Policies) (*Engine, error) {
 	var err error
 	if e.rules, err = catalogue(compiler, modules); err != nil {
 		return nil, err
+	}
+	e.byID = make(map[string]*Rule, len(e.rules))
+	for i := range e.rules {
+		e.byID[e.rules[i].ID] = &e.rules[i]
 	}
 	if e.banned, err = bannedKeys(data); err != nil {
 		return nil, err
@@ -248,39 +253,60 @@ func bannedKeys(data map[string]any) ([]string, error) {
 	return out, nil
 }
 
-// evaluate runs the entrypoint on one connection.
+// evaluate runs the entrypoint on one connection. The result is read
+// straight from OPA's values, sparing a conversion to Go maps.
 func (e *Engine) evaluate(ctx context.Context, c *Connection) ([]Finding, error) {
-	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(c.astValue()))
+	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(c.astValue()), rego.EvalGenerateJSON(keepTerm))
 	if err != nil {
 		return nil, fmt.Errorf("%w: evaluate connection %s: %s", ErrPolicy, c.Connection.ID, oneLine(err.Error()))
 	}
 	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
 		return nil, fmt.Errorf("%w: %s is undefined (is main.rego loaded?)", ErrPolicy, Entrypoint)
 	}
-	list, ok := rs[0].Expressions[0].Value.([]any)
+	set, ok := rs[0].Expressions[0].Value.(*ast.Term).Value.(ast.Set)
 	if !ok {
 		return nil, fmt.Errorf("%w: %s is not a set of findings", ErrPolicy, Entrypoint)
 	}
-	out := make([]Finding, 0, len(list))
-	for _, v := range list {
-		f, err := findingOf(v)
+	out := make([]Finding, 0, set.Len())
+	ci := &c.Connection
+	err = set.Iter(func(t *ast.Term) error {
+		f, err := findingOf(t.Value)
 		if err != nil {
-			return nil, fmt.Errorf("%w: connection %s: %v", ErrPolicy, c.Connection.ID, err)
+			return fmt.Errorf("%w: connection %s: %v", ErrPolicy, ci.ID, err)
 		}
-		ci := &c.Connection
 		f.AccountID, f.Region, f.ConnectionID, f.ConnectionName, f.VPNGatewayID = ci.AccountID, ci.Region, ci.ID, ci.Name, ci.VPNGatewayID
+		// Share the catalogue's copy of texts every finding of a rule repeats.
+		if r := e.byID[f.Rule]; r != nil {
+			if f.Title == r.Title {
+				f.Title = r.Title
+			}
+			if f.Remediation == r.Remediation {
+				f.Remediation = r.Remediation
+			}
+		}
 		out = append(out, f)
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
+// keepTerm hands evaluation results over as OPA terms.
+func keepTerm(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }
+
 // findingOf checks that a policy result has what a finding needs.
-func findingOf(v any) (Finding, error) {
-	m, ok := v.(map[string]any)
+func findingOf(v ast.Value) (Finding, error) {
+	o, ok := v.(ast.Object)
 	if !ok {
 		return Finding{}, fmt.Errorf("a finding is not an object")
 	}
-	str := func(k string) string { s, _ := m[k].(string); return s }
+	str := func(k string) string {
+		if t := o.Get(ast.InternedTerm(k)); t != nil {
+			if s, ok := t.Value.(ast.String); ok {
+				return string(s)
+			}
+		}
+		return ""
+	}
 	f := Finding{Rule: str("rule"), Title: str("title"), Message: str("message"), Remediation: str("remediation"), TunnelID: str("tunnel_id")}
 	for _, req := range [][2]string{{"rule", f.Rule}, {"title", f.Title}, {"message", f.Message}} {
 		if req[1] == "" {

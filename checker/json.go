@@ -1,14 +1,72 @@
 package checker
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 )
 
-// WriteJSON writes the report in the documented JSON shape.
+// WriteJSON writes the report in the documented JSON shape. Findings are
+// encoded one at a time, so a large report is never held twice in memory.
 func WriteJSON(w io.Writer, r *Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
+	bw := bufio.NewWriterSize(w, 64<<10)
+	field := func(name string, v any, last bool) error {
+		b, err := marshalIndent(v, "  ")
+		if err != nil {
+			return err
+		}
+		bw.WriteString("  \"" + name + "\": ")
+		bw.Write(b)
+		if !last {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n")
+		return nil
+	}
+	bw.WriteString("{\n")
+	if err := field("schema_version", r.SchemaVersion, false); err != nil {
+		return err
+	}
+	if len(r.Findings) == 0 {
+		bw.WriteString("  \"findings\": [],\n")
+	} else {
+		bw.WriteString("  \"findings\": [\n")
+		for i := range r.Findings {
+			b, err := marshalIndent(&r.Findings[i], "    ")
+			if err != nil {
+				return err
+			}
+			bw.WriteString("    ")
+			bw.Write(b)
+			if i < len(r.Findings)-1 {
+				bw.WriteString(",")
+			}
+			bw.WriteString("\n")
+		}
+		bw.WriteString("  ],\n")
+	}
+	if err := field("summary", &r.Summary, false); err != nil {
+		return err
+	}
+	errs := r.Errors
+	if errs == nil {
+		errs = []ErrorEntry{}
+	}
+	if err := field("errors", errs, true); err != nil {
+		return err
+	}
+	bw.WriteString("}\n")
+	return bw.Flush()
+}
+
+func marshalIndent(v any, prefix string) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	return enc.Encode(r)
+	enc.SetIndent(prefix, "  ")
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

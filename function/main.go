@@ -7,13 +7,24 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
+
+// defaultMemoryLimit is the soft heap limit when GOMEMLIMIT is not set.
+const defaultMemoryLimit = 96 << 20
 
 func main() {
 	// The Tea SDK prints request headers, security token included, when
 	// DEBUG names it. Never let that reach a log.
 	os.Unsetenv("DEBUG")
+
+	// Keep the heap near what the smallest Function Compute instance
+	// (128 MB) holds; the garbage collector works harder instead of the
+	// process growing. GOMEMLIMIT overrides it.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 
 	if len(os.Args) == 1 && os.Getenv("FC_RUNTIME_API") != "" {
 		os.Exit(serveFC())
