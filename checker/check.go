@@ -205,26 +205,41 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 		}
 	}
 
-	found, err := e.evaluateAll(ctx, conns)
-	if err != nil {
-		return nil, err
+	// The inventory is consumed: each connection is dropped once judged, so
+	// a large run does not hold its inputs and its findings at once.
+	for _, r := range inv.regions {
+		r.conns, r.byID = nil, nil
 	}
-
-	for i, c := range conns {
+	judged, err := e.evaluateAll(ctx, conns, func(c *Connection, found []Finding) judgement {
+		var j judgement
 		tagged, bad := tagExceptions(&c.Connection)
-		if bad != nil {
-			rep.Errors = append(rep.Errors, *bad)
-		}
-		for _, f := range found[i] {
+		j.tagError = bad
+		for _, f := range found {
 			if f.Severity < opt.MinSeverity {
 				continue
 			}
 			if applyExceptions(&f, [][]Exception{e.exceptions, tagged}, now) {
-				rep.Summary.Suppressed++
+				j.suppressed++
 				continue
 			}
-			rep.Findings = append(rep.Findings, f)
+			j.findings = append(j.findings, f)
 		}
+		return j
+	})
+	if err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, j := range judged {
+		n += len(j.findings)
+	}
+	rep.Findings = make([]Finding, 0, n)
+	for _, j := range judged {
+		if j.tagError != nil {
+			rep.Errors = append(rep.Errors, *j.tagError)
+		}
+		rep.Summary.Suppressed += j.suppressed
+		rep.Findings = append(rep.Findings, j.findings...)
 	}
 	sortFindings(rep.Findings)
 	for _, f := range rep.Findings {
@@ -243,10 +258,18 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 	return &Result{Report: rep, Secrets: secrets}, nil
 }
 
+// judgement is what became of one connection's findings.
+type judgement struct {
+	findings   []Finding
+	suppressed int
+	tagError   *ErrorEntry
+}
+
 // evaluateAll evaluates the connections on all cores with the one prepared
-// query; results keep the connections' order.
-func (e *Engine) evaluateAll(ctx context.Context, conns []*Connection) ([][]Finding, error) {
-	out := make([][]Finding, len(conns))
+// query, hands each connection's findings to judge, and then lets go of
+// the connection; results keep the connections' order.
+func (e *Engine) evaluateAll(ctx context.Context, conns []*Connection, judge func(*Connection, []Finding) judgement) ([]judgement, error) {
+	out := make([]judgement, len(conns))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -265,7 +288,8 @@ func (e *Engine) evaluateAll(ctx context.Context, conns []*Connection) ([][]Find
 					errOnce.Do(func() { firstErr = err; cancel() })
 					continue
 				}
-				out[i] = fs
+				out[i] = judge(conns[i], fs)
+				conns[i] = nil
 			}
 		}()
 	}

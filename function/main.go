@@ -14,6 +14,10 @@ import (
 // defaultMemoryLimit is the soft heap limit when GOMEMLIMIT is not set.
 const defaultMemoryLimit = 96 << 20
 
+// adaptMemoryLimit is set when vpncheck owns the heap limit (GOMEMLIMIT
+// unset), so a large run may raise it.
+var adaptMemoryLimit bool
+
 func main() {
 	// The Tea SDK prints request headers, security token included, when
 	// DEBUG names it. Never let that reach a log.
@@ -24,6 +28,7 @@ func main() {
 	// process growing. GOMEMLIMIT overrides it.
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(defaultMemoryLimit)
+		adaptMemoryLimit = true
 	}
 
 	if len(os.Args) == 1 && os.Getenv("FC_RUNTIME_API") != "" {

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
+	"runtime/metrics"
 	"strings"
 	"time"
 
@@ -17,6 +19,7 @@ const evaluationGrace = 30 * time.Second
 // evaluate judges the collected connections. The command line and the
 // function share it.
 func evaluate(ctx context.Context, eng *checker.Engine, inv *checker.Inventory, opt checker.Options) (*checker.Result, error) {
+	fitMemoryLimit()
 	if ctx.Err() != nil {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), evaluationGrace)
@@ -39,4 +42,21 @@ func noRegionScanned(rep *checker.Report) error {
 		}
 	}
 	return fmt.Errorf("no region could be scanned")
+}
+
+// fitMemoryLimit raises the soft heap limit for a run whose collected
+// connections already fill much of it: findings come on top, and a heap held
+// near the limit makes the garbage collector run without pause. Three times
+// what is live leaves room for both.
+func fitMemoryLimit() {
+	if !adaptMemoryLimit {
+		return
+	}
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return
+	}
+	live := int64(s[0].Value.Uint64())
+	debug.SetMemoryLimit(max(defaultMemoryLimit, 3*live))
 }
