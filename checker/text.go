@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -77,11 +78,12 @@ func WriteText(w io.Writer, r *Report) error {
 }
 
 // groupByConnection splits sorted findings by connection, keeping each
-// connection's findings worst first and ordering connections by their worst.
+// connection's findings worst first. Connections are ordered by how bad
+// they are: most critical findings first, then most high, and so on.
 func groupByConnection(fs []Finding) [][]Finding {
 	idx := map[string]int{}
 	var groups [][]Finding
-	for _, f := range fs { // fs is sorted worst first, so first seen is worst
+	for _, f := range fs {
 		key := f.Region + "\x00" + f.ConnectionID
 		i, ok := idx[key]
 		if !ok {
@@ -91,6 +93,21 @@ func groupByConnection(fs []Finding) [][]Finding {
 		}
 		groups[i] = append(groups[i], f)
 	}
+	weight := func(g []Finding) (w [Critical + 1]int) {
+		for _, f := range g {
+			w[Critical-f.Severity]++
+		}
+		return w
+	}
+	slices.SortStableFunc(groups, func(a, b []Finding) int {
+		wa, wb := weight(a), weight(b)
+		for i := range wa {
+			if wa[i] != wb[i] {
+				return wb[i] - wa[i]
+			}
+		}
+		return 0
+	})
 	return groups
 }
 
