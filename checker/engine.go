@@ -101,6 +101,10 @@ func NewEngine(ctx context.Context, p Policies) (*Engine, error) {
 	if e.rules, err = catalogue(compiler, modules); err != nil {
 		return nil, err
 	}
+	if len(e.rules) == 0 {
+		// A check with no rule would report every connection clean.
+		return nil, fmt.Errorf("%w: no rule loaded (rules live in packages under data.vpncheck.rules)", ErrPolicy)
+	}
 	e.byID = make(map[string]*Rule, len(e.rules))
 	for i := range e.rules {
 		e.byID[e.rules[i].ID] = &e.rules[i]

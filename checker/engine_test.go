@@ -127,6 +127,14 @@ func TestEngineRejects(t *testing.T) {
 	}
 }
 
+func TestEngineRefusesToRunWithoutRules(t *testing.T) {
+	_, err := NewEngine(context.Background(), Policies{Builtin: policies.FS, NoBuiltinRules: true,
+		Custom: fstest.MapFS{"data.json": {Data: []byte(`{"vpncheck": {"config": {"psk": {"min_length": 20}}}}`)}}})
+	if !errors.Is(err, ErrPolicy) || !strings.Contains(err.Error(), "no rule loaded") {
+		t.Errorf("err = %v", err)
+	}
+}
+
 func TestEngineCustomRulesAndData(t *testing.T) {
 	ctx := context.Background()
 	custom := fstest.MapFS{
