@@ -68,11 +68,11 @@ func (inv *Inventory) add(region string, conns []*Connection) {
 func (inv *Inventory) ReadFile(path, defaultRegion string) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("%w: read inventory %s: %v", ErrUnreadable, path, errors.Unwrap(err))
+		return unreadable{fmt.Sprintf("read inventory %s: %v", path, errors.Unwrap(err))}
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err == nil && st.IsDir() {
-		return fmt.Errorf("%w: read inventory %s: is a directory", ErrUnreadable, path)
+		return unreadable{fmt.Sprintf("read inventory %s: is a directory", path)}
 	}
 	var conns []*Connection
 	info, err := decodeInventory(f, func(raw *rawConnection) error {

@@ -94,8 +94,15 @@ type pageInfo struct {
 	Connections int
 }
 
-// ErrUnreadable marks input that is not a DescribeVpnConnections response.
+// ErrUnreadable marks input that cannot be read as a DescribeVpnConnections
+// response: a missing or unreadable file, or a body of another shape.
 var ErrUnreadable = errors.New("not a DescribeVpnConnections response")
+
+// unreadable is an ErrUnreadable with its own wording.
+type unreadable struct{ msg string }
+
+func (e unreadable) Error() string        { return e.msg }
+func (e unreadable) Is(target error) bool { return target == ErrUnreadable }
 
 // decodeInventory streams a DescribeVpnConnections response body, calling fn
 // for each connection as it is read, so the body is never held whole.

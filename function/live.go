@@ -74,7 +74,7 @@ func chainCredential(getenv func(string) string) (credentials.Credential, error)
 	}
 	cred, err := credentials.NewCredential(nil)
 	if err != nil {
-		return nil, fmt.Errorf("load Alibaba Cloud credentials: %w", err)
+		return nil, fmt.Errorf("load Alibaba Cloud credentials (set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or run aliyun configure): %w", err)
 	}
 	return cred, nil
 }
