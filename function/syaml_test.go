@@ -114,11 +114,12 @@ func TestServerlessDevsProject(t *testing.T) {
 	}
 }
 
-// envNamesReadByCode lists the names the function package passes to getenv.
+// envNamesReadByCode lists the names the function package passes to getenv
+// (or os.Getenv).
 func envNamesReadByCode(t *testing.T) map[string]bool {
 	t.Helper()
 	files, _ := filepath.Glob("*.go")
-	re := regexp.MustCompile(`getenv\("([A-Z0-9_]+)"\)`)
+	re := regexp.MustCompile(`(?i:getenv)\("([A-Z0-9_]+)"\)`)
 	names := map[string]bool{envSlackAllClear: true}
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {
