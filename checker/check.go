@@ -258,6 +258,17 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 	return &Result{Report: rep, Secrets: secrets}, nil
 }
 
+// evaluateSafely turns a panic in the evaluator into a policy error, so
+// that it fails the run with a reason instead of crashing the process.
+func (e *Engine) evaluateSafely(ctx context.Context, c *Connection) (fs []Finding, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			fs, err = nil, fmt.Errorf("%w: evaluating connection %s stopped on an internal error: %v", ErrPolicy, c.Connection.ID, r)
+		}
+	}()
+	return e.evaluate(ctx, c)
+}
+
 // judgement is what became of one connection's findings.
 type judgement struct {
 	findings   []Finding
@@ -283,7 +294,7 @@ func (e *Engine) evaluateAll(ctx context.Context, conns []*Connection, judge fun
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				fs, err := e.evaluate(ctx, conns[i])
+				fs, err := e.evaluateSafely(ctx, conns[i])
 				if err != nil {
 					errOnce.Do(func() { firstErr = err; cancel() })
 					continue

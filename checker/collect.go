@@ -33,6 +33,7 @@ const (
 	CodeIncompleteResponse = "IncompleteResponse" // an empty page came before TotalCount was reached
 	CodeInvalidResponse    = "InvalidResponse"    // a page that is not a DescribeVpnConnections body
 	CodeNetworkError       = "NetworkError"       // no answer from the API, after retries
+	CodeInternalError      = "InternalError"      // the scan of a region stopped on a panic
 )
 
 // ErrInvalidEndpoint marks a VPC endpoint that is not scheme://host[:port].
@@ -291,7 +292,7 @@ func (c *Collector) Collect(ctx context.Context, regions []string, inv *Inventor
 		go func() {
 			defer wg.Done()
 			for region := range work {
-				if err := c.scanRegion(ctx, region, inv); err != nil {
+				if err := c.scanRegionSafely(ctx, region, inv); err != nil {
 					mu.Lock()
 					saveErr = errors.Join(saveErr, err)
 					mu.Unlock()
@@ -314,6 +315,20 @@ feed:
 	close(work)
 	wg.Wait()
 	return saveErr
+}
+
+// scanRegionSafely keeps a panic in one region's scan (the SDK converts
+// responses by reflection) from taking the whole process down: the region
+// fails, loudly, and the others go on. The panic's value is not reported: it
+// may quote a response.
+func (c *Collector) scanRegionSafely(ctx context.Context, region string, inv *Inventory) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			inv.Fail(ErrorEntry{Region: region, Code: CodeInternalError,
+				Message: fmt.Sprintf("scanning %s stopped on an internal error (a bug in vpncheck or the SDK): the region is incomplete", region)})
+		}
+	}()
+	return c.scanRegion(ctx, region, inv)
 }
 
 func dedupe(in []string) []string {
