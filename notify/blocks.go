@@ -124,25 +124,25 @@ func (p *packer) details(conns []*connGroup, limit int) omission {
 		if len(p.cur) > 0 {
 			lead = []block{dividerBlock(), hdr}
 		}
-		// Keep a connection in one message when it fits in a fresh one.
-		if len(p.cur) > 0 && !p.fits(append(lead, group[1:]...)...) {
+		// fresh starts a new message for this connection if one may still be
+		// started; otherwise the connection is summarised and packing stops.
+		fresh := func() bool {
 			if !p.mayBreak(limit) {
 				stopped = true
 				omit(g, g.findings)
-				continue
+				return false
 			}
 			p.breakMessage()
 			lead = []block{hdr}
+			return true
+		}
+		// Keep a connection in one message when it fits in a fresh one.
+		if len(p.cur) > 0 && !p.fits(append(lead, group[1:]...)...) && !fresh() {
+			continue
 		}
 		// Header plus at least the first finding, or nothing.
-		if !p.fits(append(lead, group[1])...) {
-			if !p.mayBreak(limit) {
-				stopped = true
-				omit(g, g.findings)
-				continue
-			}
-			p.breakMessage()
-			lead = []block{hdr}
+		if !p.fits(append(lead, group[1])...) && !fresh() {
+			continue
 		}
 		for _, b := range lead {
 			p.add(b)
