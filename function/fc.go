@@ -65,7 +65,7 @@ func newFCHandler(ctx context.Context, getenv func(string) string, log *slog.Log
 	case h.engineErr != nil:
 		log.Error("policies did not load: every invocation will fail", "error", h.engineErr.Error())
 	case errors.Is(h.notifierErr, notify.ErrNotConfigured):
-		log.Warn("Slack is not configured: findings go only to the invocation result and this log")
+		log.Warn("Slack is not configured: every invocation but a dry run will fail after its check, so that nobody mistakes it for a quiet one")
 	case h.notifierErr != nil:
 		log.Error("Slack configuration is invalid: every invocation will fail", "error", h.notifierErr.Error())
 	default:
@@ -152,6 +152,12 @@ func (h *fcHandler) handle(ctx context.Context, event []byte) (*fcResult, error)
 	}
 	if err := noRegionScanned(rep); err != nil {
 		log.Error("check could not complete", "error", res.Secrets.Scrub(err.Error()))
+		return nil, err
+	}
+	if h.notifier == nil && !iv.DryRun {
+		// A timer run whose findings reach nobody must not look healthy.
+		err := errors.New("slack is not configured (set SLACK_WEBHOOK_URL, or SLACK_BOT_TOKEN and SLACK_CHANNEL): the check ran, but its findings reached no one; see this invocation's log")
+		log.Error("findings not delivered", "error", err.Error())
 		return nil, err
 	}
 	return out, nil

@@ -388,6 +388,23 @@ func TestFunctionFailuresAreLoud(t *testing.T) {
 	})
 }
 
+func TestFunctionWithoutSlackFailsLoudly(t *testing.T) {
+	e := startFunction(t, map[string]string{"SLACK_WEBHOOK_URL": "", "VPNCHECK_REGIONS": "cn-hangzhou"})
+	e.vpc.Generate("cn-hangzhou", 2, weakConn)
+	out := e.rt.invoke(t, timerEvent, e.creds, 30*time.Second)
+	if !out.failed || !strings.Contains(string(out.body), "slack is not configured") {
+		t.Errorf("outcome %v %s", out.failed, out.body)
+	}
+	if !strings.Contains(e.logs.String(), `"msg":"check done"`) {
+		t.Error("the check's summary is not in the log")
+	}
+	// A dry run asks for no delivery: it succeeds.
+	r := decodeResult(t, e.rt.invoke(t, `{"payload": {"dry_run": true}}`, e.creds, 30*time.Second))
+	if r.Summary.Findings == 0 {
+		t.Errorf("dry run = %+v", r)
+	}
+}
+
 func TestFunctionLargeRun(t *testing.T) {
 	e := startFunction(t, map[string]string{"VPNCHECK_REGIONS": "cn-hangzhou"})
 	e.vpc.Generate("cn-hangzhou", 120, weakConn)
