@@ -277,7 +277,7 @@ func (c *Collector) Regions(ctx context.Context, home string) ([]string, error) 
 func (c *Collector) Collect(ctx context.Context, regions []string, inv *Inventory) error {
 	if c.cfg.SaveDir != "" {
 		if err := os.MkdirAll(c.cfg.SaveDir, 0o700); err != nil {
-			return fmt.Errorf("save inventory: %w", err)
+			return fmt.Errorf("%w: %v", ErrSaveInventory, err)
 		}
 	}
 	var (
@@ -569,22 +569,26 @@ var secretKeys = map[string]bool{"psk": true, "authkey": true}
 
 // savePage writes one page with a top-level RegionId and its secrets
 // replaced by Redacted.
+// ErrSaveInventory marks a page that was collected but could not be saved:
+// the run still has its data and should still report it.
+var ErrSaveInventory = errors.New("save inventory")
+
 func savePage(dir, region string, page int, body []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var doc map[string]any
 	if err := dec.Decode(&doc); err != nil {
-		return fmt.Errorf("save inventory page %d of %s: %w", page, region, err)
+		return fmt.Errorf("%w page %d of %s: %v", ErrSaveInventory, page, region, err)
 	}
 	redact(doc)
 	doc["RegionId"] = region
 	out, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
-		return fmt.Errorf("save inventory page %d of %s: %w", page, region, err)
+		return fmt.Errorf("%w page %d of %s: %v", ErrSaveInventory, page, region, err)
 	}
 	name := filepath.Join(dir, fmt.Sprintf("%s-page-%d.json", safeName(region), page))
 	if err := os.WriteFile(name, append(out, '\n'), 0o600); err != nil {
-		return fmt.Errorf("save inventory: %w", err)
+		return fmt.Errorf("%w: %v", ErrSaveInventory, err)
 	}
 	return nil
 }

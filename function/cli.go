@@ -290,13 +290,18 @@ func cmdCheck(ctx context.Context, args []string, getenv func(string) string, st
 	}
 
 	inv := checker.NewInventory()
+	var saveErr error
 	if len(cfg.inventories) > 0 {
 		for _, path := range cfg.inventories {
 			if err := inv.ReadFile(path, cfg.region); err != nil {
 				return fail(stderr, err)
 			}
 		}
-	} else if err := collectLive(ctx, cfg, getenv, inv); err != nil {
+	} else if err := collectLive(ctx, cfg, getenv, inv); errors.Is(err, checker.ErrSaveInventory) {
+		// What was collected is still judged and reported; the run then
+		// says it could not save.
+		saveErr = err
+	} else if err != nil {
 		return fail(stderr, err)
 	}
 
@@ -327,6 +332,9 @@ func cmdCheck(ctx context.Context, args []string, getenv func(string) string, st
 	status := exitOK
 	if err := noRegionScanned(rep); err != nil {
 		status = fail(stderr, err)
+	}
+	if saveErr != nil {
+		status = fail(stderr, saveErr)
 	}
 	if notifier != nil {
 		if ctx.Err() != nil { // the deadline passed: still deliver what was found

@@ -289,3 +289,22 @@ func TestLiveDeadlineKeepsWhatWasRead(t *testing.T) {
 		t.Fatalf("summary %+v, errors %+v", rep.Summary, rep.Errors)
 	}
 }
+
+// A page that cannot be saved does not cost the run its report.
+func TestLiveSaveFailureStillReports(t *testing.T) {
+	s, env := liveEnv(t)
+	s.Generate("cn-hangzhou", 3, canaryConn)
+	dir := t.TempDir()
+	// A directory where the page file must go makes the write fail.
+	if err := os.Mkdir(filepath.Join(dir, "cn-hangzhou-page-1.json"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := cli(t, env, "check", "--regions", "cn-hangzhou", "--save-inventory", dir, "--format", "json")
+	if code != exitIncomplete || !strings.Contains(errs, "save inventory") {
+		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+	if rep := parseReport(t, out); rep.Summary.Connections != 3 {
+		t.Errorf("report = %+v", rep.Summary)
+	}
+	noSecrets(t, out, errs)
+}
