@@ -2,17 +2,19 @@
 // 2016-04-28) as the official Go SDK sees it, for tests in any package.
 //
 // It listens on 127.0.0.1, verifies the ACS3-HMAC-SHA256 signature of every
-// request (and the STS security token when one is expected), answers
+// request with acsfake (and the STS security token when one is expected),
+// answers
 // DescribeVpnConnections page by page and DescribeRegions, and can inject
 // errors and latency per region. Point the SDK at it with
 // openapi.Config{Endpoint: s.Host(), Protocol: "HTTP"}, or point vpncheck at
 // it with VPNCHECK_VPC_ENDPOINT=s.URL.
+//
+// Several accounts can share one server: AddAccountCredentials ties a
+// credential to an account, and each account sees only the connections
+// added for it with AddConnectionsFor.
 package vpcfake
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -25,6 +27,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vpncheck/vpncheck/checker/acsfake"
 )
 
 // APIVersion is the only API version the fake answers.
@@ -39,8 +43,8 @@ const (
 	ActionDescribeRegions        = "DescribeRegions"
 )
 
-// Credentials are the only ones the fake accepts. With a SecurityToken,
-// every request must carry it (STS); without, none may.
+// Credentials are an access key the fake accepts. With a SecurityToken,
+// every request signed with it must carry it (STS); without, none may.
 type Credentials struct {
 	AccessKeyID     string
 	AccessKeySecret string
@@ -96,6 +100,7 @@ var messages = map[string]string{
 type Call struct {
 	Action     string
 	Region     string // RegionId of the request; "" for DescribeRegions
+	Account    string // account of the credentials that signed it; "" for Start's
 	PageNumber int
 	PageSize   int
 	Status     int
@@ -107,35 +112,37 @@ type Server struct {
 	// URL is "http://127.0.0.1:PORT", the value for VPNCHECK_VPC_ENDPOINT.
 	URL string
 
-	srv   *httptest.Server
-	creds Credentials
-	done  chan struct{}
-	once  sync.Once
+	srv    *httptest.Server
+	verify *acsfake.Verifier
+	done   chan struct{}
+	once   sync.Once
 
 	mu        sync.Mutex
-	conns     map[string][]json.RawMessage
+	conns     map[accountRegion][]json.RawMessage
 	total     map[string]int // TotalCount override per region
 	regions   []string       // DescribeRegions answer; nil: the seeded regions
 	faults    map[string][]*Fault
 	regFaults []*Fault
 	latency   map[string]time.Duration
 	anyDelay  time.Duration
-	nonces    map[string]bool
 	calls     []Call
 	seq       int
 }
 
-// Start starts a fake that accepts creds on 127.0.0.1. Close it when done.
+type accountRegion struct{ account, region string }
+
+// Start starts a fake that accepts creds on 127.0.0.1, for the default
+// account "". Close it when done.
 func Start(creds Credentials) *Server {
 	s := &Server{
-		creds:   creds,
+		verify:  acsfake.NewVerifier(),
 		done:    make(chan struct{}),
-		conns:   map[string][]json.RawMessage{},
+		conns:   map[accountRegion][]json.RawMessage{},
 		total:   map[string]int{},
 		faults:  map[string][]*Fault{},
 		latency: map[string]time.Duration{},
-		nonces:  map[string]bool{},
 	}
+	s.AddAccountCredentials("", creds)
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
 	return s
@@ -153,17 +160,34 @@ func (s *Server) Close() {
 	})
 }
 
-// AddConnections appends connections to region. Each is a JSON object as
-// DescribeVpnConnections returns it: json.RawMessage, []byte or string of
-// JSON, or any value encoding/json marshals to an object.
+// AddAccountCredentials makes the fake accept creds as account's: requests
+// they sign see only the connections added for account. Faults, latency
+// and TotalCount overrides apply to a region in every account.
+func (s *Server) AddAccountCredentials(account string, creds Credentials) {
+	s.verify.Add(acsfake.Credential{
+		AccessKeyID: creds.AccessKeyID, AccessKeySecret: creds.AccessKeySecret,
+		SecurityToken: creds.SecurityToken, Label: account,
+	})
+}
+
+// AddConnections appends connections to region of the default account. Each
+// is a JSON object as DescribeVpnConnections returns it: json.RawMessage,
+// []byte or string of JSON, or any value encoding/json marshals to an object.
 func (s *Server) AddConnections(region string, conns ...any) {
+	s.AddConnectionsFor("", region, conns...)
+}
+
+// AddConnectionsFor appends connections to region of account, as
+// AddConnections does for the default account.
+func (s *Server) AddConnectionsFor(account, region string, conns ...any) {
 	raws := make([]json.RawMessage, 0, len(conns))
 	for _, c := range conns {
 		raws = append(raws, toRaw(c))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.conns[region] = append(s.conns[region], raws...)
+	k := accountRegion{account, region}
+	s.conns[k] = append(s.conns[k], raws...)
 }
 
 // Generate appends n connections made by gen(region, i), i from 0, to
@@ -205,8 +229,8 @@ func (s *Server) SetTotalCount(region string, n int) {
 	s.total[region] = n
 }
 
-// SetRegions sets what DescribeRegions answers; by default, the regions
-// seeded with AddConnections or Generate, sorted.
+// SetRegions sets what DescribeRegions answers in every account; by
+// default, the regions seeded for the caller's account, sorted.
 func (s *Server) SetRegions(ids ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -344,16 +368,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.calls = append(s.calls, call)
 	s.mu.Unlock()
 
-	w.Header().Set("Content-Type", "application/json;charset=utf-8")
-	w.Header().Set("x-acs-request-id", reqID)
 	if aerr != nil {
-		w.WriteHeader(aerr.status)
-		json.NewEncoder(w).Encode(map[string]any{
-			"RequestId": reqID, "HostId": r.Host, "Code": aerr.code, "Message": aerr.message,
-			"Recommend": "https://api.aliyun.com/troubleshoot?q=" + aerr.code,
-		})
+		acsfake.WriteError(w, r, reqID, &acsfake.Error{Status: aerr.status, Code: aerr.code, Message: aerr.message})
 		return
 	}
+	w.Header().Set("Content-Type", "application/json;charset=utf-8")
+	w.Header().Set("x-acs-request-id", reqID)
 	ans["RequestId"] = reqID
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(ans)
@@ -384,9 +404,11 @@ func (s *Server) answer(r *http.Request, body []byte, params url.Values, call *C
 	if r.Method != http.MethodPost && r.Method != http.MethodGet {
 		return nil, 0, &apiError{http.StatusMethodNotAllowed, "UnsupportedHTTPMethod", "This http method is not supported."}
 	}
-	if e := s.authenticate(r, body); e != nil {
-		return nil, 0, e
+	account, e := s.verify.Verify(r, body)
+	if e != nil {
+		return nil, 0, &apiError{e.Status, e.Code, e.Message}
 	}
+	call.Account = account
 	if v := r.Header.Get("x-acs-version"); v != APIVersion {
 		return nil, 0, &apiError{http.StatusBadRequest, "InvalidVersion", fmt.Sprintf("Specified parameter Version %q is not valid.", v)}
 	}
@@ -401,8 +423,10 @@ func (s *Server) answer(r *http.Request, body []byte, params url.Values, call *C
 		}
 		ids := s.regions
 		if ids == nil {
-			for id := range s.conns {
-				ids = append(ids, id)
+			for k := range s.conns {
+				if k.account == account {
+					ids = append(ids, k.region)
+				}
 			}
 			sort.Strings(ids)
 		}
@@ -440,7 +464,7 @@ func (s *Server) describeVpnConnections(params url.Values, call *Call) (map[stri
 	if f := takeFault(s.faults[region], page); f != nil {
 		return nil, 0, errorFor(f)
 	}
-	all := s.conns[region]
+	all := s.conns[accountRegion{call.Account, region}]
 	total := len(all)
 	if t, ok := s.total[region]; ok {
 		total = t
@@ -471,123 +495,4 @@ func takeFault(faults []*Fault, page int) *Fault {
 		return f
 	}
 	return nil
-}
-
-// authenticate checks the request as the real gateway does: access key,
-// security token, timestamp, nonce, payload hash and ACS3-HMAC-SHA256
-// signature.
-func (s *Server) authenticate(r *http.Request, body []byte) *apiError {
-	auth := r.Header.Get("Authorization")
-	algo, rest, _ := strings.Cut(auth, " ")
-	if algo != "ACS3-HMAC-SHA256" {
-		return &apiError{http.StatusBadRequest, "IncompleteSignature", "The request signature does not conform to Aliyun standards (want ACS3-HMAC-SHA256)."}
-	}
-	fields := map[string]string{}
-	for _, kv := range strings.Split(rest, ",") {
-		k, v, _ := strings.Cut(strings.TrimSpace(kv), "=")
-		fields[k] = v
-	}
-	ak, signed, sig := fields["Credential"], fields["SignedHeaders"], fields["Signature"]
-	if ak == "" || signed == "" || sig == "" {
-		return &apiError{http.StatusBadRequest, "IncompleteSignature", "The request signature does not conform to Aliyun standards."}
-	}
-	if ak != s.creds.AccessKeyID {
-		return &apiError{http.StatusNotFound, "InvalidAccessKeyId.NotFound", messages["InvalidAccessKeyId.NotFound"]}
-	}
-	token := r.Header.Get("x-acs-security-token")
-	switch {
-	case s.creds.SecurityToken != "" && token == "":
-		return &apiError{http.StatusBadRequest, "MissingSecurityToken", "SecurityToken is mandatory for this action."}
-	case s.creds.SecurityToken == "" && token != "":
-		return &apiError{http.StatusBadRequest, "InvalidSecurityToken.Malformed", "The security token you provided is malformed."}
-	case token != s.creds.SecurityToken:
-		return &apiError{http.StatusBadRequest, "InvalidSecurityToken.MismatchWithAccessKey", "The security token you provided does not match the access key."}
-	}
-	date, err := time.Parse("2006-01-02T15:04:05Z", r.Header.Get("x-acs-date"))
-	if err != nil {
-		return &apiError{http.StatusBadRequest, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted."}
-	}
-	if d := time.Since(date); d > 15*time.Minute || d < -15*time.Minute {
-		return &apiError{http.StatusBadRequest, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired."}
-	}
-	sum := sha256.Sum256(body)
-	payload := hex.EncodeToString(sum[:])
-	if r.Header.Get("x-acs-content-sha256") != payload {
-		return &apiError{http.StatusBadRequest, "SignatureDoesNotMatch", "The x-acs-content-sha256 header does not match the request body."}
-	}
-
-	signedList := strings.Split(signed, ";")
-	if !sort.StringsAreSorted(signedList) || !slices.Contains(signedList, "host") {
-		return &apiError{http.StatusBadRequest, "IncompleteSignature", "SignedHeaders must be sorted and include host."}
-	}
-	for name := range r.Header {
-		if l := strings.ToLower(name); strings.HasPrefix(l, "x-acs-") && !slices.Contains(signedList, l) {
-			return &apiError{http.StatusBadRequest, "IncompleteSignature", "Header " + l + " must be signed."}
-		}
-	}
-	var canon strings.Builder
-	canon.WriteString(r.Method + "\n")
-	path := r.URL.EscapedPath()
-	if path == "" {
-		path = "/"
-	}
-	canon.WriteString(path + "\n")
-	canon.WriteString(canonicalQuery(r.URL.RawQuery) + "\n")
-	for _, h := range signedList {
-		var vals []string
-		if h == "host" {
-			vals = []string{r.Host}
-		} else {
-			for _, v := range r.Header.Values(h) {
-				vals = append(vals, strings.TrimSpace(v))
-			}
-		}
-		sort.Strings(vals)
-		canon.WriteString(h + ":" + strings.Join(vals, ",") + "\n")
-	}
-	canon.WriteString("\n" + signed + "\n" + payload)
-	hashed := sha256.Sum256([]byte(canon.String()))
-	toSign := "ACS3-HMAC-SHA256\n" + hex.EncodeToString(hashed[:])
-	mac := hmac.New(sha256.New, []byte(s.creds.AccessKeySecret))
-	mac.Write([]byte(toSign))
-	want := hex.EncodeToString(mac.Sum(nil))
-	if !hmac.Equal([]byte(want), []byte(strings.ToLower(sig))) {
-		return &apiError{http.StatusBadRequest, "SignatureDoesNotMatch", messages["SignatureDoesNotMatch"] + " The string to sign is: " + strings.ReplaceAll(toSign, "\n", " ")}
-	}
-
-	nonce := r.Header.Get("x-acs-signature-nonce")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if nonce == "" || s.nonces[nonce] {
-		return &apiError{http.StatusBadRequest, "SignatureNonceUsed", "Specified signature nonce was used already."}
-	}
-	s.nonces[nonce] = true
-	return nil
-}
-
-// canonicalQuery sorts the parameters and percent-encodes names and values
-// per RFC 3986, as Alibaba Cloud's signature version 3 specifies.
-func canonicalQuery(raw string) string {
-	q, _ := url.ParseQuery(raw)
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var parts []string
-	for _, k := range keys {
-		vals := slices.Clone(q[k])
-		sort.Strings(vals)
-		for _, v := range vals {
-			parts = append(parts, percentEncode(k)+"="+percentEncode(v))
-		}
-	}
-	return strings.Join(parts, "&")
-}
-
-func percentEncode(s string) string {
-	e := url.QueryEscape(s)
-	e = strings.ReplaceAll(e, "+", "%20")
-	e = strings.ReplaceAll(e, "*", "%2A")
-	return strings.ReplaceAll(e, "%7E", "~")
 }
