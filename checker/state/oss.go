@@ -1,0 +1,259 @@
+package state
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/crc64"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
+	osscred "github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/credentials"
+	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/retry"
+	"github.com/aliyun/credentials-go/credentials"
+)
+
+// writerMeta is the user metadata that marks which Create wrote an object
+// (x-oss-meta-vpncheck-writer), so that a Create whose first attempt was
+// stored but whose answer was lost recognises its own object when the
+// SDK's retry meets 409 FileAlreadyExists.
+const writerMeta = "vpncheck-writer"
+
+// Timeouts and retries for each OSS call. The SDK's standard retryer
+// retries 5xx, 401, 408, 429, RequestTimeTooSkewed, BadRequest and
+// network errors, never 403, 404 or 409.
+const (
+	ossConnectTimeout = 5 * time.Second
+	ossReadTimeout    = 20 * time.Second
+	ossAttempts       = 3
+	ossMaxBackoff     = 2 * time.Second
+)
+
+type ossStore struct {
+	client *oss.Client
+	bucket string
+	root   string // "" or "some/prefix/"
+}
+
+func openOSS(ctx context.Context, spec string, opt Options) (*ossStore, error) {
+	bucket, prefix, _ := strings.Cut(strings.TrimPrefix(spec, "oss://"), "/")
+	if !oss.IsValidBucketName(&bucket) {
+		return nil, fmt.Errorf("open state store %s: invalid bucket name %q", spec, bucket)
+	}
+	s := &ossStore{bucket: bucket}
+	if prefix = strings.TrimSuffix(prefix, "/"); prefix != "" {
+		if err := checkKey(prefix); err != nil {
+			return nil, fmt.Errorf("open state store %s: prefix: %w", spec, err)
+		}
+		s.root = prefix + "/"
+	}
+	if opt.Region == "" {
+		return nil, fmt.Errorf("open %s: no OSS region", s)
+	}
+	if opt.Credential == nil {
+		return nil, fmt.Errorf("open %s: no credential", s)
+	}
+	// Config is built field by field, not with oss.LoadDefaultConfig: that
+	// reads OSS_SDK_LOG_LEVEL, and the SDK's debug log prints request
+	// headers, the security token included.
+	cfg := oss.NewConfig().
+		WithRegion(opt.Region).
+		WithCredentialsProvider(&credProvider{c: opt.Credential}).
+		WithConnectTimeout(ossConnectTimeout).
+		WithReadWriteTimeout(ossReadTimeout).
+		WithRetryer(retry.NewStandard(func(o *retry.RetryOptions) {
+			o.MaxAttempts = ossAttempts
+			o.MaxBackoff = ossMaxBackoff
+		}))
+	if opt.Endpoint != "" {
+		cfg.WithEndpoint(opt.Endpoint)
+	} else if opt.Internal {
+		cfg.WithUseInternalEndpoint(true)
+	}
+	s.client = oss.NewClient(cfg)
+
+	res, err := s.client.GetBucketVersioning(ctx, &oss.GetBucketVersioningRequest{Bucket: &s.bucket})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: get bucket versioning: %w", s, ossError(err))
+	}
+	if v := oss.ToString(res.VersionStatus); v == "Enabled" || v == "Suspended" {
+		return nil, fmt.Errorf("open %s: %w (%s): OSS ignores create-only writes there; use a bucket whose versioning was never enabled", s, ErrVersioned, v)
+	}
+	return s, nil
+}
+
+func (s *ossStore) String() string { return "oss://" + s.bucket + "/" + strings.TrimSuffix(s.root, "/") }
+
+func (s *ossStore) name(key string) string { return "oss://" + s.bucket + "/" + s.root + key }
+
+func (s *ossStore) Get(ctx context.Context, key string) ([]byte, error) {
+	if err := checkKey(key); err != nil {
+		return nil, fmt.Errorf("get %s: %w", key, err)
+	}
+	full := s.root + key
+	res, err := s.client.GetObject(ctx, &oss.GetObjectRequest{Bucket: &s.bucket, Key: &full})
+	if err != nil {
+		if serviceCode(err) == "NoSuchKey" {
+			return nil, fmt.Errorf("get %s: %w", s.name(key), ErrNotFound)
+		}
+		return nil, fmt.Errorf("get %s: %w", s.name(key), ossError(err))
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		return nil, fmt.Errorf("get %s: read body: %w", s.name(key), err)
+	}
+	// The SDK checks CRC-64 on uploads only.
+	if want := oss.ToString(res.HashCRC64); want != "" {
+		if got := strconv.FormatUint(crc64.Checksum(data, crc64.MakeTable(crc64.ECMA)), 10); got != want {
+			return nil, fmt.Errorf("get %s: CRC-64 %s, OSS says %s", s.name(key), got, want)
+		}
+	}
+	return data, nil
+}
+
+func (s *ossStore) Create(ctx context.Context, key string, data []byte) error {
+	if err := checkKey(key); err != nil {
+		return fmt.Errorf("create %s: %w", key, err)
+	}
+	full := s.root + key
+	nonce := make([]byte, 16)
+	rand.Read(nonce)
+	writer := hex.EncodeToString(nonce)
+	sum := md5.Sum(data)
+	_, err := s.client.PutObject(ctx, &oss.PutObjectRequest{
+		Bucket:          &s.bucket,
+		Key:             &full,
+		Body:            bytes.NewReader(data), // seekable, so the SDK can retry
+		ForbidOverwrite: oss.Ptr("true"),
+		// OSS refuses a body that does not match: a corrupt upload must
+		// never be stored, as it could not be replaced.
+		ContentMD5: oss.Ptr(base64.StdEncoding.EncodeToString(sum[:])),
+		Metadata:   map[string]string{writerMeta: writer},
+	})
+	if err == nil {
+		return nil
+	}
+	if serviceCode(err) != "FileAlreadyExists" {
+		return fmt.Errorf("create %s: %w", s.name(key), ossError(err))
+	}
+	head, herr := s.client.HeadObject(ctx, &oss.HeadObjectRequest{Bucket: &s.bucket, Key: &full})
+	if herr != nil {
+		return fmt.Errorf("create %s: exists, and reading its writer: %w", s.name(key), ossError(herr))
+	}
+	if head.Metadata[writerMeta] == writer {
+		return nil // our own first attempt, whose answer was lost
+	}
+	return fmt.Errorf("create %s: %w", s.name(key), ErrExists)
+}
+
+func (s *ossStore) List(ctx context.Context, prefix string) ([]string, error) {
+	if err := checkPrefix(prefix); err != nil {
+		return nil, fmt.Errorf("list %q: %w", prefix, err)
+	}
+	full := s.root + prefix
+	var keys []string
+	var token *string
+	for page := 1; ; page++ {
+		res, err := s.client.ListObjectsV2(ctx, &oss.ListObjectsV2Request{
+			Bucket:            &s.bucket,
+			Prefix:            &full,
+			MaxKeys:           1000,
+			ContinuationToken: token,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list oss://%s/%s page %d: %w", s.bucket, full, page, ossError(err))
+		}
+		for _, o := range res.Contents {
+			if k, ok := strings.CutPrefix(oss.ToString(o.Key), s.root); ok {
+				keys = append(keys, k)
+			}
+		}
+		if !res.IsTruncated {
+			break
+		}
+		if oss.ToString(res.NextContinuationToken) == "" {
+			return nil, fmt.Errorf("list oss://%s/%s page %d: truncated without a continuation token", s.bucket, full, page)
+		}
+		token = res.NextContinuationToken
+	}
+	slices.Sort(keys)
+	return keys, nil
+}
+
+func (s *ossStore) Delete(ctx context.Context, key string) error {
+	if err := checkKey(key); err != nil {
+		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	full := s.root + key
+	_, err := s.client.DeleteObject(ctx, &oss.DeleteObjectRequest{Bucket: &s.bucket, Key: &full})
+	if err != nil && serviceCode(err) != "NoSuchKey" {
+		return fmt.Errorf("delete %s: %w", s.name(key), ossError(err))
+	}
+	return nil
+}
+
+// credProvider adapts a credentials-go credential to the OSS SDK. The SDK
+// asks for credentials on every request, from many goroutines; the
+// default chain records the provider it used without a lock.
+type credProvider struct {
+	mu sync.Mutex
+	c  credentials.Credential
+}
+
+func (p *credProvider) GetCredentials(context.Context) (osscred.Credentials, error) {
+	p.mu.Lock()
+	m, err := p.c.GetCredential()
+	p.mu.Unlock()
+	if err != nil {
+		return osscred.Credentials{}, fmt.Errorf("get credentials: %w", err)
+	}
+	return osscred.Credentials{
+		AccessKeyID:     deref(m.AccessKeyId),
+		AccessKeySecret: deref(m.AccessKeySecret),
+		SecurityToken:   deref(m.SecurityToken),
+	}, nil
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func serviceCode(err error) string {
+	var se *oss.ServiceError
+	if errors.As(err, &se) {
+		return se.Code
+	}
+	return ""
+}
+
+// serviceError prints an OSS error on one line; the SDK's own text spans
+// eight.
+type serviceError struct{ se *oss.ServiceError }
+
+func (e serviceError) Error() string {
+	return fmt.Sprintf("%d %s: %s (request id %s)", e.se.StatusCode, e.se.Code, strings.TrimSuffix(e.se.Message, "."), e.se.RequestID)
+}
+
+func (e serviceError) Unwrap() error { return e.se }
+
+func ossError(err error) error {
+	var se *oss.ServiceError
+	if errors.As(err, &se) {
+		return serviceError{se}
+	}
+	return err
+}
