@@ -1,12 +1,16 @@
-// Package acsfake verifies Alibaba Cloud OpenAPI requests signed with
-// ACS3-HMAC-SHA256 (signature version 3) as the real API gateway does, so
-// that every local fake of an OpenAPI (VPC, Resource Manager, STS, FC)
-// checks the official SDK's real signature the same way.
+// Package acsfake verifies Alibaba Cloud OpenAPI requests as the real API
+// gateway does, so that every local fake of an OpenAPI (VPC, Resource
+// Manager, STS, FC) checks the official SDKs' real signatures the same way:
+// ACS3-HMAC-SHA256 (signature version 3, the darabonba SDKs, RPC and ROA)
+// with Verify, and the RPC signature version 1.0 (HMAC-SHA1, which
+// credentials-go still uses for STS AssumeRole) with VerifyRPC.
 package acsfake
 
 import (
 	"crypto/hmac"
+	"crypto/sha1"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
@@ -146,16 +150,9 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (string, *Error) {
 		return "", &Error{http.StatusBadRequest, "SignatureDoesNotMatch", MsgSignatureDoesNotMatch + " The string to sign is: " + strings.ReplaceAll(toSign, "\n", " ")}
 	}
 
-	nonce := r.Header.Get("x-acs-signature-nonce")
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if nonce == "" || v.nonces[nonce] {
+	if !v.useNonce(r.Header.Get("x-acs-signature-nonce")) {
 		return "", &Error{http.StatusBadRequest, "SignatureNonceUsed", "Specified signature nonce was used already."}
 	}
-	if v.nonces == nil {
-		v.nonces = map[string]bool{}
-	}
-	v.nonces[nonce] = true
 	return cred.Label, nil
 }
 
@@ -229,4 +226,85 @@ func WriteError(w http.ResponseWriter, r *http.Request, requestID string, e *Err
 		"RequestId": requestID, "HostId": r.Host, "Code": e.Code, "Message": e.Message,
 		"Recommend": "https://api.aliyun.com/troubleshoot?q=" + e.Code,
 	})
+}
+
+// VerifyRPC checks a request signed with the RPC signature version 1.0
+// (HMAC-SHA1 over the sorted query and form parameters), as credentials-go
+// signs STS AssumeRole. params holds every query and form parameter of r.
+// It returns the Label of the signing credential, or the error the real API
+// answers. As the real API does, a signature mismatch answers the server's
+// string to sign, which holds the caller's SecurityToken parameter: a client
+// must not pass that message on unredacted.
+func (v *Verifier) VerifyRPC(r *http.Request, params url.Values) (string, *Error) {
+	sig := params.Get("Signature")
+	ak := params.Get("AccessKeyId")
+	if sig == "" || ak == "" {
+		return "", &Error{http.StatusBadRequest, "MissingParameter", "The input parameter Signature or AccessKeyId that is mandatory for processing this request is not supplied."}
+	}
+	if m := params.Get("SignatureMethod"); m != "HMAC-SHA1" {
+		return "", &Error{http.StatusBadRequest, "InvalidSignatureMethod", "Specified signature method is not valid."}
+	}
+	if params.Get("SignatureVersion") != "1.0" {
+		return "", &Error{http.StatusBadRequest, "InvalidSignatureVersion", "Specified signature version is not valid."}
+	}
+	v.mu.Lock()
+	cred, ok := v.creds[ak]
+	v.mu.Unlock()
+	if !ok {
+		return "", &Error{http.StatusNotFound, "InvalidAccessKeyId.NotFound", MsgInvalidAccessKeyID}
+	}
+	token := params.Get("SecurityToken")
+	switch {
+	case cred.SecurityToken != "" && token == "":
+		return "", &Error{http.StatusBadRequest, "MissingSecurityToken", "SecurityToken is mandatory for this action."}
+	case cred.SecurityToken == "" && token != "":
+		return "", &Error{http.StatusBadRequest, "InvalidSecurityToken.Malformed", "The security token you provided is malformed."}
+	case token != cred.SecurityToken:
+		return "", &Error{http.StatusBadRequest, "InvalidSecurityToken.MismatchWithAccessKey", "The security token you provided does not match the access key."}
+	}
+	date, err := time.Parse("2006-01-02T15:04:05Z", params.Get("Timestamp"))
+	if err != nil {
+		return "", &Error{http.StatusBadRequest, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted."}
+	}
+	if d := time.Since(date); d > MaxSkew || d < -MaxSkew {
+		return "", &Error{http.StatusBadRequest, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired."}
+	}
+
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		if k != "Signature" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		for _, val := range params[k] {
+			parts = append(parts, PercentEncode(k)+"="+PercentEncode(val))
+		}
+	}
+	toSign := r.Method + "&" + PercentEncode("/") + "&" + PercentEncode(strings.Join(parts, "&"))
+	mac := hmac.New(sha1.New, []byte(cred.AccessKeySecret+"&"))
+	mac.Write([]byte(toSign))
+	if !hmac.Equal([]byte(base64.StdEncoding.EncodeToString(mac.Sum(nil))), []byte(sig)) {
+		return "", &Error{http.StatusBadRequest, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation. server string to sign is:" + toSign}
+	}
+	if !v.useNonce(params.Get("SignatureNonce")) {
+		return "", &Error{http.StatusBadRequest, "SignatureNonceUsed", "Specified signature nonce was used already."}
+	}
+	return cred.Label, nil
+}
+
+// useNonce records nonce and reports whether it was new (and not empty).
+func (v *Verifier) useNonce(nonce string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if nonce == "" || v.nonces[nonce] {
+		return false
+	}
+	if v.nonces == nil {
+		v.nonces = map[string]bool{}
+	}
+	v.nonces[nonce] = true
+	return true
 }
