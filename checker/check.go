@@ -6,24 +6,23 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vpncheck/vpncheck/checker/report"
 	"io"
 	"os"
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
-
-// UnknownRegion labels connections from an inventory file that names no region.
-const UnknownRegion = "unknown"
 
 // Inventory gathers the connections of one run, region by region, and the
 // failures met while gathering them.
 type Inventory struct {
 	mu      sync.Mutex
 	regions map[string]*regionData
-	errors  []ErrorEntry
+	errors  []report.ErrorEntry
 }
 
 type regionData struct {
@@ -63,7 +62,7 @@ func (inv *Inventory) add(region string, conns []*Connection) {
 }
 
 // ReadFile reads a saved DescribeVpnConnections response. Its top-level
-// RegionId names its region; else defaultRegion does, else UnknownRegion.
+// RegionId names its region; else defaultRegion does, else report.UnknownRegion.
 // Unreadable input is an error wrapping ErrUnreadable, and adds nothing.
 func (inv *Inventory) ReadFile(path, defaultRegion string) error {
 	f, err := os.Open(path)
@@ -87,7 +86,7 @@ func (inv *Inventory) ReadFile(path, defaultRegion string) error {
 		region = defaultRegion
 	}
 	if region == "" {
-		region = UnknownRegion
+		region = report.UnknownRegion
 	}
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
@@ -127,7 +126,7 @@ func (inv *Inventory) MarkScanned(region string) {
 
 // Fail records that region could not be scanned completely; what was read
 // of it is still evaluated.
-func (inv *Inventory) Fail(e ErrorEntry) {
+func (inv *Inventory) Fail(e report.ErrorEntry) {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
 	r := inv.region(e.Region)
@@ -135,11 +134,38 @@ func (inv *Inventory) Fail(e ErrorEntry) {
 	inv.errors = append(inv.errors, e)
 }
 
+// RegionStatus is what an inventory holds of one region.
+type RegionStatus struct {
+	Name        string
+	Connections int
+	Scanned     bool // every page or file of it was read
+	Failed      bool // it could not be read completely
+}
+
+// Regions reports each region of the inventory, sorted by name.
+func (inv *Inventory) Regions() []RegionStatus {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	out := make([]RegionStatus, 0, len(inv.regions))
+	for name, r := range inv.regions {
+		out = append(out, RegionStatus{Name: name, Connections: len(r.conns), Scanned: r.scanned, Failed: r.failed})
+	}
+	slices.SortFunc(out, func(a, b RegionStatus) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// Errors returns the failures recorded so far.
+func (inv *Inventory) Errors() []report.ErrorEntry {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	return slices.Clone(inv.errors)
+}
+
 // Options tune a check.
 type Options struct {
-	MinSeverity Severity  // findings below it are dropped
-	Now         time.Time // for exception expiry; zero means time.Now()
-	AccountID   string    // stamped on findings when known
+	MinSeverity report.Severity // findings below it are dropped
+	Now         time.Time       // for exception expiry; zero means time.Now()
+	AccountID   string          // stamped on findings when known
 	// Inputs, when set, receives the policy inputs as a JSON array (the
 	// documents the rules see), for writing fixtures and for `opa eval`.
 	Inputs io.Writer
@@ -148,7 +174,7 @@ type Options struct {
 // Result is a report plus the run's secrets, kept for the last guard on
 // outgoing messages.
 type Result struct {
-	Report  *Report
+	Report  *report.Report
 	Secrets *Secrets
 }
 
@@ -167,9 +193,8 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 	}
 	sort.Strings(names)
 
-	rep := &Report{SchemaVersion: SchemaVersion, Findings: []Finding{}, Errors: []ErrorEntry{}}
-	rep.Summary.BySeverity = map[string]int{}
-	rep.Summary.RegionsScan, rep.Summary.RegionsFailed = []string{}, []string{}
+	rep := report.New()
+	rep.AccountID = opt.AccountID
 	rep.Errors = append(rep.Errors, inv.errors...)
 
 	var conns []*Connection
@@ -182,8 +207,8 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 			rep.Summary.RegionsScan = append(rep.Summary.RegionsScan, name)
 		}
 		if r.declared > int64(len(r.conns)) {
-			rep.Errors = append(rep.Errors, ErrorEntry{
-				Region: name, Code: CodeIncompleteInventory,
+			rep.Errors = append(rep.Errors, report.ErrorEntry{
+				Region: name, Code: report.CodeIncompleteInventory,
 				Message: fmt.Sprintf("the inventory declares %d connections in %s but holds %d: the data is partial", r.declared, name, len(r.conns)),
 			})
 		}
@@ -210,7 +235,7 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 	for _, r := range inv.regions {
 		r.conns, r.byID = nil, nil
 	}
-	judged, err := e.evaluateAll(ctx, conns, func(c *Connection, found []Finding) judgement {
+	judged, err := e.evaluateAll(ctx, conns, func(c *Connection, found []report.Finding) judgement {
 		var j judgement
 		tagged, bad := tagExceptions(&c.Connection)
 		j.tagError = bad
@@ -233,7 +258,7 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 	for _, j := range judged {
 		n += len(j.findings)
 	}
-	rep.Findings = make([]Finding, 0, n)
+	rep.Findings = make([]report.Finding, 0, n)
 	for _, j := range judged {
 		if j.tagError != nil {
 			rep.Errors = append(rep.Errors, *j.tagError)
@@ -241,26 +266,13 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 		rep.Summary.Suppressed += j.suppressed
 		rep.Findings = append(rep.Findings, j.findings...)
 	}
-	sortFindings(rep.Findings)
-	for _, f := range rep.Findings {
-		rep.Summary.BySeverity[f.Severity.String()]++
-	}
-	rep.Summary.Findings = len(rep.Findings)
-	slices.SortStableFunc(rep.Errors, func(a, b ErrorEntry) int {
-		if a.Region != b.Region {
-			if a.Region < b.Region {
-				return -1
-			}
-			return 1
-		}
-		return 0
-	})
+	rep.Finish()
 	return &Result{Report: rep, Secrets: secrets}, nil
 }
 
 // evaluateSafely turns a panic in the evaluator into a policy error, so
 // that it fails the run with a reason instead of crashing the process.
-func (e *Engine) evaluateSafely(ctx context.Context, c *Connection) (fs []Finding, err error) {
+func (e *Engine) evaluateSafely(ctx context.Context, c *Connection) (fs []report.Finding, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			fs, err = nil, fmt.Errorf("%w: evaluating connection %s stopped on an internal error: %v", ErrPolicy, c.Connection.ID, r)
@@ -271,15 +283,15 @@ func (e *Engine) evaluateSafely(ctx context.Context, c *Connection) (fs []Findin
 
 // judgement is what became of one connection's findings.
 type judgement struct {
-	findings   []Finding
+	findings   []report.Finding
 	suppressed int
-	tagError   *ErrorEntry
+	tagError   *report.ErrorEntry
 }
 
 // evaluateAll evaluates the connections on all cores with the one prepared
 // query, hands each connection's findings to judge, and then lets go of
 // the connection; results keep the connections' order.
-func (e *Engine) evaluateAll(ctx context.Context, conns []*Connection, judge func(*Connection, []Finding) judgement) ([]judgement, error) {
+func (e *Engine) evaluateAll(ctx context.Context, conns []*Connection, judge func(*Connection, []report.Finding) judgement) ([]judgement, error) {
 	out := make([]judgement, len(conns))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"github.com/vpncheck/vpncheck/checker/output"
+	"github.com/vpncheck/vpncheck/checker/report"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,7 +21,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 var fixedNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
-func checkFiles(t *testing.T, eng *Engine, opt Options, region string, files ...string) *Report {
+func checkFiles(t *testing.T, eng *Engine, opt Options, region string, files ...string) *report.Report {
 	t.Helper()
 	inv := NewInventory()
 	for _, f := range files {
@@ -47,7 +49,7 @@ func writeFile(t *testing.T, name, body string) string {
 }
 
 // pairs lists "connection-id rule" for each finding, sorted.
-func pairs(r *Report) []string {
+func pairs(r *report.Report) []string {
 	var out []string
 	for _, f := range r.Findings {
 		s := f.ConnectionID + " " + f.Rule
@@ -63,14 +65,23 @@ func pairs(r *Report) []string {
 func TestSampleReportGolden(t *testing.T) {
 	rep := checkFiles(t, builtin(t), Options{}, "cn-hangzhou", "../testdata/sample.json")
 	var text, js bytes.Buffer
-	if err := WriteText(&text, rep); err != nil {
+	if err := mustFormat(t, "text").Report(&text, rep); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteJSON(&js, rep); err != nil {
+	if err := mustFormat(t, "json").Report(&js, rep); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "testdata/sample.txt", text.Bytes())
 	golden(t, "testdata/sample.json", js.Bytes())
+}
+
+func mustFormat(t *testing.T, name string) output.Writer {
+	t.Helper()
+	w, err := output.Get(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
 }
 
 func golden(t *testing.T, path string, got []byte) {
@@ -99,7 +110,7 @@ func TestSampleSummary(t *testing.T) {
 	if s.Connections != 2 || s.Tunnels != 2 || s.Incomplete != 0 || s.Findings != len(rep.Findings) {
 		t.Errorf("summary = %+v", s)
 	}
-	if !slices.Equal(s.RegionsScan, []string{UnknownRegion}) || len(s.RegionsFailed) != 0 {
+	if !slices.Equal(s.RegionsScan, []string{report.UnknownRegion}) || len(s.RegionsFailed) != 0 {
 		t.Errorf("regions = %v / %v", s.RegionsScan, s.RegionsFailed)
 	}
 	total := 0
@@ -132,7 +143,7 @@ func TestDuplicateConnectionLastCopyWins(t *testing.T) {
 func TestIncompleteInventory(t *testing.T) {
 	p := writeFile(t, "partial.json", strings.Replace(twoConns, `"TotalCount": 2`, `"TotalCount": 60`, 1))
 	rep := checkFiles(t, builtin(t), Options{}, "", p)
-	if len(rep.Errors) != 1 || rep.Errors[0].Code != CodeIncompleteInventory || rep.Errors[0].Region != "cn-shanghai" {
+	if len(rep.Errors) != 1 || rep.Errors[0].Code != report.CodeIncompleteInventory || rep.Errors[0].Region != "cn-shanghai" {
 		t.Fatalf("errors = %+v", rep.Errors)
 	}
 	if !slices.Equal(rep.Summary.RegionsScan, []string{"cn-shanghai"}) || !rep.Failed() {
@@ -142,9 +153,9 @@ func TestIncompleteInventory(t *testing.T) {
 
 func TestMinSeverity(t *testing.T) {
 	p := writeFile(t, "c.json", twoConns)
-	rep := checkFiles(t, builtin(t), Options{MinSeverity: High}, "", p)
+	rep := checkFiles(t, builtin(t), Options{MinSeverity: report.High}, "", p)
 	for _, f := range rep.Findings {
-		if f.Severity < High {
+		if f.Severity < report.High {
 			t.Errorf("finding below the minimum: %+v", f)
 		}
 	}
@@ -206,7 +217,7 @@ func TestDataExceptions(t *testing.T) {
 				t.Errorf("suppressed = %d, want %d", rep.Summary.Suppressed, tc.suppressed)
 			}
 			if tc.expired != "" {
-				i := slices.IndexFunc(rep.Findings, func(f Finding) bool { return f.ConnectionID == "vco-a" && f.Rule == "dpd-disabled" })
+				i := slices.IndexFunc(rep.Findings, func(f report.Finding) bool { return f.ConnectionID == "vco-a" && f.Rule == "dpd-disabled" })
 				f := rep.Findings[i]
 				if f.ExceptionExpired != tc.expired || !strings.Contains(f.Message, "exception expired on "+tc.expired) {
 					t.Errorf("expired exception not said: %+v", f)
@@ -237,13 +248,13 @@ func TestTagExceptions(t *testing.T) {
 			name:    "no expiry",
 			tags:    `{"Key": "vpncheck:exception", "Value": "dpd-disabled"}`,
 			want:    []string{"vco-t dpd-disabled", "vco-t ike-weak-integrity"},
-			errCode: CodeInvalidException,
+			errCode: report.CodeInvalidException,
 		},
 		{
 			name:    "bad expiry",
 			tags:    `{"Key": "vpncheck:exception", "Value": "dpd-disabled"}, {"Key": "vpncheck:exception-expires", "Value": "soon"}`,
 			want:    []string{"vco-t dpd-disabled", "vco-t ike-weak-integrity"},
-			errCode: CodeInvalidException,
+			errCode: report.CodeInvalidException,
 		},
 		{
 			name: "expired",

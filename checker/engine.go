@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vpncheck/vpncheck/checker/report"
 	"io/fs"
 	"path"
 	"slices"
@@ -39,23 +40,12 @@ type Policies struct {
 	NoBuiltinRules bool
 }
 
-// Rule is one entry of the rule catalogue, as its METADATA states it.
-type Rule struct {
-	ID          string   `json:"id"`
-	Title       string   `json:"title"`
-	Severity    Severity `json:"severity"`
-	Description string   `json:"description"`
-	Remediation string   `json:"remediation,omitempty"`
-	References  []string `json:"references,omitempty"`
-	Package     string   `json:"package,omitempty"`
-}
-
 // Engine is the compiled policy set, prepared once and safe for concurrent
 // evaluation.
 type Engine struct {
 	query      rego.PreparedEvalQuery
-	rules      []Rule
-	byID       map[string]*Rule
+	rules      []report.Rule
+	byID       map[string]*report.Rule
 	banned     []string
 	exceptions []Exception
 }
@@ -105,7 +95,7 @@ func NewEngine(ctx context.Context, p Policies) (*Engine, error) {
 		// A check with no rule would report every connection clean.
 		return nil, fmt.Errorf("%w: no rule loaded (rules live in packages under data.vpncheck.rules)", ErrPolicy)
 	}
-	e.byID = make(map[string]*Rule, len(e.rules))
+	e.byID = make(map[string]*report.Rule, len(e.rules))
 	for i := range e.rules {
 		e.byID[e.rules[i].ID] = &e.rules[i]
 	}
@@ -130,7 +120,7 @@ func NewEngine(ctx context.Context, p Policies) (*Engine, error) {
 }
 
 // Rules is the catalogue, ordered by id.
-func (e *Engine) Rules() []Rule { return e.rules }
+func (e *Engine) Rules() []report.Rule { return e.rules }
 
 // loadTree reads the Rego modules (test files left out) and data files of one
 // tree. Module names carry the tree's label, so two trees never collide;
@@ -175,8 +165,8 @@ func mergeData(dst, src map[string]any) {
 
 // catalogue reads the rules' METADATA. Every rule package must carry an id,
 // a title, a valid severity and a remediation, and ids must be unique.
-func catalogue(c *ast.Compiler, modules map[string]*ast.Module) ([]Rule, error) {
-	byPkg := map[string]Rule{}
+func catalogue(c *ast.Compiler, modules map[string]*ast.Module) ([]report.Rule, error) {
+	byPkg := map[string]report.Rule{}
 	for _, ref := range c.GetAnnotationSet().Flatten() {
 		a := ref.Annotations
 		id, _ := a.Custom["id"].(string)
@@ -185,7 +175,7 @@ func catalogue(c *ast.Compiler, modules map[string]*ast.Module) ([]Rule, error) 
 		}
 		pkg := ref.Path[:len(rulesPrefix)+1].String()
 		sev, _ := a.Custom["severity"].(string)
-		level, err := ParseSeverity(sev)
+		level, err := report.ParseSeverity(sev)
 		if err != nil {
 			return nil, fmt.Errorf("%w: rule %s (%s): METADATA custom.severity: %v", ErrPolicy, id, pkg, err)
 		}
@@ -193,7 +183,7 @@ func catalogue(c *ast.Compiler, modules map[string]*ast.Module) ([]Rule, error) 
 		if a.Title == "" || rem == "" {
 			return nil, fmt.Errorf("%w: rule %s (%s): METADATA needs a title and custom.remediation", ErrPolicy, id, pkg)
 		}
-		r := Rule{ID: id, Title: a.Title, Severity: level, Description: oneLine(a.Description), Remediation: oneLine(rem), Package: pkg}
+		r := report.Rule{ID: id, Title: a.Title, Severity: level, Description: oneLine(a.Description), Remediation: oneLine(rem), Package: pkg}
 		for _, rr := range a.RelatedResources {
 			if rr.Ref.String() != "" {
 				r.References = append(r.References, rr.Ref.String())
@@ -216,7 +206,7 @@ func catalogue(c *ast.Compiler, modules map[string]*ast.Module) ([]Rule, error) 
 	}
 
 	seen := map[string]string{}
-	rules := make([]Rule, 0, len(byPkg))
+	rules := make([]report.Rule, 0, len(byPkg))
 	for pkg, r := range byPkg {
 		if other, ok := seen[r.ID]; ok {
 			return nil, fmt.Errorf("%w: rule id %s is declared by both %s and %s", ErrPolicy, r.ID, other, pkg)
@@ -259,7 +249,7 @@ func bannedKeys(data map[string]any) ([]string, error) {
 
 // evaluate runs the entrypoint on one connection. The result is read
 // straight from OPA's values, sparing a conversion to Go maps.
-func (e *Engine) evaluate(ctx context.Context, c *Connection) ([]Finding, error) {
+func (e *Engine) evaluate(ctx context.Context, c *Connection) ([]report.Finding, error) {
 	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(c.astValue()), rego.EvalGenerateJSON(keepTerm))
 	if err != nil {
 		return nil, fmt.Errorf("%w: evaluate connection %s: %s", ErrPolicy, c.Connection.ID, oneLine(err.Error()))
@@ -271,7 +261,7 @@ func (e *Engine) evaluate(ctx context.Context, c *Connection) ([]Finding, error)
 	if !ok {
 		return nil, fmt.Errorf("%w: %s is not a set of findings", ErrPolicy, Entrypoint)
 	}
-	out := make([]Finding, 0, set.Len())
+	out := make([]report.Finding, 0, set.Len())
 	ci := &c.Connection
 	err = set.Iter(func(t *ast.Term) error {
 		f, err := findingOf(t.Value)
@@ -298,10 +288,10 @@ func (e *Engine) evaluate(ctx context.Context, c *Connection) ([]Finding, error)
 func keepTerm(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }
 
 // findingOf checks that a policy result has what a finding needs.
-func findingOf(v ast.Value) (Finding, error) {
+func findingOf(v ast.Value) (report.Finding, error) {
 	o, ok := v.(ast.Object)
 	if !ok {
-		return Finding{}, fmt.Errorf("a finding is not an object")
+		return report.Finding{}, fmt.Errorf("a finding is not an object")
 	}
 	str := func(k string) string {
 		if t := o.Get(ast.InternedTerm(k)); t != nil {
@@ -311,13 +301,13 @@ func findingOf(v ast.Value) (Finding, error) {
 		}
 		return ""
 	}
-	f := Finding{Rule: str("rule"), Title: str("title"), Message: str("message"), Remediation: str("remediation"), TunnelID: str("tunnel_id")}
+	f := report.Finding{Rule: str("rule"), Title: str("title"), Message: str("message"), Remediation: str("remediation"), TunnelID: str("tunnel_id")}
 	for _, req := range [][2]string{{"rule", f.Rule}, {"title", f.Title}, {"message", f.Message}} {
 		if req[1] == "" {
 			return f, fmt.Errorf("a finding of rule %q has no %s", f.Rule, req[0])
 		}
 	}
-	sev, err := ParseSeverity(str("severity"))
+	sev, err := report.ParseSeverity(str("severity"))
 	if err != nil {
 		return f, fmt.Errorf("a finding of rule %s: %v", f.Rule, err)
 	}

@@ -3,6 +3,7 @@ package checker
 import (
 	"context"
 	"errors"
+	"github.com/vpncheck/vpncheck/checker/report"
 	"strings"
 	"sync"
 	"testing"
@@ -47,7 +48,7 @@ deny contains lib.finding(rego.metadata.chain(), {}, "", "the connection has no 
 
 func TestEngineLoadsTheBuiltinCatalogue(t *testing.T) {
 	rules := builtin(t).Rules()
-	ids := map[string]Rule{}
+	ids := map[string]report.Rule{}
 	for _, r := range rules {
 		ids[r.ID] = r
 	}
@@ -161,7 +162,7 @@ func TestEngineCustomRulesAndData(t *testing.T) {
 	if !got["name-missing"] {
 		t.Errorf("custom rule did not fire: %v", got)
 	}
-	if f := res.Report.Findings[0]; f.Rule != "name-missing" || f.Severity != High || f.Title != "Connection name missing" {
+	if f := res.Report.Findings[0]; f.Rule != "name-missing" || f.Severity != report.High || f.Title != "Connection name missing" {
 		t.Errorf("custom finding = %+v (severity from data by_rule)", f)
 	}
 
@@ -189,7 +190,7 @@ func TestEngineRejectsIncompleteFindings(t *testing.T) {
 	}
 }
 
-func rulesOf(r *Report) map[string]bool {
+func rulesOf(r *report.Report) map[string]bool {
 	m := map[string]bool{}
 	for _, f := range r.Findings {
 		m[f.Rule] = true

@@ -3,6 +3,7 @@ package checker
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/vpncheck/vpncheck/checker/report"
 	"strings"
 	"time"
 )
@@ -77,7 +78,7 @@ func dataExceptions(data map[string]any) ([]Exception, error) {
 
 // tagExceptions reads a connection's exception tags. A declaration without a
 // valid expiry suppresses nothing and comes back as an error entry.
-func tagExceptions(c *ConnectionInfo) ([]Exception, *ErrorEntry) {
+func tagExceptions(c *ConnectionInfo) ([]Exception, *report.ErrorEntry) {
 	rules, ok := c.Tags[TagException]
 	if !ok {
 		return nil, nil
@@ -88,7 +89,7 @@ func tagExceptions(c *ConnectionInfo) ([]Exception, *ErrorEntry) {
 		if _, has := c.Tags[TagExceptionExpires]; !has {
 			msg = fmt.Sprintf("connection %s: tag %s is ignored: it needs a %s tag (YYYY-MM-DD)", c.ID, TagException, TagExceptionExpires)
 		}
-		return nil, &ErrorEntry{Region: c.Region, Code: CodeInvalidException, Message: msg, ConnectionID: c.ID}
+		return nil, &report.ErrorEntry{Region: c.Region, Code: report.CodeInvalidException, Message: msg, ConnectionID: c.ID}
 	}
 	var out []Exception
 	for _, r := range strings.Split(rules, ",") {
@@ -103,7 +104,7 @@ func tagExceptions(c *ConnectionInfo) ([]Exception, *ErrorEntry) {
 	return out, nil
 }
 
-func (x *Exception) matches(f *Finding) bool {
+func (x *Exception) matches(f *report.Finding) bool {
 	return x.Rule == f.Rule &&
 		(x.ConnectionID == "*" || x.ConnectionID == f.ConnectionID) &&
 		(x.TunnelID == "" || x.TunnelID == f.TunnelID)
@@ -111,7 +112,7 @@ func (x *Exception) matches(f *Finding) bool {
 
 // applyExceptions decides a finding's fate: suppressed when a live exception
 // matches; marked when only expired ones do.
-func applyExceptions(f *Finding, lists [][]Exception, now time.Time) (suppressed bool) {
+func applyExceptions(f *report.Finding, lists [][]Exception, now time.Time) (suppressed bool) {
 	expired := ""
 	for _, list := range lists {
 		for i := range list {

@@ -96,13 +96,35 @@ type pageInfo struct {
 
 // ErrUnreadable marks input that cannot be read as a DescribeVpnConnections
 // response: a missing or unreadable file, or a body of another shape.
-var ErrUnreadable = errors.New("not a DescribeVpnConnections response")
+var ErrUnreadable error = kindOf{"not a DescribeVpnConnections response", ErrInput}
+
+// kindOf is a sentinel error that is also a kind of a broader one.
+type kindOf struct {
+	msg    string
+	parent error
+}
+
+func (k kindOf) Error() string { return k.msg }
+func (k kindOf) Unwrap() error { return k.parent }
 
 // unreadable is an ErrUnreadable with its own wording.
 type unreadable struct{ msg string }
 
 func (e unreadable) Error() string        { return e.msg }
-func (e unreadable) Is(target error) bool { return target == ErrUnreadable }
+func (e unreadable) Is(target error) bool { return target == ErrUnreadable || target == ErrInput }
+
+// ErrInput marks bad input from the user: a flag, a setting or a file that
+// cannot be used. The command line exits 2 on it.
+var ErrInput = errors.New("bad input")
+
+// InputError is an ErrInput with its own wording.
+type InputError struct{ Msg string }
+
+func (e InputError) Error() string        { return e.Msg }
+func (e InputError) Is(target error) bool { return target == ErrInput }
+
+// Inputf formats an InputError.
+func Inputf(format string, a ...any) error { return InputError{fmt.Sprintf(format, a...)} }
 
 // decodeInventory streams a DescribeVpnConnections response body, calling fn
 // for each connection as it is read, so the body is never held whole.

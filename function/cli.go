@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/vpncheck/vpncheck/checker"
-	"github.com/vpncheck/vpncheck/notify"
-	"github.com/vpncheck/vpncheck/policies"
+	"github.com/vpncheck/vpncheck/checker/alibaba"
+	"github.com/vpncheck/vpncheck/checker/output"
+	"github.com/vpncheck/vpncheck/checker/report"
+	"github.com/vpncheck/vpncheck/checker/run"
 )
 
 // Exit statuses (README, "Exit status").
@@ -66,19 +68,11 @@ func buildVersion() string {
 	return "dev"
 }
 
-// usageError is bad input from the user: exit 2 with its one line.
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg }
-
-func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
-
 // fail prints one line on stderr and returns the status that fits err.
 func fail(stderr io.Writer, err error) int {
 	msg := strings.Join(strings.Fields(err.Error()), " ")
 	fmt.Fprintf(stderr, "vpncheck: %s\n", msg)
-	var ue usageError
-	if errors.As(err, &ue) || errors.Is(err, checker.ErrUnreadable) {
+	if errors.Is(err, checker.ErrInput) {
 		return exitUsage
 	}
 	return exitIncomplete
@@ -92,21 +86,24 @@ func newFlagSet(name string) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args; -h prints the flags on stdout and returns
-// flag.ErrHelp; positional arguments are a usage error.
-func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+// parseFlags parses args and returns the names of the flags given; -h
+// prints the flags on stdout and returns flag.ErrHelp; positional
+// arguments are a usage error.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (map[string]bool, error) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintf(stdout, "usage of %s:\n", fs.Name())
 			printFlags(stdout, fs)
-			return err
+			return nil, err
 		}
-		return usagef("%v (see '%s -h')", err, fs.Name())
+		return nil, checker.Inputf("%v (see '%s -h')", err, fs.Name())
 	}
 	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q (see '%s -h')", fs.Arg(0), fs.Name())
+		return nil, checker.Inputf("unexpected argument %q (see '%s -h')", fs.Arg(0), fs.Name())
 	}
-	return nil
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	return given, nil
 }
 
 // printFlags lists the flags GNU-style, as the README spells them.
@@ -136,52 +133,40 @@ type policyFlags struct {
 	noBuiltin bool
 }
 
-func (p *policyFlags) register(fs *flag.FlagSet, getenv func(string) string) {
-	fs.StringVar(&p.dir, "policies", getenv("VPNCHECK_POLICY_DIR"), "add `DIR`'s Rego rules and data to the built-in set (env VPNCHECK_POLICY_DIR)")
+func (p *policyFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&p.dir, "policies", "", "add `DIR`'s Rego rules and data to the built-in set (env "+envPolicyDir+")")
 	fs.BoolVar(&p.noBuiltin, "no-builtin-policies", false, "with --policies: leave out the built-in rules")
 }
 
-// engine loads the policies; a missing directory is a usage error.
-func (p *policyFlags) engine(ctx context.Context) (*checker.Engine, error) {
-	set := checker.Policies{Builtin: policies.FS, NoBuiltinRules: p.noBuiltin}
-	if p.noBuiltin && p.dir == "" {
-		return nil, usagef("--no-builtin-policies needs --policies DIR")
+// resolve fills in the directory from the environment when the flag was
+// not given.
+func (p *policyFlags) resolve(given map[string]bool, getenv func(string) string) {
+	if !given["policies"] {
+		p.dir = getenv(envPolicyDir)
 	}
-	if p.dir != "" {
-		st, err := os.Stat(p.dir)
-		if err != nil || !st.IsDir() {
-			return nil, usagef("policy directory %s: not a readable directory", p.dir)
-		}
-		set.Custom = os.DirFS(p.dir)
-	}
-	return checker.NewEngine(ctx, set)
 }
 
 func cmdRules(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("vpncheck rules")
-	format := fs.String("format", "text", "output `format`: text or json")
+	format := fs.String("format", "text", "output `format`: "+strings.Join(output.Formats(), " or "))
 	var pf policyFlags
-	pf.register(fs, getenv)
-	if err := parseFlags(fs, args, stdout); errors.Is(err, flag.ErrHelp) {
+	pf.register(fs)
+	given, err := parseFlags(fs, args, stdout)
+	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	} else if err != nil {
 		return fail(stderr, err)
 	}
-	if *format != "text" && *format != "json" {
-		return fail(stderr, usagef("--format %q: want text or json", *format))
+	pf.resolve(given, getenv)
+	w, err := output.Get(*format)
+	if err != nil {
+		return fail(stderr, checker.Inputf("--format: %v", err))
 	}
-	eng, err := pf.engine(ctx)
+	eng, err := loadEngine(ctx, pf.dir, pf.noBuiltin)
 	if err != nil {
 		return fail(stderr, err)
 	}
-	if *format == "json" {
-		return writeOut(stderr, checker.WriteRulesJSON(stdout, eng.Rules()))
-	}
-	return writeOut(stderr, checker.WriteRulesText(stdout, eng.Rules()))
-}
-
-func writeOut(stderr io.Writer, err error) int {
-	if err != nil {
+	if err := w.Rules(stdout, eng.Rules()); err != nil {
 		return fail(stderr, fmt.Errorf("write output: %w", err))
 	}
 	return exitOK
@@ -194,9 +179,9 @@ type checkConfig struct {
 	regions        []string // empty: none given
 	excludeRegions []string
 	policy         policyFlags
-	format         string
-	minSeverity    checker.Severity
-	failOn         *checker.Severity
+	format         output.Writer
+	minSeverity    report.Severity
+	failOn         *report.Severity
 	notify         bool
 	timeout        time.Duration
 	concurrency    int
@@ -210,57 +195,45 @@ func parseCheck(args []string, getenv func(string) string, stdout io.Writer) (*c
 	var inv listFlag
 	fs.Var(&inv, "inventory", "read connections from a saved DescribeVpnConnections response `FILE` (repeatable)")
 	fs.StringVar(&cfg.region, "region", "", "region `ID` of --inventory files that do not name their own")
-	regions := fs.String("regions", getenv("VPNCHECK_REGIONS"), "region IDs, comma-separated, or \"all\" (env VPNCHECK_REGIONS)")
-	exclude := fs.String("exclude-regions", getenv("VPNCHECK_EXCLUDE_REGIONS"), "regions to skip (env VPNCHECK_EXCLUDE_REGIONS)")
-	cfg.policy.register(fs, getenv)
-	fs.StringVar(&cfg.format, "format", "text", "report `format` on stdout: text or json")
-	minSev := fs.String("min-severity", getenv("VPNCHECK_MIN_SEVERITY"), "drop findings below `LEVEL`: info|low|medium|high|critical (env VPNCHECK_MIN_SEVERITY)")
+	regions := fs.String("regions", "", "region IDs, comma-separated, or \"all\" (env "+envRegions+")")
+	exclude := fs.String("exclude-regions", "", "regions to skip (env "+envExcludeRegions+")")
+	cfg.policy.register(fs)
+	format := fs.String("format", "text", "report `format` on stdout: "+strings.Join(output.Formats(), " or "))
+	minSev := fs.String("min-severity", "", "drop findings below `LEVEL`: info|low|medium|high|critical (env "+envMinSeverity+")")
 	failOn := fs.String("fail-on", "", "exit 1 when a finding at or above `LEVEL` remains, or a region failed")
 	fs.BoolVar(&cfg.notify, "notify", false, "post the findings to Slack as the function does")
 	fs.DurationVar(&cfg.timeout, "timeout", 0, "deadline for the whole run, e.g. 2m (collection stops early, partial report)")
 	fs.IntVar(&cfg.concurrency, "concurrency", defaultConcurrency, "regions scanned at once")
 	fs.StringVar(&cfg.saveInventory, "save-inventory", "", "write what was collected to `DIR`, secrets redacted")
 	fs.StringVar(&cfg.dumpInput, "dump-input", "", "write the policy inputs (what the rules see, keys reduced to facts) to `FILE` as a JSON array")
-	if err := parseFlags(fs, args, stdout); err != nil {
+	given, err := parseFlags(fs, args, stdout)
+	if err != nil {
 		return nil, err
 	}
+	cfg.policy.resolve(given, getenv)
 	cfg.inventories = inv
-	cfg.regions = splitComma(*regions)
-	cfg.excludeRegions = splitComma(*exclude)
-	if cfg.format != "text" && cfg.format != "json" {
-		return nil, usagef("--format %q: want text or json", cfg.format)
+	cfg.regions = pick(*regions, given["regions"], "regions", envRegions, getenv).list()
+	cfg.excludeRegions = pick(*exclude, given["exclude-regions"], "exclude-regions", envExcludeRegions, getenv).list()
+	if cfg.format, err = output.Get(*format); err != nil {
+		return nil, checker.Inputf("--format: %v", err)
 	}
-	if *minSev != "" {
-		s, err := checker.ParseSeverity(*minSev)
-		if err != nil {
-			return nil, usagef("--min-severity: %v", err)
-		}
-		cfg.minSeverity = s
+	if cfg.minSeverity, err = pick(*minSev, given["min-severity"], "min-severity", envMinSeverity, getenv).severity(); err != nil {
+		return nil, err
 	}
-	if *failOn != "" {
-		s, err := checker.ParseSeverity(*failOn)
+	if given["fail-on"] {
+		s, err := setting{*failOn, "--fail-on"}.severity()
 		if err != nil {
-			return nil, usagef("--fail-on: %v", err)
+			return nil, err
 		}
 		cfg.failOn = &s
 	}
 	if cfg.timeout < 0 {
-		return nil, usagef("--timeout must not be negative")
+		return nil, checker.Inputf("--timeout must not be negative")
 	}
 	if cfg.concurrency < 1 {
-		return nil, usagef("--concurrency must be at least 1")
+		return nil, checker.Inputf("--concurrency must be at least 1")
 	}
 	return cfg, nil
-}
-
-func splitComma(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 func cmdCheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
@@ -277,80 +250,79 @@ func cmdCheck(ctx context.Context, args []string, getenv func(string) string, st
 		defer cancel()
 	}
 
-	eng, err := cfg.policy.engine(ctx)
-	if err != nil {
-		return fail(stderr, err)
+	plan := run.Plan{MinSeverity: cfg.minSeverity, FitMemory: adaptMemoryLimit}
+	plan.Engine, plan.EngineErr = loadEngine(ctx, cfg.policy.dir, cfg.policy.noBuiltin)
+	if errors.Is(plan.EngineErr, checker.ErrInput) {
+		return fail(stderr, plan.EngineErr)
 	}
-	var notifier *notify.Notifier
 	if cfg.notify {
 		// Checked before collecting, so a misconfigured --notify costs no API calls.
-		if notifier, err = notifierFromEnv(getenv); err != nil {
-			return fail(stderr, usagef("--notify: %v", err))
+		n, err := notifierFromEnv(getenv)
+		if err != nil {
+			return fail(stderr, checker.Inputf("--notify: %v", err))
 		}
+		plan.Notifier = n
 	}
-
-	inv := checker.NewInventory()
-	var saveErr error
-	if len(cfg.inventories) > 0 {
-		for _, path := range cfg.inventories {
-			if err := inv.ReadFile(path, cfg.region); err != nil {
-				return fail(stderr, err)
-			}
-		}
-	} else if err := collectLive(ctx, cfg, getenv, inv); errors.Is(err, checker.ErrSaveInventory) {
-		// What was collected is still judged and reported; the run then
-		// says it could not save.
-		saveErr = err
-	} else if err != nil {
+	if plan.Source, err = cfg.source(getenv); err != nil {
 		return fail(stderr, err)
 	}
-
-	opt := checker.Options{MinSeverity: cfg.minSeverity}
 	if cfg.dumpInput != "" {
 		f, err := os.Create(cfg.dumpInput)
 		if err != nil {
-			return fail(stderr, usagef("--dump-input: %v", err))
+			return fail(stderr, checker.Inputf("--dump-input: %v", err))
 		}
 		defer f.Close()
-		opt.Inputs = f
-	}
-	res, err := evaluate(ctx, eng, inv, opt)
-	if err != nil {
-		return fail(stderr, err)
-	}
-	rep := res.Report
-
-	if cfg.format == "json" {
-		err = checker.WriteJSON(stdout, rep)
-	} else {
-		err = checker.WriteText(stdout, rep)
-	}
-	if err != nil {
-		return fail(stderr, fmt.Errorf("write report: %w", err))
+		plan.Inputs = f
 	}
 
-	status := exitOK
-	if err := noRegionScanned(rep); err != nil {
-		status = fail(stderr, err)
-	}
-	if saveErr != nil {
-		status = fail(stderr, saveErr)
-	}
-	if notifier != nil {
-		if ctx.Err() != nil { // the deadline passed: still deliver what was found
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), evaluationGrace)
-			defer cancel()
-		}
-		if err := notifyCLI(ctx, notifier, res); err != nil {
-			fmt.Fprintf(stderr, "vpncheck: %s\n", strings.Join(strings.Fields(err.Error()), " "))
-			status = exitIncomplete
+	out := run.Execute(ctx, plan)
+	if out.Report != nil {
+		if err := cfg.format.Report(stdout, out.Report); err != nil {
+			return fail(stderr, fmt.Errorf("write report: %w", err))
 		}
 	}
-	if status == exitOK && cfg.failOn != nil {
-		if worst, any := rep.Worst(); (any && worst >= *cfg.failOn) || rep.Failed() {
-			status = exitFailOn
+	if out.Err != nil {
+		return fail(stderr, out.Err)
+	}
+	if cfg.failOn != nil {
+		if reached, why := run.FailOn(out.Report, *cfg.failOn); reached {
+			fmt.Fprintf(stderr, "vpncheck: --fail-on %s reached: %s\n", *cfg.failOn, why)
+			return exitFailOn
 		}
 	}
-	return status
+	return exitOK
+}
+
+// source is where the check's connections come from: the --inventory
+// files, or the live API.
+func (cfg *checkConfig) source(getenv func(string) string) (run.Source, error) {
+	if len(cfg.inventories) > 0 {
+		return checker.Files{Paths: cfg.inventories, Region: cfg.region}, nil
+	}
+	home := getenv("ALIBABA_CLOUD_REGION_ID")
+	if home == "" {
+		home = profileRegion(getenv)
+	}
+	regions := cfg.regions
+	if len(regions) == 0 && home != "" {
+		regions = []string{home}
+	}
+	if len(regions) == 0 {
+		return nil, checker.Inputf("no region to scan: give --regions (or %s, ALIBABA_CLOUD_REGION_ID, or an aliyun CLI profile with a region), or --inventory", envRegions)
+	}
+	cred, err := chainCredential(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return alibaba.Live{
+		Config: alibaba.CollectorConfig{
+			Credential:  cred,
+			Endpoint:    vpcEndpoint(getenv),
+			Concurrency: cfg.concurrency,
+			SaveDir:     cfg.saveInventory,
+		},
+		Regions: regions,
+		Exclude: cfg.excludeRegions,
+		Home:    home,
+	}, nil
 }

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpncheck/vpncheck/notify/slackfake"
+	"github.com/vpncheck/vpncheck/notify/slack/slackfake"
 )
 
 // canaries are the secret values planted in testdata/canary.json.

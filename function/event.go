@@ -7,15 +7,15 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/report"
 )
 
 // invocation is what one Function Compute event asks for.
 type invocation struct {
 	TriggerTime string
 	TriggerName string
-	Regions     []string          // nil: no override
-	MinSeverity *checker.Severity // nil: no override
+	Regions     []string         // nil: no override
+	MinSeverity *report.Severity // nil: no override
 	DryRun      bool
 }
 
@@ -94,7 +94,7 @@ func parseEvent(body []byte) (invocation, error) {
 		iv.Regions = *o.Regions
 	}
 	if o.MinSeverity != nil {
-		s, err := checker.ParseSeverity(*o.MinSeverity)
+		s, err := report.ParseSeverity(*o.MinSeverity)
 		if err != nil {
 			return iv, fmt.Errorf("event payload: min_severity: %v", err)
 		}

@@ -5,11 +5,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/report"
 )
 
 func TestParseEvent(t *testing.T) {
-	high := checker.High
+	high := report.High
 	for _, tc := range []struct {
 		name, body string
 		want       invocation

@@ -7,13 +7,15 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 
 	"github.com/aliyun/fc-runtime-go-sdk/fc"
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
 	"github.com/vpncheck/vpncheck/checker"
-	"github.com/vpncheck/vpncheck/notify"
+	"github.com/vpncheck/vpncheck/checker/alibaba"
+	"github.com/vpncheck/vpncheck/checker/report"
+	"github.com/vpncheck/vpncheck/checker/run"
+	"github.com/vpncheck/vpncheck/notify/slack"
 )
 
 // fcHandler serves Function Compute invocations. What it holds is built once
@@ -25,18 +27,18 @@ type fcHandler struct {
 	log         *slog.Logger
 	engine      *checker.Engine
 	engineErr   error // policies that did not load fail every invocation, loudly
-	notifier    *notify.Notifier
+	notifier    *slack.Notifier
 	notifierErr error
 }
 
 // fcResult is what an invocation returns: the report's summary and errors.
 type fcResult struct {
-	SchemaVersion int                  `json:"schema_version"`
-	RunKey        string               `json:"run_key"`
-	DryRun        bool                 `json:"dry_run"`
-	Summary       checker.Summary      `json:"summary"`
-	Errors        []checker.ErrorEntry `json:"errors"`
-	Slack         *slackResult         `json:"slack,omitempty"`
+	SchemaVersion int                 `json:"schema_version"`
+	RunKey        string              `json:"run_key"`
+	DryRun        bool                `json:"dry_run"`
+	Summary       report.Summary      `json:"summary"`
+	Errors        []report.ErrorEntry `json:"errors"`
+	Slack         *slackResult        `json:"slack,omitempty"`
 }
 
 type slackResult struct {
@@ -58,13 +60,12 @@ func serveFC() int {
 
 func newFCHandler(ctx context.Context, getenv func(string) string, log *slog.Logger) *fcHandler {
 	h := &fcHandler{getenv: getenv, log: log}
-	pf := policyFlags{dir: getenv("VPNCHECK_POLICY_DIR")}
-	h.engine, h.engineErr = pf.engine(ctx)
+	h.engine, h.engineErr = loadEngine(ctx, getenv(envPolicyDir), false)
 	h.notifier, h.notifierErr = notifierFromEnv(getenv)
 	switch {
 	case h.engineErr != nil:
 		log.Error("policies did not load: every invocation will fail", "error", h.engineErr.Error())
-	case errors.Is(h.notifierErr, notify.ErrNotConfigured):
+	case errors.Is(h.notifierErr, slack.ErrNotConfigured):
 		log.Warn("Slack is not configured: every invocation but a dry run will fail after its check, so that nobody mistakes it for a quiet one")
 	case h.notifierErr != nil:
 		log.Error("Slack configuration is invalid: every invocation will fail", "error", h.notifierErr.Error())
@@ -89,70 +90,49 @@ func (h *fcHandler) handle(ctx context.Context, event []byte) (*fcResult, error)
 	}
 	runKey := iv.runKey(fctx.RequestID)
 	log = log.With("run_key", runKey)
-	run := notify.Run{Key: runKey, AccountID: fctx.AccountId}
-
-	if h.notifierErr != nil && !errors.Is(h.notifierErr, notify.ErrNotConfigured) {
+	if h.notifierErr != nil && !errors.Is(h.notifierErr, slack.ErrNotConfigured) {
 		err := fmt.Errorf("slack configuration: %w", h.notifierErr)
 		log.Error("invocation failed", "error", err.Error())
 		return nil, err
 	}
-	// failed reports a run that could not complete, to Slack too (unless
-	// this is a dry run): a broken checker must not look like a quiet one.
-	failed := func(err error, secrets *checker.Secrets) (*fcResult, error) {
-		log.Error("check could not complete", "error", secrets.Scrub(err.Error()))
-		if h.notifier != nil && !iv.DryRun {
-			run.Scrubber = secrets
-			if _, nerr := h.notifier.NotifyFailure(ctx, run, err.Error()); nerr != nil {
-				log.Error("Slack failure notice not delivered", "error", nerr.Error())
-			}
-		}
-		return nil, err
-	}
-	if h.engineErr != nil {
-		return failed(h.engineErr, nil)
-	}
 
-	lc, opt, err := h.liveConfig(fctx, iv)
-	if err != nil {
-		return failed(err, nil)
+	plan := run.Plan{
+		Engine: h.engine, EngineErr: h.engineErr,
+		AccountID: fctx.AccountId, RunKey: runKey, FitMemory: adaptMemoryLimit, Unattended: true,
 	}
-	inv := checker.NewInventory()
-	if err := collectRegions(ctx, lc, inv); err != nil {
-		return failed(fmt.Errorf("collect: %w", err), nil)
-	}
-	res, err := evaluate(ctx, h.engine, inv, opt)
-	if err != nil {
-		return failed(err, nil)
-	}
-	rep := res.Report
-	out := &fcResult{SchemaVersion: rep.SchemaVersion, RunKey: runKey, DryRun: iv.DryRun, Summary: rep.Summary, Errors: rep.Errors}
-	log.Info("check done",
-		"connections", rep.Summary.Connections, "tunnels", rep.Summary.Tunnels, "findings", rep.Summary.Findings,
-		"by_severity", rep.Summary.BySeverity, "suppressed", rep.Summary.Suppressed,
-		"regions_scanned", rep.Summary.RegionsScan, "regions_failed", rep.Summary.RegionsFailed, "errors", len(rep.Errors))
-	for _, e := range rep.Errors {
-		log.Warn("scan error", "region", e.Region, "code", e.Code, "message", res.Secrets.Scrub(e.Message), "request_id_api", e.RequestID)
-	}
-
 	if h.notifier != nil && !iv.DryRun {
-		nctx := ctx
-		if ctx.Err() != nil {
-			var cancel context.CancelFunc
-			nctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), evaluationGrace)
-			defer cancel()
-		}
-		run.Scrubber = res.Secrets
-		d, err := h.notifier.NotifyReport(nctx, run, rep)
-		out.Slack = &slackResult{Messages: d.Messages, Posted: d.Posted, Skipped: d.Skipped}
-		if err != nil {
-			log.Error("Slack delivery failed", "error", err.Error(), "posted", d.Posted)
-			return nil, fmt.Errorf("notify: %w", err)
-		}
-		log.Info("Slack delivered", "messages", d.Messages, "posted", d.Posted, "skipped", d.Skipped)
+		plan.Notifier = h.notifier
 	}
-	if err := noRegionScanned(rep); err != nil {
-		log.Error("check could not complete", "error", res.Secrets.Scrub(err.Error()))
-		return nil, err
+	plan.Source, plan.MinSeverity, err = h.source(fctx, iv)
+	if err != nil {
+		plan.Source = failedSource{err}
+	}
+	out := run.Execute(ctx, plan)
+	scrub := func(s string) string { return s }
+	if out.Secrets != nil {
+		scrub = out.Secrets.Scrub
+	}
+
+	var res *fcResult
+	if rep := out.Report; rep != nil {
+		res = &fcResult{SchemaVersion: rep.SchemaVersion, RunKey: runKey, DryRun: iv.DryRun, Summary: rep.Summary, Errors: rep.Errors}
+		log.Info("check done",
+			"connections", rep.Summary.Connections, "tunnels", rep.Summary.Tunnels, "findings", rep.Summary.Findings,
+			"by_severity", rep.Summary.BySeverity, "suppressed", rep.Summary.Suppressed,
+			"regions_scanned", rep.Summary.RegionsScan, "regions_failed", rep.Summary.RegionsFailed, "errors", len(rep.Errors))
+		for _, e := range rep.Errors {
+			log.Warn("scan error", "region", e.Region, "code", e.Code, "message", scrub(e.Message), "request_id_api", e.RequestID)
+		}
+	}
+	if d := out.Delivery; d != nil {
+		if res != nil {
+			res.Slack = &slackResult{Messages: d.Messages, Posted: d.Posted, Skipped: d.Skipped}
+		}
+		log.Info("Slack delivery", "messages", d.Messages, "posted", d.Posted, "skipped", d.Skipped)
+	}
+	if out.Err != nil {
+		log.Error("check could not complete", "error", scrub(out.Err.Error()))
+		return nil, errors.New(scrub(out.Err.Error()))
 	}
 	if h.notifier == nil && !iv.DryRun {
 		// A timer run whose findings reach nobody must not look healthy.
@@ -160,52 +140,52 @@ func (h *fcHandler) handle(ctx context.Context, event []byte) (*fcResult, error)
 		log.Error("findings not delivered", "error", err.Error())
 		return nil, err
 	}
-	return out, nil
+	return res, nil
 }
 
-// liveConfig resolves one invocation's collection: regions from the payload,
+// failedSource is a source that could not be set up: the pipeline reports
+// its error like any other failure to collect (to Slack too).
+type failedSource struct{ err error }
+
+func (f failedSource) Collect(context.Context, *checker.Inventory) error { return f.err }
+
+// source resolves one invocation's collection: regions from the payload,
 // else VPNCHECK_REGIONS, else the function's own region; credentials from
 // the invocation context.
-func (h *fcHandler) liveConfig(fctx *fccontext.FcContext, iv invocation) (liveConfig, checker.Options, error) {
-	var opt checker.Options
-	opt.AccountID = fctx.AccountId
+func (h *fcHandler) source(fctx *fccontext.FcContext, iv invocation) (run.Source, report.Severity, error) {
+	sev := report.Info
 	if iv.MinSeverity != nil {
-		opt.MinSeverity = *iv.MinSeverity
-	} else if v := h.getenv("VPNCHECK_MIN_SEVERITY"); v != "" {
-		s, err := checker.ParseSeverity(v)
-		if err != nil {
-			return liveConfig{}, opt, fmt.Errorf("VPNCHECK_MIN_SEVERITY: %w", err)
+		sev = *iv.MinSeverity
+	} else {
+		var err error
+		if sev, err = (setting{h.getenv(envMinSeverity), envMinSeverity}).severity(); err != nil {
+			return nil, sev, err
 		}
-		opt.MinSeverity = s
 	}
-
 	regions := iv.Regions
 	if len(regions) == 0 {
-		regions = splitComma(h.getenv("VPNCHECK_REGIONS"))
+		regions = splitComma(h.getenv(envRegions))
 	}
 	if len(regions) == 0 && fctx.Region != "" {
 		regions = []string{fctx.Region}
 	}
 	if len(regions) == 0 {
-		return liveConfig{}, opt, errors.New("no region to scan: set VPNCHECK_REGIONS or the payload's regions")
+		return nil, sev, errors.New("no region to scan: set VPNCHECK_REGIONS or the payload's regions")
 	}
-
 	c := fctx.Credentials
 	if c.AccessKeyId == "" || c.AccessKeySecret == "" {
-		return liveConfig{}, opt, errors.New("the invocation carries no credentials: give the function a role (see README, Deploy)")
+		return nil, sev, errors.New("the invocation carries no credentials: give the function a role (see README, Deploy)")
 	}
-	cred, err := checker.StaticCredential(c.AccessKeyId, c.AccessKeySecret, c.SecurityToken)
+	cred, err := alibaba.StaticCredential(c.AccessKeyId, c.AccessKeySecret, c.SecurityToken)
 	if err != nil {
-		return liveConfig{}, opt, err
+		return nil, sev, err
 	}
-	return liveConfig{
-		credential:  cred,
-		regions:     regions,
-		exclude:     splitComma(h.getenv("VPNCHECK_EXCLUDE_REGIONS")),
-		homeRegion:  fctx.Region,
-		endpoint:    strings.TrimSpace(h.getenv("VPNCHECK_VPC_ENDPOINT")),
-		concurrency: defaultConcurrency,
-	}, opt, nil
+	return alibaba.Live{
+		Config:  alibaba.CollectorConfig{Credential: cred, Endpoint: vpcEndpoint(h.getenv), Concurrency: defaultConcurrency},
+		Regions: regions,
+		Exclude: splitComma(h.getenv(envExcludeRegions)),
+		Home:    fctx.Region,
+	}, sev, nil
 }
 
 // MarshalJSON keeps errors an array, never null.
@@ -213,7 +193,7 @@ func (r *fcResult) MarshalJSON() ([]byte, error) {
 	type plain fcResult
 	p := plain(*r)
 	if p.Errors == nil {
-		p.Errors = []checker.ErrorEntry{}
+		p.Errors = []report.ErrorEntry{}
 	}
 	return json.Marshal(p)
 }

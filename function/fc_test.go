@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/vpncheck/vpncheck/checker/vpcfake"
-	"github.com/vpncheck/vpncheck/notify/slackfake"
+	"github.com/vpncheck/vpncheck/notify/slack/slackfake"
 )
 
 // The function is tested as the compiled binary, served by a fake of the
@@ -143,6 +143,17 @@ func (rt *fakeRuntime) invoke(t *testing.T, body string, creds vpcfake.Credentia
 
 // fcEnv is one deployed function: its binary, the fakes it talks to, and
 // the invocation credentials the fake VPC API accepts.
+// waitLog waits a little for the function's output to reach the log: the
+// result can arrive before the pipe from the process is drained.
+func (e *fcEnv) waitLog(s string) bool {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if strings.Contains(e.logs.String(), s) {
+			return true
+		}
+	}
+	return false
+}
+
 type fcEnv struct {
 	rt    *fakeRuntime
 	vpc   *vpcfake.Server
@@ -312,7 +323,7 @@ func TestFunctionTimerRun(t *testing.T) {
 		t.Errorf("calls = %v", e.vpc.Log())
 	}
 	// Logs are JSON lines carrying the request id.
-	if !strings.Contains(e.logs.String(), `"msg":"check done"`) || !strings.Contains(e.logs.String(), `"request_id":"req-0001"`) {
+	if !e.waitLog(`"msg":"check done"`) || !strings.Contains(e.logs.String(), `"request_id":"req-0001"`) {
 		t.Errorf("log lacks the structured summary:\n%s", e.logs.String())
 	}
 	e.assertNoSecrets(t, out)
@@ -395,7 +406,7 @@ func TestFunctionWithoutSlackFailsLoudly(t *testing.T) {
 	if !out.failed || !strings.Contains(string(out.body), "slack is not configured") {
 		t.Errorf("outcome %v %s", out.failed, out.body)
 	}
-	if !strings.Contains(e.logs.String(), `"msg":"check done"`) {
+	if !e.waitLog(`"msg":"check done"`) {
 		t.Error("the check's summary is not in the log")
 	}
 	// A dry run asks for no delivery: it succeeds.

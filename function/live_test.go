@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/report"
+	"github.com/vpncheck/vpncheck/checker/run"
 	"github.com/vpncheck/vpncheck/checker/vpcfake"
 )
 
@@ -57,7 +58,7 @@ type liveReport struct {
 		RegionsScanned []string `json:"regions_scanned"`
 		RegionsFailed  []string `json:"regions_failed"`
 	} `json:"summary"`
-	Errors []checker.ErrorEntry `json:"errors"`
+	Errors []report.ErrorEntry `json:"errors"`
 }
 
 func parseReport(t *testing.T, out string) liveReport {
@@ -268,24 +269,23 @@ func TestLiveDeadlineKeepsWhatWasRead(t *testing.T) {
 	s.Generate("cn-shanghai", 3, canaryConn)
 	s.SetLatency("cn-shanghai", time.Hour)
 	cfg := &checkConfig{regions: []string{"cn-hangzhou", "cn-shanghai"}, concurrency: 2}
+	src, err := cfg.source(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := loadEngine(context.Background(), "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
-	inv := checker.NewInventory()
-	if err := collectLive(ctx, cfg, func(k string) string { return env[k] }, inv); err != nil {
-		t.Fatal(err)
-	}
-	// Evaluate as the CLI will once the run's deadline has passed.
-	eng, err := (&policyFlags{}).engine(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := eng.Check(context.WithoutCancel(ctx), inv, checker.Options{})
-	if err != nil {
-		t.Fatal(err)
+	res := run.Execute(ctx, run.Plan{Source: src, Engine: eng})
+	if res.Err != nil {
+		t.Fatal(res.Err)
 	}
 	rep := res.Report
 	if rep.Summary.Connections != 3 || !slices.Equal(rep.Summary.RegionsFailed, []string{"cn-shanghai"}) ||
-		len(rep.Errors) != 1 || rep.Errors[0].Code != checker.CodeDeadlineExceeded || !strings.Contains(rep.Errors[0].Message, "cn-shanghai is incomplete") {
+		len(rep.Errors) != 1 || rep.Errors[0].Code != report.CodeDeadlineExceeded || !strings.Contains(rep.Errors[0].Message, "cn-shanghai is incomplete") {
 		t.Fatalf("summary %+v, errors %+v", rep.Summary, rep.Errors)
 	}
 }

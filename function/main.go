@@ -9,10 +9,9 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
-)
 
-// defaultMemoryLimit is the soft heap limit when GOMEMLIMIT is not set.
-const defaultMemoryLimit = 96 << 20
+	"github.com/vpncheck/vpncheck/checker/run"
+)
 
 // adaptMemoryLimit is set when vpncheck owns the heap limit (GOMEMLIMIT
 // unset), so a large run may raise it.
@@ -27,7 +26,7 @@ func main() {
 	// (128 MB) holds; the garbage collector works harder instead of the
 	// process growing. GOMEMLIMIT overrides it.
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(defaultMemoryLimit)
+		debug.SetMemoryLimit(run.DefaultMemoryLimit)
 		adaptMemoryLimit = true
 	}
 

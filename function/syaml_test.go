@@ -119,8 +119,9 @@ func TestServerlessDevsProject(t *testing.T) {
 func envNamesReadByCode(t *testing.T) map[string]bool {
 	t.Helper()
 	files, _ := filepath.Glob("*.go")
-	re := regexp.MustCompile(`(?i:getenv)\("([A-Z0-9_]+)"\)`)
-	names := map[string]bool{envSlackAllClear: true}
+	// Read directly, or named by an env* constant (config.go).
+	re := regexp.MustCompile(`(?i:getenv)\("([A-Z0-9_]+)"\)|(?m)^\s*env\w+\s*=\s*"([A-Z0-9_]+)"`)
+	names := map[string]bool{}
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {
 			continue
@@ -130,7 +131,7 @@ func envNamesReadByCode(t *testing.T) map[string]bool {
 			t.Fatal(err)
 		}
 		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
-			names[m[1]] = true
+			names[m[1]+m[2]] = true
 		}
 	}
 	return names

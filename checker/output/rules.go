@@ -1,24 +1,26 @@
-package checker
+package output
 
 import (
 	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
+
+	"github.com/vpncheck/vpncheck/checker/report"
 )
 
-// WriteRulesJSON writes the catalogue as {"rules":[...]}.
-func WriteRulesJSON(w io.Writer, rules []Rule) error {
+// Rules writes the catalogue as {"rules":[...]}.
+func (jsonWriter) Rules(w io.Writer, rules []report.Rule) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(struct {
-		Rules []Rule `json:"rules"`
+		Rules []report.Rule `json:"rules"`
 	}{rules})
 }
 
-// WriteRulesText writes the catalogue as a table.
-func WriteRulesText(w io.Writer, rules []Rule) error {
+// Rules writes the catalogue as a table.
+func (textWriter) Rules(w io.Writer, rules []report.Rule) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSEVERITY\tTITLE")
 	for _, r := range rules {

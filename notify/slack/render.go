@@ -1,15 +1,14 @@
 // Package notify turns a vpncheck report into Slack messages (Render, a pure
 // function) and delivers them (Notifier, a thin adapter over slack-go).
-package notify
+package slack
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
-	"github.com/slack-go/slack"
+	slackgo "github.com/slack-go/slack"
 
-	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/report"
 )
 
 // Slack's Block Kit limits, and the budgets this package keeps under them.
@@ -24,7 +23,7 @@ const (
 	// messageBudget is the block text one rendered message may hold: well
 	// under MaxMessageText, so a message never meets msg_too_long.
 	messageBudget = 8000
-	// sectionBudget leaves room under MaxSectionText for the packing slack.
+	// sectionBudget leaves room under MaxSectionText for the packing slackgo.
 	sectionBudget = 2900
 	// maxDetailMessages bounds the messages of per-finding detail; what does
 	// not fit is summarised as counts (the overview still names every
@@ -61,8 +60,7 @@ type Meta struct {
 	// same on every retry of one timer event. Shown in each message's footer
 	// and used to skip what a retry already delivered. Empty: no footer key.
 	RunKey string
-	// AccountID is the account checked, when known; else it is taken from
-	// the findings when they all name the same one.
+	// AccountID is the account checked, when known; else the report's.
 	AccountID string
 }
 
@@ -70,7 +68,7 @@ type Meta struct {
 // notifications, and its blocks.
 type Message struct {
 	Text   string
-	Blocks []slack.Block
+	Blocks []slackgo.Block
 }
 
 // Kind names what a run posted, for duplicate protection.
@@ -83,23 +81,23 @@ const (
 	KindAllClear Kind = "all-clear"
 )
 
-var severityEmoji = map[checker.Severity]string{
-	checker.Critical: ":rotating_light:",
-	checker.High:     ":red_circle:",
-	checker.Medium:   ":large_orange_circle:",
-	checker.Low:      ":large_yellow_circle:",
-	checker.Info:     ":white_circle:",
+var severityEmoji = map[report.Severity]string{
+	report.Critical: ":rotating_light:",
+	report.High:     ":red_circle:",
+	report.Medium:   ":large_orange_circle:",
+	report.Low:      ":large_yellow_circle:",
+	report.Info:     ":white_circle:",
 }
 
 // Render builds the messages for a report, in posting order. It returns
 // nothing for a report without findings and without errors (see
 // RenderAllClear). The first message is the summary; with Thread the others
 // belong in its thread.
-func Render(rep *checker.Report, meta Meta, style Style) []Message {
+func Render(rep *report.Report, meta Meta, style Style) []Message {
 	if len(rep.Findings) == 0 && len(rep.Errors) == 0 && len(rep.Summary.RegionsFailed) == 0 {
 		return nil
 	}
-	conns := groupByConnection(rep.Findings)
+	conns := report.ByConnection(rep.Findings)
 	account := accountOf(rep, meta)
 
 	head := []block{headerBlock(reportTitle(rep))}
@@ -133,14 +131,14 @@ func Render(rep *checker.Report, meta Meta, style Style) []Message {
 
 // RenderAllClear builds the short message for a report without findings or
 // errors: what was covered.
-func RenderAllClear(rep *checker.Report, meta Meta) []Message {
+func RenderAllClear(rep *report.Report, meta Meta) []Message {
 	account := accountOf(rep, meta)
 	p := newPacker()
 	p.add(headerBlock(":white_check_mark: VPN check: all clear"))
 	for _, b := range sectionBlocks(scopeText(rep, account)) {
 		p.add(b)
 	}
-	text := fmt.Sprintf("VPN check: all clear, %s checked", plural(rep.Summary.Connections, "connection"))
+	text := fmt.Sprintf("VPN check: all clear, %s checked", report.Plural(rep.Summary.Connections, "connection"))
 	if r := regionList(rep.Summary.RegionsScan); r != "" {
 		text += " in " + r
 	}
@@ -165,7 +163,7 @@ func RenderFailure(reason string, meta Meta) []Message {
 	return p.finish(meta.RunKey, "VPN check failed: "+truncRunes(reason, 300))
 }
 
-func reportTitle(rep *checker.Report) string {
+func reportTitle(rep *report.Report) string {
 	s := rep.Summary
 	if len(s.RegionsScan) == 0 && len(s.RegionsFailed) > 0 {
 		return ":x: VPN check failed: no region could be scanned"
@@ -178,29 +176,15 @@ func reportTitle(rep *checker.Report) string {
 		title = severityEmoji[worst] + " VPN check: " + severityCounts(rep.Findings, " · ")
 	}
 	if n := len(s.RegionsFailed); n > 0 {
-		title += fmt.Sprintf(", %s not scanned", plural(n, "region"))
+		title += fmt.Sprintf(", %s not scanned", report.Plural(n, "region"))
 	}
 	return title
 }
 
 // severityCounts lists the counts by severity, worst first.
-func severityCounts(fs []checker.Finding, sep string) string {
-	var counts [checker.Critical + 1]int
-	for _, f := range fs {
-		if f.Severity >= checker.Info && f.Severity <= checker.Critical {
-			counts[f.Severity]++
-		}
-	}
-	var parts []string
-	for s := checker.Critical; s >= checker.Info; s-- {
-		if counts[s] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
-		}
-	}
-	return strings.Join(parts, sep)
-}
+func severityCounts(fs []report.Finding, sep string) string { return report.CountOf(fs).Join(sep) }
 
-func scopeText(rep *checker.Report, account string) string {
+func scopeText(rep *report.Report, account string) string {
 	s := rep.Summary
 	var lines []string
 	if account != "" {
@@ -220,7 +204,7 @@ func scopeText(rep *checker.Report, account string) string {
 	if len(s.RegionsFailed) > 0 {
 		lines = append(lines, ":warning: *Not scanned* "+escapeTrunc(regionList(s.RegionsFailed), 1000))
 	}
-	covered := fmt.Sprintf("*Covered* %s, %s", plural(s.Connections, "connection"), plural(s.Tunnels, "tunnel"))
+	covered := fmt.Sprintf("*Covered* %s, %s", report.Plural(s.Connections, "connection"), report.Plural(s.Tunnels, "tunnel"))
 	if s.Suppressed > 0 {
 		covered += fmt.Sprintf(" · %d suppressed by exceptions", s.Suppressed)
 	}
@@ -232,7 +216,7 @@ func scopeText(rep *checker.Report, account string) string {
 }
 
 func regionLink(region string) string {
-	if region == "" || region == checker.UnknownRegion || strings.ContainsAny(region, "<>|&/ ") {
+	if region == "" || region == report.UnknownRegion || strings.ContainsAny(region, "<>|&/ ") {
 		return escapeTrunc(region, 64)
 	}
 	return "<" + ConsoleURL(region) + "|" + region + ">"
@@ -246,7 +230,7 @@ func regionList(rs []string) string {
 	return strings.Join(rs, ", ")
 }
 
-func errorBlocks(rep *checker.Report) []block {
+func errorBlocks(rep *report.Report) []block {
 	if len(rep.Errors) == 0 {
 		return nil
 	}
@@ -276,96 +260,45 @@ func errorBlocks(rep *checker.Report) []block {
 	return sectionBlocks(strings.Join(lines, "\n"))
 }
 
-// connGroup is one connection's findings, worst first.
-type connGroup struct {
-	key      string
-	findings []checker.Finding
-	worst    checker.Severity
-}
-
-func groupByConnection(fs []checker.Finding) []*connGroup {
-	byKey := map[string]*connGroup{}
-	var out []*connGroup
-	for _, f := range fs {
-		k := f.Region + "\x00" + f.ConnectionID
-		if f.ConnectionID == "" {
-			k += "\x00" + f.ConnectionName
-		}
-		g := byKey[k]
-		if g == nil {
-			g = &connGroup{key: k, worst: f.Severity}
-			byKey[k] = g
-			out = append(out, g)
-		}
-		g.findings = append(g.findings, f)
-		g.worst = max(g.worst, f.Severity)
-	}
-	for _, g := range out {
-		slices.SortStableFunc(g.findings, func(a, b checker.Finding) int { return int(b.Severity) - int(a.Severity) })
-	}
-	// Worst first; among equals, more findings first; then by place.
-	slices.SortStableFunc(out, func(a, b *connGroup) int {
-		if a.worst != b.worst {
-			return int(b.worst) - int(a.worst)
-		}
-		if len(a.findings) != len(b.findings) {
-			return len(b.findings) - len(a.findings)
-		}
-		return strings.Compare(a.key, b.key)
-	})
-	return out
-}
-
-func (g *connGroup) name() string {
-	f := g.findings[0]
-	switch {
-	case f.ConnectionName != "":
-		return f.ConnectionName
-	case f.ConnectionID != "":
-		return f.ConnectionID
-	}
-	return "(unnamed connection)"
-}
-
 // overviewBlocks name every connection with a high or critical finding, and
 // the first few with lower ones; the rest are counted.
-func overviewBlocks(conns []*connGroup) []block {
+func overviewBlocks(conns []*report.Group) []block {
 	if len(conns) == 0 {
 		return nil
 	}
 	lines := []string{"*Connections with findings*"}
 	lower, restConns := 0, 0
-	var rest []checker.Finding
+	var rest []report.Finding
 	for _, g := range conns {
-		if g.worst < checker.High {
+		if g.Worst() < report.High {
 			lower++
 			if lower > maxLowerOverview {
 				restConns++
-				rest = append(rest, g.findings...)
+				rest = append(rest, g.Findings...)
 				continue
 			}
 		}
-		f := g.findings[0]
-		line := severityEmoji[g.worst] + " *" + escapeTrunc(g.name(), 120) + "*"
-		if f.ConnectionID != "" && f.ConnectionID != g.name() {
+		f := g.Findings[0]
+		line := severityEmoji[g.Worst()] + " *" + escapeTrunc(g.Name(), 120) + "*"
+		if f.ConnectionID != "" && f.ConnectionID != g.Name() {
 			line += " " + code(f.ConnectionID, 80)
 		}
 		if f.Region != "" {
 			line += " " + escapeTrunc(f.Region, 40)
 		}
-		line += ": " + severityCounts(g.findings, ", ")
+		line += ": " + severityCounts(g.Findings, ", ")
 		lines = append(lines, line)
 	}
 	if restConns > 0 {
-		lines = append(lines, fmt.Sprintf("…and %s with only medium or lower findings (%s)", plural(restConns, "more connection"), severityCounts(rest, ", ")))
+		lines = append(lines, fmt.Sprintf("…and %s with only medium or lower findings (%s)", report.Plural(restConns, "more connection"), severityCounts(rest, ", ")))
 	}
 	return sectionBlocks(strings.Join(lines, "\n"))
 }
 
 // connHeader is the first block of a connection's details.
-func connHeader(g *connGroup, continued bool) string {
-	f := g.findings[0]
-	s := severityEmoji[g.worst] + " *" + escapeTrunc(g.name(), 200) + "*"
+func connHeader(g *report.Group, continued bool) string {
+	f := g.Findings[0]
+	s := severityEmoji[g.Worst()] + " *" + escapeTrunc(g.Name(), 200) + "*"
 	if f.ConnectionID != "" {
 		s += "  " + code(f.ConnectionID, 80)
 	}
@@ -382,7 +315,7 @@ func connHeader(g *connGroup, continued bool) string {
 	if f.AccountID != "" {
 		place = append(place, "account "+escapeTrunc(f.AccountID, 64))
 	}
-	if f.Region != "" && f.Region != checker.UnknownRegion && !strings.ContainsAny(f.Region, "<>|&/ ") {
+	if f.Region != "" && f.Region != report.UnknownRegion && !strings.ContainsAny(f.Region, "<>|&/ ") {
 		place = append(place, "<"+ConsoleURL(f.Region)+"|open in the VPC console>")
 	}
 	if len(place) > 0 {
@@ -392,7 +325,7 @@ func connHeader(g *connGroup, continued bool) string {
 }
 
 // findingText is one finding: severity and title, what is wrong, the fix.
-func findingText(f checker.Finding) string {
+func findingText(f report.Finding) string {
 	title := f.Title
 	if title == "" {
 		title = f.Rule
@@ -417,16 +350,16 @@ func findingText(f checker.Finding) string {
 }
 
 type omission struct {
-	findings []checker.Finding
-	conns    map[string]bool
+	findings []report.Finding
+	conns    map[*report.Group]bool
 }
 
 func (o omission) text() string {
 	return fmt.Sprintf("*Not shown in detail:* %d more %s (%s) on %s. Every connection with a high or critical finding is named above; run `vpncheck check` for the full report.",
-		len(o.findings), pluralWord(len(o.findings), "finding"), severityCounts(o.findings, ", "), plural(len(o.conns), "connection"))
+		len(o.findings), report.PluralWord(len(o.findings), "finding"), severityCounts(o.findings, ", "), report.Plural(len(o.conns), "connection"))
 }
 
-func fallbackText(rep *checker.Report, account string) string {
+func fallbackText(rep *report.Report, account string) string {
 	s := rep.Summary
 	var b strings.Builder
 	switch {
@@ -435,7 +368,7 @@ func fallbackText(rep *checker.Report, account string) string {
 	case len(rep.Findings) == 0:
 		b.WriteString("VPN check: no findings")
 	default:
-		fmt.Fprintf(&b, "VPN check: %s on %s", severityCounts(rep.Findings, ", "), plural(len(groupByConnection(rep.Findings)), "connection"))
+		fmt.Fprintf(&b, "VPN check: %s on %s", severityCounts(rep.Findings, ", "), report.Plural(len(report.ByConnection(rep.Findings)), "connection"))
 	}
 	if account != "" {
 		b.WriteString(", account " + account)
@@ -449,28 +382,11 @@ func fallbackText(rep *checker.Report, account string) string {
 	return truncRunes(b.String(), fallbackBudget)
 }
 
-func accountOf(rep *checker.Report, meta Meta) string {
+func accountOf(rep *report.Report, meta Meta) string {
 	if meta.AccountID != "" {
 		return meta.AccountID
 	}
-	acct := ""
-	for i, f := range rep.Findings {
-		if i == 0 {
-			acct = f.AccountID
-		} else if f.AccountID != acct {
-			return ""
-		}
-	}
-	return acct
-}
-
-func plural(n int, noun string) string { return fmt.Sprintf("%d %s", n, pluralWord(n, noun)) }
-
-func pluralWord(n int, noun string) string {
-	if n == 1 {
-		return noun
-	}
-	return noun + "s"
+	return rep.AccountID
 }
 
 func capitalize(s string) string {

@@ -1,9 +1,11 @@
-package checker
+package alibaba
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/report"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -67,29 +69,25 @@ type regionState struct {
 	scanned, failed bool
 }
 
-func states(inv *Inventory) map[string]regionState {
-	inv.mu.Lock()
-	defer inv.mu.Unlock()
+func states(inv *checker.Inventory) map[string]regionState {
 	out := map[string]regionState{}
-	for name, r := range inv.regions {
-		out[name] = regionState{len(r.conns), r.scanned, r.failed}
+	for _, r := range inv.Regions() {
+		out[r.Name] = regionState{r.Connections, r.Scanned, r.Failed}
 	}
 	return out
 }
 
-func errorsOf(inv *Inventory) map[string]ErrorEntry {
-	inv.mu.Lock()
-	defer inv.mu.Unlock()
-	out := map[string]ErrorEntry{}
-	for _, e := range inv.errors {
+func errorsOf(inv *checker.Inventory) map[string]report.ErrorEntry {
+	out := map[string]report.ErrorEntry{}
+	for _, e := range inv.Errors() {
 		out[e.Region] = e
 	}
 	return out
 }
 
-func collect(t *testing.T, c *Collector, ctx context.Context, regions ...string) *Inventory {
+func collect(t *testing.T, c *Collector, ctx context.Context, regions ...string) *checker.Inventory {
 	t.Helper()
-	inv := NewInventory()
+	inv := checker.NewInventory()
 	if err := c.Collect(ctx, regions, inv); err != nil {
 		t.Fatalf("collect: %v", err)
 	}
@@ -262,8 +260,8 @@ func TestCollectDeadlineMidScan(t *testing.T) {
 		"cn-beijing":  "cn-beijing is incomplete",
 		"cn-shenzhen": "cn-shenzhen was not scanned",
 	} {
-		if e := errs[region]; e.Code != CodeDeadlineExceeded || !strings.HasPrefix(e.Message, wantMsg) {
-			t.Errorf("%s: %+v, want %s %q", region, e, CodeDeadlineExceeded, wantMsg)
+		if e := errs[region]; e.Code != report.CodeDeadlineExceeded || !strings.HasPrefix(e.Message, wantMsg) {
+			t.Errorf("%s: %+v, want %s %q", region, e, report.CodeDeadlineExceeded, wantMsg)
 		}
 	}
 }
@@ -274,7 +272,7 @@ func TestCollectEmptyPageBeforeTotal(t *testing.T) {
 	s.SetTotalCount("cn-hangzhou", 80)
 	inv := collect(t, fakeCollector(t, s, fakeSecret, nil), context.Background(), "cn-hangzhou")
 	st, e := states(inv)["cn-hangzhou"], errorsOf(inv)["cn-hangzhou"]
-	if st != (regionState{50, false, true}) || e.Code != CodeIncompleteResponse || !strings.Contains(e.Message, "50 of 80") {
+	if st != (regionState{50, false, true}) || e.Code != report.CodeIncompleteResponse || !strings.Contains(e.Message, "50 of 80") {
 		t.Fatalf("%+v %+v", st, e)
 	}
 	if n := s.Calls(vpcfake.ActionDescribeVpnConnections, "cn-hangzhou"); n != 2 {
@@ -293,7 +291,7 @@ func TestCollectNetworkError(t *testing.T) {
 	}
 	c.Retry = Backoff{Attempts: 2, Base: time.Millisecond, Max: time.Millisecond}
 	inv := collect(t, c, context.Background(), "cn-hangzhou")
-	if e := errorsOf(inv)["cn-hangzhou"]; e.Code != CodeNetworkError || !strings.Contains(e.Message, "cn-hangzhou page 1") {
+	if e := errorsOf(inv)["cn-hangzhou"]; e.Code != report.CodeNetworkError || !strings.Contains(e.Message, "cn-hangzhou page 1") {
 		t.Fatalf("%+v", e)
 	}
 }
@@ -346,14 +344,14 @@ func TestSaveInventoryRoundTrip(t *testing.T) {
 	if want := "cn-hangzhou-page-1.json cn-hangzhou-page-2.json cn-hangzhou-page-3.json cn-shanghai-page-1.json"; strings.Join(names, " ") != want {
 		t.Fatalf("files = %v, want %s", names, want)
 	}
-	replay := NewInventory()
+	replay := checker.NewInventory()
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(string(b), "canary") || !strings.Contains(string(b), `"Psk": "`+Redacted+`"`) ||
-			!strings.Contains(string(b), `"AuthKey": "`+Redacted+`"`) {
+		if strings.Contains(string(b), "canary") || !strings.Contains(string(b), `"Psk": "`+checker.Redacted+`"`) ||
+			!strings.Contains(string(b), `"AuthKey": "`+checker.Redacted+`"`) {
 			t.Fatalf("%s: secrets not redacted:\n%.400s", f, b)
 		}
 		var top struct{ RegionId string }

@@ -1,8 +1,10 @@
-package checker
+package alibaba
 
 import (
 	"context"
 	"fmt"
+	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/report"
 	"testing"
 	"time"
 
@@ -26,7 +28,7 @@ func BenchmarkCollectLatency(b *testing.B) {
 		b.Run(fmt.Sprintf("concurrency=%d", conc), func(b *testing.B) {
 			c := fakeCollector(b, s, fakeSecret, func(cfg *CollectorConfig) { cfg.Concurrency = conc })
 			for b.Loop() {
-				inv := NewInventory()
+				inv := checker.NewInventory()
 				if err := c.Collect(context.Background(), regions, inv); err != nil {
 					b.Fatal(err)
 				}
@@ -38,8 +40,6 @@ func BenchmarkCollectLatency(b *testing.B) {
 	}
 }
 
-func errorsOfB(inv *Inventory) []ErrorEntry {
-	inv.mu.Lock()
-	defer inv.mu.Unlock()
-	return inv.errors
+func errorsOfB(inv *checker.Inventory) []report.ErrorEntry {
+	return inv.Errors()
 }

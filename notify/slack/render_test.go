@@ -1,10 +1,11 @@
-package notify
+package slack
 
 import (
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/vpncheck/vpncheck/checker/report"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vpncheck/vpncheck/checker"
-	"github.com/vpncheck/vpncheck/notify/slackfake"
+	"github.com/vpncheck/vpncheck/notify/slack/slackfake"
 	"github.com/vpncheck/vpncheck/policies"
 )
 
@@ -29,7 +30,7 @@ func sampleReport(t *testing.T) *checker.Result {
 		t.Fatal(err)
 	}
 	inv := checker.NewInventory()
-	if err := inv.ReadFile("../testdata/sample.json", "cn-hangzhou"); err != nil {
+	if err := inv.ReadFile("../../testdata/sample.json", "cn-hangzhou"); err != nil {
 		t.Fatal(err)
 	}
 	res, err := eng.Check(ctx, inv, checker.Options{Now: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)})
@@ -46,13 +47,13 @@ func sampleReport(t *testing.T) *checker.Result {
 //
 // The goldens render it, so a change to the rules does not move them; a
 // change to the message does, and is a reviewed diff (go test ./notify -update).
-func sampleFixture(t *testing.T) *checker.Report {
+func sampleFixture(t *testing.T) *report.Report {
 	t.Helper()
 	raw, err := os.ReadFile("testdata/sample_report.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep checker.Report
+	var rep report.Report
 	if err := json.Unmarshal(raw, &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +205,7 @@ func TestRenderFailureAndAllClearGolden(t *testing.T) {
 	assertLimits(t, fail)
 	golden(t, "failure.json", payload(t, fail))
 
-	rep := &checker.Report{Summary: checker.Summary{Connections: 12, Tunnels: 20, Suppressed: 2,
+	rep := &report.Report{Summary: report.Summary{Connections: 12, Tunnels: 20, Suppressed: 2,
 		RegionsScan: []string{"cn-hangzhou", "cn-shanghai"}}}
 	if got := Render(rep, sampleMeta, Channel); got != nil {
 		t.Errorf("a clean report renders nothing by default, got %d messages", len(got))
@@ -215,9 +216,9 @@ func TestRenderFailureAndAllClearGolden(t *testing.T) {
 }
 
 func TestRenderErrorsOnly(t *testing.T) {
-	rep := &checker.Report{
-		Summary: checker.Summary{RegionsFailed: []string{"cn-beijing", "cn-shanghai"}},
-		Errors: []checker.ErrorEntry{
+	rep := &report.Report{
+		Summary: report.Summary{RegionsFailed: []string{"cn-beijing", "cn-shanghai"}},
+		Errors: []report.ErrorEntry{
 			{Region: "cn-beijing", Code: "Forbidden.RAM", Message: "User not authorized to operate on the specified resource.", RequestID: "REQ-1"},
 			{Region: "cn-shanghai", Code: "Throttling.User", Message: "Request was denied due to user flow control."},
 		},
@@ -235,24 +236,24 @@ func TestRenderErrorsOnly(t *testing.T) {
 
 // bigReport has n findings over many connections: a tenth high or
 // critical, the rest medium and lower, with long texts.
-func bigReport(n int) *checker.Report {
-	rep := &checker.Report{Summary: checker.Summary{RegionsScan: []string{"cn-hangzhou", "cn-shanghai"}}}
+func bigReport(n int) *report.Report {
+	rep := &report.Report{Summary: report.Summary{RegionsScan: []string{"cn-hangzhou", "cn-shanghai"}}}
 	long := strings.Repeat("The IKE policy on this tunnel accepts a weak proposal & <peer> may pick it. ", 8)
 	for i := range n {
-		sev := checker.Low
+		sev := report.Low
 		switch {
 		case i%50 == 0:
-			sev = checker.Critical
+			sev = report.Critical
 		case i%10 == 0:
-			sev = checker.High
+			sev = report.High
 		case i%3 == 0:
-			sev = checker.Medium
+			sev = report.Medium
 		}
 		region := "cn-hangzhou"
 		if i%2 == 1 {
 			region = "cn-shanghai"
 		}
-		rep.Findings = append(rep.Findings, checker.Finding{
+		rep.Findings = append(rep.Findings, report.Finding{
 			Rule: fmt.Sprintf("rule-%d", i%7), Severity: sev, Title: "Weak IKE integrity algorithm",
 			Message: long, Remediation: long, Region: region,
 			ConnectionID:   fmt.Sprintf("vco-%06d", i/2),
@@ -273,7 +274,7 @@ func TestRenderLargeReportWithinLimits(t *testing.T) {
 		all := string(payload(t, msgs))
 		// Every connection with a high or critical finding is named.
 		for _, f := range rep.Findings {
-			if f.Severity >= checker.High && !strings.Contains(all, f.ConnectionID) {
+			if f.Severity >= report.High && !strings.Contains(all, f.ConnectionID) {
 				t.Errorf("style %d: %s has a %s finding and is not named", style, f.ConnectionID, f.Severity)
 			}
 		}
@@ -288,9 +289,9 @@ func TestRenderLargeReportWithinLimits(t *testing.T) {
 }
 
 func TestRenderManyHighConnectionsAllNamed(t *testing.T) {
-	rep := &checker.Report{Summary: checker.Summary{RegionsScan: []string{"cn-hangzhou"}}}
+	rep := &report.Report{Summary: report.Summary{RegionsScan: []string{"cn-hangzhou"}}}
 	for i := range 1500 {
-		rep.Findings = append(rep.Findings, checker.Finding{Rule: "psk-weak", Severity: checker.High, Title: "Weak pre-shared key",
+		rep.Findings = append(rep.Findings, report.Finding{Rule: "psk-weak", Severity: report.High, Title: "Weak pre-shared key",
 			Message: "pre-shared key is weak", Region: "cn-hangzhou",
 			ConnectionID: fmt.Sprintf("vco-%05d", i), ConnectionName: strings.Repeat("n", 100)})
 	}
@@ -307,10 +308,10 @@ func TestRenderManyHighConnectionsAllNamed(t *testing.T) {
 
 func TestRenderEscapesAndTruncates(t *testing.T) {
 	huge := strings.Repeat("界<&>", 5000)
-	rep := &checker.Report{
-		Summary: checker.Summary{RegionsScan: []string{"cn-hangzhou"}},
-		Findings: []checker.Finding{{
-			Rule: "x", Severity: checker.Critical, Title: huge, Message: huge, Remediation: huge,
+	rep := &report.Report{
+		Summary: report.Summary{RegionsScan: []string{"cn-hangzhou"}},
+		Findings: []report.Finding{{
+			Rule: "x", Severity: report.Critical, Title: huge, Message: huge, Remediation: huge,
 			Region: "cn-hangzhou", ConnectionID: "vco-1`x", ConnectionName: "<!channel> " + huge, TunnelID: huge,
 		}},
 	}

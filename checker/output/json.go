@@ -1,15 +1,19 @@
-package checker
+package output
 
 import (
 	"bufio"
 	"bytes"
 	"encoding/json"
 	"io"
+
+	"github.com/vpncheck/vpncheck/checker/report"
 )
 
-// WriteJSON writes the report in the documented JSON shape. Findings are
+type jsonWriter struct{}
+
+// Report writes the report in the documented JSON shape. Findings are
 // encoded one at a time, so a large report is never held twice in memory.
-func WriteJSON(w io.Writer, r *Report) error {
+func (jsonWriter) Report(w io.Writer, r *report.Report) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	field := func(name string, v any, last bool) error {
 		b, err := marshalIndent(v, "  ")
@@ -51,7 +55,7 @@ func WriteJSON(w io.Writer, r *Report) error {
 	}
 	errs := r.Errors
 	if errs == nil {
-		errs = []ErrorEntry{}
+		errs = []report.ErrorEntry{}
 	}
 	if err := field("errors", errs, true); err != nil {
 		return err

@@ -1,4 +1,4 @@
-package checker
+package alibaba
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/report"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -26,15 +28,6 @@ import (
 
 // PageSize is the largest page DescribeVpnConnections serves.
 const PageSize = 50
-
-// Error codes of live collection that vpncheck itself reports.
-const (
-	CodeDeadlineExceeded   = "DeadlineExceeded"   // the run's deadline came before the region was read
-	CodeIncompleteResponse = "IncompleteResponse" // an empty page came before TotalCount was reached
-	CodeInvalidResponse    = "InvalidResponse"    // a page that is not a DescribeVpnConnections body
-	CodeNetworkError       = "NetworkError"       // no answer from the API, after retries
-	CodeInternalError      = "InternalError"      // the scan of a region stopped on a panic
-)
 
 // ErrInvalidEndpoint marks a VPC endpoint that is not scheme://host[:port].
 var ErrInvalidEndpoint = errors.New("invalid VPC endpoint")
@@ -59,7 +52,7 @@ type CollectorConfig struct {
 	// Concurrency is how many regions are scanned at once (default 4).
 	Concurrency int
 	// SaveDir, when set, receives every page read as <region>-page-<n>.json,
-	// with a top-level RegionId and the secrets replaced by Redacted.
+	// with a top-level RegionId and the secrets replaced by checker.Redacted.
 	SaveDir string
 }
 
@@ -71,7 +64,7 @@ type Backoff struct {
 }
 
 // Collector reads IPsec-VPN connections from the VPC OpenAPI, region by
-// region, into an Inventory.
+// region, into an checker.Inventory.
 type Collector struct {
 	// Retry is used for throttling (Throttling*, HTTP 429/503), 5xx and
 	// network errors, always within the context's deadline.
@@ -272,12 +265,12 @@ func (c *Collector) Regions(ctx context.Context, home string) ([]string, error) 
 // Concurrency regions at once. A region that fails is recorded with
 // inv.Fail and the others go on; a region read whole is marked scanned.
 // When ctx ends, collection stops and the unfinished regions are failed
-// with CodeDeadlineExceeded; what was read of them stays in inv.
+// with report.CodeDeadlineExceeded; what was read of them stays in inv.
 // The error is about saving pages to SaveDir only.
-func (c *Collector) Collect(ctx context.Context, regions []string, inv *Inventory) error {
+func (c *Collector) Collect(ctx context.Context, regions []string, inv *checker.Inventory) error {
 	if c.cfg.SaveDir != "" {
 		if err := os.MkdirAll(c.cfg.SaveDir, 0o700); err != nil {
-			return fmt.Errorf("%w: %v", ErrSaveInventory, err)
+			return fmt.Errorf("%w: %v", checker.ErrSaveInventory, err)
 		}
 	}
 	var (
@@ -306,7 +299,7 @@ feed:
 		case work <- region:
 		case <-ctx.Done():
 			for _, r := range unique[i:] {
-				inv.Fail(ErrorEntry{Region: r, Code: CodeDeadlineExceeded,
+				inv.Fail(report.ErrorEntry{Region: r, Code: report.CodeDeadlineExceeded,
 					Message: fmt.Sprintf("%s was not scanned: the run's deadline came first", r)})
 			}
 			break feed
@@ -321,10 +314,10 @@ feed:
 // responses by reflection) from taking the whole process down: the region
 // fails, loudly, and the others go on. The panic's value is not reported: it
 // may quote a response.
-func (c *Collector) scanRegionSafely(ctx context.Context, region string, inv *Inventory) (err error) {
+func (c *Collector) scanRegionSafely(ctx context.Context, region string, inv *checker.Inventory) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			inv.Fail(ErrorEntry{Region: region, Code: CodeInternalError,
+			inv.Fail(report.ErrorEntry{Region: region, Code: report.CodeInternalError,
 				Message: fmt.Sprintf("scanning %s stopped on an internal error (a bug in vpncheck or the SDK): the region is incomplete", region)})
 		}
 	}()
@@ -345,10 +338,10 @@ func dedupe(in []string) []string {
 
 // scanRegion reads region page by page. Its error is about saving only;
 // everything else is recorded in inv.
-func (c *Collector) scanRegion(ctx context.Context, region string, inv *Inventory) error {
+func (c *Collector) scanRegion(ctx context.Context, region string, inv *checker.Inventory) error {
 	cl, err := c.client(ctx, region)
 	if err != nil {
-		inv.Fail(ErrorEntry{Region: region, Code: "ClientError", Message: c.scrub(err.Error())})
+		inv.Fail(report.ErrorEntry{Region: region, Code: "ClientError", Message: c.scrub(err.Error())})
 		return nil
 	}
 	var (
@@ -369,7 +362,7 @@ func (c *Collector) scanRegion(ctx context.Context, region string, inv *Inventor
 		if err != nil {
 			e := c.describe(err)
 			e.Region = region
-			if e.Code == CodeDeadlineExceeded {
+			if e.Code == report.CodeDeadlineExceeded {
 				e.Message = fmt.Sprintf("%s is incomplete: the run's deadline came before page %d was read (%d connections read)", region, page, read)
 			} else {
 				e.Message = what + ": " + e.Message
@@ -382,12 +375,12 @@ func (c *Collector) scanRegion(ctx context.Context, region string, inv *Inventor
 			body, err = marshalPage(resp.Body)
 		}
 		if len(body) == 0 || err != nil {
-			inv.Fail(ErrorEntry{Region: region, Code: CodeInvalidResponse, Message: what + ": the response has no body"})
+			inv.Fail(report.ErrorEntry{Region: region, Code: report.CodeInvalidResponse, Message: what + ": the response has no body"})
 			return saveErr
 		}
 		n, total, err := inv.AddPage(region, bytes.NewReader(body))
 		if err != nil {
-			inv.Fail(ErrorEntry{Region: region, Code: CodeInvalidResponse, RequestID: tea.StringValue(resp.Body.RequestId),
+			inv.Fail(report.ErrorEntry{Region: region, Code: report.CodeInvalidResponse, RequestID: tea.StringValue(resp.Body.RequestId),
 				Message: what + ": " + c.scrub(err.Error())})
 			return saveErr
 		}
@@ -400,7 +393,7 @@ func (c *Collector) scanRegion(ctx context.Context, region string, inv *Inventor
 			return saveErr
 		}
 		if n == 0 {
-			inv.Fail(ErrorEntry{Region: region, Code: CodeIncompleteResponse, RequestID: tea.StringValue(resp.Body.RequestId),
+			inv.Fail(report.ErrorEntry{Region: region, Code: report.CodeIncompleteResponse, RequestID: tea.StringValue(resp.Body.RequestId),
 				Message: fmt.Sprintf("%s: the page is empty, but only %d of %d connections were read", what, read, total)})
 			return saveErr
 		}
@@ -510,15 +503,15 @@ func retryable(err error) bool {
 }
 
 // describe turns a call's error into an error entry without secrets.
-func (c *Collector) describe(err error) ErrorEntry {
+func (c *Collector) describe(err error) report.ErrorEntry {
 	if errors.Is(err, errDeadline) {
-		return ErrorEntry{Code: CodeDeadlineExceeded, Message: "the run's deadline came first"}
+		return report.ErrorEntry{Code: report.CodeDeadlineExceeded, Message: "the run's deadline came first"}
 	}
 	var se *tea.SDKError
 	if !errors.As(err, &se) {
-		return ErrorEntry{Code: CodeNetworkError, Message: c.scrub(strings.Join(strings.Fields(err.Error()), " "))}
+		return report.ErrorEntry{Code: report.CodeNetworkError, Message: c.scrub(strings.Join(strings.Fields(err.Error()), " "))}
 	}
-	e := ErrorEntry{Code: tea.StringValue(se.Code)}
+	e := report.ErrorEntry{Code: tea.StringValue(se.Code)}
 	msg := tea.StringValue(se.Message)
 	var data struct {
 		RequestID string `json:"RequestId"`
@@ -558,7 +551,7 @@ func credentialHint(code string) string {
 // scrub removes the credential's secret and token from a message.
 func (c *Collector) scrub(s string) string {
 	for _, secret := range c.secrets {
-		s = strings.ReplaceAll(s, secret, Redacted)
+		s = strings.ReplaceAll(s, secret, checker.Redacted)
 	}
 	return s
 }
@@ -568,27 +561,24 @@ func (c *Collector) scrub(s string) string {
 var secretKeys = map[string]bool{"psk": true, "authkey": true}
 
 // savePage writes one page with a top-level RegionId and its secrets
-// replaced by Redacted.
-// ErrSaveInventory marks a page that was collected but could not be saved:
-// the run still has its data and should still report it.
-var ErrSaveInventory = errors.New("save inventory")
+// replaced by checker.Redacted.
 
 func savePage(dir, region string, page int, body []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var doc map[string]any
 	if err := dec.Decode(&doc); err != nil {
-		return fmt.Errorf("%w page %d of %s: %v", ErrSaveInventory, page, region, err)
+		return fmt.Errorf("%w page %d of %s: %v", checker.ErrSaveInventory, page, region, err)
 	}
 	redact(doc)
 	doc["RegionId"] = region
 	out, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
-		return fmt.Errorf("%w page %d of %s: %v", ErrSaveInventory, page, region, err)
+		return fmt.Errorf("%w page %d of %s: %v", checker.ErrSaveInventory, page, region, err)
 	}
 	name := filepath.Join(dir, fmt.Sprintf("%s-page-%d.json", safeName(region), page))
 	if err := os.WriteFile(name, append(out, '\n'), 0o600); err != nil {
-		return fmt.Errorf("%w: %v", ErrSaveInventory, err)
+		return fmt.Errorf("%w: %v", checker.ErrSaveInventory, err)
 	}
 	return nil
 }
@@ -598,7 +588,7 @@ func redact(v any) {
 	case map[string]any:
 		for k, x := range v {
 			if secretKeys[strings.ToLower(k)] && x != nil && x != "" {
-				v[k] = Redacted
+				v[k] = checker.Redacted
 				continue
 			}
 			redact(x)

@@ -1,4 +1,4 @@
-package notify
+package slack
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vpncheck/vpncheck/notify"
 	"io"
 	"net/http"
 	"strconv"
@@ -14,9 +15,9 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/slack-go/slack"
+	slackgo "github.com/slack-go/slack"
 
-	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/report"
 )
 
 // Config says where messages go: an incoming webhook, or a bot token and
@@ -25,7 +26,7 @@ type Config struct {
 	WebhookURL string
 	Token      string
 	Channel    string
-	// APIURL is the Web API base; slack.APIURL (https://slack.com/api/) if
+	// APIURL is the Web API base; slackgo.APIURL (https://slackgo.com/api/) if
 	// empty. A trailing slash is added when missing.
 	APIURL string
 	// AllClear posts a short message for a run with no findings and no
@@ -44,7 +45,7 @@ type Config struct {
 // same timer event does not post them again.
 type Notifier struct {
 	cfg    Config
-	api    *slack.Client // nil with a webhook
+	api    *slackgo.Client // nil with a webhook
 	client *http.Client
 	creds  []string
 	ledger *ledger
@@ -81,7 +82,7 @@ func New(cfg Config) (*Notifier, error) {
 	}
 	n := &Notifier{
 		cfg:         cfg,
-		creds:       credentialStrings(cfg.WebhookURL, cfg.Token),
+		creds:       notify.CredentialForms(cfg.WebhookURL, cfg.Token),
 		ledger:      newLedger(64),
 		maxAttempts: 5,
 		backoff:     time.Second,
@@ -99,12 +100,12 @@ func New(cfg Config) (*Notifier, error) {
 	if cfg.Token != "" {
 		api := cfg.APIURL
 		if api == "" {
-			api = slack.APIURL
+			api = slackgo.APIURL
 		}
 		if !strings.HasSuffix(api, "/") {
 			api += "/"
 		}
-		n.api = slack.New(cfg.Token, slack.OptionAPIURL(api), slack.OptionHTTPClient(n.client))
+		n.api = slackgo.New(cfg.Token, slackgo.OptionAPIURL(api), slackgo.OptionHTTPClient(n.client))
 	}
 	return n, nil
 }
@@ -118,38 +119,18 @@ func (n *Notifier) Style() Style {
 	return Channel
 }
 
-// Run is one check run as the caller knows it.
-type Run struct {
-	// Key identifies the run across retries: for a timer invocation, the
-	// trigger name and trigger time ("hourly@2026-05-01T10:00:00Z"). Empty
-	// turns duplicate protection off (a one-off CLI run).
-	Key       string
-	AccountID string
-	// Scrubber masks the run's secrets in everything sent (*checker.Secrets);
-	// nil masks only the notifier's own credentials.
-	Scrubber Scrubber
-}
-
-// Delivery says what a notification did.
-type Delivery struct {
-	Messages int    // messages rendered
-	Posted   int    // messages posted now
-	Skipped  int    // messages a previous attempt of the same run delivered
-	History  string // the bot's history look-up: "", "checked", "found", or why it was not possible
-}
-
 // NotifyReport posts a report: nothing for a clean run (unless AllClear),
 // else the summary and details. It fails if a message still cannot be
 // delivered after retries within ctx's deadline; messages delivered before
 // the failure are remembered and skipped when the same run is retried.
-func (n *Notifier) NotifyReport(ctx context.Context, run Run, rep *checker.Report) (Delivery, error) {
-	g := newGuard(run.Scrubber, n.creds)
-	rep = g.report(rep)
-	meta := Meta{RunKey: g.scrub(run.Key), AccountID: g.scrub(run.AccountID)}
+func (n *Notifier) NotifyReport(ctx context.Context, run notify.Run, rep *report.Report) (notify.Delivery, error) {
+	g := notify.NewGuard(run.Scrubber, n.creds)
+	rep = g.Report(rep)
+	meta := Meta{RunKey: g.Scrub(run.Key), AccountID: g.Scrub(run.AccountID)}
 	msgs, kind := Render(rep, meta, n.Style()), KindReport
 	if len(msgs) == 0 {
 		if !n.cfg.AllClear {
-			return Delivery{}, nil
+			return notify.Delivery{}, nil
 		}
 		msgs, kind = RenderAllClear(rep, meta), KindAllClear
 	}
@@ -157,10 +138,10 @@ func (n *Notifier) NotifyReport(ctx context.Context, run Run, rep *checker.Repor
 }
 
 // NotifyFailure posts that the check could not run, with a one-line reason.
-func (n *Notifier) NotifyFailure(ctx context.Context, run Run, reason string) (Delivery, error) {
-	g := newGuard(run.Scrubber, n.creds)
-	meta := Meta{RunKey: g.scrub(run.Key), AccountID: g.scrub(run.AccountID)}
-	return n.deliver(ctx, g, meta.RunKey, KindFailure, RenderFailure(g.scrub(reason), meta))
+func (n *Notifier) NotifyFailure(ctx context.Context, run notify.Run, reason string) (notify.Delivery, error) {
+	g := notify.NewGuard(run.Scrubber, n.creds)
+	meta := Meta{RunKey: g.Scrub(run.Key), AccountID: g.Scrub(run.AccountID)}
+	return n.deliver(ctx, g, meta.RunKey, KindFailure, RenderFailure(g.Scrub(reason), meta))
 }
 
 // Duplicate protection, what is and is not guaranteed:
@@ -181,8 +162,8 @@ func (n *Notifier) NotifyFailure(ctx context.Context, run Run, reason string) (D
 //     whose report came out different may skip or repeat some details.
 //   - Two invocations of one run key running at the same time are not
 //     serialised.
-func (n *Notifier) deliver(ctx context.Context, g guard, key string, kind Kind, msgs []Message) (Delivery, error) {
-	d := Delivery{Messages: len(msgs)}
+func (n *Notifier) deliver(ctx context.Context, g notify.Guard, key string, kind Kind, msgs []Message) (notify.Delivery, error) {
+	d := notify.Delivery{Messages: len(msgs)}
 	rec := n.ledger.load(key, kind)
 	if key != "" && n.api != nil && len(rec.parts) == 0 {
 		d.History = n.lookUp(ctx, key, kind, &rec)
@@ -193,11 +174,11 @@ func (n *Notifier) deliver(ctx context.Context, g guard, key string, kind Kind, 
 			d.Skipped++
 			continue
 		}
-		safe, err := g.message(m)
+		safe, err := guardMessage(g, m)
 		if err != nil {
 			return d, fmt.Errorf("guard slack message %d of %d: %w", i+1, len(msgs), err)
 		}
-		if raw, err := json.Marshal(safe.Blocks); err != nil || !g.clean(string(raw)) {
+		if raw, err := json.Marshal(safe.Blocks); err != nil || !g.Clean(string(raw)) {
 			return d, fmt.Errorf("guard slack message %d of %d: a secret survived scrubbing; not sent", i+1, len(msgs))
 		}
 		thread := ""
@@ -206,7 +187,7 @@ func (n *Notifier) deliver(ctx context.Context, g guard, key string, kind Kind, 
 		}
 		ts, err := n.post(ctx, g, safe, thread, metadata(key, kind, i, len(msgs)))
 		if err != nil {
-			return d, g.err(fmt.Sprintf("post slack message %d of %d", i+1, len(msgs)), err)
+			return d, g.Err(fmt.Sprintf("post slack message %d of %d", i+1, len(msgs)), err)
 		}
 		d.Posted++
 		if key != "" {
@@ -221,18 +202,18 @@ func (n *Notifier) deliver(ctx context.Context, g guard, key string, kind Kind, 
 
 const metadataEvent = "vpncheck_run"
 
-func metadata(key string, kind Kind, part, parts int) *slack.SlackMetadata {
+func metadata(key string, kind Kind, part, parts int) *slackgo.SlackMetadata {
 	if key == "" {
 		return nil
 	}
-	return &slack.SlackMetadata{EventType: metadataEvent, EventPayload: map[string]any{
+	return &slackgo.SlackMetadata{EventType: metadataEvent, EventPayload: map[string]any{
 		"run_key": key, "kind": string(kind), "part": part, "parts": parts,
 	}}
 }
 
 // post sends one message, retrying a 429 after its Retry-After and a 5xx or
 // transport error with exponential backoff, within ctx's deadline.
-func (n *Notifier) post(ctx context.Context, g guard, m Message, thread string, meta *slack.SlackMetadata) (string, error) {
+func (n *Notifier) post(ctx context.Context, g notify.Guard, m Message, thread string, meta *slackgo.SlackMetadata) (string, error) {
 	for attempt := 1; ; attempt++ {
 		ts, err := n.postOnce(ctx, m, thread, meta)
 		if err == nil {
@@ -254,28 +235,28 @@ func (n *Notifier) post(ctx context.Context, g guard, m Message, thread string, 
 	}
 }
 
-func (n *Notifier) postOnce(ctx context.Context, m Message, thread string, meta *slack.SlackMetadata) (string, error) {
+func (n *Notifier) postOnce(ctx context.Context, m Message, thread string, meta *slackgo.SlackMetadata) (string, error) {
 	if n.api == nil {
 		var reason string
 		ctx = context.WithValue(ctx, reasonKey{}, &reason)
-		err := slack.PostWebhookCustomHTTPContext(ctx, n.cfg.WebhookURL, n.client, &slack.WebhookMessage{
-			Text: m.Text, Blocks: &slack.Blocks{BlockSet: m.Blocks},
+		err := slackgo.PostWebhookCustomHTTPContext(ctx, n.cfg.WebhookURL, n.client, &slackgo.WebhookMessage{
+			Text: m.Text, Blocks: &slackgo.Blocks{BlockSet: m.Blocks},
 		})
 		if err != nil && reason != "" {
 			err = fmt.Errorf("%w (%s)", err, reason)
 		}
 		return "", err
 	}
-	opts := []slack.MsgOption{
-		slack.MsgOptionText(m.Text, false),
-		slack.MsgOptionBlocks(m.Blocks...),
-		slack.MsgOptionDisableLinkUnfurl(),
+	opts := []slackgo.MsgOption{
+		slackgo.MsgOptionText(m.Text, false),
+		slackgo.MsgOptionBlocks(m.Blocks...),
+		slackgo.MsgOptionDisableLinkUnfurl(),
 	}
 	if thread != "" {
-		opts = append(opts, slack.MsgOptionTS(thread))
+		opts = append(opts, slackgo.MsgOptionTS(thread))
 	}
 	if meta != nil {
-		opts = append(opts, slack.MsgOptionMetadata(*meta))
+		opts = append(opts, slackgo.MsgOptionMetadata(*meta))
 	}
 	_, ts, err := n.api.PostMessageContext(ctx, n.cfg.Channel, opts...)
 	return ts, err
@@ -287,15 +268,15 @@ func (n *Notifier) retryable(err error, attempt int) (time.Duration, bool) {
 		return 0, false
 	}
 	backoff := min(n.backoff<<(attempt-1), n.maxWait)
-	var rl *slack.RateLimitedError
+	var rl *slackgo.RateLimitedError
 	if errors.As(err, &rl) {
 		return min(max(rl.RetryAfter, n.backoff), n.maxWait), true
 	}
-	var sc slack.StatusCodeError
+	var sc slackgo.StatusCodeError
 	if errors.As(err, &sc) {
 		return backoff, sc.Code >= 500
 	}
-	var se slack.SlackErrorResponse
+	var se slackgo.SlackErrorResponse
 	if errors.As(err, &se) {
 		switch se.Err {
 		case "internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited":
@@ -333,7 +314,7 @@ func (n *Notifier) lookUp(ctx context.Context, key string, kind Kind, rec *recor
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	hist, err := n.api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
+	hist, err := n.api.GetConversationHistoryContext(ctx, &slackgo.GetConversationHistoryParameters{
 		ChannelID: n.cfg.Channel, Limit: 100, IncludeAllMetadata: true,
 		Oldest: strconv.FormatInt(n.now().Add(-48*time.Hour).Unix(), 10),
 	})
@@ -351,7 +332,7 @@ func (n *Notifier) lookUp(ctx context.Context, key string, kind Kind, rec *recor
 		return "checked"
 	}
 	rec.parts[0] = parent
-	replies, _, _, err := n.api.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{
+	replies, _, _, err := n.api.GetConversationRepliesContext(ctx, &slackgo.GetConversationRepliesParameters{
 		ChannelID: n.cfg.Channel, Timestamp: parent, Limit: 200, IncludeAllMetadata: true,
 	})
 	if err != nil {
@@ -369,7 +350,7 @@ func (n *Notifier) lookUp(ctx context.Context, key string, kind Kind, rec *recor
 }
 
 func (n *Notifier) historyFailed(err error) string {
-	var se slack.SlackErrorResponse
+	var se slackgo.SlackErrorResponse
 	if errors.As(err, &se) {
 		switch se.Err {
 		case "missing_scope", "not_in_channel", "not_allowed_token_type", "no_permission":
@@ -381,7 +362,7 @@ func (n *Notifier) historyFailed(err error) string {
 }
 
 // ours reads a message's metadata: whether it is part of this run and kind.
-func ours(m slack.SlackMetadata, key string, kind Kind) (int, bool) {
+func ours(m slackgo.SlackMetadata, key string, kind Kind) (int, bool) {
 	if m.EventType != metadataEvent {
 		return 0, false
 	}

@@ -1,9 +1,11 @@
-package notify
+package slack
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/vpncheck/vpncheck/checker/report"
+	"github.com/vpncheck/vpncheck/notify"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -13,7 +15,7 @@ import (
 	"time"
 
 	"github.com/vpncheck/vpncheck/checker"
-	"github.com/vpncheck/vpncheck/notify/slackfake"
+	"github.com/vpncheck/vpncheck/notify/slack/slackfake"
 	"github.com/vpncheck/vpncheck/policies"
 )
 
@@ -73,11 +75,11 @@ func TestNewConfig(t *testing.T) {
 		ok   bool
 	}{
 		{"nothing", Config{}, false},
-		{"webhook", Config{WebhookURL: "https://hooks.slack.com/services/T/B/X"}, true},
+		{"webhook", Config{WebhookURL: "https://hooks.slackgo.com/services/T/B/X"}, true},
 		{"bot", Config{Token: "xoxb-1", Channel: "C1"}, true},
 		{"bot without channel", Config{Token: "xoxb-1"}, false},
-		{"both", Config{Token: "xoxb-1", Channel: "C1", WebhookURL: "https://hooks.slack.com/services/T/B/X"}, false},
-		{"not a url", Config{WebhookURL: "hooks.slack.com/services/T/B/SECRETPATH"}, false},
+		{"both", Config{Token: "xoxb-1", Channel: "C1", WebhookURL: "https://hooks.slackgo.com/services/T/B/X"}, false},
+		{"not a url", Config{WebhookURL: "hooks.slackgo.com/services/T/B/SECRETPATH"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := New(tc.cfg)
@@ -98,7 +100,7 @@ func TestWebhookRateLimitedOnceThenPosted(t *testing.T) {
 	fake := newFake(t, slackfake.Options{})
 	fake.FailNext(slackfake.Failure{Status: 429, RetryAfter: 7})
 	n, s := webhookNotifier(t, fake, Config{})
-	d, err := n.NotifyReport(context.Background(), Run{Key: "k"}, sampleFixture(t))
+	d, err := n.NotifyReport(context.Background(), notify.Run{Key: "k"}, sampleFixture(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +116,7 @@ func TestWebhookServerErrorThenPosted(t *testing.T) {
 	fake := newFake(t, slackfake.Options{})
 	fake.FailNext(slackfake.Failure{Status: 503}, slackfake.Failure{Status: 500})
 	n, s := webhookNotifier(t, fake, Config{})
-	if _, err := n.NotifyReport(context.Background(), Run{}, sampleFixture(t)); err != nil {
+	if _, err := n.NotifyReport(context.Background(), notify.Run{}, sampleFixture(t)); err != nil {
 		t.Fatal(err)
 	}
 	if got := s.all(); len(got) != 2 || got[0] != time.Second || got[1] != 2*time.Second {
@@ -131,7 +133,7 @@ func TestWebhookStillFailingIsAnError(t *testing.T) {
 		fake.FailNext(slackfake.Failure{Status: 502})
 	}
 	n, s := webhookNotifier(t, fake, Config{})
-	d, err := n.NotifyReport(context.Background(), Run{Key: "k"}, sampleFixture(t))
+	d, err := n.NotifyReport(context.Background(), notify.Run{Key: "k"}, sampleFixture(t))
 	if err == nil {
 		t.Fatal("no error after Slack kept failing")
 	}
@@ -141,9 +143,9 @@ func TestWebhookStillFailingIsAnError(t *testing.T) {
 	if !strings.Contains(err.Error(), "502") || !strings.Contains(err.Error(), "message 1 of 1") {
 		t.Errorf("error %q does not say what failed", err)
 	}
-	var de *DeliveryError
+	var de *notify.DeliveryError
 	if !errors.As(err, &de) {
-		t.Errorf("error %T is not a *DeliveryError", err)
+		t.Errorf("error %T is not a *notify.DeliveryError", err)
 	}
 }
 
@@ -151,7 +153,7 @@ func TestWebhookRejectedIsNotRetried(t *testing.T) {
 	fake := newFake(t, slackfake.Options{})
 	fake.FailNext(slackfake.Failure{Status: 400, Error: "invalid_blocks"})
 	n, s := webhookNotifier(t, fake, Config{})
-	_, err := n.NotifyReport(context.Background(), Run{}, sampleFixture(t))
+	_, err := n.NotifyReport(context.Background(), notify.Run{}, sampleFixture(t))
 	if err == nil || !strings.Contains(err.Error(), "invalid_blocks") {
 		t.Fatalf("error %v, want Slack's reason invalid_blocks", err)
 	}
@@ -166,7 +168,7 @@ func TestRetryAfterBeyondDeadlineFailsAtOnce(t *testing.T) {
 	n, s := webhookNotifier(t, fake, Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	_, err := n.NotifyReport(ctx, Run{}, sampleFixture(t))
+	_, err := n.NotifyReport(ctx, notify.Run{}, sampleFixture(t))
 	if err == nil || !strings.Contains(err.Error(), "deadline") {
 		t.Fatalf("error %v, want a deadline error", err)
 	}
@@ -178,7 +180,7 @@ func TestRetryAfterBeyondDeadlineFailsAtOnce(t *testing.T) {
 func TestBotSummaryAndThread(t *testing.T) {
 	fake := newFake(t, slackfake.Options{})
 	n, _ := botNotifier(t, fake, Config{})
-	d, err := n.NotifyReport(context.Background(), Run{Key: "hourly@2026-05-01T10:00:00Z"}, sampleFixture(t))
+	d, err := n.NotifyReport(context.Background(), notify.Run{Key: "hourly@2026-05-01T10:00:00Z"}, sampleFixture(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,16 +202,16 @@ func TestBotSummaryAndThread(t *testing.T) {
 
 func TestCleanRunPostsNothingOrAllClear(t *testing.T) {
 	fake := newFake(t, slackfake.Options{})
-	clean := &checker.Report{Summary: checker.Summary{Connections: 3, Tunnels: 4, RegionsScan: []string{"cn-hangzhou"}}}
+	clean := &report.Report{Summary: report.Summary{Connections: 3, Tunnels: 4, RegionsScan: []string{"cn-hangzhou"}}}
 	n, _ := webhookNotifier(t, fake, Config{})
-	if d, err := n.NotifyReport(context.Background(), Run{Key: "a"}, clean); err != nil || d.Posted != 0 {
+	if d, err := n.NotifyReport(context.Background(), notify.Run{Key: "a"}, clean); err != nil || d.Posted != 0 {
 		t.Fatalf("clean run: %+v, %v", d, err)
 	}
 	if len(fake.Requests()) != 0 {
 		t.Fatalf("a clean run reached Slack")
 	}
 	n, _ = webhookNotifier(t, fake, Config{AllClear: true})
-	if d, err := n.NotifyReport(context.Background(), Run{Key: "a"}, clean); err != nil || d.Posted != 1 {
+	if d, err := n.NotifyReport(context.Background(), notify.Run{Key: "a"}, clean); err != nil || d.Posted != 1 {
 		t.Fatalf("all clear: %+v, %v", d, err)
 	}
 	if p := fake.Posts(); len(p) != 1 || !strings.Contains(p[0].Text, "all clear") {
@@ -224,7 +226,7 @@ func TestRetriedRunPostsNothingTwice(t *testing.T) {
 		n, _ := webhookNotifier(t, fake, Config{})
 		fake.FailNext(slackfake.Pass, slackfake.Failure{Status: 500}, slackfake.Failure{Status: 500},
 			slackfake.Failure{Status: 500}, slackfake.Failure{Status: 500}, slackfake.Failure{Status: 500})
-		run := Run{Key: "hourly@2026-05-01T10:00:00Z"}
+		run := notify.Run{Key: "hourly@2026-05-01T10:00:00Z"}
 		d1, err := n.NotifyReport(context.Background(), run, rep)
 		if err == nil || d1.Posted != 1 {
 			t.Fatalf("first attempt: %+v, %v; want one message out and an error", d1, err)
@@ -239,7 +241,7 @@ func TestRetriedRunPostsNothingTwice(t *testing.T) {
 		}
 		assertNoDuplicates(t, fake.Posts(), d2.Messages)
 		// Another run key is another run.
-		if d, _ := n.NotifyReport(context.Background(), Run{Key: "hourly@2026-05-01T11:00:00Z"}, rep); d.Posted != d.Messages {
+		if d, _ := n.NotifyReport(context.Background(), notify.Run{Key: "hourly@2026-05-01T11:00:00Z"}, rep); d.Posted != d.Messages {
 			t.Errorf("the next run was held back: %+v", d)
 		}
 	})
@@ -248,7 +250,7 @@ func TestRetriedRunPostsNothingTwice(t *testing.T) {
 		first, _ := botNotifier(t, fake, Config{})
 		fake.FailNext(slackfake.Pass, slackfake.Pass, slackfake.Failure{Error: "fatal_error", Status: 200},
 			slackfake.Failure{Status: 503}, slackfake.Failure{Status: 503}, slackfake.Failure{Status: 503}, slackfake.Failure{Status: 503})
-		run := Run{Key: "hourly@2026-05-01T10:00:00Z"}
+		run := notify.Run{Key: "hourly@2026-05-01T10:00:00Z"}
 		if d, err := first.NotifyReport(context.Background(), run, rep); err == nil || d.Posted != 2 {
 			t.Fatalf("first attempt: %+v, %v", d, err)
 		}
@@ -268,11 +270,11 @@ func TestRetriedRunPostsNothingTwice(t *testing.T) {
 	t.Run("bot without history scope", func(t *testing.T) {
 		fake := newFake(t, slackfake.Options{NoHistory: true})
 		n, _ := botNotifier(t, fake, Config{})
-		d, err := n.NotifyReport(context.Background(), Run{Key: "k"}, sampleFixture(t))
+		d, err := n.NotifyReport(context.Background(), notify.Run{Key: "k"}, sampleFixture(t))
 		if err != nil || d.History != "not possible: missing_scope" || d.Posted != 2 {
 			t.Fatalf("%+v, %v", d, err)
 		}
-		d, err = n.NotifyReport(context.Background(), Run{Key: "k"}, sampleFixture(t))
+		d, err = n.NotifyReport(context.Background(), notify.Run{Key: "k"}, sampleFixture(t))
 		if err != nil || d.Posted != 0 || d.Skipped != 2 {
 			t.Fatalf("same instance retry: %+v, %v", d, err)
 		}
@@ -300,7 +302,7 @@ func assertNoDuplicates(t *testing.T, posts []slackfake.Post, want int) {
 func canaryResult(t *testing.T, extra ...string) (*checker.Result, []string) {
 	t.Helper()
 	const psk, bgp = "CanaryPsk9f3e<&>Zq", "CanaryBgp7d1aXw"
-	raw, err := os.ReadFile("../testdata/sample.json")
+	raw, err := os.ReadFile("../../testdata/sample.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,7 +346,7 @@ func canaryResult(t *testing.T, extra ...string) (*checker.Result, []string) {
 		f.Remediation += leak
 		f.TunnelID = leak
 	}
-	res.Report.Errors = append(res.Report.Errors, checker.ErrorEntry{Region: "cn-x", Code: "Leak", Message: leak, RequestID: leak})
+	res.Report.Errors = append(res.Report.Errors, report.ErrorEntry{Region: "cn-x", Code: "Leak", Message: leak, RequestID: leak})
 	return res, canaries
 }
 
@@ -382,7 +384,7 @@ func TestCanariesNeverLeave(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			res, canaries := canaryResult(t, tc.creds...)
 			n := tc.n()
-			run := Run{Key: "hourly@2026-05-01T10:00:00Z " + canaries[0], Scrubber: res.Secrets}
+			run := notify.Run{Key: "hourly@2026-05-01T10:00:00Z " + canaries[0], Scrubber: res.Secrets}
 			if _, err := n.NotifyReport(context.Background(), run, res.Report); err != nil {
 				t.Fatal(err)
 			}
@@ -393,7 +395,7 @@ func TestCanariesNeverLeave(t *testing.T) {
 			for range 10 {
 				tc.fake.FailNext(slackfake.Failure{Status: 500})
 			}
-			_, err := n.NotifyReport(context.Background(), Run{Key: "other", Scrubber: res.Secrets}, res.Report)
+			_, err := n.NotifyReport(context.Background(), notify.Run{Key: "other", Scrubber: res.Secrets}, res.Report)
 			if err == nil {
 				t.Fatal("no error from a failing Slack")
 			}
@@ -419,7 +421,7 @@ func TestCanariesNeverLeave(t *testing.T) {
 		dead.Close()
 		n, _ := webhookNotifier(t, dead, Config{})
 		n.maxAttempts = 2
-		_, err := n.NotifyReport(context.Background(), Run{Scrubber: res.Secrets}, res.Report)
+		_, err := n.NotifyReport(context.Background(), notify.Run{Scrubber: res.Secrets}, res.Report)
 		if err == nil {
 			t.Fatal("no error from an unreachable Slack")
 		}
@@ -435,7 +437,7 @@ func TestLargeReportDeliveredWithinLimits(t *testing.T) {
 		if bot {
 			n, _ = botNotifier(t, fake, Config{})
 		}
-		d, err := n.NotifyReport(context.Background(), Run{Key: "big"}, bigReport(500))
+		d, err := n.NotifyReport(context.Background(), notify.Run{Key: "big"}, bigReport(500))
 		if err != nil {
 			t.Fatalf("bot=%v: %v", bot, err)
 		}

@@ -1,31 +1,31 @@
-package notify
+package slack
 
 import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/slack-go/slack"
+	slackgo "github.com/slack-go/slack"
 
-	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/report"
 )
 
 // block is a Block Kit block and the characters of text it carries.
 type block struct {
-	b slack.Block
+	b slackgo.Block
 	n int
 }
 
 func headerBlock(text string) block {
 	text = truncRunes(oneLine(text), MaxHeaderText)
-	return block{slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, text, true, false)), utf8.RuneCountInString(text)}
+	return block{slackgo.NewHeaderBlock(slackgo.NewTextBlockObject(slackgo.PlainTextType, text, true, false)), utf8.RuneCountInString(text)}
 }
 
 // sectionBlock holds mrkdwn text already escaped; too long a text is cut
 // where no entity or link breaks.
 func sectionBlock(text string) block {
 	text = truncMrkdwn(text, sectionBudget)
-	return block{slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, false), nil, nil), utf8.RuneCountInString(text)}
+	return block{slackgo.NewSectionBlock(slackgo.NewTextBlockObject(slackgo.MarkdownType, text, false, false), nil, nil), utf8.RuneCountInString(text)}
 }
 
 // sectionBlocks splits mrkdwn text at line ends into sections within budget.
@@ -50,10 +50,10 @@ func sectionBlocks(text string) []block {
 
 func contextBlock(text string) block {
 	text = truncMrkdwn(text, 1000)
-	return block{slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, text, false, false)), utf8.RuneCountInString(text)}
+	return block{slackgo.NewContextBlock("", slackgo.NewTextBlockObject(slackgo.MarkdownType, text, false, false)), utf8.RuneCountInString(text)}
 }
 
-func dividerBlock() block { return block{slack.NewDividerBlock(), 0} }
+func dividerBlock() block { return block{slackgo.NewDividerBlock(), 0} }
 
 // footerReserve is room kept in every message for its footer.
 const footerReserve = 300
@@ -103,21 +103,21 @@ func (p *packer) mayBreak(limit int) bool {
 
 // details adds each connection's findings, worst connection first, in at
 // most limit detail messages; it returns what did not fit.
-func (p *packer) details(conns []*connGroup, limit int) omission {
-	om := omission{conns: map[string]bool{}}
+func (p *packer) details(conns []*report.Group, limit int) omission {
+	om := omission{conns: map[*report.Group]bool{}}
 	stopped := false
-	omit := func(g *connGroup, fs []checker.Finding) {
+	omit := func(g *report.Group, fs []report.Finding) {
 		om.findings = append(om.findings, fs...)
-		om.conns[g.key] = true
+		om.conns[g] = true
 	}
 	for _, g := range conns {
 		if stopped {
-			omit(g, g.findings)
+			omit(g, g.Findings)
 			continue
 		}
 		hdr := sectionBlock(connHeader(g, false))
 		group := []block{hdr}
-		for _, f := range g.findings {
+		for _, f := range g.Findings {
 			group = append(group, sectionBlock(findingText(f)))
 		}
 		lead := []block{hdr}
@@ -129,7 +129,7 @@ func (p *packer) details(conns []*connGroup, limit int) omission {
 		fresh := func() bool {
 			if !p.mayBreak(limit) {
 				stopped = true
-				omit(g, g.findings)
+				omit(g, g.Findings)
 				return false
 			}
 			p.breakMessage()
@@ -147,13 +147,13 @@ func (p *packer) details(conns []*connGroup, limit int) omission {
 		for _, b := range lead {
 			p.add(b)
 		}
-		for i := range g.findings {
+		for i := range g.Findings {
 			fb := group[i+1]
 			if !p.fits(fb) {
 				cont := sectionBlock(connHeader(g, true))
 				if !p.mayBreak(limit) {
 					stopped = true
-					omit(g, g.findings[i:])
+					omit(g, g.Findings[i:])
 					break
 				}
 				p.breakMessage()
@@ -179,7 +179,7 @@ func (p *packer) finish(runKey, fallback string) []Message {
 			foot += fmt.Sprintf(" · message %d of %d", i+1, len(p.msgs))
 		}
 		bs = append(bs, contextBlock(foot))
-		m := Message{Text: fallback, Blocks: make([]slack.Block, len(bs))}
+		m := Message{Text: fallback, Blocks: make([]slackgo.Block, len(bs))}
 		if i > 0 {
 			m.Text = fmt.Sprintf("VPN check details, message %d of %d", i+1, len(p.msgs))
 		}

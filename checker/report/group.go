@@ -1,0 +1,145 @@
+package report
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Counts is a number of findings per severity, indexed by Severity.
+type Counts [Critical + 1]int
+
+// CountOf counts findings by severity.
+func CountOf(fs []Finding) Counts {
+	var c Counts
+	for _, f := range fs {
+		if f.Severity >= Info && f.Severity <= Critical {
+			c[f.Severity]++
+		}
+	}
+	return c
+}
+
+// Total is the number of findings counted.
+func (c Counts) Total() int {
+	n := 0
+	for _, v := range c {
+		n += v
+	}
+	return n
+}
+
+// Worst is the highest severity counted, and whether any was.
+func (c Counts) Worst() (Severity, bool) {
+	for s := Critical; s >= Info; s-- {
+		if c[s] > 0 {
+			return s, true
+		}
+	}
+	return Info, false
+}
+
+// Join spells the counts worst first, "2 critical" + sep + "3 high"; zero
+// counts are left out.
+func (c Counts) Join(sep string) string {
+	var parts []string
+	for s := Critical; s >= Info; s-- {
+		if c[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", c[s], s))
+		}
+	}
+	return strings.Join(parts, sep)
+}
+
+// Compare orders counts worst first: the higher worst severity first, then
+// the larger count at that severity, then the next severity down.
+func (c Counts) Compare(o Counts) int {
+	for s := Critical; s >= Info; s-- {
+		if c[s] != o[s] {
+			return o[s] - c[s]
+		}
+	}
+	return 0
+}
+
+// Group is one connection's findings, worst first.
+type Group struct {
+	AccountID      string
+	Region         string
+	ConnectionID   string
+	ConnectionName string
+	VPNGatewayID   string
+	Findings       []Finding
+	Counts         Counts
+}
+
+// Worst is the group's highest severity.
+func (g *Group) Worst() Severity {
+	s, _ := g.Counts.Worst()
+	return s
+}
+
+// Name is what people call the connection: its name, else its id.
+func (g *Group) Name() string {
+	switch {
+	case g.ConnectionName != "":
+		return g.ConnectionName
+	case g.ConnectionID != "":
+		return g.ConnectionID
+	}
+	return "(unnamed connection)"
+}
+
+// ByConnection groups findings by connection, the worst connection first:
+// highest severity, then most findings at that severity (then at the next
+// ones down), then by name and place. Each group's findings keep their
+// order after a stable sort worst first. Findings of connections without an
+// id are grouped by name, never merged with other connections' findings.
+// Every writer and notifier orders connections with this one function.
+func ByConnection(fs []Finding) []*Group {
+	byKey := map[string]*Group{}
+	var out []*Group
+	for _, f := range fs {
+		k := f.AccountID + "\x00" + f.Region + "\x00" + f.ConnectionID
+		if f.ConnectionID == "" {
+			k += "\x00" + f.ConnectionName
+		}
+		g := byKey[k]
+		if g == nil {
+			g = &Group{AccountID: f.AccountID, Region: f.Region, ConnectionID: f.ConnectionID,
+				ConnectionName: f.ConnectionName, VPNGatewayID: f.VPNGatewayID}
+			byKey[k] = g
+			out = append(out, g)
+		}
+		g.Findings = append(g.Findings, f)
+		g.Counts[f.Severity]++
+	}
+	for _, g := range out {
+		slices.SortStableFunc(g.Findings, func(a, b Finding) int { return int(b.Severity) - int(a.Severity) })
+	}
+	slices.SortStableFunc(out, func(a, b *Group) int {
+		if c := a.Counts.Compare(b.Counts); c != 0 {
+			return c
+		}
+		for _, p := range [][2]string{
+			{a.Name(), b.Name()}, {a.AccountID, b.AccountID}, {a.Region, b.Region}, {a.ConnectionID, b.ConnectionID},
+		} {
+			if c := strings.Compare(p[0], p[1]); c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+	return out
+}
+
+// Plural spells a count with its noun: "1 connection", "2 connections".
+func Plural(n int, noun string) string { return fmt.Sprintf("%d %s", n, PluralWord(n, noun)) }
+
+// PluralWord is noun, with an s unless n is 1.
+func PluralWord(n int, noun string) string {
+	if n == 1 {
+		return noun
+	}
+	return noun + "s"
+}

@@ -1,0 +1,208 @@
+// Package report is vpncheck's report model: severities, findings, the
+// summary, scan errors, and the one way findings are grouped and counted.
+// Every writer and notifier reads reports through this package, which
+// imports nothing of vpncheck's, OPA or the cloud SDKs.
+package report
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Severity is a finding's level, from info to critical.
+type Severity int
+
+// The levels, in order.
+const (
+	Info Severity = iota
+	Low
+	Medium
+	High
+	Critical
+)
+
+var severityNames = [...]string{"info", "low", "medium", "high", "critical"}
+
+func (s Severity) String() string {
+	if s < Info || s > Critical {
+		return fmt.Sprintf("severity(%d)", int(s))
+	}
+	return severityNames[s]
+}
+
+// ParseSeverity reads a level name, case-insensitively.
+func ParseSeverity(s string) (Severity, error) {
+	for i, n := range severityNames {
+		if strings.EqualFold(strings.TrimSpace(s), n) {
+			return Severity(i), nil
+		}
+	}
+	return Info, fmt.Errorf("unknown severity %q (want info, low, medium, high or critical)", s)
+}
+
+// MarshalText writes the level's name.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a level's name.
+func (s *Severity) UnmarshalText(b []byte) error {
+	v, err := ParseSeverity(string(b))
+	*s = v
+	return err
+}
+
+// SchemaVersion is the version of the JSON report's shape.
+const SchemaVersion = 1
+
+// Finding is one rule violated by one connection (or one of its tunnels).
+type Finding struct {
+	Rule             string   `json:"rule"`
+	Severity         Severity `json:"severity"`
+	Title            string   `json:"title"`
+	Message          string   `json:"message"`
+	Remediation      string   `json:"remediation"`
+	AccountID        string   `json:"account_id,omitempty"`
+	Region           string   `json:"region"`
+	ConnectionID     string   `json:"connection_id"`
+	ConnectionName   string   `json:"connection_name"`
+	VPNGatewayID     string   `json:"vpn_gateway_id"`
+	TunnelID         string   `json:"tunnel_id,omitempty"`
+	ExceptionExpired string   `json:"exception_expired,omitempty"` // expiry date of an exception that no longer applies
+}
+
+// Summary counts what a run covered and found.
+type Summary struct {
+	Connections   int            `json:"connections"`
+	Tunnels       int            `json:"tunnels"`
+	Findings      int            `json:"findings"`
+	Suppressed    int            `json:"suppressed"`
+	Incomplete    int            `json:"incomplete"`
+	BySeverity    map[string]int `json:"by_severity"`
+	RegionsScan   []string       `json:"regions_scanned"`
+	RegionsFailed []string       `json:"regions_failed"`
+}
+
+// ErrorEntry is a failure to scan: a region, a page, an inventory file or a
+// connection's exception tags. It never holds a secret.
+type ErrorEntry struct {
+	Region       string `json:"region,omitempty"`
+	Code         string `json:"code"`
+	Message      string `json:"message"`
+	RequestID    string `json:"request_id,omitempty"`
+	ConnectionID string `json:"connection_id,omitempty"`
+}
+
+// Report is the result of a check.
+type Report struct {
+	SchemaVersion int          `json:"schema_version"`
+	Findings      []Finding    `json:"findings"`
+	Summary       Summary      `json:"summary"`
+	Errors        []ErrorEntry `json:"errors"`
+
+	// AccountID is the account checked, when the run knows it (Function
+	// Compute does); findings carry it too.
+	AccountID string `json:"-"`
+}
+
+// New returns an empty report whose lists encode as [] rather than null.
+func New() *Report {
+	return &Report{
+		SchemaVersion: SchemaVersion,
+		Findings:      []Finding{},
+		Errors:        []ErrorEntry{},
+		Summary: Summary{
+			BySeverity:    map[string]int{},
+			RegionsScan:   []string{},
+			RegionsFailed: []string{},
+		},
+	}
+}
+
+// UnknownRegion labels connections from an inventory file that names no region.
+const UnknownRegion = "unknown"
+
+// Error codes that vpncheck itself reports (the API's own codes pass through).
+const (
+	CodeIncompleteInventory = "IncompleteInventory" // a file declares more connections than it holds
+	CodeInvalidException    = "InvalidException"    // exception tags that suppress nothing
+	CodeDeadlineExceeded    = "DeadlineExceeded"    // the run's deadline came before the region was read
+	CodeIncompleteResponse  = "IncompleteResponse"  // the API's pages did not add up to TotalCount
+	CodeInvalidResponse     = "InvalidResponse"     // a body that is not a DescribeVpnConnections response
+	CodeNetworkError        = "NetworkError"        // no answer from the API, after retries
+	CodeInternalError       = "InternalError"       // a scan stopped on a panic
+)
+
+// Worst is the highest severity among the findings, and whether there is any.
+func (r *Report) Worst() (Severity, bool) { return CountOf(r.Findings).Worst() }
+
+// Failed reports whether any part of the scan failed or read partial data.
+func (r *Report) Failed() bool {
+	return len(r.Summary.RegionsFailed) > 0 || slices.ContainsFunc(r.Errors, func(e ErrorEntry) bool {
+		return e.Code == CodeIncompleteInventory || e.Code == CodeIncompleteResponse
+	})
+}
+
+// ErrNoRegionScanned is a run that could not scan any region.
+var ErrNoRegionScanned = errors.New("no region could be scanned")
+
+// NoRegionScanned is the reason a run that scanned nothing could not
+// complete, naming the first failure, or nil when some region was scanned.
+func (r *Report) NoRegionScanned() error {
+	if len(r.Summary.RegionsScan) > 0 {
+		return nil
+	}
+	for _, e := range r.Errors {
+		if e.Region != "" {
+			// The collector's messages name their region, call and code.
+			return fmt.Errorf("%w (%s): %s", ErrNoRegionScanned, strings.Join(r.Summary.RegionsFailed, ", "), e.Message)
+		}
+	}
+	return ErrNoRegionScanned
+}
+
+// Finish sorts the findings worst first, then by place, and fills the
+// summary's counts from them.
+func (r *Report) Finish() {
+	SortFindings(r.Findings)
+	if r.Summary.BySeverity == nil {
+		r.Summary.BySeverity = map[string]int{}
+	}
+	clear(r.Summary.BySeverity)
+	for s, n := range CountOf(r.Findings) {
+		if n > 0 {
+			r.Summary.BySeverity[Severity(s).String()] = n
+		}
+	}
+	r.Summary.Findings = len(r.Findings)
+	slices.SortStableFunc(r.Errors, func(a, b ErrorEntry) int { return strings.Compare(a.Region, b.Region) })
+}
+
+// SortFindings orders findings worst first, then by place.
+func SortFindings(fs []Finding) {
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		if a.Severity != b.Severity {
+			return int(b.Severity) - int(a.Severity)
+		}
+		for _, p := range [][2]string{
+			{a.AccountID, b.AccountID}, {a.Region, b.Region}, {a.ConnectionID, b.ConnectionID},
+			{a.TunnelID, b.TunnelID}, {a.Rule, b.Rule}, {a.Message, b.Message},
+		} {
+			if c := strings.Compare(p[0], p[1]); c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+}
+
+// Rule is one entry of the rule catalogue, as its METADATA states it.
+type Rule struct {
+	ID          string   `json:"id"`
+	Title       string   `json:"title"`
+	Severity    Severity `json:"severity"`
+	Description string   `json:"description"`
+	Remediation string   `json:"remediation,omitempty"`
+	References  []string `json:"references,omitempty"`
+	Package     string   `json:"package,omitempty"`
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/report"
+	"github.com/vpncheck/vpncheck/notify/slack"
+	"github.com/vpncheck/vpncheck/policies"
+)
+
+// The environment both modes read (README, "Environment"). This file is the
+// only place that reads it; a flag wins over its variable.
+const (
+	envRegions        = "VPNCHECK_REGIONS"
+	envExcludeRegions = "VPNCHECK_EXCLUDE_REGIONS"
+	envVPCEndpoint    = "VPNCHECK_VPC_ENDPOINT"
+	envPolicyDir      = "VPNCHECK_POLICY_DIR"
+	envMinSeverity    = "VPNCHECK_MIN_SEVERITY"
+	envSlackAllClear  = "VPNCHECK_SLACK_ALL_CLEAR"
+)
+
+// defaultConcurrency is how many regions are scanned at once. Each region
+// has at most one call in flight, spaced by the collector's MinInterval, so
+// the API's per-region limit (600 calls a minute) is never approached
+// whatever this is; it only bounds open connections.
+const defaultConcurrency = 8
+
+// setting is one value from a flag or, when the flag is not given, its
+// environment variable; errors name whichever was used.
+type setting struct {
+	value string
+	name  string // "--min-severity" or "VPNCHECK_MIN_SEVERITY"
+}
+
+// pick returns the flag's value when it was given, else the variable's.
+func pick(flagValue string, flagGiven bool, flagName, env string, getenv func(string) string) setting {
+	if flagGiven {
+		return setting{flagValue, "--" + flagName}
+	}
+	return setting{getenv(env), env}
+}
+
+func (s setting) list() []string { return splitComma(s.value) }
+
+// severity reads a level (info..critical, any case); empty is info.
+func (s setting) severity() (report.Severity, error) {
+	if strings.TrimSpace(s.value) == "" {
+		return report.Info, nil
+	}
+	v, err := report.ParseSeverity(s.value)
+	if err != nil {
+		return v, checker.Inputf("%s: %v", s.name, err)
+	}
+	return v, nil
+}
+
+func splitComma(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// vpcEndpoint is VPNCHECK_VPC_ENDPOINT, trimmed; empty: each region's own.
+func vpcEndpoint(getenv func(string) string) string { return strings.TrimSpace(getenv(envVPCEndpoint)) }
+
+// loadEngine loads the built-in policies, with dir's added (or alone with
+// noBuiltin). A missing directory is bad input.
+func loadEngine(ctx context.Context, dir string, noBuiltin bool) (*checker.Engine, error) {
+	set := checker.Policies{Builtin: policies.FS, NoBuiltinRules: noBuiltin}
+	if noBuiltin && dir == "" {
+		return nil, checker.Inputf("--no-builtin-policies needs --policies DIR")
+	}
+	if dir != "" {
+		st, err := os.Stat(dir)
+		if err != nil || !st.IsDir() {
+			return nil, checker.Inputf("policy directory %s: not a readable directory", dir)
+		}
+		set.Custom = os.DirFS(dir)
+	}
+	return checker.NewEngine(ctx, set)
+}
+
+// notifierFromEnv builds the Slack notifier from SLACK_WEBHOOK_URL, or
+// SLACK_BOT_TOKEN with SLACK_CHANNEL (SLACK_API_URL overrides the Web API
+// base, for tests), and VPNCHECK_SLACK_ALL_CLEAR. Neither configured is
+// slack.ErrNotConfigured. In Function Compute build it once per instance:
+// it remembers what each run key delivered, so a retried timer event does
+// not post the same messages again.
+func notifierFromEnv(getenv func(string) string) (*slack.Notifier, error) {
+	cfg := slack.Config{
+		WebhookURL: getenv("SLACK_WEBHOOK_URL"),
+		Token:      getenv("SLACK_BOT_TOKEN"),
+		Channel:    getenv("SLACK_CHANNEL"),
+		APIURL:     strings.TrimSpace(getenv("SLACK_API_URL")),
+	}
+	if v := strings.TrimSpace(getenv(envSlackAllClear)); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %q is not true or false", envSlackAllClear, v)
+		}
+		cfg.AllClear = b
+	}
+	return slack.New(cfg)
+}
