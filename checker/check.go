@@ -267,6 +267,7 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 		rep.Findings = append(rep.Findings, j.findings...)
 	}
 	rep.Finish()
+	rep.MarkAllNew(now)
 	return &Result{Report: rep, Secrets: secrets}, nil
 }
 

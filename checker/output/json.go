@@ -32,23 +32,8 @@ func (jsonWriter) Report(w io.Writer, r *report.Report) error {
 	if err := field("schema_version", r.SchemaVersion, false); err != nil {
 		return err
 	}
-	if len(r.Findings) == 0 {
-		bw.WriteString("  \"findings\": [],\n")
-	} else {
-		bw.WriteString("  \"findings\": [\n")
-		for i := range r.Findings {
-			b, err := marshalIndent(&r.Findings[i], "    ")
-			if err != nil {
-				return err
-			}
-			bw.WriteString("    ")
-			bw.Write(b)
-			if i < len(r.Findings)-1 {
-				bw.WriteString(",")
-			}
-			bw.WriteString("\n")
-		}
-		bw.WriteString("  ],\n")
+	if err := findingList(bw, "findings", r.Findings, false); err != nil {
+		return err
 	}
 	if err := field("summary", &r.Summary, false); err != nil {
 		return err
@@ -57,11 +42,41 @@ func (jsonWriter) Report(w io.Writer, r *report.Report) error {
 	if errs == nil {
 		errs = []report.ErrorEntry{}
 	}
-	if err := field("errors", errs, true); err != nil {
+	if err := field("errors", errs, false); err != nil {
+		return err
+	}
+	if err := findingList(bw, "resolved", r.Resolved, true); err != nil {
 		return err
 	}
 	bw.WriteString("}\n")
 	return bw.Flush()
+}
+
+// findingList writes one list of findings, one finding at a time.
+func findingList(bw *bufio.Writer, name string, fs []report.Finding, last bool) error {
+	if len(fs) == 0 {
+		bw.WriteString("  \"" + name + "\": []")
+	} else {
+		bw.WriteString("  \"" + name + "\": [\n")
+		for i := range fs {
+			b, err := marshalIndent(&fs[i], "    ")
+			if err != nil {
+				return err
+			}
+			bw.WriteString("    ")
+			bw.Write(b)
+			if i < len(fs)-1 {
+				bw.WriteString(",")
+			}
+			bw.WriteString("\n")
+		}
+		bw.WriteString("  ]")
+	}
+	if !last {
+		bw.WriteString(",")
+	}
+	bw.WriteString("\n")
+	return nil
 }
 
 func marshalIndent(v any, prefix string) ([]byte, error) {

@@ -1,9 +1,12 @@
 package report
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Counts is a number of findings per severity, indexed by Severity.
@@ -142,4 +145,27 @@ func PluralWord(n int, noun string) string {
 		return noun
 	}
 	return noun + "s"
+}
+
+// FindingID is a finding's stable identity: a fingerprint of its account,
+// region, connection, tunnel and rule. The message is left out on purpose:
+// its wording may change while the problem stays the same.
+func FindingID(f *Finding) string {
+	h := sha256.New()
+	for _, p := range []string{f.AccountID, f.Region, f.ConnectionID, f.TunnelID, f.Rule} {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return "vf-" + hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// MarkAllNew is the lifecycle of a run without a state store: every
+// finding is new, first seen now.
+func (r *Report) MarkAllNew(now time.Time) {
+	now = now.UTC().Truncate(time.Second)
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		f.ID, f.Status, f.FirstSeen, f.LastSeen = FindingID(f), StatusNew, now, now
+	}
+	r.Summary.New = len(r.Findings)
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Severity is a finding's level, from info to critical.
@@ -69,7 +70,27 @@ type Finding struct {
 	VPNGatewayID     string   `json:"vpn_gateway_id"`
 	TunnelID         string   `json:"tunnel_id,omitempty"`
 	ExceptionExpired string   `json:"exception_expired,omitempty"` // expiry date of an exception that no longer applies
+
+	// Lifecycle (see Lifecycle): a stable id of account, region,
+	// connection, tunnel and rule; new or open; when first seen.
+	ID               string     `json:"id"`
+	Status           Status     `json:"status"`
+	FirstSeen        time.Time  `json:"first_seen"`
+	LastSeen         time.Time  `json:"-"`
+	Reopened         bool       `json:"reopened,omitempty"`          // new again after it had been resolved
+	ResolvedAt       *time.Time `json:"resolved_at,omitempty"`       // in Report.Resolved only
+	PreviousSeverity *Severity  `json:"previous_severity,omitempty"` // the severity it was open with, when that changed
 }
+
+// Status is where a finding stands between runs.
+type Status string
+
+// The statuses.
+const (
+	StatusNew      Status = "new"      // not open before this run (or resolved since)
+	StatusOpen     Status = "open"     // open since an earlier run
+	StatusResolved Status = "resolved" // open before, gone now from a region scanned completely
+)
 
 // Summary counts what a run covered and found.
 type Summary struct {
@@ -77,6 +98,8 @@ type Summary struct {
 	Tunnels       int            `json:"tunnels"`
 	Findings      int            `json:"findings"`
 	Suppressed    int            `json:"suppressed"`
+	New           int            `json:"new"`
+	Resolved      int            `json:"resolved"`
 	Incomplete    int            `json:"incomplete"`
 	BySeverity    map[string]int `json:"by_severity"`
 	RegionsScan   []string       `json:"regions_scanned"`
@@ -99,6 +122,12 @@ type Report struct {
 	Findings      []Finding    `json:"findings"`
 	Summary       Summary      `json:"summary"`
 	Errors        []ErrorEntry `json:"errors"`
+	// Resolved are the findings open before this run and gone now, with
+	// ResolvedAt set.
+	Resolved []Finding `json:"resolved"`
+
+	// Lifecycle is what changed since the previous run, for notifiers.
+	Lifecycle Lifecycle `json:"-"`
 
 	// AccountID is the account checked, when the run knows it (Function
 	// Compute does); findings carry it too.
@@ -111,6 +140,7 @@ func New() *Report {
 		SchemaVersion: SchemaVersion,
 		Findings:      []Finding{},
 		Errors:        []ErrorEntry{},
+		Resolved:      []Finding{},
 		Summary: Summary{
 			BySeverity:    map[string]int{},
 			RegionsScan:   []string{},
@@ -194,6 +224,37 @@ func SortFindings(fs []Finding) {
 		}
 		return 0
 	})
+}
+
+// Lifecycle is what a run changed against the state of the previous one.
+// Without a state store every finding is new, and nothing else is set.
+type Lifecycle struct {
+	// Stateful is set when the run compared against a state store.
+	Stateful bool
+	// NewlySuppressed left the open set because an exception now covers
+	// them: said once.
+	NewlySuppressed []Finding
+	// SeverityChanged are open findings whose severity changed since they
+	// were last reported (PreviousSeverity set): said once.
+	SeverityChanged []Finding
+	// Unchanged counts the open findings that are neither new nor changed;
+	// OldestOpen is when the oldest open finding was first seen.
+	Unchanged  int
+	OldestOpen time.Time
+	// Held are regions whose findings stay open unconfirmed: the region was
+	// not scanned completely, so nothing there was resolved.
+	Held []string
+	// Digest asks for a digest of every open finding in this run's
+	// message (the digest period elapsed), worst and oldest first.
+	Digest bool
+}
+
+// News reports whether the run has anything to tell: new, resolved,
+// newly suppressed or re-rated findings, scan errors, or a digest due.
+func (r *Report) News() bool {
+	l := &r.Lifecycle
+	return r.Summary.New > 0 || len(r.Resolved) > 0 || len(l.NewlySuppressed) > 0 ||
+		len(l.SeverityChanged) > 0 || len(r.Errors) > 0 || len(r.Summary.RegionsFailed) > 0 || l.Digest
 }
 
 // Rule is one entry of the rule catalogue, as its METADATA states it.
