@@ -241,6 +241,7 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 		j.tagError = bad
 		for _, f := range found {
 			if f.Severity < opt.MinSeverity {
+				j.below++
 				continue
 			}
 			if applyExceptions(&f, [][]Exception{e.exceptions, tagged}, now) {
@@ -264,6 +265,7 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 			rep.Errors = append(rep.Errors, *j.tagError)
 		}
 		rep.Summary.Suppressed += j.suppressed
+		rep.Summary.BelowMinSeverity += j.below
 		rep.Findings = append(rep.Findings, j.findings...)
 	}
 	rep.Finish()
@@ -286,6 +288,7 @@ func (e *Engine) evaluateSafely(ctx context.Context, c *Connection) (fs []report
 type judgement struct {
 	findings   []report.Finding
 	suppressed int
+	below      int // left out by the minimum severity
 	tagError   *report.ErrorEntry
 }
 

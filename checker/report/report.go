@@ -94,16 +94,18 @@ const (
 
 // Summary counts what a run covered and found.
 type Summary struct {
-	Connections   int            `json:"connections"`
-	Tunnels       int            `json:"tunnels"`
-	Findings      int            `json:"findings"`
-	Suppressed    int            `json:"suppressed"`
-	New           int            `json:"new"`
-	Resolved      int            `json:"resolved"`
-	Incomplete    int            `json:"incomplete"`
-	BySeverity    map[string]int `json:"by_severity"`
-	RegionsScan   []string       `json:"regions_scanned"`
-	RegionsFailed []string       `json:"regions_failed"`
+	Connections int `json:"connections"`
+	Tunnels     int `json:"tunnels"`
+	Findings    int `json:"findings"`
+	Suppressed  int `json:"suppressed"`
+	New         int `json:"new"`
+	Resolved    int `json:"resolved"`
+	// BelowMinSeverity counts the findings --min-severity left out.
+	BelowMinSeverity int            `json:"below_min_severity"`
+	Incomplete       int            `json:"incomplete"`
+	BySeverity       map[string]int `json:"by_severity"`
+	RegionsScan      []string       `json:"regions_scanned"`
+	RegionsFailed    []string       `json:"regions_failed"`
 }
 
 // ErrorEntry is a failure to scan: a region, a page, an inventory file or a
