@@ -176,6 +176,10 @@ type Options struct {
 type Result struct {
 	Report  *report.Report
 	Secrets *Secrets
+	// Suppressed and Hidden are the findings left out of the report: by
+	// an exception, and by the minimum severity. The lifecycle needs them:
+	// a finding left out is not a finding fixed.
+	Suppressed, Hidden []report.Finding
 }
 
 // Check evaluates every connection of the inventory and builds the report.
@@ -235,17 +239,17 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 	for _, r := range inv.regions {
 		r.conns, r.byID = nil, nil
 	}
-	judged, err := e.evaluateAll(ctx, conns, func(c *Connection, found []report.Finding) judgement {
+	judged, notJudged, err := e.evaluateAll(ctx, conns, func(c *Connection, found []report.Finding) judgement {
 		var j judgement
 		tagged, bad := tagExceptions(&c.Connection)
 		j.tagError = bad
 		for _, f := range found {
 			if f.Severity < opt.MinSeverity {
-				j.below++
+				j.hidden = append(j.hidden, f)
 				continue
 			}
 			if applyExceptions(&f, [][]Exception{e.exceptions, tagged}, now) {
-				j.suppressed++
+				j.suppressed = append(j.suppressed, f)
 				continue
 			}
 			j.findings = append(j.findings, f)
@@ -255,22 +259,25 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 	if err != nil {
 		return nil, err
 	}
+	rep.Errors = append(rep.Errors, notJudged...)
 	n := 0
 	for _, j := range judged {
 		n += len(j.findings)
 	}
+	res := &Result{Report: rep, Secrets: secrets}
 	rep.Findings = make([]report.Finding, 0, n)
 	for _, j := range judged {
 		if j.tagError != nil {
 			rep.Errors = append(rep.Errors, *j.tagError)
 		}
-		rep.Summary.Suppressed += j.suppressed
-		rep.Summary.BelowMinSeverity += j.below
+		res.Suppressed = append(res.Suppressed, j.suppressed...)
+		res.Hidden = append(res.Hidden, j.hidden...)
 		rep.Findings = append(rep.Findings, j.findings...)
 	}
+	rep.Summary.Suppressed, rep.Summary.BelowMinSeverity = len(res.Suppressed), len(res.Hidden)
 	rep.Finish()
 	rep.MarkAllNew(now)
-	return &Result{Report: rep, Secrets: secrets}, nil
+	return res, nil
 }
 
 // evaluateSafely turns a panic in the evaluator into a policy error, so
@@ -287,20 +294,26 @@ func (e *Engine) evaluateSafely(ctx context.Context, c *Connection) (fs []report
 // judgement is what became of one connection's findings.
 type judgement struct {
 	findings   []report.Finding
-	suppressed int
-	below      int // left out by the minimum severity
+	suppressed []report.Finding // covered by an exception
+	hidden     []report.Finding // below the minimum severity
 	tagError   *report.ErrorEntry
 }
 
 // evaluateAll evaluates the connections on all cores with the one prepared
 // query, hands each connection's findings to judge, and then lets go of
-// the connection; results keep the connections' order.
-func (e *Engine) evaluateAll(ctx context.Context, conns []*Connection, judge func(*Connection, []report.Finding) judgement) ([]judgement, error) {
-	out := make([]judgement, len(conns))
+// the connection; results keep the connections' order. A policy error
+// stops the run. When ctx ends first, what was judged is kept and the rest
+// is named in notJudged (with the reason); a connection whose own
+// evaluation passes the engine's per-query bound is named there too, and
+// the others go on.
+func (e *Engine) evaluateAll(ctx context.Context, conns []*Connection, judge func(*Connection, []report.Finding) judgement) (out []judgement, notJudged []report.ErrorEntry, err error) {
+	out = make([]judgement, len(conns))
+	done := make([]bool, len(conns))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
 		wg       sync.WaitGroup
+		mu       sync.Mutex
 		next     = make(chan int)
 		errOnce  sync.Once
 		firstErr error
@@ -311,12 +324,24 @@ func (e *Engine) evaluateAll(ctx context.Context, conns []*Connection, judge fun
 			defer wg.Done()
 			for i := range next {
 				fs, err := e.evaluateSafely(ctx, conns[i])
-				if err != nil {
+				switch {
+				case errors.Is(err, errEvalTimeout):
+					ci := &conns[i].Connection
+					mu.Lock()
+					notJudged = append(notJudged, report.ErrorEntry{Region: ci.Region, ConnectionID: ci.ID, Code: report.CodeNotJudged,
+						Message: fmt.Sprintf("connection %s was not judged: evaluating its policies took longer than %s (evaluation.timeout_ms)", ci.ID, e.evalTimeout)})
+					mu.Unlock()
+					done[i] = true
+					conns[i] = nil
+				case err != nil && ctx.Err() != nil:
+					// the run's deadline: named below with the others left
+				case err != nil:
 					errOnce.Do(func() { firstErr = err; cancel() })
-					continue
+				default:
+					out[i] = judge(conns[i], fs)
+					done[i] = true
+					conns[i] = nil
 				}
-				out[i] = judge(conns[i], fs)
-				conns[i] = nil
 			}
 		}()
 	}
@@ -331,12 +356,33 @@ feed:
 	close(next)
 	wg.Wait()
 	if firstErr != nil {
-		return nil, firstErr
+		return nil, nil, firstErr
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("evaluate: %w", err)
+	// Connections the deadline left unjudged, counted per region.
+	left := map[string][]string{}
+	var regions []string
+	for i, ok := range done {
+		if ok {
+			continue
+		}
+		ci := &conns[i].Connection
+		if _, seen := left[ci.Region]; !seen {
+			regions = append(regions, ci.Region)
+		}
+		left[ci.Region] = append(left[ci.Region], ci.ID)
 	}
-	return out, nil
+	for _, r := range regions {
+		ids := left[r]
+		shown := ids[:min(len(ids), 10)]
+		more := ""
+		if len(ids) > len(shown) {
+			more = fmt.Sprintf(" and %d more", len(ids)-len(shown))
+		}
+		notJudged = append(notJudged, report.ErrorEntry{Region: r, Code: report.CodeNotJudged,
+			Message: fmt.Sprintf("%s in %s not judged: the run's deadline came first (%s%s)",
+				report.Plural(len(ids), "connection"), r, strings.Join(shown, ", "), more)})
+	}
+	return out, notJudged, nil
 }
 
 func writeInputs(w io.Writer, conns []*Connection) error {

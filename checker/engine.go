@@ -2,6 +2,7 @@ package checker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/vpncheck/vpncheck/checker/report"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/loader"
@@ -48,6 +50,9 @@ type Engine struct {
 	byID       map[string]*report.Rule
 	banned     []string
 	exceptions []Exception
+	// evalTimeout bounds one connection's evaluation (policy data
+	// evaluation.timeout_ms): a runaway rule costs that connection, not the run.
+	evalTimeout time.Duration
 }
 
 // restrictedCapabilities is OPA's built-in set without the functions that
@@ -105,6 +110,7 @@ func NewEngine(ctx context.Context, p Policies) (*Engine, error) {
 	if e.exceptions, err = dataExceptions(data); err != nil {
 		return nil, err
 	}
+	e.evalTimeout = evaluationTimeout(data)
 
 	e.query, err = rego.New(
 		rego.Query(Entrypoint),
@@ -249,8 +255,20 @@ func bannedKeys(data map[string]any) ([]string, error) {
 
 // evaluate runs the entrypoint on one connection. The result is read
 // straight from OPA's values, sparing a conversion to Go maps.
+// errEvalTimeout is one connection's evaluation passing the engine's bound.
+var errEvalTimeout = errors.New("evaluation timed out")
+
 func (e *Engine) evaluate(ctx context.Context, c *Connection) ([]report.Finding, error) {
-	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(c.astValue()), rego.EvalGenerateJSON(keepTerm))
+	qctx := ctx
+	if e.evalTimeout > 0 {
+		var cancel context.CancelFunc
+		qctx, cancel = context.WithTimeout(ctx, e.evalTimeout)
+		defer cancel()
+	}
+	rs, err := e.query.Eval(qctx, rego.EvalParsedInput(c.astValue()), rego.EvalGenerateJSON(keepTerm))
+	if err != nil && ctx.Err() == nil && qctx.Err() != nil {
+		return nil, errEvalTimeout
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: evaluate connection %s: %s", ErrPolicy, c.Connection.ID, oneLine(err.Error()))
 	}
@@ -317,3 +335,27 @@ func findingOf(v ast.Value) (report.Finding, error) {
 
 // oneLine folds a multi-line message onto one line.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// defaultEvalTimeout bounds one connection's evaluation when the policy
+// data does not: well under any run's deadline.
+const defaultEvalTimeout = 2 * time.Second
+
+// evaluationTimeout is data.vpncheck.config.evaluation.timeout_ms.
+func evaluationTimeout(data map[string]any) time.Duration {
+	ev, _ := config(data)["evaluation"].(map[string]any)
+	switch ms := ev["timeout_ms"].(type) {
+	case json.Number:
+		if v, err := ms.Int64(); err == nil && v > 0 {
+			return time.Duration(v) * time.Millisecond
+		}
+	case float64:
+		if ms > 0 {
+			return time.Duration(ms) * time.Millisecond
+		}
+	case int:
+		if ms > 0 {
+			return time.Duration(ms) * time.Millisecond
+		}
+	}
+	return defaultEvalTimeout
+}

@@ -250,6 +250,15 @@ func Parse(body []byte) (*Event, error) {
 	if err != nil {
 		return nil, err
 	}
+	service, err := data.optString("serviceName")
+	if err != nil {
+		return nil, err
+	}
+	if product == "actiontrail" && strings.EqualFold(service, "vpc") {
+		// EventBridge's ActionTrail page also shows records of other services
+		// under the actiontrail: prefix; the record's service then decides.
+		product = "vpc"
+	}
 	eventTime, err := data.optString("eventTime")
 	if err != nil {
 		return nil, err

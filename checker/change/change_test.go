@@ -363,6 +363,22 @@ func TestParseShapes(t *testing.T) {
 					t.Errorf("smartag event relevant: %+v", e)
 				}
 			}},
+		{name: "actiontrail prefix with the Vpc service",
+			body: strings.Replace(data(`{`+modify+`,"serviceName":"Vpc","requestParameters":{"VpnConnectionId":"vco-5"}}`), `"vpc:`, `"actiontrail:`, 1),
+			check: func(t *testing.T, e *Event) {
+				if !e.Relevant || e.ConnectionID != "vco-5" {
+					t.Errorf("got %+v", e)
+				}
+			}},
+		{name: "actiontrail prefix with another service",
+			body: strings.Replace(data(`{`+modify+`,"serviceName":"Ecs"}`), `"vpc:`, `"actiontrail:`, 1),
+			check: func(t *testing.T, e *Event) {
+				if e.Relevant {
+					t.Errorf("got %+v", e)
+				}
+			}},
+		{name: "serviceName not a string", body: data(`{"eventName":"CreateVSwitch","serviceName":["Vpc"]}`),
+			wantErr: "event field data.serviceName: not a string"},
 		{name: "too large", body: `{"id":"` + strings.Repeat("a", MaxBody) + `"}`, wantErr: "event: larger than"},
 	}
 	for _, tt := range tests {

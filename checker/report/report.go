@@ -163,6 +163,7 @@ const (
 	CodeInvalidResponse     = "InvalidResponse"     // a body that is not a DescribeVpnConnections response
 	CodeNetworkError        = "NetworkError"        // no answer from the API, after retries
 	CodeInternalError       = "InternalError"       // a scan stopped on a panic
+	CodeNotJudged           = "NotJudged"           // collected, but the policies could not judge it in time
 )
 
 // Worst is the highest severity among the findings, and whether there is any.
@@ -171,7 +172,7 @@ func (r *Report) Worst() (Severity, bool) { return CountOf(r.Findings).Worst() }
 // Failed reports whether any part of the scan failed or read partial data.
 func (r *Report) Failed() bool {
 	return len(r.Summary.RegionsFailed) > 0 || slices.ContainsFunc(r.Errors, func(e ErrorEntry) bool {
-		return e.Code == CodeIncompleteInventory || e.Code == CodeIncompleteResponse
+		return e.Code == CodeIncompleteInventory || e.Code == CodeIncompleteResponse || e.Code == CodeNotJudged
 	})
 }
 
