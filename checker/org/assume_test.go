@@ -26,14 +26,13 @@ const (
 
 // vpcIDs lists the connection ids the fake VPC API returns to cred in
 // cn-hangzhou, through the real VPC SDK.
-func vpcIDs(t *testing.T, v *vpcfake.Server, cred credentials.Credential) ([]string, error) {
-	t.Helper()
+func vpcIDs(v *vpcfake.Server, cred credentials.Credential) ([]string, error) {
 	c, err := vpc.NewClient(&openapiutil.Config{
 		Credential: cred, Endpoint: tea.String(v.Host()), Protocol: tea.String("HTTP"),
 		RegionId: tea.String("cn-hangzhou"), ReadTimeout: tea.Int(5000), ConnectTimeout: tea.Int(5000),
 	})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	resp, err := c.DescribeVpnConnectionsWithOptions(&vpc.DescribeVpnConnectionsRequest{
 		RegionId: tea.String("cn-hangzhou"), PageSize: tea.Int32(50),
@@ -77,7 +76,7 @@ func TestAssumeRoleVPC(t *testing.T) {
 		cred credentials.Credential
 		want string
 	}{{credA, "vco-a1 vco-a2"}, {credB, "vco-b1"}} {
-		ids, err := vpcIDs(t, v, tc.cred)
+		ids, err := vpcIDs(v, tc.cred)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,11 +91,11 @@ func TestAssumeRoleVPC(t *testing.T) {
 		t.Fatalf("issued %d for A, %d for B; want 1 each (fetched once, then cached)", len(a), len(b))
 	}
 	for name, cred := range map[string]credentials.Credential{
-		"A without token": static(t, a[0].AccessKeyID, a[0].AccessKeySecret, ""),
-		"A with B's token": static(t, a[0].AccessKeyID, a[0].AccessKeySecret, b[0].SecurityToken),
+		"A without token":     static(t, a[0].AccessKeyID, a[0].AccessKeySecret, ""),
+		"A with B's token":    static(t, a[0].AccessKeyID, a[0].AccessKeySecret, b[0].SecurityToken),
 		"A's key, B's secret": static(t, a[0].AccessKeyID, b[0].AccessKeySecret, a[0].SecurityToken),
 	} {
-		if _, err := vpcIDs(t, v, cred); err == nil {
+		if _, err := vpcIDs(v, cred); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
@@ -165,5 +164,43 @@ func TestAssumeRoleDenied(t *testing.T) {
 				t.Errorf("error %+v, want %s with a request id", ae, tc.wantCode)
 			}
 		})
+	}
+}
+
+// TestAssumeRoleRenews: credentials near expiry are renewed on use, from
+// several goroutines at once, and the renewed ones work.
+func TestAssumeRoleRenews(t *testing.T) {
+	isolate(t)
+	sts := orgfake.StartSTS(coordinator)
+	defer sts.Close()
+	sts.AddRole(orgfake.Role{AccountID: acctA, Name: role})
+	sts.SetLifetime(time.Minute) // credentials-go renews 3 minutes before expiry
+	v := vpcfake.Start(vpcfake.Credentials{AccessKeyID: "LTAIunused", AccessKeySecret: "unused"})
+	defer v.Close()
+	sts.WireVPC(v)
+	v.AddConnectionsFor(acctA, "cn-hangzhou", map[string]any{"VpnConnectionId": "vco-a1"})
+
+	cred, err := org.AssumeRole(static(t, coordID, coordSecret, ""), org.RoleOptions{AccountID: acctA, RoleName: role, STSEndpoint: sts.Endpoint()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers = 6
+	errs := make(chan error, workers)
+	for range workers {
+		go func() {
+			ids, err := vpcIDs(v, cred)
+			if err == nil && strings.Join(ids, " ") != "vco-a1" {
+				err = errors.New("connections " + strings.Join(ids, " "))
+			}
+			errs <- err
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if n := len(sts.Issued(acctA)); n != 1+workers {
+		t.Errorf("issued %d credentials, want %d (one, then one per use)", n, 1+workers)
 	}
 }

@@ -223,21 +223,36 @@ type lockedCredential struct {
 }
 
 func (l *lockedCredential) GetAccessKeyId() (*string, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.c.GetAccessKeyId()
+	m, err := l.GetCredential()
+	if err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return nil, errors.New("credential: none")
+	}
+	return m.AccessKeyId, nil
 }
 
 func (l *lockedCredential) GetAccessKeySecret() (*string, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.c.GetAccessKeySecret()
+	m, err := l.GetCredential()
+	if err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return nil, errors.New("credential: none")
+	}
+	return m.AccessKeySecret, nil
 }
 
 func (l *lockedCredential) GetSecurityToken() (*string, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.c.GetSecurityToken()
+	m, err := l.GetCredential()
+	if err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return nil, errors.New("credential: none")
+	}
+	return m.SecurityToken, nil
 }
 
 func (l *lockedCredential) GetBearerToken() *string {

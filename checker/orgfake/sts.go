@@ -51,11 +51,12 @@ type STS struct {
 	verify *acsfake.Verifier
 	ids    requestIDs
 
-	mu      sync.Mutex
-	roles   map[string]Role // by lower-case ARN
-	issued  map[string][]acsfake.Credential
-	onIssue []func(accountID string, c acsfake.Credential)
-	calls   []AssumeRoleCall
+	mu       sync.Mutex
+	roles    map[string]Role // by lower-case ARN
+	issued   map[string][]acsfake.Credential
+	onIssue  []func(accountID string, c acsfake.Credential)
+	calls    []AssumeRoleCall
+	lifetime time.Duration
 }
 
 var (
@@ -110,6 +111,14 @@ func (s *STS) AddRole(r Role) {
 }
 
 func roleARN(account, name string) string { return "acs:ram::" + account + ":role/" + name }
+
+// SetLifetime makes issued credentials expire d after issue, whatever
+// DurationSeconds asks (to make clients renew them); 0 restores that.
+func (s *STS) SetLifetime(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lifetime = d
+}
 
 // OnIssue calls fn with every credential the fake issues, as it issues it.
 func (s *STS) OnIssue(fn func(accountID string, c acsfake.Credential)) {
@@ -214,7 +223,11 @@ func (s *STS) answer(r *http.Request, call *AssumeRoleCall) (map[string]any, *ac
 	}
 	s.mu.Lock()
 	role, ok := s.roles[strings.ToLower(call.RoleArn)]
+	lifetime := s.lifetime
 	s.mu.Unlock()
+	if lifetime == 0 {
+		lifetime = time.Duration(dur) * time.Second
+	}
 	switch {
 	case !ok:
 		return nil, &acsfake.Error{Status: http.StatusNotFound, Code: "EntityNotExist.Role", Message: "The role not exists: " + call.RoleArn + "."}, nil
@@ -234,7 +247,7 @@ func (s *STS) answer(r *http.Request, call *AssumeRoleCall) (map[string]any, *ac
 		SecurityToken:   "CAIS" + randomString(120, alnum),
 		Label:           m[1],
 	}
-	exp := time.Now().UTC().Add(time.Duration(dur) * time.Second).Format("2006-01-02T15:04:05Z")
+	exp := time.Now().UTC().Add(lifetime).Format("2006-01-02T15:04:05Z")
 	ans := map[string]any{
 		"AssumedRoleUser": map[string]any{
 			"Arn":           fmt.Sprintf("acs:ram::%s:role/%s/%s", m[1], strings.ToLower(m[2]), call.SessionName),
