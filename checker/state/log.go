@@ -1,7 +1,11 @@
 package state
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -12,11 +16,20 @@ import (
 // DefaultKeep is how many generations Prune keeps when Log.Keep <= 0.
 const DefaultKeep = 10
 
+// ancestry is how many ancestors' ids each generation records.
+const ancestry = 16
+
 // Log keeps one document as numbered immutable generations under Prefix
 // (keys like "<prefix>gen-00000000000000000042.json"), written
 // create-only: a writer reads the latest generation, computes the next
 // document and appends it as gen+1; of concurrent writers exactly one
 // wins, and the others re-read and recompute.
+//
+// Create-only alone is not enough once Prune deletes: a writer that fell
+// Keep generations behind could re-create a pruned generation and believe
+// it had won. So each object starts with a header line naming its own
+// random id and its ancestors' ids, and Append, after creating its
+// generation, checks that the newest generation descends from it.
 type Log struct {
 	Store  Store
 	Prefix string
@@ -24,16 +37,26 @@ type Log struct {
 }
 
 const (
-	genPrefix = "gen-"
-	genDigits = 20
-	genSuffix = ".json"
+	genPrefix    = "gen-"
+	genDigits    = 20
+	genSuffix    = ".json"
+	headerPrefix = "vpncheck-log/1 "
 )
+
+// header is the first line of every generation's object.
+type header struct {
+	Gen       int64    `json:"gen"`
+	ID        string   `json:"id"`
+	Ancestors []string `json:"ancestors,omitempty"` // parent first
+}
+
+var errUnknown = errors.New("outcome unknown")
+
+func (l Log) String() string { return fmt.Sprintf("log %q in %s", l.Prefix, l.Store) }
 
 func (l Log) key(gen int64) string {
 	return fmt.Sprintf("%s%s%0*d%s", l.Prefix, genPrefix, genDigits, gen, genSuffix)
 }
-
-func (l Log) String() string { return fmt.Sprintf("log %q in %s", l.Prefix, l.Store) }
 
 // gens lists the generations present, oldest first.
 func (l Log) gens(ctx context.Context) ([]int64, error) {
@@ -58,11 +81,26 @@ func (l Log) gens(ctx context.Context) ([]int64, error) {
 	return gens, nil
 }
 
+// read returns a generation's header and document.
+func (l Log) read(ctx context.Context, gen int64) (header, []byte, error) {
+	obj, err := l.Store.Get(ctx, l.key(gen))
+	if err != nil {
+		return header{}, nil, err
+	}
+	line, doc, ok := bytes.Cut(obj, []byte("\n"))
+	var h header
+	if !ok || !bytes.HasPrefix(line, []byte(headerPrefix)) ||
+		json.Unmarshal(line[len(headerPrefix):], &h) != nil || h.Gen != gen || h.ID == "" {
+		return header{}, nil, fmt.Errorf("generation %d: not a %s object", gen, strings.TrimSpace(headerPrefix))
+	}
+	return h, doc, nil
+}
+
 // Latest returns the newest generation and its document: gen 0 and nil
 // data when there is none.
-func (l Log) Latest(ctx context.Context) (gen int64, data []byte, err error) {
-	// The newest generation can vanish between List and Get only if
-	// Keep newer ones were appended and pruned meanwhile: look again.
+func (l Log) Latest(ctx context.Context) (int64, []byte, error) {
+	// The newest generation can vanish between List and Get only if Keep
+	// newer ones were appended and pruned meanwhile: look again.
 	for range 3 {
 		gens, err := l.gens(ctx)
 		if err != nil {
@@ -71,10 +109,10 @@ func (l Log) Latest(ctx context.Context) (gen int64, data []byte, err error) {
 		if len(gens) == 0 {
 			return 0, nil, nil
 		}
-		gen = gens[len(gens)-1]
-		data, err = l.Store.Get(ctx, l.key(gen))
+		gen := gens[len(gens)-1]
+		_, doc, err := l.read(ctx, gen)
 		if err == nil {
-			return gen, data, nil
+			return gen, doc, nil
 		}
 		if !errors.Is(err, ErrNotFound) {
 			return 0, nil, fmt.Errorf("latest generation of %s: %w", l, err)
@@ -84,26 +122,81 @@ func (l Log) Latest(ctx context.Context) (gen int64, data []byte, err error) {
 }
 
 // Append writes data as generation gen, which must be the generation
-// Latest returned plus one. ErrExists means another writer took gen (or a
-// later one): re-read with Latest and recompute.
+// Latest returned plus one. ErrExists means another writer took gen, or
+// this writer fell behind: re-read with Latest and recompute. Any other
+// error after the create leaves the outcome unknown.
 func (l Log) Append(ctx context.Context, gen int64, data []byte) error {
 	if gen < 1 {
-		return fmt.Errorf("append generation %d of %s: generations start at 1", gen, l)
+		return fmt.Errorf("append generation %d to %s: generations start at 1", gen, l)
 	}
-	// A writer far behind could otherwise re-create a generation that was
-	// already written and pruned, and believe it had won. Any generation
-	// at or after gen means this writer is stale.
-	gens, err := l.gens(ctx)
+	h := header{Gen: gen, ID: newID()}
+	if gen > 1 {
+		parent, _, err := l.read(ctx, gen-1)
+		if errors.Is(err, ErrNotFound) {
+			// Pruned, so newer generations exist (or gen is not Latest+1).
+			return fmt.Errorf("append generation %d to %s: generation %d is gone: %w", gen, l, gen-1, ErrExists)
+		}
+		if err != nil {
+			return fmt.Errorf("append generation %d to %s: %w", gen, l, err)
+		}
+		h.Ancestors = append([]string{parent.ID}, parent.Ancestors...)
+		h.Ancestors = h.Ancestors[:min(len(h.Ancestors), ancestry)]
+	}
+	line, err := json.Marshal(h)
 	if err != nil {
-		return fmt.Errorf("append generation %d of %s: %w", gen, l, err)
+		return fmt.Errorf("append generation %d to %s: %w", gen, l, err)
 	}
-	if n := len(gens); n > 0 && gens[n-1] >= gen {
-		return fmt.Errorf("append generation %d of %s: generation %d is there: %w", gen, l, gens[n-1], ErrExists)
+	obj := slices.Concat([]byte(headerPrefix), line, []byte("\n"), data)
+	if err := l.Store.Create(ctx, l.key(gen), obj); err != nil {
+		return fmt.Errorf("append generation %d to %s: %w", gen, l, err)
 	}
-	if err := l.Store.Create(ctx, l.key(gen), data); err != nil {
-		return fmt.Errorf("append generation %d: %w", gen, err)
+	if err := l.settle(ctx, gen, h.ID); err != nil {
+		return fmt.Errorf("append generation %d to %s: %w", gen, l, err)
 	}
 	return nil
+}
+
+// settle checks that generation gen, just created with id, is in the
+// history readers see: the newest generation is gen itself or descends
+// from it. A generation that was pruned and re-created is not.
+func (l Log) settle(ctx context.Context, gen int64, id string) error {
+	for range 3 {
+		gens, err := l.gens(ctx)
+		if err != nil {
+			return fmt.Errorf("%w: %w", errUnknown, err)
+		}
+		if len(gens) == 0 || gens[len(gens)-1] < gen {
+			return fmt.Errorf("%w: generation %d and all after it are gone", errUnknown, gen)
+		}
+		top := gens[len(gens)-1]
+		if top == gen {
+			// A re-created generation always has newer ones above it:
+			// Prune never deletes the newest.
+			return nil
+		}
+		h, _, err := l.read(ctx, top)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %w", errUnknown, err)
+		}
+		d := int(top - gen)
+		if d > len(h.Ancestors) {
+			return fmt.Errorf("%w: %d generations were appended meanwhile", errUnknown, d)
+		}
+		if h.Ancestors[d-1] != id {
+			return fmt.Errorf("generation %d was pruned and re-created by this stale writer: %w", gen, ErrExists)
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: generations keep vanishing under concurrent pruning", errUnknown)
+}
+
+func newID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // Prune deletes all but the newest Keep generations (DefaultKeep when

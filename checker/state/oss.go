@@ -40,9 +40,10 @@ const (
 )
 
 type ossStore struct {
-	client *oss.Client
-	bucket string
-	root   string // "" or "some/prefix/"
+	client  *oss.Client
+	retryer retry.Retryer
+	bucket  string
+	root    string // "" or "some/prefix/"
 }
 
 func openOSS(ctx context.Context, spec string, opt Options) (*ossStore, error) {
@@ -50,7 +51,10 @@ func openOSS(ctx context.Context, spec string, opt Options) (*ossStore, error) {
 	if !oss.IsValidBucketName(&bucket) {
 		return nil, fmt.Errorf("open state store %s: invalid bucket name %q", spec, bucket)
 	}
-	s := &ossStore{bucket: bucket}
+	s := &ossStore{bucket: bucket, retryer: retry.NewStandard(func(o *retry.RetryOptions) {
+		o.MaxAttempts = ossAttempts
+		o.MaxBackoff = ossMaxBackoff
+	})}
 	if prefix = strings.TrimSuffix(prefix, "/"); prefix != "" {
 		if err := checkKey(prefix); err != nil {
 			return nil, fmt.Errorf("open state store %s: prefix: %w", spec, err)
@@ -71,10 +75,7 @@ func openOSS(ctx context.Context, spec string, opt Options) (*ossStore, error) {
 		WithCredentialsProvider(&credProvider{c: opt.Credential}).
 		WithConnectTimeout(ossConnectTimeout).
 		WithReadWriteTimeout(ossReadTimeout).
-		WithRetryer(retry.NewStandard(func(o *retry.RetryOptions) {
-			o.MaxAttempts = ossAttempts
-			o.MaxBackoff = ossMaxBackoff
-		}))
+		WithRetryer(s.retryer)
 	if opt.Endpoint != "" {
 		cfg.WithEndpoint(opt.Endpoint)
 	} else if opt.Internal {
@@ -92,7 +93,9 @@ func openOSS(ctx context.Context, spec string, opt Options) (*ossStore, error) {
 	return s, nil
 }
 
-func (s *ossStore) String() string { return "oss://" + s.bucket + "/" + strings.TrimSuffix(s.root, "/") }
+func (s *ossStore) String() string {
+	return "oss://" + s.bucket + "/" + strings.TrimSuffix(s.root, "/")
+}
 
 func (s *ossStore) name(key string) string { return "oss://" + s.bucket + "/" + s.root + key }
 
@@ -131,28 +134,49 @@ func (s *ossStore) Create(ctx context.Context, key string, data []byte) error {
 	rand.Read(nonce)
 	writer := hex.EncodeToString(nonce)
 	sum := md5.Sum(data)
-	_, err := s.client.PutObject(ctx, &oss.PutObjectRequest{
+	req := &oss.PutObjectRequest{
 		Bucket:          &s.bucket,
 		Key:             &full,
-		Body:            bytes.NewReader(data), // seekable, so the SDK can retry
 		ForbidOverwrite: oss.Ptr("true"),
 		// OSS refuses a body that does not match: a corrupt upload must
 		// never be stored, as it could not be replaced.
 		ContentMD5: oss.Ptr(base64.StdEncoding.EncodeToString(sum[:])),
 		Metadata:   map[string]string{writerMeta: writer},
-	})
-	if err == nil {
-		return nil
 	}
-	if serviceCode(err) != "FileAlreadyExists" {
-		return fmt.Errorf("create %s: %w", s.name(key), ossError(err))
+	// Retried here, not in the SDK: a 409 after a failed attempt may be
+	// this writer's own object, stored but with its answer lost.
+	once := func(o *oss.Options) { o.Retryer = retry.NopRetryer{} }
+	attempt := 1
+	for ; ; attempt++ {
+		req.Body = bytes.NewReader(data)
+		_, err := s.client.PutObject(ctx, req, once)
+		if err == nil {
+			return nil
+		}
+		if serviceCode(err) == "FileAlreadyExists" {
+			break
+		}
+		if attempt == ossAttempts || !s.retryer.IsErrorRetryable(err) || ctx.Err() != nil {
+			return fmt.Errorf("create %s: %w", s.name(key), ossError(err))
+		}
+		delay, _ := s.retryer.RetryDelay(attempt, err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("create %s: %w (after %v)", s.name(key), ctx.Err(), ossError(err))
+		case <-time.After(delay):
+		}
 	}
-	head, herr := s.client.HeadObject(ctx, &oss.HeadObjectRequest{Bucket: &s.bucket, Key: &full})
-	if herr != nil {
-		return fmt.Errorf("create %s: exists, and reading its writer: %w", s.name(key), ossError(herr))
+	if attempt == 1 {
+		return fmt.Errorf("create %s: %w", s.name(key), ErrExists)
 	}
-	if head.Metadata[writerMeta] == writer {
-		return nil // our own first attempt, whose answer was lost
+	head, err := s.client.HeadObject(ctx, &oss.HeadObjectRequest{Bucket: &s.bucket, Key: &full})
+	switch {
+	case serviceCode(err) == "NoSuchKey":
+		return fmt.Errorf("create %s: outcome unknown: a retry found the key taken, and it is gone now", s.name(key))
+	case err != nil:
+		return fmt.Errorf("create %s: outcome unknown: a retry found the key taken, and reading its writer: %w", s.name(key), ossError(err))
+	case head.Metadata[writerMeta] == writer:
+		return nil // our own earlier attempt
 	}
 	return fmt.Errorf("create %s: %w", s.name(key), ErrExists)
 }
