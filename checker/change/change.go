@@ -686,10 +686,7 @@ func decodeObject(raw json.RawMessage) (map[string]json.RawMessage, error) {
 		if strings.TrimSpace(s) == "" {
 			return nil, nil
 		}
-		raw = []byte(s)
-		if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' {
-			return nil, errors.New("not an object")
-		}
+		raw = bytes.TrimSpace([]byte(s))
 	}
 	if len(raw) == 0 || raw[0] != '{' {
 		return nil, errors.New("not an object")
