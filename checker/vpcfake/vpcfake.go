@@ -12,6 +12,11 @@
 // Several accounts can share one server: AddAccountCredentials ties a
 // credential to an account, and each account sees only the connections
 // added for it with AddConnectionsFor.
+//
+// SetMode turns a region's DescribeVpnConnections hostile (pages that never
+// end, a page number ignored, overlapping pages, no TotalCount, HTML, a
+// truncated or huge body, an odd field type, no answer at all), so that a
+// client's defences can be tested against the wire protocol itself.
 package vpcfake
 
 import (
@@ -124,6 +129,7 @@ type Server struct {
 	faults    map[string][]*Fault
 	regFaults []*Fault
 	latency   map[string]time.Duration
+	modes     map[string]Mode
 	anyDelay  time.Duration
 	calls     []Call
 	seq       int
@@ -141,6 +147,7 @@ func Start(creds Credentials) *Server {
 		total:   map[string]int{},
 		faults:  map[string][]*Fault{},
 		latency: map[string]time.Duration{},
+		modes:   map[string]Mode{},
 	}
 	s.AddAccountCredentials("", creds)
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -372,6 +379,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		acsfake.WriteError(w, r, reqID, &acsfake.Error{Status: aerr.status, Code: aerr.code, Message: aerr.message})
 		return
 	}
+	if call.Action == ActionDescribeVpnConnections && s.writeHostile(w, r, reqID, call.Region, ans) {
+		return
+	}
 	w.Header().Set("Content-Type", "application/json;charset=utf-8")
 	w.Header().Set("x-acs-request-id", reqID)
 	ans["RequestId"] = reqID
@@ -469,14 +479,138 @@ func (s *Server) describeVpnConnections(params url.Values, call *Call) (map[stri
 	if t, ok := s.total[region]; ok {
 		total = t
 	}
-	from := min((page-1)*size, len(all))
+	mode := s.modes[region]
+	echo := page
+	from := (page - 1) * size
+	switch mode {
+	case PagesForever:
+		from, echo, total = 0, 1, 1_000_000_000
+	case IgnorePageNumber:
+		from, echo = 0, 1
+	case OverlappingPages:
+		from = (page - 1) * max(size/2, 1)
+	}
+	from = min(from, len(all))
 	to := min(from+size, len(all))
 	list := make([]json.RawMessage, 0, to-from)
 	list = append(list, all[from:to]...)
-	return map[string]any{
-		"TotalCount": total, "PageNumber": page, "PageSize": size,
+	if mode == OddFieldType {
+		for i, c := range list {
+			list[i] = nameAsObject(c)
+		}
+	}
+	ans := map[string]any{
+		"TotalCount": total, "PageNumber": echo, "PageSize": size,
 		"VpnConnections": map[string]any{"VpnConnection": list},
-	}, http.StatusOK, nil
+	}
+	if mode == NoTotalCount {
+		delete(ans, "TotalCount")
+	}
+	return ans, http.StatusOK, nil
+}
+
+// nameAsObject turns a connection's Name into an object, as a field of an
+// unexpected type.
+func nameAsObject(c json.RawMessage) json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(c, &m) != nil {
+		return c
+	}
+	m["Name"] = json.RawMessage(`{"Text":` + string(orNull(m["Name"])) + `}`)
+	b, _ := json.Marshal(m)
+	return b
+}
+
+func orNull(b json.RawMessage) json.RawMessage {
+	if len(b) == 0 {
+		return json.RawMessage("null")
+	}
+	return b
+}
+
+// Mode is how DescribeVpnConnections answers in a region: correctly, or as
+// a broken or hostile endpoint would. Every request is still verified
+// first, so a client must sign correctly to meet the hostility.
+type Mode int
+
+const (
+	Normal Mode = iota
+	// PagesForever answers every page with the first page, numbered 1,
+	// declaring a TotalCount of 1e9.
+	PagesForever
+	// IgnorePageNumber answers every page with the first page, numbered 1,
+	// with the true TotalCount.
+	IgnorePageNumber
+	// OverlappingPages starts page n at (n-1)*PageSize/2: each page repeats
+	// half of the one before it.
+	OverlappingPages
+	// NoTotalCount leaves TotalCount out of every page.
+	NoTotalCount
+	// HTML200 answers HTTP 200 with an HTML page, as a captive portal or a
+	// misrouted proxy does.
+	HTML200
+	// TruncatedBody answers HTTP 200 with the first half of the JSON page,
+	// its Content-Length matching what is sent.
+	TruncatedBody
+	// OddFieldType sends every connection's Name as an object.
+	OddFieldType
+	// HugeBody answers HTTP 200 with a page padded to HugeBodySize bytes,
+	// streamed without a Content-Length.
+	HugeBody
+	// NeverAnswers reads the request and never sends a status line, until
+	// the client goes away or the server closes.
+	NeverAnswers
+)
+
+// HugeBodySize is the size of a HugeBody answer.
+const HugeBodySize = 100 << 20
+
+// SetMode sets how DescribeVpnConnections answers in region, in every account.
+func (s *Server) SetMode(region string, m Mode) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.modes[region] = m
+}
+
+// writeHostile writes the answer of the region's raw-body modes and reports
+// whether it did.
+func (s *Server) writeHostile(w http.ResponseWriter, r *http.Request, reqID, region string, ans map[string]any) bool {
+	s.mu.Lock()
+	mode := s.modes[region]
+	s.mu.Unlock()
+	switch mode {
+	case HTML200:
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, "<!DOCTYPE html><html><head><title>Sign in</title></head><body><p>Please sign in to continue.</p></body></html>\n")
+	case TruncatedBody:
+		ans["RequestId"] = reqID
+		b, _ := json.Marshal(ans)
+		b = b[:len(b)/2]
+		w.Header().Set("Content-Type", "application/json;charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		w.WriteHeader(http.StatusOK)
+		w.Write(b)
+	case HugeBody:
+		w.Header().Set("Content-Type", "application/json;charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, `{"RequestId":"`+reqID+`","TotalCount":1,"PageNumber":1,"PageSize":50,"Padding":"`)
+		chunk := []byte(strings.Repeat("x", 64<<10))
+		for n := 0; n < HugeBodySize; n += len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				return true // the client went away
+			}
+		}
+		io.WriteString(w, `","VpnConnections":{"VpnConnection":[]}}`)
+	case NeverAnswers:
+		select {
+		case <-r.Context().Done():
+		case <-s.done:
+		}
+	default:
+		return false
+	}
+	return true
 }
 
 // takeFault returns the first fault that still applies to page, using one
