@@ -22,7 +22,7 @@ func BenchmarkNormalizeOne(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := decodeInventory(bytes.NewReader(body), func(raw *rawConnection) error {
+		if _, err := decodeInventory(bytes.NewReader(body), func(raw *rawConnection, _ []string) error {
 			normalize(raw, "cn-bench")
 			return nil
 		}); err != nil {
@@ -34,12 +34,12 @@ func BenchmarkNormalizeOne(b *testing.B) {
 func BenchmarkEvaluateOne(b *testing.B) {
 	eng := builtin(b)
 	var conns []*rawConnection
-	decodeInventory(bytes.NewReader([]byte(`{"VpnConnections": {"VpnConnection": [`+benchConn+`]}}`)), func(raw *rawConnection) error {
+	decodeInventory(bytes.NewReader([]byte(`{"VpnConnections": {"VpnConnection": [`+benchConn+`]}}`)), func(raw *rawConnection, _ []string) error {
 		conns = append(conns, raw)
 		return nil
 	})
 	c := normalize(conns[0], "cn-bench")
-	analyzeKeys([]*Connection{c}, nil)
+	analyzeKeys(context.Background(), []*Connection{c}, keyPolicy{})
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

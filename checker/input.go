@@ -14,6 +14,8 @@ type Connection struct {
 
 	// Plaintext secrets, held only until the run's key facts are computed.
 	bgpAuthKeys []string
+	// oddFields are the fields of an unexpected type, read as absent.
+	oddFields []string
 }
 
 // ConnectionInfo holds what belongs to the connection as a whole.
@@ -52,7 +54,16 @@ type Tunnel struct {
 	NATTraversal *bool  `json:"nat_traversal,omitempty"`
 	BGP          *BGP   `json:"bgp,omitempty"`
 
-	psk string // plaintext, cleared once the key's facts are known
+	key tunnelKey // cleared once the key's facts are known
+}
+
+// tunnelKey is what the input held of a tunnel's pre-shared key: the key,
+// or the facts a saved inventory kept in its place, or only the word that
+// it was redacted.
+type tunnelKey struct {
+	psk      string
+	saved    *savedKeyFacts
+	redacted bool
 }
 
 // IKE is the phase 1 configuration. Algorithm names are lower-cased.
@@ -78,12 +89,15 @@ type IPsec struct {
 
 // PSK holds the facts about a tunnel's pre-shared key; never the key.
 type PSK struct {
-	Length     int      `json:"length"`
-	Banned     bool     `json:"banned"`
-	Guesses    float64  `json:"guesses"`
-	GuessesLog int      `json:"guesses_log10"` // floor(log10(guesses)), for messages
-	ExposedIn  []string `json:"exposed_in"`
-	SharedWith int      `json:"shared_with"` // tunnels in the run using this key, this one included
+	Length int  `json:"length"` // in Unicode characters
+	Banned bool `json:"banned"`
+	// Guesses is zxcvbn's estimate, finite; absent when the key could not be
+	// estimated in time. It covers the first EstimatedLength characters.
+	Guesses         *float64 `json:"guesses,omitempty"`
+	GuessesLog      *int     `json:"guesses_log10,omitempty"`    // floor(log10(guesses)), for messages
+	EstimatedLength int      `json:"estimated_length,omitempty"` // characters the estimate covers (psk.estimate_max_length)
+	ExposedIn       []string `json:"exposed_in"`
+	SharedWith      int      `json:"shared_with"` // tunnels in the run using this key, this one included
 }
 
 // BGP is the tunnel's BGP state.
@@ -137,7 +151,7 @@ func normalize(raw *rawConnection, region string) *Connection {
 			DPD:          raw.EnableDpd.ptr(),
 			NATTraversal: raw.EnableNatTraversal.ptr(),
 		}
-		t.IKE, t.psk = ikeOf(raw.IkeConfig)
+		t.IKE, t.key = ikeOf(raw.IkeConfig)
 		t.IPsec = ipsecOf(raw.IpsecConfig)
 		if b := raw.VpnBgpConfig; b != nil {
 			// Single tunnel: BGP is configured when the config names a peer ASN.
@@ -158,7 +172,7 @@ func normalize(raw *rawConnection, region string) *Connection {
 				DPD:          rt.EnableDpd.ptr(),
 				NATTraversal: rt.EnableNatTraversal.ptr(),
 			}
-			t.IKE, t.psk = ikeOf(rt.TunnelIkeConfig)
+			t.IKE, t.key = ikeOf(rt.TunnelIkeConfig)
 			t.IPsec = ipsecOf(rt.TunnelIpsecConfig)
 			if b := rt.TunnelBgpConfig; b != nil {
 				// Dual tunnel: EnableTunnelsBgp decides, whatever the tunnel says.
@@ -176,19 +190,31 @@ func normalize(raw *rawConnection, region string) *Connection {
 	return c
 }
 
+// stampSalt tells the saved key facts of c which salt their page declared.
+func (c *Connection) stampSalt(salt string) {
+	for i := range c.Tunnels {
+		if f := c.Tunnels[i].key.saved; f != nil {
+			f.salt = salt
+		}
+	}
+}
+
 func (c *Connection) addBGPKey(k flexString) {
 	if k != "" && k != Redacted {
 		c.bgpAuthKeys = append(c.bgpAuthKeys, string(k))
 	}
 }
 
-func ikeOf(r *rawIkeConfig) (*IKE, string) {
+func ikeOf(r *rawIkeConfig) (*IKE, tunnelKey) {
 	if r == nil {
-		return nil, ""
+		return nil, tunnelKey{}
 	}
-	psk := string(r.Psk)
-	if psk == Redacted {
-		psk = ""
+	key := tunnelKey{psk: string(r.Psk)}
+	if key.psk == Redacted {
+		key = tunnelKey{redacted: true, saved: r.VpncheckKeyFacts}
+		if key.saved != nil && !key.saved.Length.Known {
+			key.saved = nil // facts without a length are no facts
+		}
 	}
 	ike := &IKE{
 		Version:    lower(r.IkeVersion),
@@ -201,9 +227,9 @@ func ikeOf(r *rawIkeConfig) (*IKE, string) {
 		RemoteID:   string(r.RemoteId),
 	}
 	if *ike == (IKE{}) {
-		return nil, psk // {"IkeConfig": {}} says nothing
+		return nil, key // {"IkeConfig": {}} says nothing
 	}
-	return ike, psk
+	return ike, key
 }
 
 func ipsecOf(r *rawIpsecConfig) *IPsec {

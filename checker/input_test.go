@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"context"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -104,7 +105,7 @@ func TestNormalizeDualTunnel(t *testing.T) {
 			IKE:   &IKE{Version: "ikev2", Integrity: "sha1", Lifetime: 86400},
 			IPsec: &IPsec{DHGroup: "group2", Lifetime: 3600},
 			BGP:   &BGP{Enabled: tr(), Status: "failure", LocalASN: "45104", PeerASN: "65001"},
-			psk:   "k1"},
+			key:   tunnelKey{psk: "k1"}},
 		{ID: "tun-2", Role: "slave", DPD: fa(), BGP: &BGP{Enabled: tr()}},
 	}
 	if !reflect.DeepEqual(c.Tunnels, want) {
@@ -165,15 +166,15 @@ func TestNormalizeHealthCheckWithoutEnableIsUnknown(t *testing.T) {
 func TestRedactedKeyIsAbsent(t *testing.T) {
 	c := normalizeJSON(t, `{"IkeConfig": {"Psk": "`+Redacted+`", "IkeVersion": "ikev2"},
 		"VpnBgpConfig": {"AuthKey": "`+Redacted+`"}}`)
-	if c.Tunnels[0].psk != "" || len(c.bgpAuthKeys) != 0 {
-		t.Errorf("redacted key kept: %q %q", c.Tunnels[0].psk, c.bgpAuthKeys)
+	if c.Tunnels[0].key.psk != "" || len(c.bgpAuthKeys) != 0 {
+		t.Errorf("redacted key kept: %q %q", c.Tunnels[0].key.psk, c.bgpAuthKeys)
 	}
 }
 
 func TestPolicyInputNeverHoldsTheKey(t *testing.T) {
 	c := normalizeJSON(t, `{"Name": "x", "IkeConfig": {"Psk": "canary-psk-91c2", "IkeVersion": "ikev2"},
 		"VpnBgpConfig": {"AuthKey": "canary-bgp-55d0", "PeerAsn": 1}}`)
-	analyzeKeys([]*Connection{c}, nil)
+	analyzeKeys(context.Background(), []*Connection{c}, keyPolicy{})
 	b, _ := json.Marshal(c)
 	v := c.astValue().String()
 	for _, s := range []string{string(b), v} {

@@ -1,11 +1,15 @@
 package checker
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -13,70 +17,211 @@ import (
 	"unicode/utf8"
 
 	"github.com/trustelem/zxcvbn"
+
+	"github.com/vpncheck/vpncheck/checker/report"
 )
 
+// DefaultEstimateMaxLength is how many characters of a key zxcvbn sees when
+// the policy data does not say (psk.estimate_max_length). zxcvbn's cost
+// grows faster than the key's length, and past about 300 characters its
+// estimate overflows to +Inf; 64 random characters already estimate far
+// beyond any threshold.
+const DefaultEstimateMaxLength = 64
+
+// maxEstimateMaxLength bounds what policy data may ask zxcvbn to see.
+const maxEstimateMaxLength = 256
+
+// maxGuesses caps an estimate, so that facts stay finite (OPA refuses
+// +Inf) whatever zxcvbn returns.
+const maxGuesses = 1e300
+
+// CodeKeysNotJudged is an errors entry for keys the key rules (psk-weak,
+// psk-reused, psk-exposed) could not judge in full.
+const CodeKeysNotJudged = "KeysNotJudged"
+
+// keyPolicy is what the policy data says about judging keys.
+type keyPolicy struct {
+	banned []string
+	// estimateMaxLength is how many characters zxcvbn sees; 0 means
+	// DefaultEstimateMaxLength.
+	estimateMaxLength int
+}
+
+// keyPolicy reads the engine's policy data on keys.
+func (e *Engine) keyPolicy() keyPolicy { return keyPolicy{banned: e.banned} }
+
+func (p keyPolicy) maxLength() int {
+	switch {
+	case p.estimateMaxLength <= 0:
+		return DefaultEstimateMaxLength
+	case p.estimateMaxLength > maxEstimateMaxLength:
+		return maxEstimateMaxLength
+	}
+	return p.estimateMaxLength
+}
+
 // analyzeKeys derives the facts rules need about every pre-shared key of the
-// run (length, banned, guess estimate, exposure, sharing), masks keys found in
-// names, tags and ids, and drops the plaintext from the connections. It
-// returns the run's secrets, for the last guard on outgoing messages.
-func analyzeKeys(conns []*Connection, banned []string) *Secrets {
-	kr := newKeyring()
+// run (length, banned, guess estimate, exposure, sharing), from the key or
+// from the facts a saved inventory kept in its place; masks every key of
+// the run wherever it shows in any connection's names, tags and ids; and
+// drops the plaintext. Estimating stops when ctx ends: the keys left keep
+// their other facts, without a guess estimate. It returns the run's
+// secrets, for the last guard on outgoing messages, and errors entries for
+// what could not be judged or read, worded after masking.
+func analyzeKeys(ctx context.Context, conns []*Connection, p keyPolicy) (*Secrets, []report.ErrorEntry) {
+	kr := newKeyring(p.maxLength())
 	secrets := &Secrets{}
-	bannedSet := make(map[string]struct{}, len(banned))
-	for _, b := range banned {
+	bannedSet := make(map[string]struct{}, len(p.banned))
+	for _, b := range p.banned {
 		bannedSet[strings.ToLower(b)] = struct{}{}
 	}
+	shared := map[string][]*PSK{} // by key identity
+	var sources keySources
+	savedBanned := map[string]map[string]bool{} // salt -> folded fingerprints of the banned list
+	notes := newKeyNotes()
 
 	for _, c := range conns {
-		var keys []string
 		for i := range c.Tunnels {
 			t := &c.Tunnels[i]
-			if t.psk == "" {
-				continue
+			k := t.key
+			t.key = tunnelKey{}
+			switch {
+			case k.psk != "":
+				_, isBanned := bannedSet[strings.ToLower(k.psk)]
+				t.PSK = &PSK{
+					Length:    utf8.RuneCountInString(k.psk),
+					Banned:    isBanned,
+					ExposedIn: exposure(c, t, k.psk),
+				}
+				id := kr.add(k.psk, userInputs(c, t), t.PSK)
+				shared[id] = append(shared[id], t.PSK)
+				secrets.add(k.psk)
+				sources.plain = true
+			case k.saved != nil:
+				t.PSK = k.saved.facts()
+				salt, saltOK := parseSalt(k.saved.salt)
+				fp, folded := string(k.saved.Fingerprint), string(k.saved.FoldedFingerprint)
+				if !saltOK || fp == "" || folded == "" {
+					notes.add(c, "unsalted")
+					t.PSK.SharedWith = 1
+				} else {
+					set := savedBanned[k.saved.salt]
+					if set == nil {
+						set = salt.bannedSet(p.banned)
+						savedBanned[k.saved.salt] = set
+					}
+					t.PSK.Banned = set[folded]
+					id := "saved:" + k.saved.salt + ":" + fp
+					shared[id] = append(shared[id], t.PSK)
+					sources.salts = appendUnique(sources.salts, k.saved.salt)
+				}
+			case k.redacted:
+				notes.add(c, "redacted")
 			}
-			_, isBanned := bannedSet[strings.ToLower(t.psk)]
-			t.PSK = &PSK{
-				Length:    utf8.RuneCountInString(t.psk),
-				Banned:    isBanned,
-				ExposedIn: exposure(c, t),
-			}
-			kr.add(t.psk, userInputs(c, t), t.PSK)
-			keys = append(keys, t.psk)
 		}
-		keys = append(keys, c.bgpAuthKeys...)
-		if len(keys) > 0 {
-			maskConnection(c, keys)
-			secrets.add(keys...)
-		}
-		for i := range c.Tunnels {
-			c.Tunnels[i].psk = ""
-		}
+		secrets.add(c.bgpAuthKeys...)
 		c.bgpAuthKeys = nil
 	}
-	kr.estimate()
-	return secrets
+	kr.estimate(ctx)
+	for _, c := range conns {
+		for _, t := range c.Tunnels {
+			if t.PSK != nil && t.PSK.Guesses == nil {
+				notes.add(c, "unestimated")
+			}
+		}
+	}
+	for _, group := range shared {
+		for _, psk := range group {
+			psk.SharedWith = len(group)
+		}
+	}
+
+	if r := secrets.maskReplacer(); r != nil {
+		for _, c := range conns {
+			maskConnection(c, r)
+		}
+	}
+	errs := notes.entries()
+	if why := sources.mixed(); why != "" {
+		errs = append(errs, report.ErrorEntry{Code: CodeKeysNotJudged,
+			Message: "psk-reused could not compare every key of the run: " + why})
+	}
+	return secrets, append(errs, oddFieldEntries(conns)...)
+}
+
+func appendUnique(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}
+
+// keySources says where the run's keys came from, to tell when reuse
+// cannot be compared across them.
+type keySources struct {
+	plain bool     // keys read in clear
+	salts []string // salts of saved inventories whose facts were read
+}
+
+func (s keySources) mixed() string {
+	switch {
+	case len(s.salts) > 1:
+		return fmt.Sprintf("the inventory files come from %d different saves, whose key fingerprints cannot be compared with each other", len(s.salts))
+	case len(s.salts) == 1 && s.plain:
+		return "some inventory files hold keys and others only the fingerprints of a save, which cannot be compared with them"
+	}
+	return ""
+}
+
+// facts turns saved facts into the policy input's (banned and sharing are
+// judged by the reader).
+func (f *savedKeyFacts) facts() *PSK {
+	p := &PSK{Length: int(f.Length.Value), ExposedIn: []string{}}
+	for _, e := range f.ExposedIn {
+		if e != "" {
+			p.ExposedIn = append(p.ExposedIn, string(e))
+		}
+	}
+	if f.Guesses.Known && f.Guesses.Value >= 0 {
+		setGuesses(p, f.Guesses.Value, int(f.EstimatedLength.Value))
+	}
+	return p
+}
+
+// setGuesses records an estimate, clamped to stay finite.
+func setGuesses(p *PSK, guesses float64, estimatedLength int) {
+	if math.IsNaN(guesses) {
+		return
+	}
+	g := min(guesses, maxGuesses)
+	lg := log10Floor(g)
+	p.Guesses, p.GuessesLog = &g, &lg
+	p.EstimatedLength = estimatedLength
+	if p.EstimatedLength <= 0 || p.EstimatedLength > p.Length {
+		p.EstimatedLength = p.Length
+	}
 }
 
 // exposure lists where the tunnel's whole key can be read in clear.
-func exposure(c *Connection, t *Tunnel) []string {
+func exposure(c *Connection, t *Tunnel, psk string) []string {
 	out := []string{}
-	if strings.Contains(c.Connection.Name, t.psk) {
+	if strings.Contains(c.Connection.Name, psk) {
 		out = append(out, "name")
 	}
 	tagKeys := make([]string, 0, len(c.Connection.Tags))
 	for k, v := range c.Connection.Tags {
-		if strings.Contains(v, t.psk) {
+		if strings.Contains(v, psk) {
 			tagKeys = append(tagKeys, k)
 		}
 	}
 	sort.Strings(tagKeys)
 	for _, k := range tagKeys {
-		out = append(out, "tag:"+strings.ReplaceAll(k, t.psk, mask))
+		out = append(out, "tag:"+strings.ReplaceAll(k, psk, mask))
 	}
-	if t.IKE != nil && t.IKE.LocalID == t.psk {
+	if t.IKE != nil && t.IKE.LocalID == psk {
 		out = append(out, "local_id")
 	}
-	if t.IKE != nil && t.IKE.RemoteID == t.psk {
+	if t.IKE != nil && t.IKE.RemoteID == psk {
 		out = append(out, "remote_id")
 	}
 	return out
@@ -100,59 +245,193 @@ func userInputs(c *Connection, t *Tunnel) []string {
 	return in
 }
 
-// maskConnection hides every key of the connection wherever it appears in a
-// name, tag or id, so no output can show it.
-func maskConnection(c *Connection, keys []string) {
-	m := func(s string) string {
-		for _, k := range keys {
-			if k != "" && strings.Contains(s, k) {
-				s = strings.ReplaceAll(s, k, mask)
-			}
-		}
-		return s
-	}
+// maskConnection hides every key of the run wherever it appears in the
+// connection's free text: names, tag keys and values, ids of the
+// connection, its gateways and tunnels, IKE local and remote ids, BGP ASNs,
+// and tag names in the exposure facts. Enumerated values (algorithms,
+// statuses, roles) and subnets are what the rules judge, and are left as
+// they are.
+func maskConnection(c *Connection, r *strings.Replacer) {
 	ci := &c.Connection
-	ci.Name = m(ci.Name)
+	for _, s := range []*string{&ci.ID, &ci.Name, &ci.VPNGatewayID, &ci.CustomerGatewayID} {
+		*s = r.Replace(*s)
+	}
 	if len(ci.Tags) > 0 {
 		tags := make(map[string]string, len(ci.Tags))
 		for k, v := range ci.Tags {
-			tags[m(k)] = m(v)
+			tags[r.Replace(k)] = r.Replace(v)
 		}
 		ci.Tags = tags
 	}
 	for i := range c.Tunnels {
-		if ike := c.Tunnels[i].IKE; ike != nil {
-			ike.LocalID, ike.RemoteID = m(ike.LocalID), m(ike.RemoteID)
+		t := &c.Tunnels[i]
+		t.ID = r.Replace(t.ID)
+		if ike := t.IKE; ike != nil {
+			ike.LocalID, ike.RemoteID = r.Replace(ike.LocalID), r.Replace(ike.RemoteID)
+		}
+		if b := t.BGP; b != nil {
+			b.LocalASN, b.PeerASN = r.Replace(b.LocalASN), r.Replace(b.PeerASN)
+		}
+		if p := t.PSK; p != nil {
+			for j, e := range p.ExposedIn {
+				p.ExposedIn[j] = maskExposure(e, r)
+			}
 		}
 	}
+}
+
+// maskExposure masks the tag name of a "tag:NAME" exposure fact.
+func maskExposure(e string, r *strings.Replacer) string {
+	if name, ok := strings.CutPrefix(e, "tag:"); ok {
+		return "tag:" + r.Replace(name)
+	}
+	return e
+}
+
+// keyNotes gathers, per region, the connections whose keys were not judged
+// in full, and why.
+type keyNotes struct {
+	byReason map[string]map[string][]*Connection // reason -> region -> connections
+	seen     map[*Connection]map[string]bool
+}
+
+func newKeyNotes() *keyNotes {
+	return &keyNotes{byReason: map[string]map[string][]*Connection{}, seen: map[*Connection]map[string]bool{}}
+}
+
+func (n *keyNotes) add(c *Connection, reason string) {
+	if n.seen[c][reason] {
+		return
+	}
+	if n.seen[c] == nil {
+		n.seen[c] = map[string]bool{}
+	}
+	n.seen[c][reason] = true
+	if n.byReason[reason] == nil {
+		n.byReason[reason] = map[string][]*Connection{}
+	}
+	r := c.Connection.Region
+	n.byReason[reason][r] = append(n.byReason[reason][r], c)
+}
+
+var keyNoteText = map[string]string{
+	"unestimated": "had no guess estimate (the run's deadline came first, or the save that wrote them had none): psk-weak judged them on length and the banned list only",
+	"redacted":    "are redacted without the facts vpncheck saves in their place (an inventory written by another tool): psk-weak, psk-reused and psk-exposed could not judge them",
+	"unsalted":    "carry saved facts without a usable fingerprint or VpncheckSalt: the banned list and psk-reused could not judge them",
+}
+
+// entries are the notes as errors entries, one per reason and region,
+// naming the connections (already masked).
+func (n *keyNotes) entries() []report.ErrorEntry {
+	var out []report.ErrorEntry
+	for _, reason := range []string{"unestimated", "redacted", "unsalted"} {
+		regions := n.byReason[reason]
+		names := make([]string, 0, len(regions))
+		for r := range regions {
+			names = append(names, r)
+		}
+		sort.Strings(names)
+		for _, r := range names {
+			conns := regions[r]
+			out = append(out, report.ErrorEntry{Region: r, Code: CodeKeysNotJudged,
+				Message: fmt.Sprintf("the keys of %s in %s %s", namedConnections(conns, nil), regionLabel(r), keyNoteText[reason])})
+		}
+	}
+	return out
+}
+
+// oddFieldEntries report, per region, the connections that held fields of
+// an unexpected type, read as absent.
+func oddFieldEntries(conns []*Connection) []report.ErrorEntry {
+	byRegion := map[string][]*Connection{}
+	var regions []string
+	for _, c := range conns {
+		if len(c.oddFields) == 0 {
+			continue
+		}
+		r := c.Connection.Region
+		if byRegion[r] == nil {
+			regions = append(regions, r)
+		}
+		byRegion[r] = append(byRegion[r], c)
+	}
+	sort.Strings(regions)
+	out := make([]report.ErrorEntry, 0, len(regions))
+	for _, r := range regions {
+		out = append(out, report.ErrorEntry{Region: r, Code: report.CodeInvalidResponse,
+			Message: fmt.Sprintf("%s in %s held fields of an unexpected type, read as absent (no rule fires on them): %s",
+				report.Plural(len(byRegion[r]), "connection"), regionLabel(r),
+				namedConnections(byRegion[r], func(c *Connection) string { return strings.Join(c.oddFields, ", ") }))})
+	}
+	for _, c := range conns {
+		c.oddFields = nil
+	}
+	return out
+}
+
+func regionLabel(r string) string {
+	if r == "" {
+		return "an unknown region"
+	}
+	return r
+}
+
+// namedConnections names up to ten connections, with detail in brackets.
+func namedConnections(conns []*Connection, detail func(*Connection) string) string {
+	const most = 10
+	var b strings.Builder
+	b.WriteString(report.Plural(len(conns), "connection"))
+	for i, c := range conns {
+		if i == most {
+			fmt.Fprintf(&b, " and %d more", len(conns)-most)
+			break
+		}
+		if i == 0 {
+			b.WriteString(" (")
+		} else {
+			b.WriteString(", ")
+		}
+		b.WriteString(c.Connection.ID)
+		if detail != nil {
+			b.WriteString(": " + detail(c))
+		}
+	}
+	if len(conns) > 0 {
+		b.WriteString(")")
+	}
+	return b.String()
 }
 
 // keyring groups the run's keys by a keyed fingerprint, so that sharing is
 // counted and each distinct key is estimated once.
 type keyring struct {
 	mac     []byte
+	maxLen  int
 	entries map[[sha256.Size]byte]*keyEntry
 	order   []*keyEntry
 }
 
 type keyEntry struct {
-	key     string
-	guesses float64
-	users   []*PSK      // tunnels served by the estimate without user inputs
-	special []inputsJob // tunnels whose user inputs may change the estimate
+	prefix    string // what zxcvbn sees: the first maxLen characters
+	estimated bool
+	guesses   float64
+	users     []*PSK      // tunnels served by the estimate without user inputs
+	special   []inputsJob // tunnels whose user inputs may change the estimate
 }
 
 type inputsJob struct {
-	psk    *PSK
-	inputs []string
+	psk       *PSK
+	inputs    []string
+	estimated bool
+	guesses   float64
 }
 
-func newKeyring() *keyring {
+func newKeyring(maxLen int) *keyring {
 	mac := make([]byte, 32)
 	if _, err := rand.Read(mac); err != nil {
 		panic("crypto/rand: " + err.Error()) // never fails on Linux
 	}
-	return &keyring{mac: mac, entries: map[[sha256.Size]byte]*keyEntry{}}
+	return &keyring{mac: mac, maxLen: maxLen, entries: map[[sha256.Size]byte]*keyEntry{}}
 }
 
 func (kr *keyring) fingerprint(key string) [sha256.Size]byte {
@@ -163,38 +442,54 @@ func (kr *keyring) fingerprint(key string) [sha256.Size]byte {
 	return fp
 }
 
-func (kr *keyring) add(key string, inputs []string, psk *PSK) {
+// add files one tunnel's key and returns the key's identity in the run.
+func (kr *keyring) add(key string, inputs []string, psk *PSK) string {
 	fp := kr.fingerprint(key)
 	e := kr.entries[fp]
 	if e == nil {
-		e = &keyEntry{key: key}
+		e = &keyEntry{prefix: firstRunes(key, kr.maxLen)}
 		kr.entries[fp] = e
 		kr.order = append(kr.order, e)
 	}
-	if inputsMayMatch(key, inputs) {
+	if inputsMayMatch(e.prefix, inputs) {
 		e.special = append(e.special, inputsJob{psk: psk, inputs: inputs})
 	} else {
 		e.users = append(e.users, psk)
 	}
+	return "key:" + hex.EncodeToString(fp[:])
+}
+
+// firstRunes is s cut to its first n characters.
+func firstRunes(s string, n int) string {
+	i := 0
+	for j := range s {
+		if i == n {
+			return s[:j]
+		}
+		i++
+	}
+	return s
 }
 
 // estimate runs zxcvbn once per distinct key (and once more per tunnel whose
-// user inputs could change the result), in parallel, then fills in the facts
-// and forgets the keys.
-func (kr *keyring) estimate() {
+// user inputs could change the result), in parallel, until ctx ends; then
+// fills in the facts and forgets the keys. Keys not reached keep no
+// estimate.
+func (kr *keyring) estimate(ctx context.Context) {
 	type job struct {
 		key    string
 		inputs []string
 		out    *float64
+		done   *bool
 	}
 	var jobs []job
 	for _, e := range kr.order {
 		if len(e.users) > 0 {
-			jobs = append(jobs, job{key: e.key, out: &e.guesses})
+			jobs = append(jobs, job{key: e.prefix, out: &e.guesses, done: &e.estimated})
 		}
 		for i := range e.special {
 			s := &e.special[i]
-			jobs = append(jobs, job{key: e.key, inputs: s.inputs, out: &s.psk.Guesses})
+			jobs = append(jobs, job{key: e.prefix, inputs: s.inputs, out: &s.guesses, done: &s.estimated})
 		}
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(jobs))
@@ -205,28 +500,36 @@ func (kr *keyring) estimate() {
 		go func() {
 			defer wg.Done()
 			for j := range ch {
-				*j.out = zxcvbn.PasswordStrength(j.key, j.inputs).Guesses
+				if ctx.Err() == nil {
+					*j.out, *j.done = zxcvbn.PasswordStrength(j.key, j.inputs).Guesses, true
+				}
 			}
 		}()
 	}
+feed:
 	for _, j := range jobs {
-		ch <- j
+		select {
+		case ch <- j:
+		case <-ctx.Done():
+			break feed
+		}
 	}
 	close(ch)
 	wg.Wait()
 
 	for _, e := range kr.order {
-		shared := len(e.users) + len(e.special)
+		n := utf8.RuneCountInString(e.prefix)
 		for _, p := range e.users {
-			p.Guesses = e.guesses
-			p.SharedWith = shared
-			p.GuessesLog = log10Floor(p.Guesses)
+			if e.estimated {
+				setGuesses(p, e.guesses, n)
+			}
 		}
 		for _, s := range e.special {
-			s.psk.SharedWith = shared
-			s.psk.GuessesLog = log10Floor(s.psk.Guesses)
+			if s.estimated {
+				setGuesses(s.psk, s.guesses, n)
+			}
 		}
-		e.key = ""
+		e.prefix = ""
 	}
 	kr.entries, kr.order = nil, nil
 }
@@ -315,30 +618,44 @@ func (s *Secrets) add(vals ...string) {
 
 // Scrub replaces every secret of the run in text with a mask.
 func (s *Secrets) Scrub(text string) string {
+	if r := s.maskReplacer(); r != nil {
+		return r.Replace(text)
+	}
+	return text
+}
+
+// maskReplacer replaces every secret with the mask in one pass over a text
+// (strings.Replacer matches all of them at once); nil when there is none.
+func (s *Secrets) maskReplacer() *strings.Replacer {
 	if s == nil {
-		return text
+		return nil
 	}
 	s.mu.Lock()
-	if s.replacer == nil {
-		if len(s.values) == 0 {
-			s.mu.Unlock()
-			return text
-		}
-		vals := make([]string, 0, len(s.values))
-		for v := range s.values {
-			vals = append(vals, v)
-		}
-		// Longest first, so a key that contains another is masked whole.
-		sort.Slice(vals, func(i, j int) bool { return len(vals[i]) > len(vals[j]) })
-		pairs := make([]string, 0, 2*len(vals))
-		for _, v := range vals {
-			pairs = append(pairs, v, mask)
-		}
-		s.replacer = strings.NewReplacer(pairs...)
+	defer s.mu.Unlock()
+	if s.replacer == nil && len(s.values) > 0 {
+		s.replacer = newMaskReplacer(s.values)
 	}
-	r := s.replacer
-	s.mu.Unlock()
-	return r.Replace(text)
+	return s.replacer
+}
+
+// newMaskReplacer replaces each of vals with the mask, the longest first,
+// so that a key that contains another is masked whole.
+func newMaskReplacer(vals map[string]struct{}) *strings.Replacer {
+	list := make([]string, 0, len(vals))
+	for v := range vals {
+		list = append(list, v)
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if len(list[i]) != len(list[j]) {
+			return len(list[i]) > len(list[j])
+		}
+		return list[i] < list[j]
+	})
+	pairs := make([]string, 0, 2*len(list))
+	for _, v := range list {
+		pairs = append(pairs, v, mask)
+	}
+	return strings.NewReplacer(pairs...)
 }
 
 // Len is how many distinct secrets the run saw.

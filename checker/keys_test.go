@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"context"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -57,7 +58,7 @@ func TestAnalyzeKeysCountsSharingAcrossTheRun(t *testing.T) {
 	b := normalizeJSON(t, `{"Name": "b", "IkeConfig": {"Psk": "same-key"}}`)
 	c := normalizeJSON(t, `{"Name": "c", "IkeConfig": {"Psk": "other-key"}}`)
 	d := normalizeJSON(t, `{"Name": "d", "IkeConfig": {"IkeVersion": "ikev2"}}`)
-	secrets := analyzeKeys([]*Connection{a, b, c, d}, nil)
+	secrets, _ := analyzeKeys(context.Background(), []*Connection{a, b, c, d}, keyPolicy{})
 	for _, tc := range []struct {
 		psk  *PSK
 		want int
@@ -74,7 +75,7 @@ func TestAnalyzeKeysCountsSharingAcrossTheRun(t *testing.T) {
 	}
 	for _, conn := range []*Connection{a, b, c} {
 		for _, tun := range conn.Tunnels {
-			if tun.psk != "" {
+			if tun.key.psk != "" {
 				t.Error("plaintext key kept after analysis")
 			}
 		}
@@ -84,9 +85,9 @@ func TestAnalyzeKeysCountsSharingAcrossTheRun(t *testing.T) {
 func TestAnalyzeKeysFacts(t *testing.T) {
 	c := normalizeJSON(t, `{"Name": "hq Secret123 link", "Tag": {"Tag": [{"Key": "note", "Value": "psk=Secret123"}, {"Key": "env", "Value": "prod"}]},
 		"IkeConfig": {"Psk": "Secret123", "LocalId": "Secret123", "RemoteId": "peer.example.com"}}`)
-	analyzeKeys([]*Connection{c}, []string{"SECRET123"})
+	analyzeKeys(context.Background(), []*Connection{c}, keyPolicy{banned: []string{"SECRET123"}})
 	p := c.Tunnels[0].PSK
-	if p.Length != 9 || !p.Banned || p.Guesses <= 0 || p.Guesses >= 1e14 {
+	if p.Length != 9 || !p.Banned || p.Guesses == nil || *p.Guesses <= 0 || *p.Guesses >= 1e14 {
 		t.Errorf("facts = %+v", p)
 	}
 	if want := []string{"name", "tag:note", "local_id"}; !reflect.DeepEqual(p.ExposedIn, want) {
@@ -99,7 +100,7 @@ func TestAnalyzeKeysFacts(t *testing.T) {
 
 func TestKeyLengthCountsCharacters(t *testing.T) {
 	c := normalizeJSON(t, `{"IkeConfig": {"Psk": "密钥密钥"}}`)
-	analyzeKeys([]*Connection{c}, nil)
+	analyzeKeys(context.Background(), []*Connection{c}, keyPolicy{})
 	if got := c.Tunnels[0].PSK.Length; got != 4 {
 		t.Errorf("length = %d, want 4", got)
 	}

@@ -85,15 +85,18 @@ func (t *Tunnel) astValue() ast.Value {
 		for i, e := range p.ExposedIn {
 			exposed[i] = ast.StringTerm(e)
 		}
-		o = append(o,
-			item("psk", ast.NewObject(
-				item("length", ast.Number(itoa(int64(p.Length)))),
-				item("banned", ast.Boolean(p.Banned)),
-				item("guesses", ast.FloatNumberTerm(p.Guesses).Value),
-				item("guesses_log10", ast.Number(itoa(int64(p.GuessesLog)))),
-				item("exposed_in", ast.NewArray(exposed...)),
-				item("shared_with", ast.Number(itoa(int64(p.SharedWith)))),
-			)))
+		v := obj{
+			item("length", ast.Number(itoa(int64(p.Length)))),
+			item("banned", ast.Boolean(p.Banned)),
+		}
+		if p.Guesses != nil && p.GuessesLog != nil {
+			v = append(v, item("guesses", ast.FloatNumberTerm(*p.Guesses).Value),
+				item("guesses_log10", ast.Number(itoa(int64(*p.GuessesLog)))))
+		}
+		v.int("estimated_length", int64(p.EstimatedLength))
+		v = append(v, item("exposed_in", ast.NewArray(exposed...)),
+			item("shared_with", ast.Number(itoa(int64(p.SharedWith)))))
+		o = append(o, item("psk", ast.NewObject(v...)))
 	}
 	o.boolp("dpd", t.DPD)
 	o.boolp("nat_traversal", t.NATTraversal)

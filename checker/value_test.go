@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 
@@ -22,7 +23,7 @@ func TestASTValueMatchesJSON(t *testing.T) {
 		  {"TunnelId": "t2", "TunnelBgpConfig": {"BgpStatus": "false"}}]}}`,
 	} {
 		c := normalizeJSON(t, conn)
-		analyzeKeys([]*Connection{c}, []string{"abc"})
+		analyzeKeys(context.Background(), []*Connection{c}, keyPolicy{banned: []string{"abc"}})
 		b, err := json.Marshal(c)
 		if err != nil {
 			t.Fatal(err)
