@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aliyun/credentials-go/credentials"
+
 	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/alibaba"
 	"github.com/vpncheck/vpncheck/checker/output"
@@ -187,6 +189,8 @@ type checkConfig struct {
 	concurrency    int
 	saveInventory  string
 	dumpInput      string
+	state          string // a directory, or oss://bucket/prefix
+	digest         time.Duration
 }
 
 func parseCheck(args []string, getenv func(string) string, stdout io.Writer) (*checkConfig, error) {
@@ -205,12 +209,17 @@ func parseCheck(args []string, getenv func(string) string, stdout io.Writer) (*c
 	fs.DurationVar(&cfg.timeout, "timeout", 0, "deadline for the whole run, e.g. 2m (collection stops early, partial report)")
 	fs.IntVar(&cfg.concurrency, "concurrency", defaultConcurrency, "regions scanned at once")
 	fs.StringVar(&cfg.saveInventory, "save-inventory", "", "write what was collected to `DIR`, secrets redacted")
+	stateSpec := fs.String("state", "", "keep findings between runs in `DIR` (or oss://bucket/prefix): report new, open and resolved, notify only news (env "+envState+")")
 	fs.StringVar(&cfg.dumpInput, "dump-input", "", "write the policy inputs (what the rules see, keys reduced to facts) to `FILE` as a JSON array")
 	given, err := parseFlags(fs, args, stdout)
 	if err != nil {
 		return nil, err
 	}
 	cfg.policy.resolve(given, getenv)
+	cfg.state = pick(*stateSpec, given["state"], "state", envState, getenv).value
+	if cfg.digest, err = digestPeriod(getenv); err != nil {
+		return nil, err
+	}
 	cfg.inventories = inv
 	cfg.regions = pick(*regions, given["regions"], "regions", envRegions, getenv).list()
 	cfg.excludeRegions = pick(*exclude, given["exclude-regions"], "exclude-regions", envExcludeRegions, getenv).list()
@@ -250,7 +259,7 @@ func cmdCheck(ctx context.Context, args []string, getenv func(string) string, st
 		defer cancel()
 	}
 
-	plan := run.Plan{MinSeverity: cfg.minSeverity, FitMemory: adaptMemoryLimit}
+	plan := run.Plan{MinSeverity: cfg.minSeverity, FitMemory: adaptMemoryLimit, DigestEvery: cfg.digest}
 	plan.Engine, plan.EngineErr = loadEngine(ctx, cfg.policy.dir, cfg.policy.noBuiltin)
 	if errors.Is(plan.EngineErr, checker.ErrInput) {
 		return fail(stderr, plan.EngineErr)
@@ -265,6 +274,19 @@ func cmdCheck(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if plan.Source, err = cfg.source(getenv); err != nil {
 		return fail(stderr, err)
+	}
+	if cfg.state != "" {
+		var cred credentials.Credential
+		if strings.HasPrefix(cfg.state, "oss://") {
+			if cred, err = chainCredential(getenv); err != nil {
+				return fail(stderr, err)
+			}
+		}
+		var serr error
+		plan.State, plan.StateErr, serr = openState(ctx, cfg.state, homeRegion(getenv), cred, false, getenv)
+		if serr != nil {
+			return fail(stderr, checker.Inputf("--state: %v", serr))
+		}
 	}
 	if cfg.dumpInput != "" {
 		f, err := os.Create(cfg.dumpInput)
@@ -293,16 +315,22 @@ func cmdCheck(ctx context.Context, args []string, getenv func(string) string, st
 	return exitOK
 }
 
+// homeRegion is the command line's own region: ALIBABA_CLOUD_REGION_ID,
+// else the aliyun CLI profile's.
+func homeRegion(getenv func(string) string) string {
+	if r := getenv("ALIBABA_CLOUD_REGION_ID"); r != "" {
+		return r
+	}
+	return profileRegion(getenv)
+}
+
 // source is where the check's connections come from: the --inventory
 // files, or the live API.
 func (cfg *checkConfig) source(getenv func(string) string) (run.Source, error) {
 	if len(cfg.inventories) > 0 {
 		return checker.Files{Paths: cfg.inventories, Region: cfg.region}, nil
 	}
-	home := getenv("ALIBABA_CLOUD_REGION_ID")
-	if home == "" {
-		home = profileRegion(getenv)
-	}
+	home := homeRegion(getenv)
 	regions := cfg.regions
 	if len(regions) == 0 && home != "" {
 		regions = []string{home}

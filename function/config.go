@@ -2,13 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/aliyun/credentials-go/credentials"
 
 	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/report"
+	"github.com/vpncheck/vpncheck/checker/state"
 	"github.com/vpncheck/vpncheck/notify/slack"
 	"github.com/vpncheck/vpncheck/policies"
 )
@@ -22,7 +27,51 @@ const (
 	envPolicyDir      = "VPNCHECK_POLICY_DIR"
 	envMinSeverity    = "VPNCHECK_MIN_SEVERITY"
 	envSlackAllClear  = "VPNCHECK_SLACK_ALL_CLEAR"
+	envState          = "VPNCHECK_STATE"
+	envDigest         = "VPNCHECK_DIGEST"
+	envOSSEndpoint    = "VPNCHECK_OSS_ENDPOINT"
 )
+
+// defaultDigest is how often the open findings are sent whole.
+const defaultDigest = 24 * time.Hour
+
+// digestPeriod reads VPNCHECK_DIGEST: a duration ("24h", "168h"), or "off".
+func digestPeriod(getenv func(string) string) (time.Duration, error) {
+	v := strings.TrimSpace(getenv(envDigest))
+	switch strings.ToLower(v) {
+	case "":
+		return defaultDigest, nil
+	case "off", "0", "none":
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Minute {
+		return 0, checker.Inputf("%s: %q is not a duration of a minute or more (e.g. 24h), or off", envDigest, v)
+	}
+	return d, nil
+}
+
+// openState opens the state store of spec (a directory, or
+// oss://bucket/prefix signed with cred in region). A bucket with versioning
+// is refused (create-only writes do not hold there); any other failure to
+// open is returned as stateErr, and the run goes on without state.
+func openState(ctx context.Context, spec, region string, cred credentials.Credential, internal bool, getenv func(string) string) (store state.Store, stateErr, err error) {
+	if spec = strings.TrimSpace(spec); spec == "" {
+		return nil, nil, nil
+	}
+	opt := state.Options{Region: region, Credential: cred, Internal: internal, Endpoint: strings.TrimSpace(getenv(envOSSEndpoint))}
+	if opt.Endpoint != "" {
+		opt.Internal = false
+	}
+	store, err = state.Open(ctx, spec, opt)
+	switch {
+	case err == nil:
+		return store, nil, nil
+	case errors.Is(err, state.ErrVersioned), errors.Is(err, state.ErrInvalidKey):
+		return nil, nil, err
+	}
+	return nil, fmt.Errorf("open state %s: %w", spec, err), nil
+}
 
 // defaultConcurrency is how many regions are scanned at once. Each region
 // has at most one call in flight, spaced by the collector's MinInterval, so

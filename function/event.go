@@ -17,11 +17,16 @@ type invocation struct {
 	Regions     []string         // nil: no override
 	MinSeverity *report.Severity // nil: no override
 	DryRun      bool
+	Account     string // a member account to check (fan-out); "": the function's own
+	RunKey      string // the coordinator's run key, for a fanned-out invocation
 }
 
 // runKey names a timer firing, so that an asynchronous retry of the same
 // event is recognised as the same run.
 func (iv invocation) runKey(requestID string) string {
+	if iv.RunKey != "" {
+		return iv.RunKey
+	}
 	if iv.TriggerTime != "" {
 		return iv.TriggerName + "@" + iv.TriggerTime
 	}
@@ -33,6 +38,10 @@ type overrides struct {
 	Regions     *[]string `json:"regions"`
 	MinSeverity *string   `json:"min_severity"`
 	DryRun      *bool     `json:"dry_run"`
+	// Account and RunKey are set by a coordinating invocation that fans a
+	// run out to one invocation per member account.
+	Account *string `json:"account"`
+	RunKey  *string `json:"run_key"`
 }
 
 // parseEvent reads a timer event (or an empty manual invoke). Unknown
@@ -103,6 +112,15 @@ func parseEvent(body []byte) (invocation, error) {
 	if o.DryRun != nil {
 		iv.DryRun = *o.DryRun
 	}
+	if o.Account != nil {
+		if !isAccountID(*o.Account) {
+			return iv, errors.New("event payload: account must be an account id (digits)")
+		}
+		iv.Account = *o.Account
+	}
+	if o.RunKey != nil {
+		iv.RunKey = strings.TrimSpace(*o.RunKey)
+	}
 	return iv, nil
 }
 
@@ -116,7 +134,7 @@ func jsonProblem(err error) string {
 	case errors.As(err, &te):
 		return fmt.Sprintf("%s must be %s, not %s", te.Field, jsonKind(te.Type.String()), te.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return "unknown key " + strings.TrimPrefix(err.Error(), "json: unknown field ") + " (allowed: regions, min_severity, dry_run)"
+		return "unknown key " + strings.TrimPrefix(err.Error(), "json: unknown field ") + " (allowed: regions, min_severity, dry_run, account, run_key)"
 	case strings.Contains(err.Error(), "unexpected end of JSON input"):
 		return "truncated JSON"
 	}
@@ -133,4 +151,17 @@ func jsonKind(goType string) string {
 		return "an array of strings"
 	}
 	return goType
+}
+
+// isAccountID accepts an Alibaba Cloud account id: digits only.
+func isAccountID(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/alibaba"
+	"github.com/vpncheck/vpncheck/checker/change"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/checker/run"
 	"github.com/vpncheck/vpncheck/notify/slack"
@@ -75,49 +76,89 @@ func newFCHandler(ctx context.Context, getenv func(string) string, log *slog.Log
 	return h
 }
 
-// handle serves one invocation.
+// handle serves one invocation: a change event (an ActionTrail CloudEvent
+// through EventBridge), or a timer event (or an empty manual invoke).
 func (h *fcHandler) handle(ctx context.Context, event []byte) (*fcResult, error) {
 	fctx, _ := fccontext.FromContext(ctx) // once: it writes shared state
 	if fctx == nil {
 		fctx = &fccontext.FcContext{}
 	}
 	log := h.log.With("request_id", fctx.RequestID)
-
-	iv, err := parseEvent(event)
-	if err != nil { // nothing is posted for a malformed event
-		log.Error("invocation rejected", "error", err.Error())
-		return nil, err
-	}
-	runKey := iv.runKey(fctx.RequestID)
-	log = log.With("run_key", runKey)
 	if h.notifierErr != nil && !errors.Is(h.notifierErr, slack.ErrNotConfigured) {
 		err := fmt.Errorf("slack configuration: %w", h.notifierErr)
 		log.Error("invocation failed", "error", err.Error())
 		return nil, err
 	}
+	if change.IsCloudEvent(event) {
+		return h.handleChange(ctx, fctx, log, event)
+	}
+	iv, err := parseEvent(event)
+	if err != nil { // nothing is posted for a malformed event
+		log.Error("invocation rejected", "error", err.Error())
+		return nil, err
+	}
+	return h.handleTimer(ctx, fctx, log, iv)
+}
 
+// handleTimer runs a scheduled (or manual) check of the function's account.
+func (h *fcHandler) handleTimer(ctx context.Context, fctx *fccontext.FcContext, log *slog.Logger, iv invocation) (*fcResult, error) {
+	runKey := iv.runKey(fctx.RequestID)
+	log = log.With("run_key", runKey)
+	plan := h.basePlan(ctx, fctx, runKey, iv.DryRun)
+	var err error
+	plan.Source, plan.MinSeverity, err = h.source(fctx, iv)
+	if err != nil && plan.SetupErr == nil {
+		plan.SetupErr = err
+	}
+	return h.finish(log, run.Execute(ctx, plan), runKey, iv.DryRun)
+}
+
+// basePlan is what every kind of invocation's run shares: the policies,
+// the account, the notifier (none for a dry run), the state store signed
+// with this invocation's credentials, the digest period.
+func (h *fcHandler) basePlan(ctx context.Context, fctx *fccontext.FcContext, runKey string, dryRun bool) run.Plan {
 	plan := run.Plan{
 		Engine: h.engine, EngineErr: h.engineErr,
 		AccountID: fctx.AccountId, RunKey: runKey, FitMemory: adaptMemoryLimit, Unattended: true,
+		ReadOnlyState: dryRun,
 	}
-	if h.notifier != nil && !iv.DryRun {
+	if h.notifier != nil && !dryRun {
 		plan.Notifier = h.notifier
 	}
-	plan.Source, plan.MinSeverity, err = h.source(fctx, iv)
-	if err != nil {
-		plan.Source = failedSource{err}
+	var err error
+	if plan.DigestEvery, err = digestPeriod(h.getenv); err != nil {
+		plan.SetupErr = err
 	}
-	out := run.Execute(ctx, plan)
+	if spec := h.getenv(envState); spec != "" {
+		// Opened per invocation: it signs with this invocation's
+		// credentials, which are not the last one's.
+		c := fctx.Credentials
+		cred, cerr := alibaba.StaticCredential(c.AccessKeyId, c.AccessKeySecret, c.SecurityToken)
+		if cerr == nil {
+			var serr error
+			plan.State, plan.StateErr, serr = openState(ctx, spec, fctx.Region, cred, true, h.getenv)
+			if serr != nil {
+				plan.SetupErr = fmt.Errorf("%s: %w", envState, serr) // refuse loudly: no silent fall-back
+			}
+		}
+	}
+	return plan
+}
+
+// finish logs a run's outcome and maps it to the invocation's result: an
+// error when the run could not complete, or when its findings reached no
+// one.
+func (h *fcHandler) finish(log *slog.Logger, out run.Outcome, runKey string, dryRun bool) (*fcResult, error) {
 	scrub := func(s string) string { return s }
 	if out.Secrets != nil {
 		scrub = out.Secrets.Scrub
 	}
-
 	var res *fcResult
 	if rep := out.Report; rep != nil {
-		res = &fcResult{SchemaVersion: rep.SchemaVersion, RunKey: runKey, DryRun: iv.DryRun, Summary: rep.Summary, Errors: rep.Errors}
+		res = &fcResult{SchemaVersion: rep.SchemaVersion, RunKey: runKey, DryRun: dryRun, Summary: rep.Summary, Errors: rep.Errors}
 		log.Info("check done",
 			"connections", rep.Summary.Connections, "tunnels", rep.Summary.Tunnels, "findings", rep.Summary.Findings,
+			"new", rep.Summary.New, "resolved", rep.Summary.Resolved,
 			"by_severity", rep.Summary.BySeverity, "suppressed", rep.Summary.Suppressed,
 			"regions_scanned", rep.Summary.RegionsScan, "regions_failed", rep.Summary.RegionsFailed, "errors", len(rep.Errors))
 		for _, e := range rep.Errors {
@@ -134,20 +175,14 @@ func (h *fcHandler) handle(ctx context.Context, event []byte) (*fcResult, error)
 		log.Error("check could not complete", "error", scrub(out.Err.Error()))
 		return nil, errors.New(scrub(out.Err.Error()))
 	}
-	if h.notifier == nil && !iv.DryRun {
-		// A timer run whose findings reach nobody must not look healthy.
+	if h.notifier == nil && !dryRun {
+		// A run whose findings reach nobody must not look healthy.
 		err := errors.New("slack is not configured (set SLACK_WEBHOOK_URL, or SLACK_BOT_TOKEN and SLACK_CHANNEL): the check ran, but its findings reached no one; see this invocation's log")
 		log.Error("findings not delivered", "error", err.Error())
 		return nil, err
 	}
 	return res, nil
 }
-
-// failedSource is a source that could not be set up: the pipeline reports
-// its error like any other failure to collect (to Slack too).
-type failedSource struct{ err error }
-
-func (f failedSource) Collect(context.Context, *checker.Inventory) error { return f.err }
 
 // source resolves one invocation's collection: regions from the payload,
 // else VPNCHECK_REGIONS, else the function's own region; credentials from

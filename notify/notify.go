@@ -31,6 +31,13 @@ type Run struct {
 	// Scrubber masks the run's secrets in everything sent; nil masks only
 	// the channel's own credentials.
 	Scrubber Scrubber
+	// Delivered are the messages of this run already acknowledged, by part
+	// index (the value is the channel's message id, e.g. a Slack ts), as a
+	// state store remembers them across instances: they are not sent again.
+	Delivered map[int]string
+	// OnPosted, when set, is called after each message the channel
+	// acknowledged, so the caller can record it; its error stops delivery.
+	OnPosted func(part int, id string) error
 }
 
 // Delivery says what a notification did.

@@ -220,3 +220,13 @@ func (l Log) Prune(ctx context.Context) error {
 	}
 	return nil
 }
+
+// At returns the document of generation gen, or ErrNotFound when it is
+// gone (pruned) or was never written.
+func (l Log) At(ctx context.Context, gen int64) ([]byte, error) {
+	_, doc, err := l.read(ctx, gen)
+	if err != nil {
+		return nil, fmt.Errorf("generation %d of %s: %w", gen, l, err)
+	}
+	return doc, nil
+}

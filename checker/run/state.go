@@ -1,0 +1,349 @@
+package run
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/lifecycle"
+	"github.com/vpncheck/vpncheck/checker/report"
+	"github.com/vpncheck/vpncheck/checker/state"
+	"github.com/vpncheck/vpncheck/notify"
+)
+
+// The state of one account lives under "<account>/" in the store:
+//
+//	state/gen-<n>.json       the generations: the lifecycle state after run n,
+//	                         with the news that run n had to deliver (its outbox)
+//	gens/<n>/part-<i>        message i of generation n's news, acknowledged
+//	gens/<n>/done            every message of generation n delivered
+//	runs/<key>/claim         a run key taken (a lease, for retries of the same event)
+//	runs/<key>/gen           the generation that run key wrote
+//
+// Every write is create-only. A generation is written before its news is
+// delivered and marked done after, so news is never lost: a retry of the
+// same run, or any later run, finds a generation without done and delivers
+// what is not acknowledged (at least once). Acknowledged parts are never
+// posted again, and concurrent runs compute their news against each
+// other's generations, so no finding is posted twice.
+
+// keepGenerations is how many generations the log keeps.
+const keepGenerations = 24
+
+// generation is one generation's document.
+type generation struct {
+	State  *lifecycle.State `json:"state"`
+	Outbox *outbox          `json:"outbox,omitempty"`
+}
+
+// outbox is what a generation has to deliver.
+type outbox struct {
+	RunKey     string           `json:"run_key"`
+	Created    time.Time        `json:"created"`
+	LeaseUntil time.Time        `json:"lease_until"`
+	Report     *report.Report   `json:"report"`
+	Lifecycle  report.Lifecycle `json:"lifecycle"`
+	AccountID  string           `json:"account_id"`
+}
+
+// ledger is one account's state in a store.
+type ledger struct {
+	store   state.Store
+	account string
+	log     state.Log
+	now     func() time.Time
+}
+
+func newLedger(store state.Store, account string, now func() time.Time) *ledger {
+	if account == "" {
+		account = "default"
+	}
+	prefix := safeKey(account) + "/"
+	return &ledger{store: store, account: prefix, log: state.Log{Store: store, Prefix: prefix + "state/", Keep: keepGenerations}, now: now}
+}
+
+// safeKey turns any text (a run key, an account id) into one store key
+// segment: readable where it can be, unique by a short hash.
+func safeKey(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+		if b.Len() >= 60 {
+			break
+		}
+	}
+	sum := sha256.Sum256([]byte(s))
+	return strings.TrimLeft(b.String(), "_") + "-" + hex.EncodeToString(sum[:4])
+}
+
+func (l *ledger) runKey(key, name string) string {
+	return l.account + "runs/" + safeKey(key) + "/" + name
+}
+func (l *ledger) genKey(gen int64, name string) string {
+	return l.account + "gens/" + strconv.FormatInt(gen, 10) + "/" + name
+}
+
+// claim takes a run key: nil when this attempt is the first; else the
+// generation an earlier attempt wrote (0 if it wrote none yet) and whether
+// that attempt may still be working.
+type claim struct {
+	gen  int64
+	live bool
+}
+
+func (l *ledger) claim(ctx context.Context, key string, lease time.Time) (*claim, error) {
+	body, _ := json.Marshal(map[string]time.Time{"lease_until": lease})
+	err := l.store.Create(ctx, l.runKey(key, "claim"), body)
+	if err == nil {
+		return nil, nil
+	}
+	if !errors.Is(err, state.ErrExists) {
+		return nil, fmt.Errorf("claim run %s: %w", key, err)
+	}
+	c := &claim{}
+	if b, err := l.store.Get(ctx, l.runKey(key, "gen")); err == nil {
+		c.gen, _ = strconv.ParseInt(string(b), 10, 64)
+		return c, nil
+	}
+	var prev map[string]time.Time
+	if b, err := l.store.Get(ctx, l.runKey(key, "claim")); err == nil && json.Unmarshal(b, &prev) == nil {
+		c.live = l.now().Before(prev["lease_until"])
+	}
+	return c, nil
+}
+
+// latest reads the newest generation. A state that cannot be read or is
+// corrupt comes back empty with the reason: the run goes on as if nothing
+// were open (noisy, but nothing lost).
+func (l *ledger) latest(ctx context.Context) (int64, *generation, error) {
+	gen, doc, err := l.log.Latest(ctx)
+	if err != nil {
+		return 0, &generation{State: lifecycle.Empty()}, fmt.Errorf("read state: %w", err)
+	}
+	g := &generation{}
+	if gen == 0 {
+		g.State = lifecycle.Empty()
+		return 0, g, nil
+	}
+	if err := json.Unmarshal(doc, g); err != nil || g.State == nil || g.State.Version != lifecycle.Version {
+		g.State = lifecycle.Empty()
+		return gen, g, fmt.Errorf("state generation %d is corrupt or of another version: every finding counts as new", gen)
+	}
+	return gen, g, nil
+}
+
+// at reads one generation.
+func (l *ledger) at(ctx context.Context, gen int64) (*generation, error) {
+	doc, err := l.log.At(ctx, gen)
+	if err != nil {
+		return nil, err
+	}
+	g := &generation{}
+	if err := json.Unmarshal(doc, g); err != nil {
+		return nil, fmt.Errorf("state generation %d is corrupt", gen)
+	}
+	return g, nil
+}
+
+// parts lists what was acknowledged of generation gen's news, and whether
+// all of it was.
+func (l *ledger) parts(ctx context.Context, gen int64) (map[int]string, bool, error) {
+	prefix := l.genKey(gen, "")
+	keys, err := l.store.List(ctx, prefix)
+	if err != nil {
+		return nil, false, fmt.Errorf("read deliveries of generation %d: %w", gen, err)
+	}
+	out, done := map[int]string{}, false
+	for _, k := range keys {
+		name := strings.TrimPrefix(k, prefix)
+		if name == "done" {
+			done = true
+			continue
+		}
+		if s, ok := strings.CutPrefix(name, "part-"); ok {
+			if i, err := strconv.Atoi(s); err == nil {
+				ts, _ := l.store.Get(ctx, k)
+				out[i] = string(ts)
+			}
+		}
+	}
+	return out, done, nil
+}
+
+// posted records one acknowledged message (create-only: a part is
+// recorded once).
+func (l *ledger) posted(ctx context.Context, gen int64, part int, ts string) error {
+	err := l.store.Create(ctx, l.genKey(gen, "part-"+strconv.Itoa(part)), []byte(ts))
+	if errors.Is(err, state.ErrExists) {
+		return nil
+	}
+	return err
+}
+
+func (l *ledger) done(ctx context.Context, gen int64) error {
+	err := l.store.Create(ctx, l.genKey(gen, "done"), []byte(l.now().UTC().Format(time.RFC3339)))
+	if errors.Is(err, state.ErrExists) {
+		return nil
+	}
+	return err
+}
+
+// pending lists the recent generations whose news was not all delivered
+// and whose writer's lease has passed: a run that died mid-delivery.
+func (l *ledger) pending(ctx context.Context, upTo int64) []int64 {
+	var out []int64
+	for g := max(upTo-3, 1); g <= upTo; g++ {
+		if _, done, err := l.parts(ctx, g); err != nil || done {
+			continue
+		}
+		gd, err := l.at(ctx, g)
+		if err != nil || gd.Outbox == nil || l.now().Before(gd.Outbox.LeaseUntil) {
+			continue
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+// deliver posts a generation's news, skipping what was acknowledged, and
+// marks it done.
+func (l *ledger) deliver(ctx context.Context, n Notifier, gen int64, ob *outbox, scrub notify.Scrubber) (*notify.Delivery, error) {
+	got, done, err := l.parts(ctx, gen)
+	if err != nil {
+		return nil, err
+	}
+	if done {
+		return &notify.Delivery{Skipped: len(got)}, nil
+	}
+	d := notify.Delivery{}
+	rep0 := ob.Report
+	news := rep0 != nil && (func() bool { r := *rep0; r.Lifecycle = ob.Lifecycle; return r.News() })()
+	if n != nil && news { // nothing changed: nothing is said
+		rep := *ob.Report
+		rep.Lifecycle, rep.AccountID = ob.Lifecycle, ob.AccountID
+		run := notify.Run{Key: ob.RunKey, AccountID: ob.AccountID, Scrubber: scrub, Delivered: got,
+			OnPosted: func(part int, ts string) error { return l.posted(ctx, gen, part, ts) }}
+		if d, err = n.NotifyReport(ctx, run, &rep); err != nil {
+			return &d, err
+		}
+	}
+	return &d, l.done(ctx, gen)
+}
+
+// advance compares the run with the state, writes the next generation with
+// its news, delivers the news and marks it done. With ReadOnlyState it
+// only compares (the caller then delivers as a stateless run would). A
+// state that cannot be read or written is an error entry in the report,
+// and the run goes on without it.
+//
+// handled is false when the news is left to the caller to deliver (read
+// only, or the state could not be used).
+func (p Plan) advance(ctx context.Context, led *ledger, res *checker.Result, now time.Time) (d *notify.Delivery, handled bool, err error) {
+	rep := res.Report
+	judged := completelyJudged(rep)
+	opts := lifecycle.Options{Now: now, DigestEvery: p.DigestEvery, Judged: judged, Suppressed: res.Suppressed, Hidden: res.Hidden}
+	var scrub notify.Scrubber
+	if res.Secrets != nil {
+		scrub = res.Secrets
+	}
+	for attempt := 1; ; attempt++ {
+		gen, g, err := led.latest(ctx)
+		if err != nil {
+			rep.Errors = append(rep.Errors, report.ErrorEntry{Code: report.CodeStateUnreadable, Message: err.Error() + " (" + led.store.String() + ")"})
+		}
+		if err == nil && !p.ReadOnlyState {
+			// News a run that died could not deliver goes out first.
+			for _, pg := range led.pending(ctx, gen) {
+				if old, err := led.at(ctx, pg); err == nil && old.Outbox != nil {
+					if _, err := led.deliver(ctx, p.Notifier, pg, old.Outbox, nil); err != nil {
+						return nil, true, fmt.Errorf("deliver the news of generation %d, left undelivered by an earlier run: %w", pg, err)
+					}
+				}
+			}
+		}
+		rep.Resolved = rep.Resolved[:0]
+		next := lifecycle.Advance(g.State, rep, opts)
+		if p.ReadOnlyState || err != nil {
+			return nil, false, nil
+		}
+		ob := &outbox{RunKey: p.RunKey, Created: now.UTC(), LeaseUntil: led.now().Add(15 * time.Minute), Report: rep, Lifecycle: rep.Lifecycle, AccountID: rep.AccountID}
+		if dl, ok := ctx.Deadline(); ok {
+			ob.LeaseUntil = dl.Add(time.Minute)
+		}
+		doc, err := json.Marshal(generation{State: next, Outbox: ob})
+		if err != nil {
+			return nil, false, fmt.Errorf("encode state: %w", err)
+		}
+		err = led.log.Append(ctx, gen+1, doc)
+		if errors.Is(err, state.ErrExists) && attempt < 5 {
+			continue // another run wrote first: compare with what it wrote
+		}
+		if err != nil {
+			rep.Errors = append(rep.Errors, report.ErrorEntry{Code: report.CodeStateUnwritable,
+				Message: fmt.Sprintf("write state generation %d: %v (%s): this run's news is delivered without duplicate protection", gen+1, err, led.store.String())})
+			return nil, false, nil
+		}
+		if p.RunKey != "" {
+			if err := led.store.Create(ctx, led.runKey(p.RunKey, "gen"), []byte(strconv.FormatInt(gen+1, 10))); err != nil && !errors.Is(err, state.ErrExists) {
+				rep.Errors = append(rep.Errors, report.ErrorEntry{Code: report.CodeStateUnwritable, Message: fmt.Sprintf("record run %s: %v", p.RunKey, err)})
+			}
+		}
+		d, err := led.deliver(ctx, p.Notifier, gen+1, ob, scrub)
+		if err == nil {
+			_ = led.log.Prune(ctx) // old generations only cost storage
+		}
+		return d, true, err
+	}
+}
+
+// resume finishes a run key whose generation an earlier attempt wrote:
+// posts what was not acknowledged, nothing if all was.
+func (p Plan) resume(ctx context.Context, led *ledger, gen int64) Outcome {
+	var out Outcome
+	g, err := led.at(ctx, gen)
+	if err != nil || g.Outbox == nil {
+		out.Err = fmt.Errorf("resume run %s: read generation %d: %v", p.RunKey, gen, err)
+		return out
+	}
+	rep := g.Outbox.Report
+	rep.Lifecycle, rep.AccountID = g.Outbox.Lifecycle, g.Outbox.AccountID
+	out.Report = rep
+	out.Delivery, err = led.deliver(ctx, p.Notifier, gen, g.Outbox, nil)
+	if err != nil {
+		out.Err = fmt.Errorf("notify: %w", err)
+	}
+	return out
+}
+
+// completelyJudged says whether a finding's place was judged whole in this
+// run: its region scanned, with no page, listing or evaluation missing.
+func completelyJudged(rep *report.Report) func(*report.Finding) bool {
+	ok := map[string]bool{}
+	for _, r := range rep.Summary.RegionsScan {
+		ok[r] = true
+	}
+	for _, r := range rep.Summary.RegionsFailed {
+		delete(ok, r)
+	}
+	for _, e := range rep.Errors {
+		switch e.Code {
+		case report.CodeIncompleteInventory, report.CodeIncompleteResponse, report.CodeNotJudged, report.CodeDeadlineExceeded:
+			delete(ok, e.Region)
+		}
+	}
+	return func(f *report.Finding) bool {
+		return ok[f.Region] && (rep.AccountID == "" || f.AccountID == "" || f.AccountID == rep.AccountID)
+	}
+}
