@@ -164,6 +164,8 @@ const (
 	CodeNetworkError        = "NetworkError"        // no answer from the API, after retries
 	CodeInternalError       = "InternalError"       // a scan stopped on a panic
 	CodeNotJudged           = "NotJudged"           // collected, but the policies could not judge it in time
+	CodeStateUnreadable     = "StateUnreadable"     // the state store could not be read: every finding counts as new
+	CodeStateUnwritable     = "StateUnwritable"     // the state store could not be written
 )
 
 // Worst is the highest severity among the findings, and whether there is any.
