@@ -52,7 +52,16 @@ type Options struct {
 	// KeepResolved is how long resolved findings are remembered, so one
 	// that comes back is known as reopened (default 30 days).
 	KeepResolved time.Duration
+	// Partial, when set, is a run that judged only part of the account (a
+	// change event judges one connection) and says which findings lie in
+	// that part. Open findings outside it are left as they are: not
+	// resolved, not counted as held, and no digest comes due, since the
+	// run's report does not hold them.
+	Partial func(f *report.Finding) bool
 }
+
+// outside reports whether f lies outside a partial run's part.
+func (o Options) outside(f *report.Finding) bool { return o.Partial != nil && !o.Partial(f) }
 
 // Advance compares the report with prev, sets every finding's status and
 // the report's Resolved list, Lifecycle and counts, and returns the state
@@ -123,6 +132,10 @@ func Advance(prev *State, rep *report.Report, o Options) *State {
 		if _, ok := next.Open[id]; ok {
 			continue
 		}
+		if o.outside(&old.Finding) {
+			next.Open[id] = old
+			continue
+		}
 		if f, ok := suppressed[id]; ok {
 			f.ID, f.Status, f.FirstSeen = id, report.StatusOpen, old.Finding.FirstSeen
 			l.NewlySuppressed = append(l.NewlySuppressed, f)
@@ -151,7 +164,7 @@ func Advance(prev *State, rep *report.Report, o Options) *State {
 		}
 	}
 	switch {
-	case o.DigestEvery <= 0:
+	case o.DigestEvery <= 0, o.Partial != nil:
 	case prev.LastDigest.IsZero():
 		next.LastDigest = now // the first run says everything anyway; the period starts here
 	case now.Sub(prev.LastDigest) >= o.DigestEvery && len(next.Open) > 0:
