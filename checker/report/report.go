@@ -134,6 +134,10 @@ type Report struct {
 	// AccountID is the account checked, when the run knows it (Function
 	// Compute does); findings carry it too.
 	AccountID string `json:"-"`
+
+	// Change is the API call a change event brought, when the run judged
+	// one connection for it (see change.go).
+	Change *Change `json:"change,omitempty"`
 }
 
 // New returns an empty report whose lists encode as [] rather than null.
