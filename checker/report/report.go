@@ -64,6 +64,7 @@ type Finding struct {
 	Message          string   `json:"message"`
 	Remediation      string   `json:"remediation"`
 	AccountID        string   `json:"account_id,omitempty"`
+	AccountName      string   `json:"account_name,omitempty"` // the member account's display name, when known
 	Region           string   `json:"region"`
 	ConnectionID     string   `json:"connection_id"`
 	ConnectionName   string   `json:"connection_name"`
@@ -106,6 +107,8 @@ type Summary struct {
 	BySeverity       map[string]int `json:"by_severity"`
 	RegionsScan      []string       `json:"regions_scanned"`
 	RegionsFailed    []string       `json:"regions_failed"`
+	// Accounts counts each account of an organisation-wide run (see Merge).
+	Accounts map[string]AccountSummary `json:"accounts,omitempty"`
 }
 
 // ErrorEntry is a failure to scan: a region, a page, an inventory file or a
@@ -116,6 +119,7 @@ type ErrorEntry struct {
 	Message      string `json:"message"`
 	RequestID    string `json:"request_id,omitempty"`
 	ConnectionID string `json:"connection_id,omitempty"`
+	AccountID    string `json:"account_id,omitempty"`
 }
 
 // Report is the result of a check.
@@ -178,7 +182,8 @@ func (r *Report) Worst() (Severity, bool) { return CountOf(r.Findings).Worst() }
 // Failed reports whether any part of the scan failed or read partial data.
 func (r *Report) Failed() bool {
 	return len(r.Summary.RegionsFailed) > 0 || slices.ContainsFunc(r.Errors, func(e ErrorEntry) bool {
-		return e.Code == CodeIncompleteInventory || e.Code == CodeIncompleteResponse || e.Code == CodeNotJudged
+		return e.Code == CodeIncompleteInventory || e.Code == CodeIncompleteResponse || e.Code == CodeNotJudged ||
+			e.Code == CodeAccountUnavailable || e.Code == CodeAccountFailed
 	})
 }
 
