@@ -228,6 +228,8 @@ func TestDataExceptions(t *testing.T) {
 }
 
 func TestTagExceptions(t *testing.T) {
+	const who = `, {"Key": "vpncheck:exception-reason", "Value": "vendor fix due"}, {"Key": "vpncheck:exception-owner", "Value": "netops"}`
+	both := []string{"vco-t dpd-disabled", "vco-t ike-weak-integrity"}
 	conn := func(tags string) string {
 		return `{"RegionId": "cn-x", "VpnConnections": {"VpnConnection": [{"VpnConnectionId": "vco-t", "EnableDpd": false,
 			"IkeConfig": {"IkeAuthAlg": "md5"}, "Tag": {"Tag": [` + tags + `]}}]}}`
@@ -241,25 +243,49 @@ func TestTagExceptions(t *testing.T) {
 	}{
 		{
 			name:       "valid",
-			tags:       `{"Key": "vpncheck:exception", "Value": "dpd-disabled, ike-weak-integrity"}, {"Key": "vpncheck:exception-expires", "Value": "2026-12-01"}`,
+			tags:       `{"Key": "vpncheck:exception", "Value": "dpd-disabled, ike-weak-integrity"}, {"Key": "vpncheck:exception-expires", "Value": "2026-12-01"}` + who,
 			suppressed: 2,
 		},
 		{
 			name:    "no expiry",
-			tags:    `{"Key": "vpncheck:exception", "Value": "dpd-disabled"}`,
-			want:    []string{"vco-t dpd-disabled", "vco-t ike-weak-integrity"},
+			tags:    `{"Key": "vpncheck:exception", "Value": "dpd-disabled"}` + who,
+			want:    both,
 			errCode: report.CodeInvalidException,
 		},
 		{
 			name:    "bad expiry",
-			tags:    `{"Key": "vpncheck:exception", "Value": "dpd-disabled"}, {"Key": "vpncheck:exception-expires", "Value": "soon"}`,
-			want:    []string{"vco-t dpd-disabled", "vco-t ike-weak-integrity"},
+			tags:    `{"Key": "vpncheck:exception", "Value": "dpd-disabled"}, {"Key": "vpncheck:exception-expires", "Value": "soon"}` + who,
+			want:    both,
 			errCode: report.CodeInvalidException,
 		},
 		{
 			name: "expired",
-			tags: `{"Key": "vpncheck:exception", "Value": "dpd-disabled"}, {"Key": "vpncheck:exception-expires", "Value": "2025-01-01"}`,
-			want: []string{"vco-t dpd-disabled", "vco-t ike-weak-integrity"},
+			tags: `{"Key": "vpncheck:exception", "Value": "dpd-disabled"}, {"Key": "vpncheck:exception-expires", "Value": "2025-01-01"}` + who,
+			want: both,
+		},
+		{
+			name:    "expiry past the longest allowed (90 days)",
+			tags:    `{"Key": "vpncheck:exception", "Value": "dpd-disabled"}, {"Key": "vpncheck:exception-expires", "Value": "9999-12-31"}` + who,
+			want:    both,
+			errCode: report.CodeInvalidException,
+		},
+		{
+			name:    "no reason or owner",
+			tags:    `{"Key": "vpncheck:exception", "Value": "dpd-disabled"}, {"Key": "vpncheck:exception-expires", "Value": "2026-12-01"}`,
+			want:    both,
+			errCode: report.CodeInvalidException,
+		},
+		{
+			name:    "a critical rule cannot be excepted by a tag",
+			tags:    `{"Key": "vpncheck:exception", "Value": "dpd-disabled,psk-weak"}, {"Key": "vpncheck:exception-expires", "Value": "2026-12-01"}` + who,
+			want:    both,
+			errCode: report.CodeInvalidException,
+		},
+		{
+			name:    "an unknown rule id",
+			tags:    `{"Key": "vpncheck:exception", "Value": "dpd-disable"}, {"Key": "vpncheck:exception-expires", "Value": "2026-12-01"}` + who,
+			want:    both,
+			errCode: report.CodeInvalidException,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

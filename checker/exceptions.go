@@ -76,30 +76,107 @@ func dataExceptions(data map[string]any) ([]Exception, error) {
 	return out, nil
 }
 
-// tagExceptions reads a connection's exception tags. A declaration without a
-// valid expiry suppresses nothing and comes back as an error entry.
-func tagExceptions(c *ConnectionInfo) ([]Exception, *report.ErrorEntry) {
+// TagPolicy governs exceptions declared by tags (policy data
+// tag_exceptions): the people a tag exception audits can write tags.
+type TagPolicy struct {
+	MaxDays       int             // the latest expiry allowed, in days from today
+	MaxSeverity   report.Severity // a tag may except only rules whose severity is at or below this
+	RequireReason bool
+	RequireOwner  bool
+}
+
+// defaultTagPolicy is the policy when the data sets none: no critical rule
+// excepted by a tag, 90 days at most, reason and owner required.
+var defaultTagPolicy = TagPolicy{MaxDays: 90, MaxSeverity: report.High, RequireReason: true, RequireOwner: true}
+
+// tagPolicy reads data.vpncheck.config.tag_exceptions over the defaults.
+func tagPolicy(data map[string]any) (TagPolicy, error) {
+	p := defaultTagPolicy
+	raw, ok := config(data)["tag_exceptions"].(map[string]any)
+	if !ok {
+		return p, nil
+	}
+	if v, ok := number(raw["max_days"]); ok {
+		if v < 1 {
+			return p, fmt.Errorf("%w: data vpncheck.config.tag_exceptions.max_days must be at least 1", ErrPolicy)
+		}
+		p.MaxDays = int(v)
+	}
+	if s, ok := raw["max_severity"].(string); ok {
+		sev, err := report.ParseSeverity(s)
+		if err != nil {
+			return p, fmt.Errorf("%w: data vpncheck.config.tag_exceptions.max_severity: %v", ErrPolicy, err)
+		}
+		p.MaxSeverity = sev
+	}
+	if b, ok := raw["require_reason"].(bool); ok {
+		p.RequireReason = b
+	}
+	if b, ok := raw["require_owner"].(bool); ok {
+		p.RequireOwner = b
+	}
+	return p, nil
+}
+
+func number(v any) (float64, bool) {
+	switch n := v.(type) {
+	case float64:
+		return n, true
+	case int:
+		return float64(n), true
+	case json.Number:
+		f, err := n.Float64()
+		return f, err == nil
+	}
+	return 0, false
+}
+
+// tagExceptions reads a connection's exception tags under the tag policy.
+// A declaration that breaks it (no valid expiry, an expiry too far out, no
+// reason or owner, a rule unknown or too severe to except by tag)
+// suppresses nothing and comes back as an error entry naming the
+// connection.
+func tagExceptions(c *ConnectionInfo, pol TagPolicy, now time.Time, severityOf func(rule string) (report.Severity, bool)) ([]Exception, *report.ErrorEntry) {
 	rules, ok := c.Tags[TagException]
 	if !ok {
 		return nil, nil
 	}
-	until, err := parseExpiry(c.Tags[TagExceptionExpires])
+	refuse := func(why string) ([]Exception, *report.ErrorEntry) {
+		return nil, &report.ErrorEntry{Region: c.Region, Code: report.CodeInvalidException, ConnectionID: c.ID,
+			Message: fmt.Sprintf("connection %s: tag %s is ignored: %s", c.ID, TagException, why)}
+	}
+	expires, has := c.Tags[TagExceptionExpires]
+	if !has {
+		return refuse(fmt.Sprintf("it needs a %s tag (YYYY-MM-DD)", TagExceptionExpires))
+	}
+	until, err := parseExpiry(expires)
 	if err != nil {
-		msg := fmt.Sprintf("connection %s: tag %s is ignored: tag %s: %v", c.ID, TagException, TagExceptionExpires, err)
-		if _, has := c.Tags[TagExceptionExpires]; !has {
-			msg = fmt.Sprintf("connection %s: tag %s is ignored: it needs a %s tag (YYYY-MM-DD)", c.ID, TagException, TagExceptionExpires)
-		}
-		return nil, &report.ErrorEntry{Region: c.Region, Code: report.CodeInvalidException, Message: msg, ConnectionID: c.ID}
+		return refuse(fmt.Sprintf("tag %s: %v", TagExceptionExpires, err))
+	}
+	if latest := now.UTC().Truncate(24*time.Hour).AddDate(0, 0, pol.MaxDays+1); until.After(latest) {
+		return refuse(fmt.Sprintf("tag %s is more than %d days away (tag_exceptions.max_days)", TagExceptionExpires, pol.MaxDays))
+	}
+	reason, owner := strings.TrimSpace(c.Tags[TagExceptionReason]), strings.TrimSpace(c.Tags[TagExceptionOwner])
+	if pol.RequireReason && reason == "" {
+		return refuse(fmt.Sprintf("it needs a %s tag", TagExceptionReason))
+	}
+	if pol.RequireOwner && owner == "" {
+		return refuse(fmt.Sprintf("it needs a %s tag", TagExceptionOwner))
 	}
 	var out []Exception
 	for _, r := range strings.Split(rules, ",") {
-		if r = strings.TrimSpace(r); r != "" {
-			out = append(out, Exception{
-				Rule: r, ConnectionID: c.ID,
-				Reason: c.Tags[TagExceptionReason], Owner: c.Tags[TagExceptionOwner],
-				Expires: strings.TrimSpace(c.Tags[TagExceptionExpires]), until: until,
-			})
+		if r = strings.TrimSpace(r); r == "" {
+			continue
 		}
+		sev, known := severityOf(r)
+		switch {
+		case !known:
+			return refuse(fmt.Sprintf("it names %q, which is not a rule id", oneLine(r)))
+		case sev > pol.MaxSeverity:
+			return refuse(fmt.Sprintf("rule %s is %s: a tag may except rules up to %s (tag_exceptions.max_severity); use an exception in the policy data", r, sev, pol.MaxSeverity))
+		}
+		out = append(out, Exception{Rule: r, ConnectionID: c.ID, Reason: reason, Owner: owner,
+			Expires: strings.TrimSpace(expires), until: until})
 	}
 	return out, nil
 }
