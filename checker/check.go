@@ -397,7 +397,7 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 	}
 	judged, notJudged, err := e.evaluateAll(ctx, conns, func(c *Connection, found []report.Finding) judgement {
 		var j judgement
-		tagged, bad := tagExceptions(&c.Connection)
+		tagged, bad := tagExceptions(&c.Connection, e.tagPolicy, now, e.ruleSeverity)
 		j.tagError = bad
 		for _, f := range found {
 			if f.Severity < opt.MinSeverity {

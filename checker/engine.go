@@ -53,6 +53,17 @@ type Engine struct {
 	// evalTimeout bounds one connection's evaluation (policy data
 	// evaluation.timeout_ms): a runaway rule costs that connection, not the run.
 	evalTimeout time.Duration
+	// tagPolicy governs exceptions declared by connection tags.
+	tagPolicy TagPolicy
+}
+
+// ruleSeverity is a rule's catalogue severity.
+func (e *Engine) ruleSeverity(id string) (report.Severity, bool) {
+	r, ok := e.byID[id]
+	if !ok {
+		return report.Info, false
+	}
+	return r.Severity, true
 }
 
 // restrictedCapabilities is OPA's built-in set without the functions that
@@ -111,6 +122,9 @@ func NewEngine(ctx context.Context, p Policies) (*Engine, error) {
 		return nil, err
 	}
 	e.evalTimeout = evaluationTimeout(data)
+	if e.tagPolicy, err = tagPolicy(data); err != nil {
+		return nil, err
+	}
 
 	e.query, err = rego.New(
 		rego.Query(Entrypoint),
