@@ -24,7 +24,8 @@ func (textWriter) Rules(w io.Writer, rules []report.Rule) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSEVERITY\tTITLE")
 	for _, r := range rules {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.ID, r.Severity, r.Title)
+		// Custom policies bring their own ids and titles.
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", TerminalText(r.ID, maxTermID), r.Severity, TerminalText(r.Title, maxTermMessage))
 	}
 	return tw.Flush()
 }

@@ -11,20 +11,41 @@ import (
 
 type textWriter struct{}
 
+// Field limits of the text report, in characters: room for any real
+// value, while a 10 MB name stays one readable line.
+const (
+	maxTermID      = 100
+	maxTermName    = 200
+	maxTermMessage = 1000
+)
+
 // Report writes the report for a terminal: a summary line, then findings
 // grouped by connection (worst connection first, worst finding first), then
-// scan errors.
+// scan errors. Every value from the report passes TerminalText, so the
+// only line breaks and escapes are the writer's own.
 func (textWriter) Report(w io.Writer, r *report.Report) error {
 	b := bufio.NewWriter(w)
 	s := &r.Summary
+	id := func(v string) string { return TerminalText(v, maxTermID) }
+	msg := func(v string) string { return TerminalText(v, maxTermMessage) }
+	list := func(vs []string) string {
+		out := make([]string, len(vs))
+		for i, v := range vs {
+			out[i] = id(v)
+		}
+		return strings.Join(out, ", ")
+	}
 
 	fmt.Fprintf(b, "vpncheck: %s, %s", report.Plural(s.Connections, "connection"), report.Plural(s.Tunnels, "tunnel"))
 	if len(s.RegionsScan) > 0 {
-		fmt.Fprintf(b, " in %s", strings.Join(s.RegionsScan, ", "))
+		fmt.Fprintf(b, " in %s", list(s.RegionsScan))
 	}
 	fmt.Fprintf(b, ": %s", report.Plural(s.Findings, "finding"))
 	if counts := report.CountOf(r.Findings).Join(", "); counts != "" {
 		fmt.Fprintf(b, " (%s)", counts)
+	}
+	if s.BelowMinSeverity > 0 {
+		fmt.Fprintf(b, ", %d more below --min-severity not shown", s.BelowMinSeverity)
 	}
 	b.WriteString("\n")
 	var notes []string
@@ -35,29 +56,29 @@ func (textWriter) Report(w io.Writer, r *report.Report) error {
 		notes = append(notes, fmt.Sprintf("%s without IKE or IPsec settings (not judged on them)", report.Plural(s.Incomplete, "connection")))
 	}
 	if len(s.RegionsFailed) > 0 {
-		notes = append(notes, "FAILED regions: "+strings.Join(s.RegionsFailed, ", "))
+		notes = append(notes, "FAILED regions: "+list(s.RegionsFailed))
 	}
 	for _, n := range notes {
 		fmt.Fprintf(b, "  %s\n", n)
 	}
 
 	for _, g := range report.ByConnection(r.Findings) {
-		name := g.ConnectionName
+		name := TerminalText(g.ConnectionName, maxTermName)
 		if name == "" {
 			name = "(unnamed)"
 		}
-		fmt.Fprintf(b, "\n%s  %s  %s", name, g.ConnectionID, g.Region)
+		fmt.Fprintf(b, "\n%s  %s  %s", name, id(g.ConnectionID), id(g.Region))
 		if g.VPNGatewayID != "" {
-			fmt.Fprintf(b, "  gateway %s", g.VPNGatewayID)
+			fmt.Fprintf(b, "  gateway %s", id(g.VPNGatewayID))
 		}
 		if g.AccountID != "" {
-			fmt.Fprintf(b, "  account %s", g.AccountID)
+			fmt.Fprintf(b, "  account %s", id(g.AccountID))
 		}
 		b.WriteString("\n")
 		for _, f := range g.Findings {
-			fmt.Fprintf(b, "  %-8s  %-22s  %s\n", strings.ToUpper(f.Severity.String()), f.Rule, f.Message)
+			fmt.Fprintf(b, "  %-8s  %-22s  %s\n", strings.ToUpper(f.Severity.String()), id(f.Rule), msg(f.Message))
 			if f.Remediation != "" {
-				fmt.Fprintf(b, "  %-8s  %-22s  fix: %s\n", "", "", f.Remediation)
+				fmt.Fprintf(b, "  %-8s  %-22s  fix: %s\n", "", "", msg(f.Remediation))
 			}
 		}
 	}
@@ -65,13 +86,13 @@ func (textWriter) Report(w io.Writer, r *report.Report) error {
 	if len(r.Errors) > 0 {
 		b.WriteString("\nScan errors:\n")
 		for _, e := range r.Errors {
-			region := e.Region
+			region := id(e.Region)
 			if region == "" {
 				region = "-"
 			}
-			fmt.Fprintf(b, "  %s  %s  %s", region, e.Code, e.Message)
+			fmt.Fprintf(b, "  %s  %s  %s", region, id(e.Code), msg(e.Message))
 			if e.RequestID != "" {
-				fmt.Fprintf(b, " (request %s)", e.RequestID)
+				fmt.Fprintf(b, " (request %s)", id(e.RequestID))
 			}
 			b.WriteString("\n")
 		}

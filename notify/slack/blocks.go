@@ -17,7 +17,7 @@ type block struct {
 }
 
 func headerBlock(text string) block {
-	text = truncRunes(oneLine(text), MaxHeaderText)
+	text = truncRunes(text, MaxHeaderText)
 	return block{slackgo.NewHeaderBlock(slackgo.NewTextBlockObject(slackgo.PlainTextType, text, true, false)), utf8.RuneCountInString(text)}
 }
 
@@ -25,7 +25,7 @@ func headerBlock(text string) block {
 // where no entity or link breaks.
 func sectionBlock(text string) block {
 	text = truncMrkdwn(text, sectionBudget)
-	return block{slackgo.NewSectionBlock(slackgo.NewTextBlockObject(slackgo.MarkdownType, text, false, false), nil, nil), utf8.RuneCountInString(text)}
+	return block{slackgo.NewSectionBlock(slackgo.NewTextBlockObject(slackgo.MarkdownType, text, false, true), nil, nil), utf8.RuneCountInString(text)}
 }
 
 // sectionBlocks splits mrkdwn text at line ends into sections within budget.
@@ -50,7 +50,7 @@ func sectionBlocks(text string) []block {
 
 func contextBlock(text string) block {
 	text = truncMrkdwn(text, 1000)
-	return block{slackgo.NewContextBlock("", slackgo.NewTextBlockObject(slackgo.MarkdownType, text, false, false)), utf8.RuneCountInString(text)}
+	return block{slackgo.NewContextBlock("", slackgo.NewTextBlockObject(slackgo.MarkdownType, text, false, true)), utf8.RuneCountInString(text)}
 }
 
 func dividerBlock() block { return block{slackgo.NewDividerBlock(), 0} }
@@ -189,58 +189,6 @@ func (p *packer) finish(runKey, fallback string) []Message {
 		out[i] = m
 	}
 	return out
-}
-
-// escapeTrunc escapes text for mrkdwn (&, <, >: so no name can mention
-// @channel or forge a link) and cuts it to at most max characters, ending
-// with an ellipsis when cut; an entity is never split.
-func escapeTrunc(s string, max int) string {
-	var b strings.Builder
-	n := 0
-	for i, r := range s {
-		var piece string
-		switch r {
-		case '&':
-			piece = "&amp;"
-		case '<':
-			piece = "&lt;"
-		case '>':
-			piece = "&gt;"
-		case utf8.RuneError:
-			piece = "\uFFFD"
-		default:
-			piece = string(r)
-		}
-		pn := utf8.RuneCountInString(piece)
-		rest := utf8.RuneCountInString(s[i:])
-		if n+pn > max || (n+pn == max && rest > 1) {
-			b.WriteString("…")
-			return b.String()
-		}
-		b.WriteString(piece)
-		n += pn
-	}
-	return b.String()
-}
-
-// code shows a value as inline code.
-func code(s string, max int) string {
-	if s == "" {
-		return ""
-	}
-	return "`" + escapeTrunc(strings.ReplaceAll(oneLine(s), "`", "'"), max) + "`"
-}
-
-// oneLine collapses every run of white space, line breaks included, to one space.
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-// truncRunes cuts s to at most max characters, ending with an ellipsis when cut.
-func truncRunes(s string, max int) string {
-	if utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:max-1]) + "…"
 }
 
 // truncMrkdwn cuts escaped mrkdwn to at most max characters without

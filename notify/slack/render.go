@@ -138,29 +138,29 @@ func RenderAllClear(rep *report.Report, meta Meta) []Message {
 	for _, b := range sectionBlocks(scopeText(rep, account)) {
 		p.add(b)
 	}
-	text := fmt.Sprintf("VPN check: all clear, %s checked", report.Plural(rep.Summary.Connections, "connection"))
-	if r := regionList(rep.Summary.RegionsScan); r != "" {
-		text += " in " + r
+	fallback := fmt.Sprintf("VPN check: all clear, %s checked", report.Plural(rep.Summary.Connections, "connection"))
+	if r := plainRegions(rep.Summary.RegionsScan); r != "" {
+		fallback += " in " + r
 	}
-	return p.finish(meta.RunKey, text)
+	return p.finish(meta.RunKey, fallback)
 }
 
 // RenderFailure builds the message for a check that could not run (policies
 // did not load, no region scanned, anything else): a one-line reason.
 func RenderFailure(reason string, meta Meta) []Message {
-	reason = oneLine(reason)
-	if reason == "" {
-		reason = "no reason given"
+	why := text(reason, 1000)
+	if why == "" {
+		why = "no reason given"
 	}
 	p := newPacker()
 	p.add(headerBlock(":x: VPN check failed"))
-	text := "*The check could not complete:* " + escapeTrunc(reason, 1000) +
+	body := "*The check could not complete:* " + why +
 		"\nNo connection was judged in this run; the next scheduled run will try again. Check the function's logs."
 	if meta.AccountID != "" {
-		text = "*Account* " + escapeTrunc(meta.AccountID, 64) + "\n" + text
+		body = "*Account* " + code(meta.AccountID, 64) + "\n" + body
 	}
-	p.add(sectionBlock(text))
-	return p.finish(meta.RunKey, "VPN check failed: "+truncRunes(reason, 300))
+	p.add(sectionBlock(body))
+	return p.finish(meta.RunKey, "VPN check failed: "+truncRunes(why, 300))
 }
 
 func reportTitle(rep *report.Report) string {
@@ -188,7 +188,7 @@ func scopeText(rep *report.Report, account string) string {
 	s := rep.Summary
 	var lines []string
 	if account != "" {
-		lines = append(lines, "*Account* "+escapeTrunc(account, 64))
+		lines = append(lines, "*Account* "+code(account, 64))
 	}
 	if len(s.RegionsScan) > 0 {
 		links := make([]string, 0, len(s.RegionsScan))
@@ -202,7 +202,7 @@ func scopeText(rep *report.Report, account string) string {
 		lines = append(lines, "*Regions scanned* "+strings.Join(links, ", "))
 	}
 	if len(s.RegionsFailed) > 0 {
-		lines = append(lines, ":warning: *Not scanned* "+escapeTrunc(regionList(s.RegionsFailed), 1000))
+		lines = append(lines, ":warning: *Not scanned* "+regionList(s.RegionsFailed))
 	}
 	covered := fmt.Sprintf("*Covered* %s, %s", report.Plural(s.Connections, "connection"), report.Plural(s.Tunnels, "tunnel"))
 	if s.Suppressed > 0 {
@@ -211,23 +211,40 @@ func scopeText(rep *report.Report, account string) string {
 	if s.Incomplete > 0 {
 		covered += fmt.Sprintf(" · %d with configuration the API did not return", s.Incomplete)
 	}
+	if s.BelowMinSeverity > 0 {
+		covered += fmt.Sprintf(" · %s below the minimum severity, not shown", report.Plural(s.BelowMinSeverity, "finding"))
+	}
 	lines = append(lines, covered)
 	return strings.Join(lines, "\n")
 }
 
 func regionLink(region string) string {
-	if region == "" || region == report.UnknownRegion || strings.ContainsAny(region, "<>|&/ ") {
-		return escapeTrunc(region, 64)
+	if !linkable(region) {
+		return regionText(region)
 	}
 	return "<" + ConsoleURL(region) + "|" + region + ">"
 }
 
+// regionText shows a region: bare when it looks like a region id, else as code.
+func regionText(region string) string {
+	if linkable(region) {
+		return region
+	}
+	return code(region, 64)
+}
+
+// regionList shows the first regions and counts the rest.
 func regionList(rs []string) string {
 	const show = 20
-	if len(rs) > show {
-		return strings.Join(rs[:show], ", ") + fmt.Sprintf(" and %d more", len(rs)-show)
+	out := make([]string, 0, min(len(rs), show)+1)
+	for i, r := range rs {
+		if i == show {
+			out = append(out, fmt.Sprintf("and %d more", len(rs)-show))
+			break
+		}
+		out = append(out, regionText(r))
 	}
-	return strings.Join(rs, ", ")
+	return strings.Join(out, ", ")
 }
 
 func errorBlocks(rep *report.Report) []block {
@@ -242,7 +259,7 @@ func errorBlocks(rep *report.Report) []block {
 		}
 		var where []string
 		if e.Region != "" {
-			where = append(where, escapeTrunc(e.Region, 64))
+			where = append(where, regionText(e.Region))
 		}
 		if e.ConnectionID != "" {
 			where = append(where, code(e.ConnectionID, 80))
@@ -251,9 +268,9 @@ func errorBlocks(rep *report.Report) []block {
 		if len(where) > 0 {
 			line += strings.Join(where, " ") + ": "
 		}
-		line += code(e.Code, 80) + " " + escapeTrunc(oneLine(e.Message), 300)
+		line += code(e.Code, 80) + " " + text(e.Message, 300)
 		if e.RequestID != "" {
-			line += " (request " + escapeTrunc(e.RequestID, 64) + ")"
+			line += " (request " + code(e.RequestID, 64) + ")"
 		}
 		lines = append(lines, line)
 	}
@@ -279,12 +296,12 @@ func overviewBlocks(conns []*report.Group) []block {
 			}
 		}
 		f := g.Findings[0]
-		line := severityEmoji[g.Worst()] + " *" + escapeTrunc(g.Name(), 120) + "*"
+		line := severityEmoji[g.Worst()] + " " + nameText(g, 120)
 		if f.ConnectionID != "" && f.ConnectionID != g.Name() {
 			line += " " + code(f.ConnectionID, 80)
 		}
 		if f.Region != "" {
-			line += " " + escapeTrunc(f.Region, 40)
+			line += " " + regionText(f.Region)
 		}
 		line += ": " + severityCounts(g.Findings, ", ")
 		lines = append(lines, line)
@@ -298,7 +315,7 @@ func overviewBlocks(conns []*report.Group) []block {
 // connHeader is the first block of a connection's details.
 func connHeader(g *report.Group, continued bool) string {
 	f := g.Findings[0]
-	s := severityEmoji[g.Worst()] + " *" + escapeTrunc(g.Name(), 200) + "*"
+	s := severityEmoji[g.Worst()] + " " + nameText(g, 200)
 	if f.ConnectionID != "" {
 		s += "  " + code(f.ConnectionID, 80)
 	}
@@ -307,15 +324,15 @@ func connHeader(g *report.Group, continued bool) string {
 	}
 	var place []string
 	if f.Region != "" {
-		place = append(place, "region "+escapeTrunc(f.Region, 64))
+		place = append(place, "region "+regionText(f.Region))
 	}
 	if f.VPNGatewayID != "" {
 		place = append(place, "gateway "+code(f.VPNGatewayID, 80))
 	}
 	if f.AccountID != "" {
-		place = append(place, "account "+escapeTrunc(f.AccountID, 64))
+		place = append(place, "account "+code(f.AccountID, 64))
 	}
-	if f.Region != "" && f.Region != report.UnknownRegion && !strings.ContainsAny(f.Region, "<>|&/ ") {
+	if linkable(f.Region) {
 		place = append(place, "<"+ConsoleURL(f.Region)+"|open in the VPC console>")
 	}
 	if len(place) > 0 {
@@ -330,7 +347,7 @@ func findingText(f report.Finding) string {
 	if title == "" {
 		title = f.Rule
 	}
-	s := "*" + capitalize(f.Severity.String()) + " · " + escapeTrunc(oneLine(title), 150) + "*"
+	s := "*" + capitalize(f.Severity.String()) + " · " + text(title, 150) + "*"
 	if f.TunnelID != "" {
 		s += " on tunnel " + code(f.TunnelID, 80)
 	}
@@ -338,13 +355,13 @@ func findingText(f report.Finding) string {
 		s += "  " + code(f.Rule, 64)
 	}
 	if f.Message != "" {
-		s += "\n" + escapeTrunc(oneLine(f.Message), 800)
+		s += "\n" + text(f.Message, 800)
 	}
 	if f.ExceptionExpired != "" {
-		s += "\n:hourglass: The exception for this rule expired on " + escapeTrunc(f.ExceptionExpired, 32) + "."
+		s += "\n:hourglass: The exception for this rule expired on " + text(f.ExceptionExpired, 32) + "."
 	}
 	if f.Remediation != "" {
-		s += "\n_Fix:_ " + escapeTrunc(oneLine(f.Remediation), 1000)
+		s += "\n_Fix:_ " + text(f.Remediation, 1000)
 	}
 	return s
 }
@@ -359,6 +376,9 @@ func (o omission) text() string {
 		len(o.findings), report.PluralWord(len(o.findings), "finding"), severityCounts(o.findings, ", "), report.Plural(len(o.conns), "connection"))
 }
 
+// fallbackText is the notification text. Slack treats it as mrkdwn
+// without the verbatim switch, so it holds only our words, counts, and
+// cloud values that cannot link or mention (safeToken, region ids).
 func fallbackText(rep *report.Report, account string) string {
 	s := rep.Summary
 	var b strings.Builder
@@ -370,16 +390,50 @@ func fallbackText(rep *report.Report, account string) string {
 	default:
 		fmt.Fprintf(&b, "VPN check: %s on %s", severityCounts(rep.Findings, ", "), report.Plural(len(report.ByConnection(rep.Findings)), "connection"))
 	}
-	if account != "" {
+	if safeToken(account) {
 		b.WriteString(", account " + account)
 	}
-	if r := regionList(s.RegionsScan); r != "" {
+	if r := plainRegions(s.RegionsScan); r != "" {
 		b.WriteString(", " + r)
 	}
 	if n := len(s.RegionsFailed); n > 0 {
-		fmt.Fprintf(&b, "; not scanned: %s", regionList(s.RegionsFailed))
+		fmt.Fprintf(&b, "; not scanned: %s", plainRegions(s.RegionsFailed))
 	}
 	return truncRunes(b.String(), fallbackBudget)
+}
+
+// plainRegions lists region ids for the fallback text; anything that does
+// not look like a region id is only counted.
+func plainRegions(rs []string) string {
+	const show = 20
+	var out []string
+	other := 0
+	for _, r := range rs {
+		switch {
+		case !linkable(r):
+			other++
+		case len(out) < show:
+			out = append(out, r)
+		default:
+			other++
+		}
+	}
+	if other > 0 {
+		out = append(out, fmt.Sprintf("%d more", other))
+	}
+	return strings.Join(out, ", ")
+}
+
+// nameText shows a connection's name (else its id) as code: a name is
+// free text that must not format, link or forge anything.
+func nameText(g *report.Group, max int) string {
+	if g.ConnectionName == "" && g.ConnectionID == "" {
+		return "_(unnamed connection)_"
+	}
+	if c := code(g.Name(), max); c != "" {
+		return c
+	}
+	return "_(blank name)_"
 }
 
 func accountOf(rep *report.Report, meta Meta) string {

@@ -333,20 +333,30 @@ func TestRenderEscapesAndTruncates(t *testing.T) {
 	}
 }
 
-func TestEscapeTrunc(t *testing.T) {
+func TestInert(t *testing.T) {
 	for _, tc := range []struct {
-		in   string
-		max  int
-		want string
+		in     string
+		max    int
+		inCode bool
+		want   string
 	}{
-		{"a<b", 10, "a&lt;b"},
-		{"abcdef", 4, "abc…"},
-		{"ab&cd", 4, "ab…"},
-		{"界界界", 3, "界界界"},
-		{"界界界界", 3, "界界…"},
+		{"a<b", 10, false, "a&lt;b"},
+		{"abcdef", 4, false, "abc…"},
+		{"ab&cd", 4, false, "ab…"},
+		{"ab&cd", 8, false, "ab&amp;…"},
+		{"界界界", 3, false, "界界界"},
+		{"界界界界", 3, false, "界界…"},
+		{"  a \n\n b\t", 10, false, "a b"},
+		{"a\u202eb\u200bc\u2066d\x1b[2Je\u0085f\U000E0041", 20, false, "abcd[2Je f"},
+		{"a`b", 10, true, "a'b"},
+		{"a`b", 10, false, "a`b"},
+		{"\xffx", 5, false, "\uFFFDx"},
+		{"<!channel> cn-x", 40, false, "&lt;!channel&gt; cn-x"},
+		{"abc", 0, false, ""},
+		{"ab cd", 3, false, "ab…"},
 	} {
-		if got := escapeTrunc(tc.in, tc.max); got != tc.want {
-			t.Errorf("escapeTrunc(%q, %d) = %q, want %q", tc.in, tc.max, got, tc.want)
+		if got := inert(tc.in, tc.max, tc.inCode); got != tc.want {
+			t.Errorf("inert(%q, %d, %v) = %q, want %q", tc.in, tc.max, tc.inCode, got, tc.want)
 		}
 	}
 	if got := truncMrkdwn("ab <https://x|y> &amp; z", 8); got != "ab …" {
