@@ -130,6 +130,7 @@ type Server struct {
 	regFaults []*Fault
 	latency   map[string]time.Duration
 	modes     map[string]Mode
+	statuses  map[string]*statusOverride // by connection id
 	anyDelay  time.Duration
 	calls     []Call
 	seq       int
@@ -148,6 +149,8 @@ func Start(creds Credentials) *Server {
 		faults:  map[string][]*Fault{},
 		latency: map[string]time.Duration{},
 		modes:   map[string]Mode{},
+
+		statuses: map[string]*statusOverride{},
 	}
 	s.AddAccountCredentials("", creds)
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -475,6 +478,9 @@ func (s *Server) describeVpnConnections(params url.Values, call *Call) (map[stri
 		return nil, 0, errorFor(f)
 	}
 	all := s.conns[accountRegion{call.Account, region}]
+	if id := params.Get("VpnConnectionId"); id != "" {
+		all = s.only(all, id)
+	}
 	total := len(all)
 	if t, ok := s.total[region]; ok {
 		total = t
