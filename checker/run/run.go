@@ -77,6 +77,11 @@ type Plan struct {
 	// FitMemory raises the soft heap limit for a run whose collected
 	// connections fill much of it (set when vpncheck owns GOMEMLIMIT).
 	FitMemory bool
+
+	// Scope, when set, is the one connection a change event's run judges
+	// (see Scope); Change is that event's API call, put on the report.
+	Scope  *Scope
+	Change *report.Change
 }
 
 // Outcome is what became of a run.
@@ -213,6 +218,7 @@ func Execute(ctx context.Context, p Plan) Outcome {
 		return p.failed(ectx, out, err)
 	}
 	out.Report, out.Secrets = res.Report, res.Secrets
+	out.Report.Change = p.Change
 	if p.StateErr != nil {
 		out.Report.Errors = append(out.Report.Errors, report.ErrorEntry{Code: report.CodeStateUnreadable,
 			Message: p.StateErr.Error() + ": every finding counts as new, and nothing is remembered"})

@@ -253,7 +253,8 @@ func (l *ledger) deliver(ctx context.Context, n Notifier, gen int64, ob *outbox,
 func (p Plan) advance(ctx context.Context, led *ledger, res *checker.Result, now time.Time) (d *notify.Delivery, handled bool, err error) {
 	rep := res.Report
 	judged := completelyJudged(rep)
-	opts := lifecycle.Options{Now: now, DigestEvery: p.DigestEvery, Judged: judged, Suppressed: res.Suppressed, Hidden: res.Hidden}
+	opts := lifecycle.Options{Now: now, DigestEvery: p.DigestEvery, Judged: judged, Suppressed: res.Suppressed, Hidden: res.Hidden,
+		Partial: p.Scope.partial(rep.AccountID)}
 	var scrub notify.Scrubber
 	if res.Secrets != nil {
 		scrub = res.Secrets
