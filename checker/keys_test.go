@@ -2,11 +2,15 @@ package checker
 
 import (
 	"context"
+	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/trustelem/zxcvbn"
 )
 
@@ -121,5 +125,123 @@ func TestSecretsScrub(t *testing.T) {
 	}
 	if strings.Contains(s.Scrub("abcabc"), "abc") {
 		t.Error("repeated secret not scrubbed")
+	}
+}
+
+// Every key of the run is masked in every connection's names, tags, ids
+// and exposure facts, whichever connection it belongs to.
+func TestAnalyzeKeysMasksEveryKeyInEveryConnection(t *testing.T) {
+	const keyA, bgpA = "CANARY-KEY-A-7f3a9", "CANARY-BGP-A-11d2"
+	a := normalizeJSON(t, `{"VpnConnectionId": "vco-a", "Name": "a", "IkeConfig": {"Psk": "`+keyA+`"},
+		"VpnBgpConfig": {"PeerAsn": "65001", "AuthKey": "`+bgpA+`"}}`)
+	b := normalizeJSON(t, `{"VpnConnectionId": "vco-b-`+keyA+`", "Name": "b `+keyA+`", "VpnGatewayId": "vpn-`+bgpA+`",
+		"CustomerGatewayId": "cgw-`+keyA+`",
+		"Tag": {"Tag": [{"Key": "note", "Value": "x`+keyA+`"}, {"Key": "k-`+keyA+`", "Value": "v"},
+			{"Key": "vpncheck:exception", "Value": "psk-weak"}, {"Key": "vpncheck:exception-expires", "Value": "`+keyA+`"}]},
+		"TunnelOptionsSpecification": {"TunnelOptions": [{"TunnelId": "tun-`+keyA+`",
+			"TunnelIkeConfig": {"Psk": "own-key-of-b-0000", "LocalId": "`+keyA+`", "RemoteId": "r`+bgpA+`"},
+			"TunnelBgpConfig": {"LocalAsn": "`+keyA+`", "PeerAsn": "1"}}]}}`)
+	c := normalizeJSON(t, `{"VpnConnectionId": "vco-own-key-of-b-0000", "Name": "c", "IkeConfig": {"IkeVersion": "ikev2"}}`)
+	analyzeKeys(context.Background(), []*Connection{a, b, c}, keyPolicy{})
+	out, err := json.Marshal([]*Connection{a, b, c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{keyA, bgpA, "own-key-of-b-0000"} {
+		if strings.Contains(string(out), k) {
+			t.Errorf("key %q shows in the policy input:\n%s", k, out)
+		}
+	}
+	for _, v := range []*Connection{a, b, c} {
+		if strings.Contains(v.astValue().String(), "CANARY") {
+			t.Errorf("a key shows in the OPA input of %s", v.Connection.ID)
+		}
+	}
+	if b.Connection.ID != "vco-b-****" || c.Connection.ID != "vco-****" || b.Tunnels[0].ID != "tun-****" ||
+		b.Connection.Tags["vpncheck:exception-expires"] != "****" || b.Tunnels[0].IKE.RemoteID != "r****" {
+		t.Errorf("masked wrongly: %s", out)
+	}
+}
+
+// A key of any length is judged in milliseconds, on its first
+// estimate_max_length characters, with finite facts.
+func TestAnalyzeKeysLongKeys(t *testing.T) {
+	for _, tc := range []struct {
+		length, maxLen, wantEstimated int
+	}{
+		{10_000, 0, DefaultEstimateMaxLength},
+		{400, 256, 256},
+		{400, 5000, maxEstimateMaxLength},
+		{20, 0, 20},
+	} {
+		key := strings.Repeat("aB3$xYz9", tc.length/8+1)[:tc.length]
+		c := normalizeJSON(t, `{"Name": "n", "IkeConfig": {"Psk": "`+key+`"}}`)
+		start := time.Now()
+		_, errs := analyzeKeys(context.Background(), []*Connection{c}, keyPolicy{estimateMaxLength: tc.maxLen})
+		took := time.Since(start)
+		p := c.Tunnels[0].PSK
+		if p.Guesses == nil || math.IsInf(*p.Guesses, 0) || *p.Guesses > maxGuesses || p.EstimatedLength != tc.wantEstimated || p.Length != tc.length || len(errs) != 0 {
+			t.Errorf("%d characters, max %d: facts %+v (guesses %v), errors %v", tc.length, tc.maxLen, p, p.Guesses, errs)
+		}
+		// zxcvbn's cost grows with what it sees: a key of any length at the
+		// default cap is milliseconds (tens on a loaded machine).
+		if tc.maxLen == 0 && took > 150*time.Millisecond {
+			t.Errorf("%d characters took %v", tc.length, took)
+		}
+		if _, err := ast.InterfaceToValue(p); err != nil {
+			t.Errorf("facts OPA cannot hold: %v", err)
+		}
+	}
+}
+
+// Keys not estimated before the deadline keep their other facts, and the
+// run names their connections.
+func TestAnalyzeKeysStopsAtTheDeadline(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	a := normalizeJSON(t, `{"VpnConnectionId": "vco-a", "IkeConfig": {"Psk": "short"}}`)
+	b := normalizeJSON(t, `{"VpnConnectionId": "vco-b", "IkeConfig": {"IkeVersion": "ikev2"}}`)
+	_, errs := analyzeKeys(ctx, []*Connection{a, b}, keyPolicy{banned: []string{"short"}})
+	p := a.Tunnels[0].PSK
+	if p == nil || p.Guesses != nil || p.GuessesLog != nil || p.Length != 5 || !p.Banned {
+		t.Fatalf("facts %+v", p)
+	}
+	if len(errs) != 1 || errs[0].Code != CodeKeysNotJudged || !strings.Contains(errs[0].Message, "the keys of 1 connection (vco-a) in cn-test") {
+		t.Fatalf("errors %+v", errs)
+	}
+	b2, _ := json.Marshal(a)
+	if strings.Contains(string(b2), "guesses") {
+		t.Errorf("an absent estimate shows: %s", b2)
+	}
+}
+
+// A redacted key from elsewhere (no saved facts) is said to be unjudged;
+// facts from saves with different salts cannot be compared for reuse.
+func TestAnalyzeKeysSavedFacts(t *testing.T) {
+	salt1 := kdfSalt{iter: 10, salt: []byte("0123456789abcdef")}
+	salt2 := kdfSalt{iter: 10, salt: []byte("fedcba9876543210")}
+	saved := func(id string, salt kdfSalt, key string) *Connection {
+		c := normalizeJSON(t, `{"VpnConnectionId": "`+id+`", "IkeConfig": {"Psk": "vpncheck:redacted", "VpncheckKeyFacts": {
+			"Length": 6, "Guesses": 12.5, "EstimatedLength": 6, "ExposedIn": ["name"],
+			"Fingerprint": "`+salt.fingerprint(key)+`", "FoldedFingerprint": "`+salt.fingerprint(strings.ToLower(key))+`"}}}`)
+		c.stampSalt(salt.String())
+		return c
+	}
+	a, b := saved("vco-a", salt1, "Secret"), saved("vco-b", salt1, "Secret")
+	other := normalizeJSON(t, `{"VpnConnectionId": "vco-x", "IkeConfig": {"Psk": "vpncheck:redacted"}}`)
+	_, errs := analyzeKeys(context.Background(), []*Connection{a, b, other}, keyPolicy{banned: []string{"SECRET"}})
+	p := a.Tunnels[0].PSK
+	if p.Length != 6 || !p.Banned || p.SharedWith != 2 || p.Guesses == nil || *p.Guesses != 12.5 || *p.GuessesLog != 1 ||
+		!reflect.DeepEqual(p.ExposedIn, []string{"name"}) {
+		t.Errorf("facts %+v", p)
+	}
+	if other.Tunnels[0].PSK != nil || len(errs) != 1 || !strings.Contains(errs[0].Message, "vco-x") || !strings.Contains(errs[0].Message, "redacted") {
+		t.Errorf("unjudged key: %+v, errors %+v", other.Tunnels[0].PSK, errs)
+	}
+
+	c, d := saved("vco-c", salt1, "Secret"), saved("vco-d", salt2, "Secret")
+	_, errs = analyzeKeys(context.Background(), []*Connection{c, d}, keyPolicy{})
+	if c.Tunnels[0].PSK.SharedWith != 1 || len(errs) != 1 || !strings.Contains(errs[0].Message, "2 different saves") {
+		t.Errorf("two salts: shared %d, errors %+v", c.Tunnels[0].PSK.SharedWith, errs)
 	}
 }

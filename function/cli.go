@@ -33,6 +33,7 @@ var version = ""
 
 const usage = `usage:
   vpncheck check [flags]              one check now: collect, evaluate, report
+  vpncheck event --file EVENT.json    one change event (ActionTrail CloudEvent) as the function takes it
   vpncheck rules [--format text|json] the rule catalogue
   vpncheck version
 Run 'vpncheck check -h' for the check flags.
@@ -49,6 +50,8 @@ func runCLI(ctx context.Context, args []string, getenv func(string) string, stdo
 		return cmdCheck(ctx, args[1:], getenv, stdout, stderr)
 	case "rules":
 		return cmdRules(ctx, args[1:], getenv, stdout, stderr)
+	case "event":
+		return cmdEvent(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "vpncheck %s\n", buildVersion())
 		return exitOK
@@ -188,9 +191,11 @@ type checkConfig struct {
 	timeout        time.Duration
 	concurrency    int
 	saveInventory  string
+	liveFlags      []string // flags given that only a live check reads
 	dumpInput      string
 	state          string // a directory, or oss://bucket/prefix
 	digest         time.Duration
+	org            orgSettings // member accounts (accounts.go); none: the caller's own account
 }
 
 func parseCheck(args []string, getenv func(string) string, stdout io.Writer) (*checkConfig, error) {
@@ -211,6 +216,8 @@ func parseCheck(args []string, getenv func(string) string, stdout io.Writer) (*c
 	fs.StringVar(&cfg.saveInventory, "save-inventory", "", "write what was collected to `DIR`, secrets redacted")
 	stateSpec := fs.String("state", "", "keep findings between runs in `DIR` (or oss://bucket/prefix): report new, open and resolved, notify only news (env "+envState+")")
 	fs.StringVar(&cfg.dumpInput, "dump-input", "", "write the policy inputs (what the rules see, keys reduced to facts) to `FILE` as a JSON array")
+	var accounts orgFlags
+	accounts.register(fs)
 	given, err := parseFlags(fs, args, stdout)
 	if err != nil {
 		return nil, err
@@ -221,6 +228,11 @@ func parseCheck(args []string, getenv func(string) string, stdout io.Writer) (*c
 		return nil, err
 	}
 	cfg.inventories = inv
+	for _, f := range []string{"regions", "exclude-regions", "save-inventory"} {
+		if given[f] {
+			cfg.liveFlags = append(cfg.liveFlags, "--"+f)
+		}
+	}
 	cfg.regions = pick(*regions, given["regions"], "regions", envRegions, getenv).list()
 	cfg.excludeRegions = pick(*exclude, given["exclude-regions"], "exclude-regions", envExcludeRegions, getenv).list()
 	if cfg.format, err = output.Get(*format); err != nil {
@@ -241,6 +253,9 @@ func parseCheck(args []string, getenv func(string) string, stdout io.Writer) (*c
 	}
 	if cfg.concurrency < 1 {
 		return nil, checker.Inputf("--concurrency must be at least 1")
+	}
+	if err := accounts.resolve(given, cfg, getenv); err != nil {
+		return nil, err
 	}
 	return cfg, nil
 }
@@ -297,7 +312,7 @@ func cmdCheck(ctx context.Context, args []string, getenv func(string) string, st
 		plan.Inputs = f
 	}
 
-	out := run.Execute(ctx, plan)
+	out := cfg.org.execute(ctx, plan) // run.Execute, per member account with --accounts
 	if out.Report != nil {
 		if err := cfg.format.Report(stdout, out.Report); err != nil {
 			return fail(stderr, fmt.Errorf("write report: %w", err))
@@ -328,6 +343,10 @@ func homeRegion(getenv func(string) string) string {
 // files, or the live API.
 func (cfg *checkConfig) source(getenv func(string) string) (run.Source, error) {
 	if len(cfg.inventories) > 0 {
+		if len(cfg.liveFlags) > 0 {
+			return nil, checker.Inputf("%s cannot be used with --inventory: the files are read as they are (--region names the region of files that do not name their own)",
+				strings.Join(cfg.liveFlags, " and "))
+		}
 		return checker.Files{Paths: cfg.inventories, Region: cfg.region}, nil
 	}
 	home := homeRegion(getenv)
@@ -342,12 +361,20 @@ func (cfg *checkConfig) source(getenv func(string) string) (run.Source, error) {
 	if err != nil {
 		return nil, err
 	}
+	var save alibaba.PageSaver
+	if cfg.saveInventory != "" {
+		saver, err := checker.NewSaver(cfg.saveInventory)
+		if err != nil {
+			return nil, checker.Inputf("--save-inventory: %v", err)
+		}
+		save = saver
+	}
 	return alibaba.Live{
 		Config: alibaba.CollectorConfig{
 			Credential:  cred,
 			Endpoint:    vpcEndpoint(getenv),
 			Concurrency: cfg.concurrency,
-			SaveDir:     cfg.saveInventory,
+			Save:        save,
 		},
 		Regions: regions,
 		Exclude: cfg.excludeRegions,

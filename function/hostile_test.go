@@ -88,6 +88,7 @@ func TestHostileEndpoint(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
+	testBinary(t) // before any test changes HOME, which go build reads
 	type want struct {
 		code      int    // exit status with --fail-on info
 		errCode   string // the hostile region's errors entry
@@ -191,6 +192,7 @@ func TestHostileRefusedKeepsTheLastError(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
+	testBinary(t) // before any test changes HOME, which go build reads
 	s, env := hostileEnv(t)
 	env["VPNCHECK_VPC_ENDPOINT"] = s.URL
 	s.Close() // nothing listens there any more
@@ -209,6 +211,7 @@ func TestHostileNoCredentialsSaysWhatToDo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
+	testBinary(t) // before any test changes HOME, which go build reads
 	_, env := hostileEnv(t)
 	delete(env, "ALIBABA_CLOUD_ACCESS_KEY_ID")
 	delete(env, "ALIBABA_CLOUD_ACCESS_KEY_SECRET")

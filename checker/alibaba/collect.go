@@ -7,17 +7,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/vpncheck/vpncheck/checker"
-	"github.com/vpncheck/vpncheck/checker/report"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/report"
 
 	openapiutil "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
 	"github.com/alibabacloud-go/tea/dara"
@@ -32,11 +33,24 @@ const PageSize = 50
 // ErrInvalidEndpoint marks a VPC endpoint that is not scheme://host[:port].
 var ErrInvalidEndpoint = errors.New("invalid VPC endpoint")
 
+// MaxBodyBytes is the most of one response vpncheck reads: a full page of
+// 50 dual-tunnel connections with tags is well under 1 MiB.
+const MaxBodyBytes = 8 << 20
+
 // VPCClient is what a Collector needs of the VPC OpenAPI; the SDK's
-// *client.Client satisfies it. Each call is one attempt: the Collector retries.
+// *client.Client satisfies it. Each call is one attempt: the Collector
+// retries. DescribeVpnConnections goes through CallApi with the "binary"
+// body type, so that its raw body reaches vpncheck's own decoder.
 type VPCClient interface {
-	DescribeVpnConnectionsWithOptions(*vpc.DescribeVpnConnectionsRequest, *dara.RuntimeOptions) (*vpc.DescribeVpnConnectionsResponse, error)
+	CallApi(*openapiutil.Params, *openapiutil.OpenApiRequest, *dara.RuntimeOptions) (map[string]any, error)
 	DescribeRegionsWithOptions(*vpc.DescribeRegionsRequest, *dara.RuntimeOptions) (*vpc.DescribeRegionsResponse, error)
+}
+
+// PageSaver receives every page a Collector reads, as the API sent it
+// (checker.Saver is one); Close follows the last page of the run.
+type PageSaver interface {
+	SavePage(region string, number, size int, body []byte) error
+	Close() error
 }
 
 // CollectorConfig is how a Collector reaches the VPC OpenAPI.
@@ -51,9 +65,11 @@ type CollectorConfig struct {
 	ConnectTimeout, ReadTimeout time.Duration
 	// Concurrency is how many regions are scanned at once (default 4).
 	Concurrency int
-	// SaveDir, when set, receives every page read as <region>-page-<n>.json,
-	// with a top-level RegionId and the secrets replaced by checker.Redacted.
-	SaveDir string
+	// MaxBodyBytes caps one response (default MaxBodyBytes): a larger page
+	// ends its region as incomplete.
+	MaxBodyBytes int64
+	// Save, when set, receives every page read (--save-inventory).
+	Save PageSaver
 }
 
 // Backoff is the retry policy for throttling, 5xx and network errors.
@@ -121,6 +137,9 @@ func NewCollector(cfg CollectorConfig) (*Collector, error) {
 	if c.cfg.Concurrency < 1 {
 		c.cfg.Concurrency = 4
 	}
+	if c.cfg.MaxBodyBytes <= 0 {
+		c.cfg.MaxBodyBytes = MaxBodyBytes
+	}
 	if cfg.Endpoint != "" {
 		u, err := url.Parse(cfg.Endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
@@ -132,10 +151,10 @@ func NewCollector(cfg CollectorConfig) (*Collector, error) {
 
 	model, err := cfg.Credential.GetCredential()
 	if err != nil {
-		return nil, fmt.Errorf("load Alibaba Cloud credentials: %w", err)
+		return nil, fmt.Errorf("%s (the credential chain said: %s)", credentialsHint, oneLine(err.Error()))
 	}
 	if model == nil || tea.StringValue(model.AccessKeyId) == "" || tea.StringValue(model.AccessKeySecret) == "" {
-		return nil, errors.New("load Alibaba Cloud credentials: no access key id or secret")
+		return nil, errors.New(credentialsHint + " (the credential chain gave no access key id or secret)")
 	}
 	for _, s := range []*string{model.AccessKeySecret, model.SecurityToken} {
 		if v := tea.StringValue(s); v != "" {
@@ -153,8 +172,15 @@ func NewCollector(cfg CollectorConfig) (*Collector, error) {
 	return c, nil
 }
 
-// client returns an SDK client for region whose HTTP calls end with ctx.
-func (c *Collector) client(ctx context.Context, region string) (VPCClient, error) {
+// credentialsHint says what to do when no credential could be loaded.
+const credentialsHint = "no Alibaba Cloud credentials found: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET (and ALIBABA_CLOUD_SECURITY_TOKEN for STS keys), or run aliyun configure"
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// client returns an SDK client for region whose HTTP calls end with ctx,
+// and the HTTP layer under it, which sees what the SDK does not say.
+func (c *Collector) client(ctx context.Context, region string) (VPCClient, *ctxHTTP, error) {
+	h := &ctxHTTP{ctx: ctx, c: c.httpc, maxBody: c.cfg.MaxBodyBytes}
 	conf := &openapiutil.Config{
 		Credential:     c.cred,
 		RegionId:       tea.String(region),
@@ -162,27 +188,68 @@ func (c *Collector) client(ctx context.Context, region string) (VPCClient, error
 		ConnectTimeout: tea.Int(int(c.cfg.ConnectTimeout / time.Millisecond)),
 		ReadTimeout:    tea.Int(int(c.cfg.ReadTimeout / time.Millisecond)),
 		UserAgent:      tea.String("vpncheck"),
-		HttpClient:     ctxHTTP{ctx: ctx, c: c.httpc},
+		HttpClient:     h,
 	}
 	if c.host != "" {
 		conf.Endpoint = tea.String(c.host)
 	}
 	cl, err := vpc.NewClient(conf)
 	if err != nil {
-		return nil, fmt.Errorf("vpc client for %s: %w", region, err)
+		return nil, nil, fmt.Errorf("vpc client for %s: %w", region, err)
 	}
-	return cl, nil
+	return cl, h, nil
 }
 
-// ctxHTTP carries a context into the SDK, which has none of its own.
+// ctxHTTP carries a context into the SDK, which has none of its own, caps
+// every body at maxBody, and records what the last exchange showed. One
+// region's calls are sequential, so last needs no lock.
 type ctxHTTP struct {
-	ctx context.Context
-	c   *http.Client
+	ctx     context.Context
+	c       *http.Client
+	maxBody int64
+	last    exchange
 }
 
-func (h ctxHTTP) Call(req *http.Request, _ *http.Transport) (*http.Response, error) {
-	return h.c.Do(req.WithContext(h.ctx))
+// exchange is what one HTTP call showed, beyond what the SDK reports.
+type exchange struct {
+	answered    bool
+	status      int
+	contentType string
+	readErr     error // the body broke off (or passed maxBody) while read
 }
+
+func (h *ctxHTTP) Call(req *http.Request, _ *http.Transport) (*http.Response, error) {
+	h.last = exchange{}
+	resp, err := h.c.Do(req.WithContext(h.ctx))
+	if err != nil {
+		return nil, err
+	}
+	h.last.answered, h.last.status, h.last.contentType = true, resp.StatusCode, resp.Header.Get("Content-Type")
+	if resp.ContentLength > h.maxBody {
+		resp.Body.Close()
+		h.last.readErr = fmt.Errorf("%w: Content-Length %d", checker.ErrBodyTooLarge, resp.ContentLength)
+		return nil, h.last.readErr
+	}
+	resp.Body = &recordingBody{r: checker.LimitBody(resp.Body, h.maxBody), c: resp.Body, ex: &h.last}
+	return resp, nil
+}
+
+// recordingBody notes the first error of reading the body that is not its end.
+type recordingBody struct {
+	r  io.Reader
+	c  io.Closer
+	ex *exchange
+}
+
+func (b *recordingBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF && b.ex.readErr == nil {
+		b.ex.readErr = err
+	}
+	return n, err
+}
+
+func (b *recordingBody) Close() error { return b.c.Close() }
 
 // lockedCredential serialises a credential provider: the default chain
 // records the provider it used without a lock.
@@ -194,18 +261,21 @@ type lockedCredential struct {
 func (l *lockedCredential) GetAccessKeyId() (*string, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	//lint:ignore SA1019 credentials.Credential requires it; the SDK calls GetCredential
 	return l.c.GetAccessKeyId()
 }
 
 func (l *lockedCredential) GetAccessKeySecret() (*string, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	//lint:ignore SA1019 credentials.Credential requires it; the SDK calls GetCredential
 	return l.c.GetAccessKeySecret()
 }
 
 func (l *lockedCredential) GetSecurityToken() (*string, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	//lint:ignore SA1019 credentials.Credential requires it; the SDK calls GetCredential
 	return l.c.GetSecurityToken()
 }
 
@@ -233,14 +303,14 @@ func (c *Collector) Regions(ctx context.Context, home string) ([]string, error) 
 	if home == "" {
 		home = "cn-hangzhou"
 	}
-	cl, err := c.client(ctx, home)
+	cl, h, err := c.client(ctx, home)
 	if err != nil {
 		return nil, err
 	}
 	var resp *vpc.DescribeRegionsResponse
 	err = c.retry(ctx, nil, func() (err error) {
 		resp, err = cl.DescribeRegionsWithOptions(&vpc.DescribeRegionsRequest{}, &dara.RuntimeOptions{})
-		return err
+		return h.classify(err)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("describe regions: %s", c.describe(err).Message)
@@ -266,13 +336,8 @@ func (c *Collector) Regions(ctx context.Context, home string) ([]string, error) 
 // inv.Fail and the others go on; a region read whole is marked scanned.
 // When ctx ends, collection stops and the unfinished regions are failed
 // with report.CodeDeadlineExceeded; what was read of them stays in inv.
-// The error is about saving pages to SaveDir only.
+// The error is about saving pages (Save) only.
 func (c *Collector) Collect(ctx context.Context, regions []string, inv *checker.Inventory) error {
-	if c.cfg.SaveDir != "" {
-		if err := os.MkdirAll(c.cfg.SaveDir, 0o700); err != nil {
-			return fmt.Errorf("%w: %v", checker.ErrSaveInventory, err)
-		}
-	}
 	var (
 		work    = make(chan string)
 		wg      sync.WaitGroup
@@ -336,26 +401,26 @@ func dedupe(in []string) []string {
 	return out
 }
 
-// scanRegion reads region page by page. Its error is about saving only;
-// everything else is recorded in inv.
+// scanRegion reads region page by page, through the decoder and the
+// completeness rules that inventory files go through (checker.Listing).
+// Its error is about saving only; everything else is recorded in inv.
 func (c *Collector) scanRegion(ctx context.Context, region string, inv *checker.Inventory) error {
-	cl, err := c.client(ctx, region)
+	cl, h, err := c.client(ctx, region)
 	if err != nil {
 		inv.Fail(report.ErrorEntry{Region: region, Code: "ClientError", Message: c.scrub(err.Error())})
 		return nil
 	}
+	ls := inv.NewListing(region, PageSize)
 	var (
-		read    int64
+		held    int64
 		last    time.Time
 		saveErr error
 	)
 	for page := 1; ; page++ {
-		var resp *vpc.DescribeVpnConnectionsResponse
-		req := &vpc.DescribeVpnConnectionsRequest{
-			RegionId: tea.String(region), PageNumber: tea.Int32(int32(page)), PageSize: tea.Int32(PageSize),
-		}
-		err := c.retry(ctx, &last, func() (err error) {
-			resp, err = cl.DescribeVpnConnectionsWithOptions(req, &dara.RuntimeOptions{})
+		var res pageResult
+		err := c.retry(ctx, &last, func() error {
+			var err error
+			res, err = c.readPage(cl, h, ls, region, page)
 			return err
 		})
 		what := fmt.Sprintf("describe vpn connections in %s page %d", region, page)
@@ -363,59 +428,205 @@ func (c *Collector) scanRegion(ctx context.Context, region string, inv *checker.
 			e := c.describe(err)
 			e.Region = region
 			if e.Code == report.CodeDeadlineExceeded {
-				e.Message = fmt.Sprintf("%s is incomplete: the run's deadline came before page %d was read (%d connections read)", region, page, read)
+				e.Message = fmt.Sprintf("%s is incomplete: the run's deadline came before page %d was read (%d connections read)%s",
+					region, page, held, lastErrorText(err, c.scrub))
 			} else {
 				e.Message = what + ": " + e.Message
 			}
 			inv.Fail(e)
 			return saveErr
 		}
-		var body []byte
-		if resp != nil && resp.Body != nil {
-			body, err = marshalPage(resp.Body)
+		held = res.Held
+		if res.saveErr != nil && saveErr == nil {
+			saveErr = res.saveErr
 		}
-		if len(body) == 0 || err != nil {
-			inv.Fail(report.ErrorEntry{Region: region, Code: report.CodeInvalidResponse, Message: what + ": the response has no body"})
-			return saveErr
-		}
-		n, total, err := inv.AddPage(region, bytes.NewReader(body))
-		if err != nil {
-			inv.Fail(report.ErrorEntry{Region: region, Code: report.CodeInvalidResponse, RequestID: tea.StringValue(resp.Body.RequestId),
-				Message: what + ": " + c.scrub(err.Error())})
-			return saveErr
-		}
-		if c.cfg.SaveDir != "" && saveErr == nil {
-			saveErr = savePage(c.cfg.SaveDir, region, page, body)
-		}
-		read += int64(n)
-		if read >= total {
+		switch {
+		case res.Complete:
 			inv.MarkScanned(region)
 			return saveErr
-		}
-		if n == 0 {
-			inv.Fail(report.ErrorEntry{Region: region, Code: report.CodeIncompleteResponse, RequestID: tea.StringValue(resp.Body.RequestId),
-				Message: fmt.Sprintf("%s: the page is empty, but only %d of %d connections were read", what, read, total)})
+		case res.Incomplete != "":
+			inv.Fail(report.ErrorEntry{Region: region, Code: report.CodeIncompleteResponse, RequestID: res.RequestID,
+				Message: fmt.Sprintf("%s is incomplete: %s: %s", region, what, c.scrub(res.Incomplete))})
 			return saveErr
 		}
 	}
 }
 
-// marshalPage turns the SDK's typed body back into the API's JSON. The
-// SDK's omitempty drops an empty connection list, which the API sends.
-func marshalPage(body *vpc.DescribeVpnConnectionsResponseBody) ([]byte, error) {
-	if body.VpnConnections != nil && len(body.VpnConnections.VpnConnection) > 0 {
-		return json.Marshal(body)
-	}
-	b, err := json.Marshal(body)
+// pageResult is a page read, and whether it could be saved.
+type pageResult struct {
+	checker.PageResult
+	saveErr error
+}
+
+// readPage makes one DescribeVpnConnections call and reads its body into
+// the listing. A body that cannot be read is a *pageError, and adds nothing.
+func (c *Collector) readPage(cl VPCClient, h *ctxHTTP, ls *checker.Listing, region string, page int) (pageResult, error) {
+	req := &openapiutil.OpenApiRequest{Query: map[string]*string{
+		"RegionId": tea.String(region), "PageNumber": tea.String(strconv.Itoa(page)), "PageSize": tea.String(strconv.Itoa(PageSize)),
+	}}
+	ans, err := cl.CallApi(describeVpnConnections, req, &dara.RuntimeOptions{})
 	if err != nil {
-		return nil, err
+		return pageResult{}, h.classify(err)
 	}
-	var doc map[string]json.RawMessage
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return nil, err
+	body, _ := ans["body"].(io.ReadCloser)
+	if body == nil {
+		return pageResult{}, &pageError{kind: pageInvalid, msg: "the response has no body"}
 	}
-	doc["VpnConnections"] = json.RawMessage(`{"VpnConnection":[]}`)
-	return json.Marshal(doc)
+	defer body.Close()
+	reqID := ""
+	if hs, ok := ans["headers"].(map[string]*string); ok {
+		reqID = tea.StringValue(hs["x-acs-request-id"])
+	}
+	var r io.Reader = body
+	var saved *bytes.Buffer
+	if c.cfg.Save != nil {
+		saved = new(bytes.Buffer)
+		r = io.TeeReader(body, saved)
+	}
+	res, err := ls.AddPage(page, r)
+	if err != nil {
+		return pageResult{}, h.pageError(err, reqID)
+	}
+	if res.RequestID == "" {
+		res.RequestID = reqID
+	}
+	out := pageResult{PageResult: res}
+	if saved != nil {
+		out.saveErr = c.cfg.Save.SavePage(region, page, PageSize, saved.Bytes())
+	}
+	return out, nil
+}
+
+// describeVpnConnections is the call the generated SDK makes, but with the
+// raw body handed back.
+var describeVpnConnections = &openapiutil.Params{
+	Action: tea.String("DescribeVpnConnections"), Version: tea.String("2016-04-28"),
+	Protocol: tea.String("HTTPS"), Pathname: tea.String("/"), Method: tea.String("POST"),
+	AuthType: tea.String("AK"), Style: tea.String("RPC"), ReqBodyType: tea.String("formData"),
+	BodyType: tea.String("binary"),
+}
+
+// pageKind is why a call gave no usable page.
+type pageKind int
+
+const (
+	pageNetwork  pageKind = iota // no answer, or it broke off: retried
+	pageServer                   // HTTP 429 or 5xx without an API error body: retried
+	pageInvalid                  // an answer that is not a page: InvalidResponse
+	pageTooLarge                 // a body over MaxBodyBytes: IncompleteResponse
+)
+
+// pageError is a call whose answer the SDK could not name as an API error,
+// or whose body the decoder refused.
+type pageError struct {
+	kind      pageKind
+	msg       string
+	requestID string
+	err       error
+}
+
+func (e *pageError) Error() string { return e.msg }
+func (e *pageError) Unwrap() error { return e.err }
+
+// classify turns a call's error into a *pageError where the SDK could not
+// read an API error from the answer; API errors are left as they are.
+func (h *ctxHTTP) classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *tea.SDKError
+	if errors.As(err, &se) && (tea.StringValue(se.Code) != "" || tea.IntValue(se.StatusCode) != 0) {
+		return err
+	}
+	ex := h.last
+	switch {
+	case errors.Is(ex.readErr, checker.ErrBodyTooLarge):
+		return &pageError{kind: pageTooLarge, msg: tooLargeText(h.maxBody), err: err}
+	case !ex.answered || ex.readErr != nil:
+		return &pageError{kind: pageNetwork, msg: networkText(err), err: err}
+	case ex.status == http.StatusTooManyRequests || ex.status >= 500:
+		return &pageError{kind: pageServer, msg: fmt.Sprintf("HTTP %d without an API error body%s", ex.status, contentTypeText(ex.contentType)), err: err}
+	}
+	return &pageError{kind: pageInvalid, msg: fmt.Sprintf("HTTP %d with a body that is not an API answer%s", ex.status, contentTypeText(ex.contentType)), err: err}
+}
+
+// pageError words a body the decoder refused.
+func (h *ctxHTTP) pageError(err error, reqID string) error {
+	ex := h.last
+	switch {
+	case errors.Is(err, checker.ErrBodyTooLarge):
+		return &pageError{kind: pageTooLarge, requestID: reqID, msg: tooLargeText(h.maxBody), err: err}
+	case ex.readErr != nil:
+		return &pageError{kind: pageNetwork, requestID: reqID, msg: "the response broke off: " + networkText(ex.readErr), err: err}
+	}
+	return &pageError{kind: pageInvalid, requestID: reqID, err: err,
+		msg: fmt.Sprintf("the response is not a DescribeVpnConnections answer (HTTP %d%s): %s", ex.status, contentTypeText(ex.contentType), trimUnreadable(err))}
+}
+
+func tooLargeText(limit int64) string {
+	return fmt.Sprintf("the response is larger than %d MiB, the most vpncheck reads of one page", limit>>20)
+}
+
+func contentTypeText(ct string) string {
+	if ct == "" {
+		return ""
+	}
+	return ", Content-Type " + printable(ct, 60)
+}
+
+// trimUnreadable drops the decoder's "not a DescribeVpnConnections
+// response: ", which the message says already.
+func trimUnreadable(err error) string {
+	return strings.TrimPrefix(err.Error(), checker.ErrUnreadable.Error()+": ")
+}
+
+// printable keeps the first n printable ASCII characters of s.
+func printable(s string, n int) string {
+	var b strings.Builder
+	for i := 0; i < len(s) && b.Len() < n; i++ {
+		if s[i] >= 0x20 && s[i] < 0x7f {
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
+}
+
+// networkText words an error with no API answer: the innermost cause (the
+// refused connection, the DNS or TLS failure), without the request's URL.
+func networkText(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return oneLine(err.Error())
+}
+
+// lastErrorText is "; last error: ..." for the last real error joined to
+// a deadline by retry, or "".
+func lastErrorText(err error, scrub func(string) string) string {
+	var last error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			if e != errDeadline {
+				last = e
+			}
+		}
+	}
+	if last == nil {
+		return ""
+	}
+	var pe *pageError
+	var se *tea.SDKError
+	var msg string
+	switch {
+	case errors.As(last, &pe):
+		msg = pe.msg
+	case errors.As(last, &se):
+		msg = tea.StringValue(se.Code)
+	default:
+		msg = networkText(last)
+	}
+	return "; last error: " + scrub(msg)
 }
 
 // errDeadline is the run's deadline ending a call or its retries.
@@ -423,6 +634,9 @@ var errDeadline = errors.New("deadline")
 
 // retry runs one SDK call until it succeeds, fails for good, runs out of
 // attempts, or the deadline comes. last spaces calls by MinInterval.
+// When the deadline ends it, the error joins errDeadline with the last
+// error that was not the deadline's own (a refused connection, a DNS or TLS
+// failure), so that the report says what stood in the way.
 func (c *Collector) retry(ctx context.Context, last *time.Time, call func() error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
@@ -434,6 +648,7 @@ func (c *Collector) retry(ctx context.Context, last *time.Time, call func() erro
 		if ctx.Err() != nil {
 			return errors.Join(errDeadline, err)
 		}
+		prev := err
 		err = call()
 		if last != nil {
 			*last = time.Now()
@@ -442,6 +657,9 @@ func (c *Collector) retry(ctx context.Context, last *time.Time, call func() erro
 			return nil
 		}
 		if ctx.Err() != nil {
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+				err = prev // the deadline's own cut says nothing new
+			}
 			return errors.Join(errDeadline, err)
 		}
 		if !retryable(err) || attempt >= max(c.Retry.Attempts, 1) {
@@ -486,8 +704,12 @@ func sleep(ctx context.Context, d time.Duration) bool {
 
 // retryable: throttling, HTTP 429 and 5xx, and errors with no API answer
 // (network). Every other API error, credential and permission ones
-// included, fails at once.
+// included, fails at once, and so does an answer that is not a page.
 func retryable(err error) bool {
+	var pe *pageError
+	if errors.As(err, &pe) {
+		return pe.kind == pageNetwork || pe.kind == pageServer
+	}
 	var se *tea.SDKError
 	if !errors.As(err, &se) {
 		return true
@@ -505,11 +727,22 @@ func retryable(err error) bool {
 // describe turns a call's error into an error entry without secrets.
 func (c *Collector) describe(err error) report.ErrorEntry {
 	if errors.Is(err, errDeadline) {
-		return report.ErrorEntry{Code: report.CodeDeadlineExceeded, Message: "the run's deadline came first"}
+		return report.ErrorEntry{Code: report.CodeDeadlineExceeded, Message: "the run's deadline came first" + lastErrorText(err, c.scrub)}
+	}
+	var pe *pageError
+	if errors.As(err, &pe) {
+		code := report.CodeNetworkError
+		switch pe.kind {
+		case pageInvalid:
+			code = report.CodeInvalidResponse
+		case pageTooLarge:
+			code = report.CodeIncompleteResponse
+		}
+		return report.ErrorEntry{Code: code, RequestID: pe.requestID, Message: c.scrub(oneLine(pe.msg))}
 	}
 	var se *tea.SDKError
 	if !errors.As(err, &se) {
-		return report.ErrorEntry{Code: report.CodeNetworkError, Message: c.scrub(strings.Join(strings.Fields(err.Error()), " "))}
+		return report.ErrorEntry{Code: report.CodeNetworkError, Message: c.scrub(networkText(err))}
 	}
 	e := report.ErrorEntry{Code: tea.StringValue(se.Code)}
 	msg := tea.StringValue(se.Message)
@@ -554,58 +787,4 @@ func (c *Collector) scrub(s string) string {
 		s = strings.ReplaceAll(s, secret, checker.Redacted)
 	}
 	return s
-}
-
-// secretKeys are the response fields that hold secrets: pre-shared keys
-// (IkeConfig.Psk, TunnelIkeConfig.Psk) and BGP authentication keys.
-var secretKeys = map[string]bool{"psk": true, "authkey": true}
-
-// savePage writes one page with a top-level RegionId and its secrets
-// replaced by checker.Redacted.
-
-func savePage(dir, region string, page int, body []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var doc map[string]any
-	if err := dec.Decode(&doc); err != nil {
-		return fmt.Errorf("%w page %d of %s: %v", checker.ErrSaveInventory, page, region, err)
-	}
-	redact(doc)
-	doc["RegionId"] = region
-	out, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return fmt.Errorf("%w page %d of %s: %v", checker.ErrSaveInventory, page, region, err)
-	}
-	name := filepath.Join(dir, fmt.Sprintf("%s-page-%d.json", safeName(region), page))
-	if err := os.WriteFile(name, append(out, '\n'), 0o600); err != nil {
-		return fmt.Errorf("%w: %v", checker.ErrSaveInventory, err)
-	}
-	return nil
-}
-
-func redact(v any) {
-	switch v := v.(type) {
-	case map[string]any:
-		for k, x := range v {
-			if secretKeys[strings.ToLower(k)] && x != nil && x != "" {
-				v[k] = checker.Redacted
-				continue
-			}
-			redact(x)
-		}
-	case []any:
-		for _, x := range v {
-			redact(x)
-		}
-	}
-}
-
-// safeName keeps a region id usable as part of a file name.
-func safeName(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '-' || r == '_' || r == '.' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
-			return r
-		}
-		return '_'
-	}, s)
 }

@@ -332,8 +332,15 @@ func TestSaveInventoryRoundTrip(t *testing.T) {
 	s.Generate("cn-hangzhou", 123, canaryConnection)
 	s.Generate("cn-shanghai", 7, canaryConnection)
 	dir := filepath.Join(t.TempDir(), "saved", "run")
-	c := fakeCollector(t, s, fakeSecret, func(cfg *CollectorConfig) { cfg.SaveDir = dir })
+	saver, err := checker.NewSaver(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := fakeCollector(t, s, fakeSecret, func(cfg *CollectorConfig) { cfg.Save = saver })
 	live := collect(t, c, context.Background(), "cn-hangzhou", "cn-shanghai")
+	if err := saver.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 	var names []string

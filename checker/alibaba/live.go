@@ -45,5 +45,9 @@ func (l Live) Collect(ctx context.Context, inv *checker.Inventory) error {
 	if len(regions) == 0 {
 		return checker.Inputf("no region left to scan after --exclude-regions %s", strings.Join(l.Exclude, ","))
 	}
-	return col.Collect(ctx, regions, inv)
+	err = col.Collect(ctx, regions, inv)
+	if l.Config.Save != nil {
+		err = errors.Join(err, l.Config.Save.Close())
+	}
+	return err
 }

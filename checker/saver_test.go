@@ -1,0 +1,172 @@
+package checker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/vpncheck/vpncheck/checker/report"
+)
+
+// replayConns is a run whose findings depend on every key fact: weak,
+// banned, reused across regions and tunnels, exposed, long, a number for a
+// key, and keys of one connection in another's name, tags and ids.
+func replayConns() map[string][][]map[string]any { // region -> pages -> connections
+	ike := func(psk any, local, remote string) map[string]any {
+		return map[string]any{"IkeVersion": "ikev2", "IkeMode": "main", "IkeEncAlg": "aes256", "IkeAuthAlg": "sha256",
+			"IkePfs": "group14", "LocalId": local, "RemoteId": remote, "Psk": psk}
+	}
+	ipsec := map[string]any{"IpsecEncAlg": "aes256", "IpsecAuthAlg": "sha256", "IpsecPfs": "group14"}
+	conn := func(id, name string, psk any, extra map[string]any) map[string]any {
+		c := map[string]any{"VpnConnectionId": id, "Name": name, "Status": "ipsec_sa_established", "EnableDpd": true,
+			"IkeConfig": ike(psk, "47.0.0.1", "203.0.113.9"), "IpsecConfig": ipsec}
+		for k, v := range extra {
+			c[k] = v
+		}
+		return c
+	}
+	long := strings.Repeat("Zq8#kW2!", 200)
+	var first []map[string]any
+	for i := range 50 {
+		first = append(first, conn(fmt.Sprintf("vco-strong-%02d", i), fmt.Sprintf("strong %d", i), fmt.Sprintf("Kq7#zP2v!mW9-%02d-xT4&uR", i), nil))
+	}
+	first[0] = conn("vco-weak", "weak", "CANARY-reused", map[string]any{"VpnBgpConfig": map[string]any{"PeerAsn": "65001", "AuthKey": "CANARY-bgp-1"}})
+	first[1] = conn("vco-banned", "banned", "password", nil)
+	first[2] = conn("vco-exposed", "hq CANARY-exposed-9f2k1m link", "CANARY-exposed-9f2k1m", map[string]any{
+		"Tag": map[string]any{"Tag": []any{map[string]any{"Key": "note", "Value": "CANARY-late-key-77"}}}})
+	first[3] = conn("vco-long", "long", long, nil)
+	first[4] = conn("vco-number", "number", json.Number("123456"), nil)
+	return map[string][][]map[string]any{
+		"cn-hangzhou": {first, {
+			conn("vco-other-CANARY-bgp-1", "CANARY-reused in a name", "CANARY-late-key-77", nil),
+			{"VpnConnectionId": "vco-dual", "Name": "dual", "EnableTunnelsBgp": false, "TunnelOptionsSpecification": map[string]any{"TunnelOptions": []any{
+				map[string]any{"TunnelId": "tun-1", "Role": "master", "Status": "ipsec_sa_established", "EnableDpd": "true",
+					"TunnelIkeConfig": ike("CANARY-reused", "l", "r"), "TunnelIpsecConfig": ipsec},
+				map[string]any{"TunnelId": "tun-2", "Role": "slave", "Status": "ipsec_sa_established", "EnableDpd": "true",
+					"TunnelIkeConfig": ike("Tunnel2-Strong#Key-8812aa", "l", "CANARY-reused"), "TunnelIpsecConfig": ipsec},
+			}}},
+		}},
+		"cn-shanghai": {{conn("vco-sh", "sh", "CANARY-reused", nil)}},
+	}
+}
+
+func pageBody(t *testing.T, conns []map[string]any, total, number int) []byte {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"RequestId": "req", "TotalCount": total, "PageNumber": number, "PageSize": 50,
+		"VpnConnections": map[string]any{"VpnConnection": conns}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func findingLines(rep *report.Report) []string {
+	var out []string
+	for _, f := range rep.Findings {
+		out = append(out, strings.Join([]string{f.Region, f.ConnectionID, f.ConnectionName, f.TunnelID, f.Rule, f.Severity.String(), f.Message}, " | "))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// A replay of what --save-inventory wrote gives the findings of the run
+// that saved it, and the saved files hold no key.
+func TestSaveReplayGivesTheSameFindings(t *testing.T) {
+	eng := builtin(t)
+	dir := filepath.Join(t.TempDir(), "save")
+	saver, err := NewSaver(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := NewInventory()
+	for region, pages := range replayConns() {
+		total := 0
+		for _, p := range pages {
+			total += len(p)
+		}
+		ls := live.NewListing(region, 50)
+		for i, p := range pages {
+			body := pageBody(t, p, total, i+1)
+			res, err := ls.AddPage(i+1, bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i == len(pages)-1 && !res.Complete {
+				t.Fatalf("%s: %+v", region, res)
+			}
+			if err := saver.SavePage(region, i+1, 50, body); err != nil {
+				t.Fatal(err)
+			}
+		}
+		live.MarkScanned(region)
+	}
+	if err := saver.Close(); err != nil {
+		t.Fatal(err)
+	}
+	liveRes, err := eng.Check(context.Background(), live, Options{Now: fixedNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	if len(files) != 3 {
+		t.Fatalf("files %v", files)
+	}
+	replay := NewInventory()
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		for _, canary := range []string{"CANARY", "password", "123456", "Zq8#kW2!"} {
+			if strings.Contains(string(b), canary) {
+				t.Errorf("%s holds %q", filepath.Base(f), canary)
+			}
+		}
+		if !strings.Contains(string(b), `"VpncheckSalt": "pbkdf2-sha256:`) || !strings.Contains(string(b), `"PageSize": 50`) {
+			t.Errorf("%s: no salt or page size", f)
+		}
+		if err := replay.ReadFile(f, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	replayRes, err := eng.Check(context.Background(), replay, Options{Now: fixedNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	want, got := findingLines(liveRes.Report), findingLines(replayRes.Report)
+	t.Logf("%d findings:\n%s", len(want), strings.Join(want, "\n"))
+	if !slices.Equal(got, want) {
+		t.Errorf("replay findings differ\nlive:\n%s\nreplay:\n%s", strings.Join(want, "\n"), strings.Join(got, "\n"))
+	}
+	for _, rule := range []string{"psk-weak", "psk-reused", "psk-exposed"} {
+		if !slices.ContainsFunc(want, func(l string) bool { return strings.Contains(l, "| "+rule+" |") }) {
+			t.Errorf("the run has no %s finding: the test proves nothing for it", rule)
+		}
+	}
+	if len(liveRes.Report.Errors) != 0 || len(replayRes.Report.Errors) != 0 {
+		t.Errorf("errors: live %+v, replay %+v", liveRes.Report.Errors, replayRes.Report.Errors)
+	}
+	var js bytes.Buffer
+	json.NewEncoder(&js).Encode([]*report.Report{liveRes.Report, replayRes.Report})
+	if strings.Contains(js.String(), "CANARY") {
+		t.Errorf("a key shows in a report: %s", js.String())
+	}
+}
+
+func TestSaltRoundTrip(t *testing.T) {
+	s := kdfSalt{iter: kdfIterations, salt: []byte("0123456789abcdef")}
+	got, ok := parseSalt(s.String())
+	if !ok || got.iter != s.iter || !bytes.Equal(got.salt, s.salt) || got.fingerprint("k") != s.fingerprint("k") {
+		t.Fatalf("parse %q: %+v %v", s, got, ok)
+	}
+	for _, bad := range []string{"", "sha1:1000:00", "pbkdf2-sha256:0:0011223344556677", "pbkdf2-sha256:99999999:0011223344556677", "pbkdf2-sha256:10:zz"} {
+		if _, ok := parseSalt(bad); ok {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}
