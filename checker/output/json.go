@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"time"
+	"unicode/utf8"
 
 	"github.com/vpncheck/vpncheck/checker/report"
 )
@@ -52,23 +54,26 @@ func (jsonWriter) Report(w io.Writer, r *report.Report) error {
 	return bw.Flush()
 }
 
-// findingList writes one list of findings, one finding at a time.
+// findingList writes one list of findings, one finding at a time, with
+// appendFinding: a report holds three times the input's bytes, and
+// encoding/json's reflection was most of the time spent writing it.
 func findingList(bw *bufio.Writer, name string, fs []report.Finding, last bool) error {
 	if len(fs) == 0 {
 		bw.WriteString("  \"" + name + "\": []")
 	} else {
 		bw.WriteString("  \"" + name + "\": [\n")
+		buf := make([]byte, 0, 2048)
 		for i := range fs {
-			b, err := marshalIndent(&fs[i], "    ")
+			var err error
+			buf, err = appendFinding(buf[:0], &fs[i])
 			if err != nil {
 				return err
 			}
-			bw.WriteString("    ")
-			bw.Write(b)
 			if i < len(fs)-1 {
-				bw.WriteString(",")
+				buf = append(buf, ',')
 			}
-			bw.WriteString("\n")
+			buf = append(buf, '\n')
+			bw.Write(buf)
 		}
 		bw.WriteString("  ]")
 	}
@@ -77,6 +82,158 @@ func findingList(bw *bufio.Writer, name string, fs []report.Finding, last bool) 
 	}
 	bw.WriteString("\n")
 	return nil
+}
+
+// appendFinding appends f as encoding/json writes it with the prefix and
+// indent findingList used to give marshalIndent ("    ", "  ") and HTML
+// escaping off, byte for byte: the fields in report.Finding's order, its
+// omitempty fields left out when empty, times as time.Time.MarshalJSON
+// writes them. A test holds the two together; a field added to Finding
+// must be added here.
+func appendFinding(b []byte, f *report.Finding) ([]byte, error) {
+	const in = "\n      \""
+	str := func(b []byte, key, v string) []byte {
+		b = append(b, in...)
+		b = append(b, key...)
+		b = append(b, "\": "...)
+		return appendJSONString(b, v)
+	}
+	b = append(b, "    {"...)
+	b = str(b, "rule", f.Rule)
+	b = append(b, ',')
+	b = str(b, "severity", f.Severity.String())
+	b = append(b, ',')
+	b = str(b, "title", f.Title)
+	b = append(b, ',')
+	b = str(b, "message", f.Message)
+	b = append(b, ',')
+	b = str(b, "remediation", f.Remediation)
+	b = append(b, ',')
+	for _, kv := range [...][2]string{{"account_id", f.AccountID}, {"account_name", f.AccountName}} {
+		if kv[1] != "" {
+			b = str(b, kv[0], kv[1])
+			b = append(b, ',')
+		}
+	}
+	b = str(b, "region", f.Region)
+	b = append(b, ',')
+	b = str(b, "connection_id", f.ConnectionID)
+	b = append(b, ',')
+	b = str(b, "connection_name", f.ConnectionName)
+	b = append(b, ',')
+	b = str(b, "vpn_gateway_id", f.VPNGatewayID)
+	b = append(b, ',')
+	for _, kv := range [...][2]string{{"tunnel_id", f.TunnelID}, {"exception_expired", f.ExceptionExpired}} {
+		if kv[1] != "" {
+			b = str(b, kv[0], kv[1])
+			b = append(b, ',')
+		}
+	}
+	b = str(b, "id", f.ID)
+	b = append(b, ',')
+	b = str(b, "status", string(f.Status))
+	b = append(b, ',')
+	b = append(b, in+"first_seen\": "...)
+	var ok bool
+	if b, ok = appendTime(b, f.FirstSeen); !ok {
+		return nil, refused(f)
+	}
+	if f.Reopened {
+		b = append(b, ","+in+"reopened\": true"...)
+	}
+	if f.ResolvedAt != nil {
+		b = append(b, ","+in+"resolved_at\": "...)
+		if b, ok = appendTime(b, *f.ResolvedAt); !ok {
+			return nil, refused(f)
+		}
+	}
+	if f.PreviousSeverity != nil {
+		b = append(b, ',')
+		b = str(b, "previous_severity", f.PreviousSeverity.String())
+	}
+	return append(b, "\n    }"...), nil
+}
+
+// refused is encoding/json's own error for a finding whose time it
+// cannot write, word for word.
+func refused(f *report.Finding) error {
+	_, err := marshalIndent(f, "    ")
+	return err
+}
+
+// appendTime writes t as time.Time.MarshalJSON does (RFC 3339 with
+// nanoseconds, quoted), and says false where MarshalJSON refuses t: a year
+// that is not four digits, or a zone offset of 24 hours or more.
+func appendTime(b []byte, t time.Time) ([]byte, bool) {
+	b = append(b, '"')
+	n0 := len(b)
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	if len(b) < n0+5 || b[n0+4] != '-' {
+		return b, false
+	}
+	if b[len(b)-1] != 'Z' {
+		c := b[len(b)-len("Z07:00")]
+		h := b[len(b)-len("07:00"):]
+		if '0' <= c && c <= '9' || 10*(h[0]-'0')+(h[1]-'0') >= 24 {
+			return b, false
+		}
+	}
+	return append(b, '"'), true
+}
+
+// appendJSONString quotes s as encoding/json does with HTML escaping off:
+// quote, backslash and control characters escaped (\b \f \n \r \t by
+// name), invalid UTF-8 as \ufffd, U+2028 and U+2029 escaped.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 func marshalIndent(v any, prefix string) ([]byte, error) {
