@@ -1,0 +1,238 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vpncheck/vpncheck/checker/vpcfake"
+)
+
+// Change events go through the compiled binary under the fake Function
+// Compute runtime, against the fake VPC API and the fake Slack, with the
+// samples of testdata/events and a state directory.
+
+// fcAccount is the account the fake runtime's invocations run in.
+const fcAccount = "1234567890123456"
+
+// eventBody reads a sample event, moved to the function's account.
+func eventBody(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "events", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.ReplaceAll(string(b), `"1000000000000001"`, `"`+fcAccount+`"`)
+}
+
+// weakAt is a connection with weak IKE and IPsec settings and its own key.
+func weakAt(region, id string) map[string]any {
+	c := weakConn(region, 0).(map[string]any)
+	c["VpnConnectionId"], c["Name"] = id, "branch-"+id
+	c["IkeConfig"].(map[string]any)["Psk"] = "CANARY-FC-PSK-" + id
+	return c
+}
+
+// strongAt is a compliant connection with its own strong key.
+func strongAt(region, id string, i int) map[string]any {
+	c := vpcfake.Connection(region, i).(map[string]any)
+	c["VpnConnectionId"], c["Name"] = id, "branch-"+id
+	return c
+}
+
+type changeResult struct {
+	RunKey  string `json:"run_key"`
+	Summary struct {
+		Connections, Findings, New, Resolved int
+		RegionsScanned                       []string `json:"regions_scanned"`
+		RegionsFailed                        []string `json:"regions_failed"`
+	} `json:"summary"`
+	Errors []map[string]any `json:"errors"`
+	Slack  *struct{ Messages, Posted, Skipped int }
+}
+
+func decodeChange(t *testing.T, out fcOutcome) changeResult {
+	t.Helper()
+	if out.failed {
+		t.Fatalf("invocation failed: %s", out.body)
+	}
+	var r changeResult
+	if err := json.Unmarshal(out.body, &r); err != nil {
+		t.Fatalf("result %s: %v", out.body, err)
+	}
+	return r
+}
+
+// postedSince is the text of every Slack message from the n-th on.
+func (e *fcEnv) postedSince(n int) string {
+	var b strings.Builder
+	for _, p := range e.slack.Posts()[n:] {
+		b.WriteString(p.Text + "\n" + string(p.Blocks) + "\n")
+	}
+	return b.String()
+}
+
+func mustContain(t *testing.T, what, s string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(s, w) {
+			t.Errorf("%s does not name %q:\n%s", what, w, s)
+		}
+	}
+}
+
+// TestFunctionChangeEvents runs one function instance through a sequence:
+// a full timer run, then change events that weaken, fix, create and delete
+// connections, a duplicate, an unrelated and a malformed event, and a
+// connection caught mid-update; a last timer run finds nothing new.
+func TestFunctionChangeEvents(t *testing.T) {
+	stateDir := t.TempDir()
+	e := startFunction(t, map[string]string{"VPNCHECK_STATE": stateDir, "VPNCHECK_REGIONS": "cn-hangzhou,cn-shanghai"})
+	const (
+		modify  = "vco-testmodify0001"
+		console = "vco-testconsole0007"
+		deleted = "vco-testdelete0004"
+		created = "vco-testcreate0002"
+		other   = "vco-other-0001"
+	)
+	e.vpc.AddConnections("cn-hangzhou", strongAt("cn-hangzhou", modify, 1), weakAt("cn-hangzhou", console),
+		weakAt("cn-hangzhou", deleted), weakAt("cn-hangzhou", other))
+	e.vpc.AddConnections("cn-shanghai", strongAt("cn-shanghai", "vco-sh-0001", 2))
+	invoke := func(body string) fcOutcome { return e.rt.invoke(t, body, e.creds, 30*time.Second) }
+	secrets := append(e.secrets(), "CANARY-EVT", "Kq7#zP2v!mW9")
+	noSecrets := func(t *testing.T, out fcOutcome) {
+		t.Helper()
+		all := e.logs.String() + string(out.body) + e.postedSince(0)
+		for _, s := range secrets {
+			if strings.Contains(all, s) {
+				t.Errorf("secret %s reached the log, the result or Slack", s)
+			}
+		}
+	}
+
+	first := decodeChange(t, invoke(`{"triggerTime": "2026-11-25T10:05:00Z", "triggerName": "hourly", "payload": "{}"}`))
+	if first.Summary.Connections != 5 || first.Summary.New == 0 || first.Summary.New != first.Summary.Findings {
+		t.Fatalf("first timer run: %+v", first.Summary)
+	}
+
+	t.Run("modify weakens", func(t *testing.T) {
+		e.vpc.ReplaceConnection("cn-hangzhou", weakAt("cn-hangzhou", modify))
+		seen := len(e.slack.Posts())
+		out := invoke(eventBody(t, "api-modify-weakens.json"))
+		r := decodeChange(t, out)
+		if r.RunKey != "acs.actiontrail/7c1f6a2e-0d4b-4e1a-9b7a-000000000001" || r.Summary.Connections != 1 || r.Summary.New == 0 || r.Summary.New != r.Summary.Findings {
+			t.Errorf("result %s", out.body)
+		}
+		msg := e.postedSince(seen)
+		mustContain(t, "the message", msg, "ModifyVpnConnectionAttribute", modify, "RAM user alice", "203.0.113.10", "via* API",
+			"IkeConfig", "ike-weak-integrity", "Now wrong")
+		for _, other := range []string{other, console, deleted, "Not scanned", "held"} {
+			if strings.Contains(msg, other) {
+				t.Errorf("the message about one connection mentions %q", other)
+			}
+		}
+		if e.vpc.Calls(vpcfake.ActionDescribeVpnConnections, "cn-hangzhou") != 2 {
+			t.Errorf("calls %+v", e.vpc.Log())
+		}
+		noSecrets(t, out)
+	})
+
+	t.Run("duplicate delivery posts nothing", func(t *testing.T) {
+		seen := len(e.slack.Posts())
+		r := decodeChange(t, invoke(eventBody(t, "api-modify-weakens-redelivered.json")))
+		if n := len(e.slack.Posts()); n != seen || r.Slack == nil || r.Slack.Posted != 0 {
+			t.Errorf("a duplicate posted %d messages; result slack %+v", n-seen, r.Slack)
+		}
+	})
+
+	t.Run("console change fixes a connection", func(t *testing.T) {
+		e.vpc.ReplaceConnection("cn-hangzhou", strongAt("cn-hangzhou", console, 7))
+		seen := len(e.slack.Posts())
+		out := invoke(eventBody(t, "console-modify-assumed-role.json"))
+		r := decodeChange(t, out)
+		if r.Summary.Findings != 0 || r.Summary.Resolved == 0 || r.Summary.New != 0 {
+			t.Errorf("result %s", out.body)
+		}
+		mustContain(t, "the message", e.postedSince(seen), console, "role vpn-admin (session bob@example.com)", "192.0.2.200",
+			"via* console", "Fixed by this change", "ike-weak-integrity")
+		noSecrets(t, out)
+	})
+
+	t.Run("create", func(t *testing.T) {
+		e.vpc.AddConnections("cn-shanghai", weakAt("cn-shanghai", created))
+		seen := len(e.slack.Posts())
+		r := decodeChange(t, invoke(eventBody(t, "api-create.json")))
+		if r.Summary.New == 0 || r.Summary.Connections != 1 {
+			t.Errorf("result %+v", r.Summary)
+		}
+		mustContain(t, "the message", e.postedSince(seen), "Created", created, "root account", "cn-shanghai")
+	})
+
+	t.Run("delete closes the open findings", func(t *testing.T) {
+		e.vpc.RemoveConnection("cn-hangzhou", deleted)
+		seen := len(e.slack.Posts())
+		r := decodeChange(t, invoke(eventBody(t, "api-delete.json")))
+		if r.Summary.Connections != 0 || r.Summary.Resolved == 0 || len(r.Summary.RegionsFailed) != 0 {
+			t.Errorf("result %+v", r.Summary)
+		}
+		mustContain(t, "the message", e.postedSince(seen), "Deleted", deleted, "terraform-deployer", "ci-pipeline-42", "Closed with the connection")
+	})
+
+	t.Run("connection still updating is described again", func(t *testing.T) {
+		e.vpc.ReplaceConnection("cn-hangzhou", strongAt("cn-hangzhou", modify, 1))
+		e.vpc.SetStatus(modify, "updating", 2)
+		before := e.vpc.Calls(vpcfake.ActionDescribeVpnConnections, "cn-hangzhou")
+		// Another delivery of the same change (a new event id): judged once settled.
+		body := strings.Replace(eventBody(t, "api-modify-weakens.json"), "9b7a-000000000001\",\n  \"source\"", "9b7a-00000000000a\",\n  \"source\"", 1)
+		r := decodeChange(t, invoke(body))
+		if got := e.vpc.Calls(vpcfake.ActionDescribeVpnConnections, "cn-hangzhou") - before; got != 3 {
+			t.Errorf("%d describes, want 3 (two while updating)", got)
+		}
+		if r.Summary.Findings != 0 || r.Summary.Resolved == 0 {
+			t.Errorf("result %+v", r.Summary)
+		}
+	})
+
+	t.Run("unrelated API is acknowledged and ignored", func(t *testing.T) {
+		seen, calls := len(e.slack.Requests()), len(e.vpc.Log())
+		out := invoke(eventBody(t, "unrelated-create-vswitch.json"))
+		if out.failed || len(e.slack.Requests()) != seen || len(e.vpc.Log()) != calls {
+			t.Errorf("outcome %v %s", out.failed, out.body)
+		}
+	})
+
+	t.Run("malformed event fails and posts nothing", func(t *testing.T) {
+		for _, name := range []string{"malformed-data-array.json", "malformed-connection-id-object.json", "malformed-no-region.json"} {
+			seen, calls := len(e.slack.Requests()), len(e.vpc.Log())
+			out := invoke(eventBody(t, name))
+			if !out.failed || !strings.Contains(string(out.body), "event") || len(e.slack.Requests()) != seen || len(e.vpc.Log()) != calls {
+				t.Errorf("%s: outcome %v %s", name, out.failed, out.body)
+			}
+			noSecrets(t, out)
+		}
+	})
+
+	t.Run("another account's event is refused", func(t *testing.T) {
+		seen := len(e.slack.Requests())
+		out := invoke(strings.ReplaceAll(eventBody(t, "api-modify-weakens.json"), fcAccount, "1000000000000009"))
+		if !out.failed || !strings.Contains(string(out.body), "account") || len(e.slack.Requests()) != seen {
+			t.Errorf("outcome %v %s", out.failed, out.body)
+		}
+	})
+
+	t.Run("the next full run finds nothing new", func(t *testing.T) {
+		r := decodeChange(t, invoke(`{"triggerTime": "2026-11-25T11:05:00Z", "triggerName": "hourly", "payload": "{}"}`))
+		if r.Summary.New != 0 || r.Summary.Resolved != 0 {
+			t.Errorf("after the events, a full run found %d new, %d resolved", r.Summary.New, r.Summary.Resolved)
+		}
+	})
+	for i, p := range e.slack.Posts() {
+		if !json.Valid(p.Blocks) || bytes.Contains(p.Blocks, []byte("<!")) {
+			t.Errorf("message %d: blocks %s", i, p.Blocks)
+		}
+	}
+}

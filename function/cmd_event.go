@@ -1,0 +1,241 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/aliyun/credentials-go/credentials"
+
+	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/alibaba"
+	"github.com/vpncheck/vpncheck/checker/change"
+	"github.com/vpncheck/vpncheck/checker/output"
+	"github.com/vpncheck/vpncheck/checker/report"
+	"github.com/vpncheck/vpncheck/checker/run"
+)
+
+// cmdEvent replays a saved ActionTrail CloudEvent through the function's
+// change path: the connection it names is described live (or read from
+// --inventory files), judged, and compared with --state as the function
+// would. Exit statuses are check's; an event that is not a change to an
+// IPsec-VPN connection is acknowledged and ignored (exit 0).
+func cmdEvent(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("vpncheck event")
+	file := fs.String("file", "", "the CloudEvent to replay, as EventBridge delivers it (JSON `FILE`)")
+	var inv listFlag
+	fs.Var(&inv, "inventory", "judge the connection as a saved DescribeVpnConnections response `FILE` holds it, instead of describing it (repeatable)")
+	var pf policyFlags
+	pf.register(fs)
+	format := fs.String("format", "text", "report `format` on stdout: "+strings.Join(output.Formats(), " or "))
+	minSev := fs.String("min-severity", "", "drop findings below `LEVEL`: info|low|medium|high|critical (env "+envMinSeverity+")")
+	failOn := fs.String("fail-on", "", "exit 1 when a finding at or above `LEVEL` remains, or the connection could not be judged")
+	notify := fs.Bool("notify", false, "post the news to Slack as the function does")
+	timeout := fs.Duration("timeout", 0, "deadline for the whole run, e.g. 2m")
+	stateSpec := fs.String("state", "", "compare with the findings kept in `DIR` (or oss://bucket/prefix), and keep the result (env "+envState+")")
+	given, err := parseFlags(fs, args, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		return fail(stderr, err)
+	}
+	pf.resolve(given, getenv)
+	if *file == "" {
+		return fail(stderr, checker.Inputf("--file is required (see 'vpncheck event -h')"))
+	}
+	w, err := output.Get(*format)
+	if err != nil {
+		return fail(stderr, checker.Inputf("--format: %v", err))
+	}
+	plan := run.Plan{FitMemory: adaptMemoryLimit}
+	if plan.MinSeverity, err = pick(*minSev, given["min-severity"], "min-severity", envMinSeverity, getenv).severity(); err != nil {
+		return fail(stderr, err)
+	}
+	var level *report.Severity
+	if given["fail-on"] {
+		s, err := setting{*failOn, "--fail-on"}.severity()
+		if err != nil {
+			return fail(stderr, err)
+		}
+		level = &s
+	}
+	if *timeout < 0 {
+		return fail(stderr, checker.Inputf("--timeout must not be negative"))
+	}
+	if plan.DigestEvery, err = digestPeriod(getenv); err != nil {
+		return fail(stderr, err)
+	}
+
+	ev, err := readEvent(*file)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if !ev.Relevant {
+		fmt.Fprintf(stderr, "vpncheck: event %s ignored: not a change to an IPsec-VPN connection\n", output.TerminalText(ev.Name, 80))
+		return exitOK
+	}
+	changePlan(&plan, ev)
+
+	if *timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *timeout)
+		defer cancel()
+	}
+	plan.Engine, plan.EngineErr = loadEngine(ctx, pf.dir, pf.noBuiltin)
+	if errors.Is(plan.EngineErr, checker.ErrInput) {
+		return fail(stderr, plan.EngineErr)
+	}
+	if *notify {
+		n, err := notifierFromEnv(getenv)
+		if err != nil {
+			return fail(stderr, checker.Inputf("--notify: %v", err))
+		}
+		plan.Notifier = n
+	}
+	if len(inv) > 0 {
+		plan.Source = savedConnection{paths: inv, region: ev.Region, id: ev.ConnectionID}
+	} else {
+		cred, err := chainCredential(getenv)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		plan.Source = alibaba.One{Config: alibaba.CollectorConfig{Credential: cred, Endpoint: vpcEndpoint(getenv)},
+			Region: ev.Region, ConnectionID: ev.ConnectionID}
+	}
+	if spec := pick(*stateSpec, given["state"], "state", envState, getenv).value; spec != "" {
+		var cred credentials.Credential
+		if strings.HasPrefix(spec, "oss://") {
+			if cred, err = chainCredential(getenv); err != nil {
+				return fail(stderr, err)
+			}
+		}
+		var serr error
+		plan.State, plan.StateErr, serr = openState(ctx, spec, homeRegion(getenv), cred, false, getenv)
+		if serr != nil {
+			return fail(stderr, checker.Inputf("--state: %v", serr))
+		}
+	}
+
+	out := run.Execute(ctx, plan)
+	if out.Report != nil {
+		if *format == "text" {
+			fmt.Fprintf(stdout, "change: %s\n\n", output.TerminalText(plan.Change.Summary(), 2000))
+		}
+		if err := w.Report(stdout, out.Report); err != nil {
+			return fail(stderr, fmt.Errorf("write report: %w", err))
+		}
+	}
+	if out.Err != nil {
+		return fail(stderr, out.Err)
+	}
+	if level != nil {
+		if reached, why := run.FailOn(out.Report, *level); reached {
+			fmt.Fprintf(stderr, "vpncheck: --fail-on %s reached: %s\n", *level, why)
+			return exitFailOn
+		}
+	}
+	return exitOK
+}
+
+// readEvent reads and parses a saved CloudEvent; anything unreadable or
+// malformed is bad input.
+func readEvent(path string) (*change.Event, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, checker.Inputf("read event %s: %v", path, errors.Unwrap(err))
+	}
+	defer f.Close()
+	body, err := io.ReadAll(io.LimitReader(f, change.MaxBody+1))
+	if err != nil {
+		return nil, checker.Inputf("read event %s: %v", path, err)
+	}
+	ev, err := change.Parse(body)
+	if err != nil {
+		return nil, checker.Inputf("event %s: %v", path, err)
+	}
+	return ev, nil
+}
+
+// savedConnection is the source of `vpncheck event --inventory`: the
+// event's connection as saved DescribeVpnConnections responses hold it,
+// read as DescribeVpnConnections with its VpnConnectionId would answer
+// (that connection alone, or nothing when it is not there: deleted).
+// Files of other regions are skipped; of the files of the event's region,
+// the one read last that holds the connection wins.
+type savedConnection struct {
+	paths      []string
+	region, id string
+}
+
+func (s savedConnection) Collect(_ context.Context, inv *checker.Inventory) error {
+	var (
+		found    json.RawMessage
+		salt     json.RawMessage
+		inRegion int
+	)
+	for _, path := range s.paths {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return checker.Inputf("read inventory %s: %v", path, errors.Unwrap(err))
+		}
+		var page struct {
+			RegionID       json.RawMessage            `json:"RegionId"`
+			Salt           json.RawMessage            `json:"VpncheckSalt"`
+			VpnConnections map[string]json.RawMessage `json:"VpnConnections"`
+		}
+		if err := json.Unmarshal(b, &page); err != nil {
+			return fmt.Errorf("read inventory %s: %w", path, checker.ErrUnreadable)
+		}
+		var conns []json.RawMessage
+		if json.Unmarshal(page.VpnConnections["VpnConnection"], &conns) != nil {
+			return fmt.Errorf("read inventory %s: no VpnConnections.VpnConnection list: %w", path, checker.ErrUnreadable)
+		}
+		var region string
+		if json.Unmarshal(page.RegionID, &region) != nil || region == "" {
+			region = s.region // a file that names no region is taken as the event's
+		}
+		if region != s.region {
+			continue
+		}
+		inRegion++
+		for _, c := range conns {
+			var v struct {
+				ID json.RawMessage `json:"VpnConnectionId"`
+			}
+			var id string
+			if json.Unmarshal(c, &v) == nil && json.Unmarshal(v.ID, &id) == nil && id == s.id {
+				found, salt = c, page.Salt
+			}
+		}
+	}
+	if inRegion == 0 {
+		return checker.Inputf("no --inventory file is of region %s, the event's: cannot tell whether %s is there", s.region, s.id)
+	}
+	page := map[string]any{"RegionId": s.region, "TotalCount": 0, "VpnConnections": map[string]any{"VpnConnection": []json.RawMessage{}}}
+	if found != nil {
+		page["TotalCount"] = 1
+		page["VpnConnections"] = map[string]any{"VpnConnection": []json.RawMessage{found}}
+		if len(salt) > 0 {
+			page["VpncheckSalt"] = salt // the saved key facts' fingerprints read with it
+		}
+	}
+	body, err := json.Marshal(page)
+	if err != nil {
+		return err
+	}
+	res, err := inv.NewListing(s.region, alibaba.PageSize).AddPage(1, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("read inventory: %w", err)
+	}
+	if res.Complete {
+		inv.MarkScanned(s.region)
+	}
+	return nil
+}
