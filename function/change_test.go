@@ -236,3 +236,142 @@ func TestFunctionChangeEvents(t *testing.T) {
 		}
 	}
 }
+
+// inventoryWith writes a DescribeVpnConnections response of region holding conns.
+func inventoryWith(t *testing.T, region string, conns ...any) string {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"RegionId": region, "TotalCount": len(conns), "VpnConnections": map[string]any{"VpnConnection": conns}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeTemp(t, "inventory.json", string(b))
+}
+
+type eventReport struct {
+	Findings []struct {
+		Rule, Status string
+		ConnectionID string `json:"connection_id"`
+	} `json:"findings"`
+	Resolved []struct {
+		Rule         string
+		ConnectionID string `json:"connection_id"`
+	} `json:"resolved"`
+	Summary struct {
+		Connections, New, Resolved int
+	} `json:"summary"`
+}
+
+func decodeReport(t *testing.T, out string) eventReport {
+	t.Helper()
+	var r eventReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("report %s: %v", out, err)
+	}
+	return r
+}
+
+// `vpncheck event` replays saved events through the same path, judged
+// against --inventory files or the live API, with check's exit statuses.
+func TestEventCommand(t *testing.T) {
+	t.Setenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+	const modify = "vco-testmodify0001"
+	events := filepath.Join("..", "testdata", "events")
+	weak := inventoryWith(t, "cn-hangzhou", weakAt("cn-hangzhou", modify), weakAt("cn-hangzhou", "vco-other-0001"))
+	modifyEvent := filepath.Join(events, "api-modify-weakens.json")
+
+	t.Run("text names the change", func(t *testing.T) {
+		code, out, errs := cli(t, nil, "event", "--file", modifyEvent, "--inventory", weak)
+		if code != exitOK || errs != "" {
+			t.Fatalf("exit %d, stderr %q", code, errs)
+		}
+		want := "change: ModifyVpnConnectionAttribute of vco-testmodify0001 in cn-hangzhou by RAM user alice from 203.0.113.10 (API) at 2025-03-04T08:15:30Z; set EffectImmediately, EnableDpd, IkeConfig, IpsecConfig\n"
+		if !strings.HasPrefix(out, want) || !strings.Contains(out, "ike-weak-integrity") || strings.Contains(out, "vco-other-0001") {
+			t.Errorf("stdout:\n%s", out)
+		}
+		if strings.Contains(out, "CANARY") {
+			t.Error("a key reached the output")
+		}
+	})
+	t.Run("json judges the one connection; --fail-on", func(t *testing.T) {
+		code, out, _ := cli(t, nil, "event", "--file", modifyEvent, "--inventory", weak, "--format", "json", "--fail-on", "high")
+		r := decodeReport(t, out)
+		if code != exitFailOn || r.Summary.Connections != 1 || len(r.Findings) == 0 {
+			t.Errorf("exit %d, report %+v", code, r)
+		}
+		for _, f := range r.Findings {
+			if f.ConnectionID != modify {
+				t.Errorf("finding of another connection: %+v", f)
+			}
+		}
+	})
+	t.Run("with state: fixed, then deleted", func(t *testing.T) {
+		dir := t.TempDir()
+		deleted := weakAt("cn-hangzhou", "vco-testdelete0004")
+		full := inventoryWith(t, "cn-hangzhou", weakAt("cn-hangzhou", modify), weakAt("cn-hangzhou", "vco-other-0001"), deleted)
+		if code, _, errs := cli(t, nil, "check", "--state", dir, "--inventory", full); code != exitOK {
+			t.Fatalf("check: exit %d %s", code, errs)
+		}
+		fixed := inventoryWith(t, "cn-hangzhou", strongAt("cn-hangzhou", modify, 1), deleted)
+		_, out, _ := cli(t, nil, "event", "--state", dir, "--file", modifyEvent, "--inventory", fixed, "--format", "json")
+		if r := decodeReport(t, out); len(r.Findings) != 0 || r.Summary.Resolved == 0 {
+			t.Errorf("fix: %+v", r)
+		}
+		gone := inventoryWith(t, "cn-hangzhou", strongAt("cn-hangzhou", modify, 1))
+		_, out, _ = cli(t, nil, "event", "--state", dir, "--file", filepath.Join(events, "api-delete.json"), "--inventory", gone, "--format", "json")
+		r := decodeReport(t, out)
+		if r.Summary.Connections != 0 || r.Summary.Resolved == 0 {
+			t.Errorf("delete: %+v", r)
+		}
+		for _, f := range r.Resolved {
+			if f.ConnectionID != "vco-testdelete0004" {
+				t.Errorf("the delete resolved another connection's finding: %+v", f)
+			}
+		}
+		// The same event again: a replay of a delivered event changes nothing.
+		_, out, _ = cli(t, nil, "event", "--state", dir, "--file", filepath.Join(events, "api-delete.json"), "--inventory", gone, "--format", "json")
+		if again := decodeReport(t, out); again.Summary.Resolved != r.Summary.Resolved {
+			t.Errorf("replay: %+v", again)
+		}
+	})
+	t.Run("live", func(t *testing.T) {
+		s := vpcfake.Start(fcCreds)
+		t.Cleanup(s.Close)
+		s.AddConnections("cn-hangzhou", weakAt("cn-hangzhou", modify), weakAt("cn-hangzhou", "vco-other-0001"))
+		s.SetStatus(modify, "updating", 1)
+		env := map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_ID": fcCreds.AccessKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": fcCreds.AccessKeySecret,
+			"ALIBABA_CLOUD_SECURITY_TOKEN": fcCreds.SecurityToken, "VPNCHECK_VPC_ENDPOINT": s.URL}
+		code, out, errs := cli(t, env, "event", "--file", modifyEvent, "--format", "json")
+		if r := decodeReport(t, out); code != exitOK || r.Summary.Connections != 1 || len(r.Findings) == 0 {
+			t.Errorf("exit %d %s, report %+v", code, errs, r)
+		}
+		if n := s.Calls(vpcfake.ActionDescribeVpnConnections, "cn-hangzhou"); n != 2 {
+			t.Errorf("%d describes, want 2 (one while updating)", n)
+		}
+	})
+	for _, tc := range []struct {
+		name, file string
+		args       []string
+		code       int
+		stderr     string
+	}{
+		{name: "unrelated event", file: "unrelated-create-vswitch.json", code: exitOK, stderr: "ignored"},
+		{name: "malformed event", file: "malformed-data-array.json", code: exitUsage, stderr: "event field data"},
+		{name: "truncated event", file: "malformed-truncated.json", code: exitUsage, stderr: "not valid JSON"},
+		{name: "no file", code: exitUsage, stderr: "--file is required"},
+		{name: "inventory of another region", file: "api-modify-weakens.json", args: []string{"--inventory", inventoryWith(t, "cn-beijing")}, code: exitUsage, stderr: "region cn-hangzhou"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"event"}
+			if tc.file != "" {
+				args = append(args, "--file", filepath.Join(events, tc.file))
+			}
+			code, out, errs := cli(t, nil, append(args, tc.args...)...)
+			if code != tc.code || !strings.Contains(errs, tc.stderr) || out != "" {
+				t.Errorf("exit %d (want %d), stdout %q, stderr %q", code, tc.code, out, errs)
+			}
+			if strings.Contains(errs, "CANARY") {
+				t.Error("a key reached stderr")
+			}
+		})
+	}
+}
