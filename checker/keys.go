@@ -359,9 +359,8 @@ func oddFieldEntries(conns []*Connection) []report.ErrorEntry {
 	out := make([]report.ErrorEntry, 0, len(regions))
 	for _, r := range regions {
 		out = append(out, report.ErrorEntry{Region: r, Code: report.CodeInvalidResponse,
-			Message: fmt.Sprintf("%s in %s held fields of an unexpected type, read as absent (no rule fires on them): %s",
-				report.Plural(len(byRegion[r]), "connection"), regionLabel(r),
-				namedConnections(byRegion[r], func(c *Connection) string { return strings.Join(c.oddFields, ", ") }))})
+			Message: fmt.Sprintf("fields of an unexpected type were read as absent, so no rule fires on them, in %s in %s",
+				namedConnections(byRegion[r], func(c *Connection) string { return strings.Join(c.oddFields, ", ") }), regionLabel(r))})
 	}
 	for _, c := range conns {
 		c.oddFields = nil

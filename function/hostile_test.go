@@ -5,8 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -154,6 +157,9 @@ func TestHostileEndpoint(t *testing.T) {
 			t.Logf("MEASURE | %-20s | exit %2d | wall %6.2fs | calls %4d | rss %4d MiB | connections %4d | errors %v",
 				tc.name, r.code, r.wall.Seconds(), calls, r.maxRSSMiB, rep.Summary.Connections, codes)
 
+			if hostile != nil {
+				t.Logf("%s: %s", hostile.Code, hostile.Message)
+			}
 			w := tc.want
 			if jsonErr != nil {
 				t.Fatalf("no JSON report on stdout (%v); exit %d, stderr %q", jsonErr, r.code, r.stderr)
@@ -223,4 +229,187 @@ func TestHostileNoCredentialsSaysWhatToDo(t *testing.T) {
 	if n := strings.Count(r.stderr, "\n"); n != 1 {
 		t.Errorf("stderr is %d lines, want one: %q", n, r.stderr)
 	}
+}
+
+// Flags that only a live check reads are a usage error with --inventory,
+// not silently ignored; the environment's regions are not.
+func TestInventoryRejectsLiveFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--save-inventory", t.TempDir()}, "--save-inventory cannot be used with --inventory"},
+		{[]string{"--regions", "cn-hangzhou"}, "--regions cannot be used with --inventory"},
+		{[]string{"--exclude-regions", "cn-hangzhou", "--regions", "all"}, "--regions and --exclude-regions cannot"},
+	} {
+		args := append([]string{"check", "--inventory", "../testdata/sample.json"}, tc.args...)
+		code, out, errs := cli(t, nil, args...)
+		if code != exitUsage || out != "" || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit %d saying %q", tc.args, code, out, errs, exitUsage, tc.want)
+		}
+	}
+	env := map[string]string{"VPNCHECK_REGIONS": "cn-beijing", "VPNCHECK_EXCLUDE_REGIONS": "cn-beijing"}
+	if code, _, errs := cli(t, env, "check", "--inventory", "../testdata/sample.json"); code != exitOK {
+		t.Errorf("regions from the environment with --inventory: exit %d, stderr %q", code, errs)
+	}
+}
+
+// An unreadable inventory says what is wrong with it; connections without
+// an id are reported and kept apart.
+func TestInventoryFilesSayWhatIsWrong(t *testing.T) {
+	for _, tc := range []struct{ name, body, want string }{
+		{"empty.json", "", "the file is empty"},
+		{"error.json", `{"RequestId": "R", "HostId": "vpc.aliyuncs.com", "Code": "Forbidden.RAM", "Message": "User not authorized"}`, "API error answer (code Forbidden.RAM)"},
+		{"deep.json", `{"VpnConnections": {"VpnConnection": [{"Name": ` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}]}}`, "too deeply"},
+	} {
+		code, out, errs := cli(t, nil, "check", "--inventory", writeTemp(t, tc.name, tc.body))
+		if code != exitUsage || out != "" || !strings.Contains(errs, tc.want) || strings.Count(errs, "\n") != 1 {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want exit %d saying %q", tc.name, code, out, errs, exitUsage, tc.want)
+		}
+	}
+
+	weak := `{"Name": "%s", "Status": "ike_sa_not_established", "IkeConfig": {"IkeVersion": "ikev1", "IkeEncAlg": "des"}}`
+	noID := writeTemp(t, "noid.json", `{"TotalCount": 2, "VpnConnections": {"VpnConnection": [`+
+		fmt.Sprintf(weak, "first")+`,`+fmt.Sprintf(weak, "second")+`]}}`)
+	code, out, errs := cli(t, nil, "check", "--inventory", noID, "--region", "cn-hangzhou", "--format", "json", "--fail-on", "info")
+	var rep struct {
+		Findings []report.Finding   `json:"findings"`
+		Errors   []report.ErrorEntry `json:"errors"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	for _, f := range rep.Findings {
+		ids[f.ConnectionID] = f.ConnectionName
+	}
+	if code != exitFailOn || len(ids) != 2 || ids["vpncheck:no-id-1"] != "first" || ids["vpncheck:no-id-2"] != "second" ||
+		len(rep.Errors) != 1 || !strings.Contains(rep.Errors[0].Message, "2 connections in cn-hangzhou had no VpnConnectionId") {
+		t.Errorf("exit %d, connections %v, errors %+v, stderr %q", code, ids, rep.Errors, errs)
+	}
+	_, text, _ := cli(t, nil, "check", "--inventory", noID, "--region", "cn-hangzhou")
+	if !strings.Contains(text, "vpncheck:no-id-1") || !strings.Contains(text, "vpncheck:no-id-2") {
+		t.Errorf("the text report does not keep them apart:\n%s", text)
+	}
+}
+
+// The key of connection A, placed in connection B's name, tags, ids and
+// remote id, never shows in any output: text, JSON, the policy inputs, the
+// saved inventory. Nor does a connection's own key in its own ids.
+func TestKeyCanariesNeverShow(t *testing.T) {
+	const keyA, keyB, bgpA = "CANARY-KEY-A-5d1e", "CANARY-KEY-B-90ab", "CANARY-BGP-A-77c3"
+	s, env := liveEnv(t)
+	a := vpcfake.Connection("cn-hangzhou", 1).(map[string]any)
+	a["IkeConfig"].(map[string]any)["Psk"] = keyA
+	a["VpnBgpConfig"].(map[string]any)["AuthKey"] = bgpA
+	b := vpcfake.Connection("cn-hangzhou", 2).(map[string]any)
+	b["VpnConnectionId"] = "vco-" + keyB + "-" + keyA
+	b["VpnGatewayId"] = "vpn-" + bgpA
+	b["CustomerGatewayId"] = "cgw-" + keyA
+	b["Name"] = "branch " + keyA
+	b["Tag"] = map[string]any{"Tag": []any{
+		map[string]any{"Key": "note", "Value": "psk " + keyA},
+		map[string]any{"Key": "k-" + keyA, "Value": "v"},
+		map[string]any{"Key": "vpncheck:exception", "Value": "psk-weak"},
+		map[string]any{"Key": "vpncheck:exception-expires", "Value": keyA},
+	}}
+	b["EnableTunnelsBgp"] = "false"
+	b["TunnelOptionsSpecification"] = map[string]any{"TunnelOptions": []any{
+		map[string]any{"TunnelId": "tun-" + keyB, "Role": "master", "Status": "ipsec_sa_established", "EnableDpd": "true",
+			"TunnelIkeConfig": map[string]any{"Psk": keyB, "IkeVersion": "ikev2", "LocalId": "l", "RemoteId": keyA},
+			"TunnelIpsecConfig": map[string]any{"IpsecEncAlg": "aes", "IpsecAuthAlg": "sha1"}},
+	}}
+	s.AddConnections("cn-hangzhou", a, b)
+	s.AddConnections("cn-shanghai", map[string]any{"VpnConnectionId": "vco-sh", "Name": "uses " + bgpA})
+
+	dir := t.TempDir()
+	dump := dir + "/inputs.json"
+	saved := dir + "/saved"
+	var outputs []string
+	for _, format := range []string{"text", "json"} {
+		args := []string{"check", "--regions", "cn-hangzhou,cn-shanghai", "--format", format, "--dump-input", dump}
+		if format == "json" {
+			args = append(args, "--save-inventory", saved)
+		}
+		code, out, errs := cli(t, env, args...)
+		if code != exitOK {
+			t.Fatalf("%s: exit %d, stderr %q", format, code, errs)
+		}
+		in, _ := os.ReadFile(dump)
+		outputs = append(outputs, out, errs, string(in))
+	}
+	files, _ := filepath.Glob(saved + "/*.json")
+	if len(files) != 2 {
+		t.Fatalf("saved %v", files)
+	}
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		outputs = append(outputs, string(b))
+	}
+	for i, o := range outputs {
+		for _, k := range []string{keyA, keyB, bgpA, "CANARY"} {
+			if strings.Contains(o, k) {
+				t.Errorf("output %d shows %q:\n%.2000s", i, k, o)
+			}
+		}
+	}
+	if !strings.Contains(outputs[3], "vco-****-****") {
+		t.Errorf("the masked id is not in the JSON report:\n%.2000s", outputs[3])
+	}
+}
+
+// A replay of the pages --save-inventory wrote gives the live run's
+// findings, the key rules' included.
+func TestSaveInventoryReplayGivesTheSameFindings(t *testing.T) {
+	s, env := liveEnv(t)
+	s.Generate("cn-hangzhou", 73, func(region string, i int) any {
+		c := canaryConn(region, i).(map[string]any)
+		if i%10 == 0 { // short keys, reused: psk-weak and psk-reused
+			c["IkeConfig"].(map[string]any)["Psk"] = fmt.Sprintf("CANARY-LIVE-%d", i%20)
+		}
+		return c
+	})
+	s.Generate("cn-shanghai", 4, vpcfake.Connection)
+	dir := filepath.Join(t.TempDir(), "inv")
+	code, live, errs := cli(t, env, "check", "--regions", "cn-hangzhou,cn-shanghai", "--save-inventory", dir, "--format", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %s", code, errs)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	args := []string{"check", "--format", "json"}
+	for _, f := range files {
+		args = append(args, "--inventory", f)
+	}
+	code, replay, errs := cli(t, nil, args...)
+	if code != exitOK {
+		t.Fatalf("replay: exit %d, stderr %s", code, errs)
+	}
+	lines := func(out string) []string {
+		var rep struct {
+			Findings []report.Finding   `json:"findings"`
+			Errors   []report.ErrorEntry `json:"errors"`
+		}
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Errors) != 0 {
+			t.Errorf("errors %+v", rep.Errors)
+		}
+		var l []string
+		for _, f := range rep.Findings {
+			l = append(l, strings.Join([]string{f.Region, f.ConnectionID, f.TunnelID, f.Rule, f.Message}, " | "))
+		}
+		slices.Sort(l)
+		return l
+	}
+	a, b := lines(live), lines(replay)
+	if !slices.Equal(a, b) {
+		t.Fatalf("live %d findings, replay %d:\nlive   %q\nreplay %q", len(a), len(b), a, b)
+	}
+	for _, rule := range []string{"psk-weak", "psk-reused"} {
+		if !slices.ContainsFunc(a, func(l string) bool { return strings.Contains(l, "| "+rule+" |") }) {
+			t.Errorf("no %s finding: the test proves nothing for it", rule)
+		}
+	}
+	noSecrets(t, live, replay)
 }

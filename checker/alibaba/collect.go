@@ -427,10 +427,13 @@ func (c *Collector) scanRegion(ctx context.Context, region string, inv *checker.
 		if err != nil {
 			e := c.describe(err)
 			e.Region = region
-			if e.Code == report.CodeDeadlineExceeded {
+			switch e.Code {
+			case report.CodeDeadlineExceeded:
 				e.Message = fmt.Sprintf("%s is incomplete: the run's deadline came before page %d was read (%d connections read)%s",
 					region, page, held, lastErrorText(err, c.scrub))
-			} else {
+			case report.CodeIncompleteResponse:
+				e.Message = fmt.Sprintf("%s is incomplete: %s: %s (%d connections read)", region, what, e.Message, held)
+			default:
 				e.Message = what + ": " + e.Message
 			}
 			inv.Fail(e)
@@ -648,7 +651,7 @@ func (c *Collector) retry(ctx context.Context, last *time.Time, call func() erro
 		if ctx.Err() != nil {
 			return errors.Join(errDeadline, err)
 		}
-		prev := err
+		prev, start := err, time.Now()
 		err = call()
 		if last != nil {
 			*last = time.Now()
@@ -658,7 +661,12 @@ func (c *Collector) retry(ctx context.Context, last *time.Time, call func() erro
 		}
 		if ctx.Err() != nil {
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-				err = prev // the deadline's own cut says nothing new
+				// The deadline's own cut says nothing new: the error before it
+				// does, or else that the call had no answer.
+				err = prev
+				if err == nil {
+					err = fmt.Errorf("no answer in %s", time.Since(start).Round(100*time.Millisecond))
+				}
 			}
 			return errors.Join(errDeadline, err)
 		}
