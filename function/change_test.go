@@ -5,10 +5,14 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
+	"github.com/vpncheck/vpncheck/checker/change"
 	"github.com/vpncheck/vpncheck/checker/vpcfake"
 )
 
@@ -373,5 +377,97 @@ func TestEventCommand(t *testing.T) {
 				t.Error("a key reached stderr")
 			}
 		})
+	}
+}
+
+// s.yaml's EventBridge trigger (beside TestServerlessDevsProject's checks):
+// the default bus, synchronous, CloudEvents, and a filter that lets through
+// exactly the events the parser finds relevant, of the sample events.
+func TestServerlessDevsChangeTrigger(t *testing.T) {
+	b, err := os.ReadFile("../s.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Resources map[string]struct {
+			Props struct {
+				Triggers []struct {
+					Name   string `yaml:"triggerName"`
+					Type   string `yaml:"triggerType"`
+					Config struct {
+						Enable  bool   `yaml:"triggerEnable"`
+						Async   *bool  `yaml:"asyncInvocationType"`
+						Pattern string `yaml:"eventRuleFilterPattern"`
+						Source  struct {
+							Type string `yaml:"eventSourceType"`
+						} `yaml:"eventSourceConfig"`
+						Sink struct {
+							Delivery struct {
+								Schema string `yaml:"eventSchema"`
+							} `yaml:"deliveryOption"`
+						} `yaml:"eventSinkConfig"`
+					} `yaml:"triggerConfig"`
+				} `yaml:"triggers"`
+			} `yaml:"props"`
+		} `yaml:"resources"`
+	}
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	types := []string{"vpc:ActionTrail:ApiCall", "vpc:ActionTrail:ConsoleOperation"}
+	for name, r := range doc.Resources {
+		n := 0
+		for _, tr := range r.Props.Triggers {
+			if tr.Type != "eventbridge" {
+				continue
+			}
+			n++
+			c := tr.Config
+			if !c.Enable || c.Async == nil || *c.Async || c.Source.Type != "Default" || c.Sink.Delivery.Schema != "CloudEvents" {
+				t.Errorf("%s: trigger %s: %+v: want enabled, synchronous, the default bus, CloudEvents", name, tr.Name, c)
+			}
+			var pattern struct {
+				Type []string `json:"type"`
+				Data struct {
+					EventName []string `json:"eventName"`
+				} `json:"data"`
+			}
+			dec := json.NewDecoder(strings.NewReader(c.Pattern))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&pattern); err != nil {
+				t.Fatalf("%s: eventRuleFilterPattern: %v", name, err)
+			}
+			if !slices.Equal(pattern.Type, types) || !slices.Equal(pattern.Data.EventName, change.Names()) {
+				t.Errorf("%s: pattern %+v, want types %v and event names %v", name, pattern, types, change.Names())
+			}
+			// Every sample the filter lets through is one the parser reads
+			// as relevant, and the reverse, but for what the filter leaves
+			// out on purpose: failed calls and the platform's own events.
+			files, _ := filepath.Glob(filepath.Join("..", "testdata", "events", "*.json"))
+			for _, f := range files {
+				raw, _ := os.ReadFile(f)
+				var ev struct {
+					Type string
+					Data struct{ EventName any }
+				}
+				if json.Unmarshal(raw, &ev) != nil {
+					continue
+				}
+				en, _ := ev.Data.EventName.(string)
+				matched := slices.Contains(pattern.Type, ev.Type) && slices.Contains(pattern.Data.EventName, en)
+				parsed, err := change.Parse(raw)
+				relevant := err == nil && parsed.Relevant
+				base := filepath.Base(f)
+				switch {
+				case relevant && !matched && ev.Type != "vpc:ActionTrail:AliyunServiceEvent":
+					t.Errorf("%s: the filter drops %s, a relevant change", name, base)
+				case matched && err == nil && !relevant && parsed.ErrorCode == "":
+					t.Errorf("%s: the filter lets through %s, which the function ignores", name, base)
+				}
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s: %d eventbridge triggers, want 1", name, n)
+		}
 	}
 }
