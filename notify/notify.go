@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/vpncheck/vpncheck/checker/report"
 )
@@ -31,12 +32,20 @@ type Run struct {
 	// Scrubber masks the run's secrets in everything sent; nil masks only
 	// the channel's own credentials.
 	Scrubber Scrubber
-	// Delivered are the messages of this run already acknowledged, by part
-	// index (the value is the channel's message id, e.g. a Slack ts), as a
-	// state store remembers them across instances: they are not sent again.
+	// At is when the run happened: messages state the age of open findings
+	// against it. Give the same value on every attempt of one run (parts
+	// are matched by position, so a retry must render the same messages);
+	// zero leaves ages out.
+	At time.Time
+	// Delivered are the parts of this run already acknowledged, by part
+	// index (the value is the channel's id for it: a Slack ts, a file id,
+	// "" for a webhook), as a state store remembers them across instances:
+	// they are not sent again. With Delivered or OnPosted set the caller
+	// keeps the record, and the channel does not consult its own memory.
 	Delivered map[int]string
-	// OnPosted, when set, is called after each message the channel
-	// acknowledged, so the caller can record it; its error stops delivery.
+	// OnPosted, when set, is called after each part the channel
+	// acknowledged, before the next is sent, so the caller can record it
+	// (create-only); its error stops delivery with that error.
 	OnPosted func(part int, id string) error
 }
 
@@ -44,8 +53,12 @@ type Run struct {
 type Delivery struct {
 	Messages int    // messages rendered
 	Posted   int    // messages posted now
-	Skipped  int    // messages a previous attempt of the same run delivered
+	Skipped  int    // parts a previous attempt of the same run delivered
+	Files    int    // files uploaded now (the complete report)
 	History  string // how earlier deliveries were looked up, when they were
+	// Unattached says why the complete report could not be attached as a
+	// file (the messages say so too), when it could not.
+	Unattached string
 }
 
 // Guard is the last check on everything that leaves the process for a
@@ -107,30 +120,61 @@ func (g Guard) Clean(s string) bool { return g.Scrub(s) == s }
 func (g Guard) Report(rep *report.Report) *report.Report {
 	c := *rep
 	c.AccountID = g.Scrub(rep.AccountID)
-	c.Findings = make([]report.Finding, len(rep.Findings))
-	for i, f := range rep.Findings {
-		for _, p := range []*string{&f.Rule, &f.Title, &f.Message, &f.Remediation, &f.AccountID, &f.Region,
-			&f.ConnectionID, &f.ConnectionName, &f.VPNGatewayID, &f.TunnelID, &f.ExceptionExpired} {
-			*p = g.Scrub(*p)
+	findings := func(fs []report.Finding) []report.Finding {
+		if fs == nil {
+			return nil
 		}
-		c.Findings[i] = f
-	}
-	c.Errors = make([]report.ErrorEntry, len(rep.Errors))
-	for i, e := range rep.Errors {
-		for _, p := range []*string{&e.Region, &e.Code, &e.Message, &e.RequestID, &e.ConnectionID} {
-			*p = g.Scrub(*p)
+		out := make([]report.Finding, len(fs))
+		for i, f := range fs {
+			for _, p := range []*string{&f.Rule, &f.Title, &f.Message, &f.Remediation, &f.AccountID, &f.AccountName, &f.Region,
+				&f.ConnectionID, &f.ConnectionName, &f.VPNGatewayID, &f.TunnelID, &f.ExceptionExpired, &f.ID} {
+				*p = g.Scrub(*p)
+			}
+			out[i] = f
 		}
-		c.Errors[i] = e
+		return out
 	}
 	scrubAll := func(ss []string) []string {
+		if ss == nil {
+			return nil
+		}
 		out := make([]string, len(ss))
 		for i, s := range ss {
 			out[i] = g.Scrub(s)
 		}
 		return out
 	}
+	c.Findings = findings(rep.Findings)
+	c.Resolved = findings(rep.Resolved)
+	c.Lifecycle.NewlySuppressed = findings(rep.Lifecycle.NewlySuppressed)
+	c.Lifecycle.SeverityChanged = findings(rep.Lifecycle.SeverityChanged)
+	c.Lifecycle.Held = scrubAll(rep.Lifecycle.Held)
+	c.Errors = make([]report.ErrorEntry, len(rep.Errors))
+	for i, e := range rep.Errors {
+		for _, p := range []*string{&e.Region, &e.Code, &e.Message, &e.RequestID, &e.ConnectionID, &e.AccountID} {
+			*p = g.Scrub(*p)
+		}
+		c.Errors[i] = e
+	}
 	c.Summary.RegionsScan = scrubAll(rep.Summary.RegionsScan)
 	c.Summary.RegionsFailed = scrubAll(rep.Summary.RegionsFailed)
+	if rep.Summary.Accounts != nil {
+		c.Summary.Accounts = make(map[string]report.AccountSummary, len(rep.Summary.Accounts))
+		for k, v := range rep.Summary.Accounts {
+			v.DisplayName, v.Status = g.Scrub(v.DisplayName), g.Scrub(v.Status)
+			v.RegionsScan, v.RegionsFailed = scrubAll(v.RegionsScan), scrubAll(v.RegionsFailed)
+			c.Summary.Accounts[g.Scrub(k)] = v
+		}
+	}
+	if ch := rep.Change; ch != nil {
+		cc := *ch
+		for _, p := range []*string{&cc.Event, &cc.EventID, &cc.RequestID, &cc.AccountID, &cc.Region, &cc.ConnectionID,
+			&cc.TunnelID, &cc.Actor, &cc.SourceIP} {
+			*p = g.Scrub(*p)
+		}
+		cc.Changed = scrubAll(ch.Changed)
+		c.Change = &cc
+	}
 	return &c
 }
 

@@ -16,8 +16,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	slackgo "github.com/slack-go/slack"
-
 	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/output"
 	"github.com/vpncheck/vpncheck/checker/report"
@@ -143,20 +141,19 @@ func lineShape(rep *report.Report, meta Meta) string {
 	var shape []int
 	shape = append(shape, lines(scopeText(rep, accountOf(rep, meta))))
 	conns := report.ByConnection(rep.Findings)
-	for _, bs := range [][]block{errorBlocks(rep), overviewBlocks(conns)} {
-		n := 0 // a long list splits into several sections
-		for _, b := range bs {
-			n += lines(b.b.(*slackgo.SectionBlock).Text.Text)
+	ov, _ := overviewLines(conns)
+	for _, ls := range [][]string{errorLines(rep), ov} {
+		for _, l := range ls {
+			shape = append(shape, lines(l))
 		}
-		shape = append(shape, n)
 	}
 	for _, g := range conns {
 		shape = append(shape, lines(connHeader(g, false)), lines(connHeader(g, true)))
 		for _, f := range g.Findings {
-			shape = append(shape, lines(findingText(f)))
+			shape = append(shape, lines(findingText(f, meta.Now)), lines(findingLine(f)))
 		}
 	}
-	shape = append(shape, lines(fallbackText(rep, accountOf(rep, meta))))
+	shape = append(shape, lines(fallbackText(rep, rep.Findings, accountOf(rep, meta))))
 	slices.Sort(shape)
 	return fmt.Sprint(shape)
 }
@@ -311,7 +308,7 @@ func TestInertLinear(t *testing.T) {
 		f.ConnectionName, f.Message, f.TunnelID, f.Region = huge, huge, huge, huge
 	}
 	start := time.Now()
-	msgs := Render(rep, Meta{RunKey: huge, AccountID: huge}, Channel)
+	msgs := Render(rep, Meta{RunKey: huge, AccountID: huge}, Channel).Messages
 	t.Logf("render with 10 MB in every field: %v", time.Since(start))
 	assertLimits(t, msgs)
 }
@@ -350,8 +347,44 @@ func FuzzRender(f *testing.F) {
 			plantAll(rep, p)
 			return rep
 		}
+		// The same report as a stateful run with every kind of change and a
+		// digest, within a budget of 1 to 6, with and without a file.
+		st := build(payload)
+		now := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+		for i := range st.Findings {
+			f := &st.Findings[i]
+			f.FirstSeen, f.Status = now.Add(-time.Duration(i)*time.Hour), report.StatusNew
+			if i%2 == 0 {
+				f.Status = report.StatusOpen
+			}
+		}
+		was := report.Info
+		changed := st.Findings[0]
+		changed.PreviousSeverity = &was
+		resolved := slices.Clone(st.Findings[:min(3, len(st.Findings))])
+		for i := range resolved {
+			resolved[i].ResolvedAt = &now
+		}
+		st.Resolved = resolved
+		st.Lifecycle = report.Lifecycle{Stateful: true, NewlySuppressed: resolved, SeverityChanged: []report.Finding{changed},
+			Held: []string{payload, "cn-beijing"}, OldestOpen: now.Add(-48 * time.Hour), Digest: n%2 == 0, Unchanged: len(st.Findings) / 2}
+		budget := int(n%6) + 1
+		r := Render(st, Meta{RunKey: payload, AccountID: payload, Now: now, MaxMessages: budget, Upload: n%3 == 0}, Thread)
+		if len(r.Messages) == 0 || len(r.Messages) > budget || r.File != nil && len(r.Messages) >= budget {
+			t.Fatalf("budget %d: %d messages, file %v", budget, len(r.Messages), r.File != nil)
+		}
+		for i, m := range r.Messages {
+			raw, err := json.Marshal(m.Blocks)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkInertMessage(t, fmt.Sprintf("stateful message %d", i), m.Text, raw)
+			if t.Failed() {
+				t.FailNow()
+			}
+		}
 		for _, style := range []Style{Channel, Thread} {
-			msgs := Render(build(payload), Meta{RunKey: payload, AccountID: payload}, style)
+			msgs := Render(build(payload), Meta{RunKey: payload, AccountID: payload}, style).Messages
 			if len(msgs) == 0 {
 				t.Fatal("nothing rendered")
 			}

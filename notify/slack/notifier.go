@@ -35,6 +35,11 @@ type Config struct {
 	// NoHistory turns off the bot's look into the channel's recent history
 	// for messages a previous attempt of the same run already posted.
 	NoHistory bool
+	// MaxMessages is the message budget of one report
+	// (VPNCHECK_SLACK_MAX_MESSAGES): every message counts, and with a bot
+	// token the file with the complete report takes the last place when
+	// the messages cannot hold everything. 0 means DefaultMaxMessages.
+	MaxMessages int
 	// HTTPClient is used for every call; a client with a 30 s timeout if nil.
 	HTTPClient *http.Client
 }
@@ -79,6 +84,8 @@ func New(cfg Config) (*Notifier, error) {
 	case cfg.WebhookURL != "" && !strings.HasPrefix(cfg.WebhookURL, "https://") && !strings.HasPrefix(cfg.WebhookURL, "http://"):
 		// The URL is a secret: never quote it.
 		return nil, errors.New("configure slack: the webhook URL is not an http(s) URL")
+	case cfg.MaxMessages < 0:
+		return nil, fmt.Errorf("configure slack: the message budget %d is negative", cfg.MaxMessages)
 	}
 	n := &Notifier{
 		cfg:         cfg,
@@ -119,54 +126,92 @@ func (n *Notifier) Style() Style {
 	return Channel
 }
 
-// NotifyReport posts a report: nothing for a clean run (unless AllClear),
-// else the summary and details. It fails if a message still cannot be
-// delivered after retries within ctx's deadline; messages delivered before
-// the failure are remembered and skipped when the same run is retried.
+// NotifyReport posts a report's news: nothing for a run without news
+// (unless AllClear: then one short message), else the summary, details and
+// digest within the message budget, and with a bot token the complete
+// report as a file when they cannot hold everything. It fails if a part
+// still cannot be delivered after retries within ctx's deadline; parts
+// delivered before the failure are recorded (run.OnPosted, or the
+// notifier's memory) and skipped when the same run is retried.
 func (n *Notifier) NotifyReport(ctx context.Context, run notify.Run, rep *report.Report) (notify.Delivery, error) {
 	g := notify.NewGuard(run.Scrubber, n.creds)
 	rep = g.Report(rep)
-	meta := Meta{RunKey: g.Scrub(run.Key), AccountID: g.Scrub(run.AccountID)}
-	msgs, kind := Render(rep, meta, n.Style()), KindReport
-	if len(msgs) == 0 {
+	meta := n.meta(g, run)
+	r, kind := Render(rep, meta, n.Style()), KindReport
+	if len(r.Messages) == 0 {
 		if !n.cfg.AllClear {
 			return notify.Delivery{}, nil
 		}
-		msgs, kind = RenderAllClear(rep, meta), KindAllClear
+		r, kind = Rendering{Messages: RenderQuiet(rep, meta)}, KindAllClear
 	}
-	return n.deliver(ctx, g, meta.RunKey, kind, msgs)
+	return n.deliver(ctx, g, run, meta.RunKey, kind, r)
 }
 
 // NotifyFailure posts that the check could not run, with a one-line reason.
 func (n *Notifier) NotifyFailure(ctx context.Context, run notify.Run, reason string) (notify.Delivery, error) {
 	g := notify.NewGuard(run.Scrubber, n.creds)
-	meta := Meta{RunKey: g.Scrub(run.Key), AccountID: g.Scrub(run.AccountID)}
-	return n.deliver(ctx, g, meta.RunKey, KindFailure, RenderFailure(g.Scrub(reason), meta))
+	meta := n.meta(g, run)
+	return n.deliver(ctx, g, run, meta.RunKey, KindFailure, Rendering{Messages: RenderFailure(g.Scrub(reason), meta)})
+}
+
+func (n *Notifier) meta(g notify.Guard, run notify.Run) Meta {
+	return Meta{RunKey: g.Scrub(run.Key), AccountID: g.Scrub(run.AccountID), Now: run.At,
+		MaxMessages: n.cfg.MaxMessages, Upload: n.api != nil}
 }
 
 // Duplicate protection, what is and is not guaranteed:
 //
-//   - Within one process (one Function Compute instance), a message of a run
-//     key is posted at most once after Slack acknowledged it: a retry of the
-//     same run skips the acknowledged messages and posts the rest (with a
-//     bot, in the original summary's thread). The memory holds the last 64
-//     run keys.
-//   - Across instances (a retry landing on a fresh instance), a bot token
-//     with channels:history (groups:history for a private channel) finds
-//     the run's messages by their metadata in the channel's last 48 hours
-//     and skips them likewise. Without that scope, or with a webhook, a
-//     retry on another instance posts again: duplicates are possible there.
-//   - A message Slack received but whose acknowledgement was lost (a
-//     timeout, a 5xx after posting) may be posted twice.
-//   - Messages are matched by their position in the rendering; a retry
-//     whose report came out different may skip or repeat some details.
+//   - A run whose caller keeps the record (notify.Run.Delivered and
+//     OnPosted, from a create-only state store) posts each part at most once
+//     after Slack acknowledged it, across instances: acknowledged parts are
+//     skipped, and the next part is sent only after OnPosted recorded the
+//     last one. The parts are the messages in order, then the file.
+//   - Otherwise, within one process (one Function Compute instance), a part
+//     of a run key is posted at most once after Slack acknowledged it: a
+//     retry of the same run skips the acknowledged parts and posts the rest
+//     (with a bot, in the original summary's thread). The memory holds the
+//     last 64 run keys.
+//   - Otherwise, across instances (a retry landing on a fresh instance), a
+//     bot token with channels:history (groups:history for a private
+//     channel) finds the run's messages by their metadata in the channel's
+//     last 48 hours and skips them likewise (a file is not found this way).
+//     Without that scope, or with a webhook, a retry on another instance
+//     posts again: duplicates are possible there.
+//   - A part Slack received but whose acknowledgement was lost (a timeout,
+//     a 5xx after posting) may be posted twice.
+//   - Parts are matched by their position in the rendering: a retry must
+//     render the same report with the same notify.Run.At.
 //   - Two invocations of one run key running at the same time are not
-//     serialised.
-func (n *Notifier) deliver(ctx context.Context, g notify.Guard, key string, kind Kind, msgs []Message) (notify.Delivery, error) {
+//     serialised here (the state store's claims do that).
+func (n *Notifier) deliver(ctx context.Context, g notify.Guard, run notify.Run, key string, kind Kind, r Rendering) (notify.Delivery, error) {
+	msgs := r.Messages
 	d := notify.Delivery{Messages: len(msgs)}
-	rec := n.ledger.load(key, kind)
-	if key != "" && n.api != nil && len(rec.parts) == 0 {
-		d.History = n.lookUp(ctx, key, kind, &rec)
+	managed := run.Delivered != nil || run.OnPosted != nil
+	rec := record{parts: map[int]string{}}
+	if managed {
+		for i, ts := range run.Delivered {
+			rec.parts[i] = ts
+		}
+	} else {
+		rec = n.ledger.load(key, kind)
+		if key != "" && n.api != nil && len(rec.parts) == 0 {
+			d.History = n.lookUp(ctx, key, kind, &rec)
+		}
+	}
+	acknowledged := func(part int, id string) error {
+		if managed {
+			if run.OnPosted == nil {
+				return nil
+			}
+			if err := run.OnPosted(part, id); err != nil {
+				return fmt.Errorf("record slack part %d: %w", part+1, err)
+			}
+			return nil
+		}
+		if key != "" {
+			n.ledger.mark(key, kind, part, id)
+		}
+		return nil
 	}
 	threadTS := rec.parts[0]
 	for i, m := range msgs {
@@ -185,19 +230,47 @@ func (n *Notifier) deliver(ctx context.Context, g notify.Guard, key string, kind
 		if n.api != nil && i > 0 {
 			thread = threadTS
 		}
-		ts, err := n.post(ctx, g, safe, thread, metadata(key, kind, i, len(msgs)))
+		ts, err := n.post(ctx, safe, thread, metadata(key, kind, i, len(msgs)))
 		if err != nil {
 			return d, g.Err(fmt.Sprintf("post slack message %d of %d", i+1, len(msgs)), err)
 		}
 		d.Posted++
-		if key != "" {
-			n.ledger.mark(key, kind, i, ts)
-		}
 		if i == 0 {
 			threadTS = ts
 		}
+		if err := acknowledged(i, ts); err != nil {
+			return d, err
+		}
 	}
-	return d, nil
+	if r.File == nil {
+		return d, nil
+	}
+	part := len(msgs)
+	if _, done := rec.parts[part]; done {
+		d.Skipped++
+		return d, nil
+	}
+	id, why, err := n.attach(ctx, g, *r.File, threadTS)
+	if err != nil {
+		return d, g.Err("upload the complete report to slack", err)
+	}
+	if why != "" {
+		// Refused for good (a missing scope, uploads disabled): the file's
+		// place goes to a message that says so and where the report is.
+		d.Unattached = why
+		note := RenderUnattached(why, Meta{RunKey: key})
+		safe, err := guardMessage(g, note)
+		if err != nil {
+			return d, fmt.Errorf("guard slack message %d: %w", part+1, err)
+		}
+		if id, err = n.post(ctx, safe, threadTS, metadata(key, kind, part, part+1)); err != nil {
+			return d, g.Err(fmt.Sprintf("post slack message %d", part+1), err)
+		}
+		d.Posted++
+	} else {
+		d.Files++
+	}
+	return d, acknowledged(part, id)
 }
 
 const metadataEvent = "vpncheck_run"
@@ -213,9 +286,16 @@ func metadata(key string, kind Kind, part, parts int) *slackgo.SlackMetadata {
 
 // post sends one message, retrying a 429 after its Retry-After and a 5xx or
 // transport error with exponential backoff, within ctx's deadline.
-func (n *Notifier) post(ctx context.Context, g notify.Guard, m Message, thread string, meta *slackgo.SlackMetadata) (string, error) {
+func (n *Notifier) post(ctx context.Context, m Message, thread string, meta *slackgo.SlackMetadata) (string, error) {
+	return n.retry(ctx, func() (string, error) { return n.postOnce(ctx, m, thread, meta) })
+}
+
+// retry calls once until it succeeds or fails for good, retrying a 429
+// after its Retry-After and a 5xx or transport error with exponential
+// backoff, within ctx's deadline.
+func (n *Notifier) retry(ctx context.Context, once func() (string, error)) (string, error) {
 	for attempt := 1; ; attempt++ {
-		ts, err := n.postOnce(ctx, m, thread, meta)
+		ts, err := once()
 		if err == nil {
 			return ts, nil
 		}

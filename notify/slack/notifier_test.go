@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/notify"
 	"net/url"
@@ -260,7 +261,7 @@ func TestRetriedRunPostsNothingTwice(t *testing.T) {
 			t.Fatalf("retry on a new instance: %+v, %v", d, err)
 		}
 		posts := fake.Posts()
-		assertNoDuplicates(t, posts, d.Messages)
+		assertNoDuplicates(t, posts, d.Messages+d.Files) // the file share is a message too
 		for _, p := range posts[1:] {
 			if p.ThreadTS != posts[0].TS {
 				t.Errorf("a detail went outside the original thread: %q", p.ThreadTS)
@@ -441,7 +442,7 @@ func TestLargeReportDeliveredWithinLimits(t *testing.T) {
 		if err != nil {
 			t.Fatalf("bot=%v: %v", bot, err)
 		}
-		if d.Posted != d.Messages || len(fake.Posts()) != d.Messages {
+		if d.Posted != d.Messages || len(fake.Posts()) != d.Messages+d.Files || len(fake.Posts()) > DefaultMaxMessages {
 			t.Errorf("bot=%v: %+v, fake accepted %d", bot, d, len(fake.Posts()))
 		}
 	}
@@ -451,5 +452,37 @@ func BenchmarkRender500(b *testing.B) {
 	rep := bigReport(500)
 	for b.Loop() {
 		Render(rep, Meta{RunKey: "k"}, Thread)
+	}
+}
+
+// TestCanariesNeverLeaveInTheFile: the complete report uploaded as a file
+// passes the same guard as the messages.
+func TestCanariesNeverLeaveInTheFile(t *testing.T) {
+	const token = "xoxb-canary-token-5d2c"
+	fake := newFake(t, slackfake.Options{Token: token})
+	res, canaries := canaryResult(t, token)
+	for i, f := range bigReport(200).Findings {
+		f.Message += " " + strings.Join(canaries, " ")
+		f.ConnectionName = fmt.Sprintf("%s %d", canaries[i%len(canaries)], i)
+		res.Report.Findings = append(res.Report.Findings, f)
+	}
+	n, _ := botNotifier(t, fake, Config{MaxMessages: 2})
+	d, err := n.NotifyReport(context.Background(), notify.Run{Key: "k", Scrubber: res.Secrets}, res.Report)
+	if err != nil || d.Files != 1 {
+		t.Fatalf("%+v, %v", d, err)
+	}
+	files := fake.Files()
+	if len(files) != 1 || !strings.Contains(string(files[0].Content), notify.Mask) {
+		t.Fatalf("no file, or nothing masked in it")
+	}
+	assertNoCanary(t, "the file", string(files[0].Content), canaries)
+	for _, r := range fake.Requests() {
+		v, _ := url.ParseQuery(r.Body)
+		v.Del("token")
+		if strings.HasPrefix(r.Path, "/upload/") {
+			assertNoCanary(t, "the upload", r.Body, canaries)
+			continue
+		}
+		assertNoCanary(t, "a request to "+r.Path, v.Encode(), canaries)
 	}
 }

@@ -1,10 +1,11 @@
-// Package notify turns a vpncheck report into Slack messages (Render, a pure
+// Package slack turns a vpncheck report into Slack messages (Render, a pure
 // function) and delivers them (Notifier, a thin adapter over slack-go).
 package slack
 
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	slackgo "github.com/slack-go/slack"
 
@@ -20,20 +21,23 @@ const (
 	MaxFieldText   = 2000  // characters in one field
 	MaxMessageText = 12000 // total block text Slack accepts in practice
 
+	// DefaultMaxMessages is the message budget of one run when none is set
+	// (VPNCHECK_SLACK_MAX_MESSAGES): every message counts, the summary, its
+	// details, the digest and the complete report's file.
+	DefaultMaxMessages = 5
+
 	// messageBudget is the block text one rendered message may hold: well
 	// under MaxMessageText, so a message never meets msg_too_long.
 	messageBudget = 8000
 	// sectionBudget leaves room under MaxSectionText for the packing slackgo.
 	sectionBudget = 2900
-	// maxDetailMessages bounds the messages of per-finding detail; what does
-	// not fit is summarised as counts (the overview still names every
-	// connection with a high or critical finding).
-	maxDetailMessages = 4
 	// maxLowerOverview is how many connections with only medium or lower
 	// findings the overview names before it counts the rest.
 	maxLowerOverview = 15
-	// maxErrorLines is how many scan errors are listed before the rest are counted.
-	maxErrorLines = 20
+	// maxErrorLines, maxChangeLines: how many scan errors, and fixed,
+	// re-rated or newly excepted findings, the summary lists at most.
+	maxErrorLines  = 20
+	maxChangeLines = 15
 	// fallbackBudget bounds the plain-text fallback of a message.
 	fallbackBudget = 1000
 )
@@ -62,6 +66,15 @@ type Meta struct {
 	RunKey string
 	// AccountID is the account checked, when known; else the report's.
 	AccountID string
+	// Now is when the run happened, for the ages of open findings; zero
+	// leaves ages out.
+	Now time.Time
+	// MaxMessages is the run's message budget; 0 means DefaultMaxMessages.
+	MaxMessages int
+	// Upload says the complete report can go into the summary's thread as a
+	// file (a bot token). When the budget cannot hold everything, the file
+	// takes the budget's last place.
+	Upload bool
 }
 
 // Message is one Slack message: the plain-text fallback shown in
@@ -69,6 +82,20 @@ type Meta struct {
 type Message struct {
 	Text   string
 	Blocks []slackgo.Block
+}
+
+// File is the complete report, for the summary's thread.
+type File struct {
+	Name, Title string
+	Content     []byte
+}
+
+// Rendering is what one report becomes: messages in posting order and,
+// when they could not hold everything and an upload is possible, the
+// complete report as a file to upload after them.
+type Rendering struct {
+	Messages []Message
+	File     *File
 }
 
 // Kind names what a run posted, for duplicate protection.
@@ -89,60 +116,207 @@ var severityEmoji = map[report.Severity]string{
 	report.Info:     ":white_circle:",
 }
 
-// Render builds the messages for a report, in posting order. It returns
-// nothing for a report without findings and without errors (see
-// RenderAllClear). The first message is the summary; with Thread the others
-// belong in its thread.
-func Render(rep *report.Report, meta Meta, style Style) []Message {
-	if len(rep.Findings) == 0 && len(rep.Errors) == 0 && len(rep.Summary.RegionsFailed) == 0 {
-		return nil
+// isNew reports whether f is news: new or reopened, or any finding of a
+// run without a state store.
+func isNew(rep *report.Report, f *report.Finding) bool {
+	return !rep.Lifecycle.Stateful || f.Status != report.StatusOpen
+}
+
+func newFindings(rep *report.Report) []report.Finding {
+	if !rep.Lifecycle.Stateful {
+		return rep.Findings
 	}
-	conns := report.ByConnection(rep.Findings)
+	var out []report.Finding
+	for i := range rep.Findings {
+		if isNew(rep, &rep.Findings[i]) {
+			out = append(out, rep.Findings[i])
+		}
+	}
+	return out
+}
+
+// HasNews reports whether a report has anything to tell: new findings,
+// fixed, newly excepted or re-rated ones, scan errors, or a digest due.
+// Without a state store every finding is news.
+func HasNews(rep *report.Report) bool {
+	return rep.News() || len(newFindings(rep)) > 0 || changeWorthSaying(rep)
+}
+
+// Render builds the messages for a report, in posting order, within the
+// message budget. It returns nothing when the report has no news (see
+// HasNews and RenderQuiet). The first message is the summary; with Thread
+// the others belong in its thread. What the budget left out is said in the
+// summary, which points to the complete report: the file (Meta.Upload)
+// or `vpncheck check --format json`.
+func Render(rep *report.Report, meta Meta, style Style) Rendering {
+	if !HasNews(rep) {
+		return Rendering{}
+	}
+	budget := meta.MaxMessages
+	if budget <= 0 {
+		budget = DefaultMaxMessages
+	}
+	msgs, left := render(rep, meta, style, budget, false)
+	if left.any() && meta.Upload && budget >= 2 {
+		if f, err := fullReport(rep, meta); err == nil {
+			msgs, _ = render(rep, meta, style, budget-1, true)
+			return Rendering{Messages: msgs, File: f}
+		}
+	}
+	return Rendering{Messages: msgs}
+}
+
+func render(rep *report.Report, meta Meta, style Style, budget int, file bool) ([]Message, leftOut) {
 	account := accountOf(rep, meta)
+	fresh := newFindings(rep)
+	conns := report.ByConnection(fresh)
+	var left leftOut
+	p := newPacker(budget)
 
-	head := []block{headerBlock(reportTitle(rep))}
-	head = append(head, sectionBlocks(scopeText(rep, account))...)
-	head = append(head, errorBlocks(rep)...)
-	overview := overviewBlocks(conns)
-
-	p := newPacker()
-	for _, b := range head {
-		p.add(b)
+	p.put(headerBlock(reportTitle(rep, fresh)))
+	for _, b := range sectionBlocks(scopeText(rep, account)) {
+		p.addHere(b)
 	}
-	if len(overview) > 0 {
-		p.add(dividerBlock())
-		for _, b := range overview {
-			p.add(b)
+	for _, b := range changeBlocks(rep) {
+		p.addHere(b)
+	}
+	summaryList(p, &left, "scan errors", errorTitle(rep), errorLines(rep), maxErrorLines)
+	lifecycleBlocks(p, &left, rep, meta.Now)
+	if len(conns) > 0 {
+		p.addHere(dividerBlock())
+		title := "*Connections with findings*"
+		if rep.Lifecycle.Stateful {
+			title = "*Connections with new findings*"
+		}
+		lines, counts := overviewLines(conns)
+		shown := p.list(title, lines, func(n int) string {
+			c := 0
+			for _, k := range counts[len(counts)-n:] {
+				c += k
+			}
+			return fmt.Sprintf("…and %s: see the complete report", report.Plural(c, "more connection"))
+		}, false)
+		for _, k := range counts[shown:] {
+			left.conns += k
 		}
 	}
+	if style == Thread && len(conns) > 0 {
+		hint := "Details for each connection are in the thread :thread:"
+		if rep.Lifecycle.Stateful {
+			hint = "Details of each new finding are in the thread :thread:"
+		}
+		p.addHere(contextBlock(hint))
+	}
+	p.markNote()
 	if style == Thread {
-		if len(conns) > 0 {
-			p.add(contextBlock("Details for each connection are in the thread :thread:"))
-		}
 		p.breakMessage()
 	}
-	p.detailsFrom = len(p.msgs)
-	omitted := p.details(conns, maxDetailMessages)
-	if len(omitted.findings) > 0 {
-		p.addOrNew(sectionBlock(omitted.text()))
+
+	digest := rep.Lifecycle.Digest && len(rep.Findings) > 0
+	if digest {
+		// New findings in full take at most half of what is left; the
+		// digest lists everything open, the new ones too.
+		room := budget - len(p.msgs)
+		p.max = budget - room/2
 	}
-	return p.finish(meta.RunKey, fallbackText(rep, account))
+	left.details = p.details(conns, meta.Now)
+	p.max = budget
+	if digest {
+		left.digest = digestBlocks(p, rep, meta.Now)
+	}
+
+	var note *block
+	if left.any() {
+		b := sectionBlock(left.note(budget, file))
+		note = &b
+	}
+	return p.finish(meta.RunKey, fallbackText(rep, fresh, account), note), left
+}
+
+// summaryList adds one list of the summary, counting what did not fit.
+func summaryList(p *packer, left *leftOut, what, title string, lines []string, max int) {
+	if len(lines) == 0 {
+		return
+	}
+	extra := 0
+	if len(lines) > max {
+		extra, lines = len(lines)-max, lines[:max]
+	}
+	shown := p.list(title, lines, func(n int) string {
+		return fmt.Sprintf("…and %d more %s: see the complete report", n+extra, what)
+	}, false)
+	if n := len(lines) - shown + extra; n > 0 {
+		left.lists = append(left.lists, fmt.Sprintf("%d %s", n, what))
+	}
+}
+
+// leftOut is what the message budget (or Slack's limits) kept out of the
+// messages.
+type leftOut struct {
+	details []report.Finding // new findings not shown in detail
+	conns   int              // connections with new findings the overview does not name
+	lists   []string         // items of the summary's lists not listed ("3 fixed findings")
+	digest  int              // open findings the digest does not list
+}
+
+func (l leftOut) any() bool {
+	return len(l.details) > 0 || l.conns > 0 || len(l.lists) > 0 || l.digest > 0
+}
+
+// note is the summary's word on what was left out, and where the rest is.
+func (l leftOut) note(budget int, file bool) string {
+	var parts []string
+	if n := len(l.details); n > 0 {
+		parts = append(parts, fmt.Sprintf("details of %s (%s) on %s", report.Plural(n, "new finding"),
+			report.CountOf(l.details).Join(", "), report.Plural(len(report.ByConnection(l.details)), "connection")))
+	}
+	if l.conns > 0 {
+		parts = append(parts, report.Plural(l.conns, "connection")+" in the list of connections")
+	}
+	parts = append(parts, l.lists...)
+	if l.digest > 0 {
+		parts = append(parts, fmt.Sprintf("%s of the digest", report.Plural(l.digest, "open finding")))
+	}
+	s := fmt.Sprintf(":page_facing_up: *Not everything fits in %s.* Left out: %s.", report.Plural(budget, "message"), strings.Join(parts, "; "))
+	if file {
+		return s + " The complete report is attached in this thread as a file."
+	}
+	return s + " For the complete report run `vpncheck check --format json`, or read this run's result in the function's logs."
+}
+
+// RenderQuiet builds the one message of a run with no news, for a channel
+// that asked for one every run (AllClear): "all clear" when nothing is
+// open, else what stays open.
+func RenderQuiet(rep *report.Report, meta Meta) []Message {
+	if len(rep.Findings) == 0 {
+		return RenderAllClear(rep, meta)
+	}
+	account := accountOf(rep, meta)
+	p := newPacker(1)
+	p.put(headerBlock(":white_circle: VPN check: nothing new"))
+	for _, b := range sectionBlocks(scopeText(rep, account)) {
+		p.addHere(b)
+	}
+	left := leftOut{}
+	lifecycleBlocks(p, &left, rep, meta.Now)
+	fallback := fmt.Sprintf("VPN check: nothing new, %s open", report.Plural(len(rep.Findings), "finding"))
+	return p.finish(meta.RunKey, fallback, nil)
 }
 
 // RenderAllClear builds the short message for a report without findings or
 // errors: what was covered.
 func RenderAllClear(rep *report.Report, meta Meta) []Message {
 	account := accountOf(rep, meta)
-	p := newPacker()
-	p.add(headerBlock(":white_check_mark: VPN check: all clear"))
+	p := newPacker(1)
+	p.put(headerBlock(":white_check_mark: VPN check: all clear"))
 	for _, b := range sectionBlocks(scopeText(rep, account)) {
-		p.add(b)
+		p.addHere(b)
 	}
 	fallback := fmt.Sprintf("VPN check: all clear, %s checked", report.Plural(rep.Summary.Connections, "connection"))
 	if r := plainRegions(rep.Summary.RegionsScan); r != "" {
 		fallback += " in " + r
 	}
-	return p.finish(meta.RunKey, fallback)
+	return p.finish(meta.RunKey, fallback, nil)
 }
 
 // RenderFailure builds the message for a check that could not run (policies
@@ -152,29 +326,62 @@ func RenderFailure(reason string, meta Meta) []Message {
 	if why == "" {
 		why = "no reason given"
 	}
-	p := newPacker()
-	p.add(headerBlock(":x: VPN check failed"))
+	p := newPacker(1)
+	p.put(headerBlock(":x: VPN check failed"))
 	body := "*The check could not complete:* " + why +
 		"\nNo connection was judged in this run; the next scheduled run will try again. Check the function's logs."
 	if meta.AccountID != "" {
 		body = "*Account* " + code(meta.AccountID, 64) + "\n" + body
 	}
-	p.add(sectionBlock(body))
-	return p.finish(meta.RunKey, "VPN check failed: "+truncRunes(why, 300))
+	p.addHere(sectionBlock(body))
+	return p.finish(meta.RunKey, "VPN check failed: "+truncRunes(why, 300), nil)
 }
 
-func reportTitle(rep *report.Report) string {
+func reportTitle(rep *report.Report, fresh []report.Finding) string {
 	s := rep.Summary
 	if len(s.RegionsScan) == 0 && len(s.RegionsFailed) > 0 {
 		return ":x: VPN check failed: no region could be scanned"
 	}
-	var title string
-	if len(rep.Findings) == 0 {
-		title = ":white_circle: VPN check: no findings"
-	} else {
-		worst, _ := rep.Worst()
-		title = severityEmoji[worst] + " VPN check: " + severityCounts(rep.Findings, " · ")
+	l := &rep.Lifecycle
+	var parts []string
+	emoji := ":white_circle:"
+	if len(fresh) > 0 {
+		worst, _ := report.CountOf(fresh).Worst()
+		emoji = severityEmoji[worst]
+		counts := severityCounts(fresh, " · ")
+		if l.Stateful {
+			counts = fmt.Sprintf("%d new: %s", len(fresh), severityCounts(fresh, ", "))
+		}
+		parts = append(parts, counts)
 	}
+	if n := len(rep.Resolved); n > 0 {
+		if len(parts) == 0 {
+			emoji = ":white_check_mark:"
+		}
+		parts = append(parts, fmt.Sprintf("%d fixed", n))
+	}
+	if n := len(l.SeverityChanged); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d re-rated", n))
+	}
+	if n := len(l.NewlySuppressed); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d now excepted", n))
+	}
+	title := "VPN check: "
+	switch {
+	case l.Digest && len(rep.Findings) > 0:
+		if len(parts) == 0 {
+			emoji = ":clipboard:"
+		}
+		title = "VPN check digest: " + report.Plural(len(rep.Findings), "open finding")
+		if len(parts) > 0 {
+			title += " · "
+		}
+	case len(parts) == 0 && len(rep.Findings) == 0:
+		parts = append(parts, "no findings")
+	case len(parts) == 0:
+		parts = append(parts, "nothing new")
+	}
+	title = emoji + " " + title + strings.Join(parts, " · ")
 	if n := len(s.RegionsFailed); n > 0 {
 		title += fmt.Sprintf(", %s not scanned", report.Plural(n, "region"))
 	}
@@ -247,16 +454,13 @@ func regionList(rs []string) string {
 	return strings.Join(out, ", ")
 }
 
-func errorBlocks(rep *report.Report) []block {
-	if len(rep.Errors) == 0 {
-		return nil
-	}
-	lines := []string{fmt.Sprintf(":warning: *Scan errors (%d)*: findings may be missing for these", len(rep.Errors))}
-	for i, e := range rep.Errors {
-		if i == maxErrorLines {
-			lines = append(lines, fmt.Sprintf("…and %d more errors: see the function's result or logs", len(rep.Errors)-maxErrorLines))
-			break
-		}
+func errorTitle(rep *report.Report) string {
+	return fmt.Sprintf(":warning: *Scan errors (%d)*: findings may be missing for these", len(rep.Errors))
+}
+
+func errorLines(rep *report.Report) []string {
+	lines := make([]string, 0, len(rep.Errors))
+	for _, e := range rep.Errors {
 		var where []string
 		if e.Region != "" {
 			where = append(where, regionText(e.Region))
@@ -274,16 +478,13 @@ func errorBlocks(rep *report.Report) []block {
 		}
 		lines = append(lines, line)
 	}
-	return sectionBlocks(strings.Join(lines, "\n"))
+	return lines
 }
 
-// overviewBlocks name every connection with a high or critical finding, and
-// the first few with lower ones; the rest are counted.
-func overviewBlocks(conns []*report.Group) []block {
-	if len(conns) == 0 {
-		return nil
-	}
-	lines := []string{"*Connections with findings*"}
+// overviewLines name each connection with new findings: every one with a
+// high or critical finding, the first few with lower ones, and a count of
+// the rest. counts[i] is how many connections line i stands for.
+func overviewLines(conns []*report.Group) (lines []string, counts []int) {
 	lower, restConns := 0, 0
 	var rest []report.Finding
 	for _, g := range conns {
@@ -295,21 +496,28 @@ func overviewBlocks(conns []*report.Group) []block {
 				continue
 			}
 		}
-		f := g.Findings[0]
-		line := severityEmoji[g.Worst()] + " " + nameText(g, 120)
-		if f.ConnectionID != "" && f.ConnectionID != g.Name() {
-			line += " " + code(f.ConnectionID, 80)
-		}
-		if f.Region != "" {
-			line += " " + regionText(f.Region)
-		}
-		line += ": " + severityCounts(g.Findings, ", ")
-		lines = append(lines, line)
+		lines = append(lines, severityEmoji[g.Worst()]+" "+place(g, 120)+": "+severityCounts(g.Findings, ", "))
+		counts = append(counts, 1)
 	}
 	if restConns > 0 {
-		lines = append(lines, fmt.Sprintf("…and %s with only medium or lower findings (%s)", report.Plural(restConns, "more connection"), severityCounts(rest, ", ")))
+		lines = append(lines, fmt.Sprintf("…and %s with only medium or lower findings (%s)",
+			report.Plural(restConns, "more connection"), severityCounts(rest, ", ")))
+		counts = append(counts, restConns)
 	}
-	return sectionBlocks(strings.Join(lines, "\n"))
+	return lines, counts
+}
+
+// place names a connection on one line: name, id (when the name is not
+// the id) and region.
+func place(g *report.Group, max int) string {
+	s := nameText(g, max)
+	if g.ConnectionID != "" && g.ConnectionID != g.Name() {
+		s += " " + code(g.ConnectionID, 80)
+	}
+	if g.Region != "" {
+		s += " " + regionText(g.Region)
+	}
+	return s
 }
 
 // connHeader is the first block of a connection's details.
@@ -322,27 +530,27 @@ func connHeader(g *report.Group, continued bool) string {
 	if continued {
 		return s + " (continued)"
 	}
-	var place []string
+	var where []string
 	if f.Region != "" {
-		place = append(place, "region "+regionText(f.Region))
+		where = append(where, "region "+regionText(f.Region))
 	}
 	if f.VPNGatewayID != "" {
-		place = append(place, "gateway "+code(f.VPNGatewayID, 80))
+		where = append(where, "gateway "+code(f.VPNGatewayID, 80))
 	}
 	if f.AccountID != "" {
-		place = append(place, "account "+code(f.AccountID, 64))
+		where = append(where, "account "+code(f.AccountID, 64))
 	}
 	if linkable(f.Region) {
-		place = append(place, "<"+ConsoleURL(f.Region)+"|open in the VPC console>")
+		where = append(where, "<"+ConsoleURL(f.Region)+"|open in the VPC console>")
 	}
-	if len(place) > 0 {
-		s += "\n" + strings.Join(place, " · ")
+	if len(where) > 0 {
+		s += "\n" + strings.Join(where, " · ")
 	}
 	return s
 }
 
 // findingText is one finding: severity and title, what is wrong, the fix.
-func findingText(f report.Finding) string {
+func findingText(f report.Finding, now time.Time) string {
 	title := f.Title
 	if title == "" {
 		title = f.Rule
@@ -353,6 +561,9 @@ func findingText(f report.Finding) string {
 	}
 	if f.Rule != "" {
 		s += "  " + code(f.Rule, 64)
+	}
+	if f.Reopened && !f.FirstSeen.IsZero() {
+		s += "  :repeat: reopened, first seen " + f.FirstSeen.UTC().Format(time.DateOnly)
 	}
 	if f.Message != "" {
 		s += "\n" + text(f.Message, 800)
@@ -366,32 +577,41 @@ func findingText(f report.Finding) string {
 	return s
 }
 
-type omission struct {
-	findings []report.Finding
-	conns    map[*report.Group]bool
-}
-
-func (o omission) text() string {
-	return fmt.Sprintf("*Not shown in detail:* %d more %s (%s) on %s. Every connection with a high or critical finding is named above; run `vpncheck check` for the full report.",
-		len(o.findings), report.PluralWord(len(o.findings), "finding"), severityCounts(o.findings, ", "), report.Plural(len(o.conns), "connection"))
-}
-
 // fallbackText is the notification text. Slack treats it as mrkdwn
 // without the verbatim switch, so it holds only our words, counts, and
 // cloud values that cannot link or mention (safeToken, region ids).
-func fallbackText(rep *report.Report, account string) string {
+func fallbackText(rep *report.Report, fresh []report.Finding, account string) string {
 	s := rep.Summary
+	l := &rep.Lifecycle
 	var b strings.Builder
 	switch {
 	case len(s.RegionsScan) == 0 && len(s.RegionsFailed) > 0:
 		b.WriteString("VPN check failed: no region could be scanned")
-	case len(rep.Findings) == 0:
+	case len(fresh) > 0 && l.Stateful:
+		fmt.Fprintf(&b, "VPN check: %d new (%s) on %s", len(fresh), severityCounts(fresh, ", "), report.Plural(len(report.ByConnection(fresh)), "connection"))
+	case len(fresh) > 0:
+		fmt.Fprintf(&b, "VPN check: %s on %s", severityCounts(fresh, ", "), report.Plural(len(report.ByConnection(fresh)), "connection"))
+	case l.Digest && len(rep.Findings) > 0:
+		fmt.Fprintf(&b, "VPN check digest: %s open", report.Plural(len(rep.Findings), "finding"))
+	case len(rep.Findings) == 0 && len(rep.Resolved) == 0:
 		b.WriteString("VPN check: no findings")
 	default:
-		fmt.Fprintf(&b, "VPN check: %s on %s", severityCounts(rep.Findings, ", "), report.Plural(len(report.ByConnection(rep.Findings)), "connection"))
+		b.WriteString("VPN check: nothing new")
+	}
+	if n := len(rep.Resolved); n > 0 {
+		fmt.Fprintf(&b, ", %d fixed", n)
+	}
+	if n := len(l.SeverityChanged); n > 0 {
+		fmt.Fprintf(&b, ", %d re-rated", n)
+	}
+	if n := len(l.NewlySuppressed); n > 0 {
+		fmt.Fprintf(&b, ", %d now excepted", n)
 	}
 	if safeToken(account) {
 		b.WriteString(", account " + account)
+	}
+	if rep.Change != nil {
+		return truncRunes(changeFallback(rep.Change)+"; "+b.String(), fallbackBudget)
 	}
 	if r := plainRegions(s.RegionsScan); r != "" {
 		b.WriteString(", " + r)

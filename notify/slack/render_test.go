@@ -157,7 +157,7 @@ func TestRenderSampleGolden(t *testing.T) {
 		style Style
 	}{{"sample_channel.json", Channel}, {"sample_thread.json", Thread}} {
 		t.Run(tc.name, func(t *testing.T) {
-			msgs := Render(rep, sampleMeta, tc.style)
+			msgs := Render(rep, sampleMeta, tc.style).Messages
 			assertLimits(t, msgs)
 			golden(t, tc.name, payload(t, msgs))
 		})
@@ -166,7 +166,7 @@ func TestRenderSampleGolden(t *testing.T) {
 
 func TestRenderSampleContent(t *testing.T) {
 	rep := sampleReport(t).Report
-	msgs := Render(rep, sampleMeta, Channel)
+	msgs := Render(rep, sampleMeta, Channel).Messages
 	if len(msgs) != 1 {
 		t.Fatalf("the sample fits one message; got %d", len(msgs))
 	}
@@ -191,7 +191,7 @@ func TestRenderSampleContent(t *testing.T) {
 			t.Errorf("the message lacks %q", want)
 		}
 	}
-	thread := Render(rep, sampleMeta, Thread)
+	thread := Render(rep, sampleMeta, Thread).Messages
 	if len(thread) != 2 {
 		t.Fatalf("thread style: want the summary and one reply, got %d messages", len(thread))
 	}
@@ -207,8 +207,8 @@ func TestRenderFailureAndAllClearGolden(t *testing.T) {
 
 	rep := &report.Report{Summary: report.Summary{Connections: 12, Tunnels: 20, Suppressed: 2,
 		RegionsScan: []string{"cn-hangzhou", "cn-shanghai"}}}
-	if got := Render(rep, sampleMeta, Channel); got != nil {
-		t.Errorf("a clean report renders nothing by default, got %d messages", len(got))
+	if got := Render(rep, sampleMeta, Channel); len(got.Messages) != 0 || got.File != nil {
+		t.Errorf("a clean report renders nothing by default, got %d messages", len(got.Messages))
 	}
 	ok := RenderAllClear(rep, sampleMeta)
 	assertLimits(t, ok)
@@ -223,7 +223,7 @@ func TestRenderErrorsOnly(t *testing.T) {
 			{Region: "cn-shanghai", Code: "Throttling.User", Message: "Request was denied due to user flow control."},
 		},
 	}
-	msgs := Render(rep, Meta{RunKey: "k"}, Channel)
+	msgs := Render(rep, Meta{RunKey: "k"}, Channel).Messages
 	assertLimits(t, msgs)
 	golden(t, "errors_only.json", payload(t, msgs))
 	s := string(payload(t, msgs))
@@ -269,41 +269,59 @@ func bigReport(n int) *report.Report {
 func TestRenderLargeReportWithinLimits(t *testing.T) {
 	rep := bigReport(500)
 	for _, style := range []Style{Channel, Thread} {
-		msgs := Render(rep, sampleMeta, style)
+		msgs := Render(rep, sampleMeta, style).Messages
 		assertLimits(t, msgs)
 		all := string(payload(t, msgs))
-		// Every connection with a high or critical finding is named.
-		for _, f := range rep.Findings {
+		if len(msgs) > DefaultMaxMessages {
+			t.Errorf("style %d: %d messages, over the budget of %d", style, len(msgs), DefaultMaxMessages)
+		}
+		// The worst connections are named; what did not fit is counted.
+		for _, f := range rep.Findings[:10] {
 			if f.Severity >= report.High && !strings.Contains(all, f.ConnectionID) {
 				t.Errorf("style %d: %s has a %s finding and is not named", style, f.ConnectionID, f.Severity)
 			}
 		}
-		if !strings.Contains(all, "Not shown in detail:") {
-			t.Errorf("style %d: the findings that did not fit are not counted", style)
-		}
-		if len(msgs) > 12 {
-			t.Errorf("style %d: %d messages for 500 findings floods the channel", style, len(msgs))
+		if !strings.Contains(all, "Not everything fits in 5 messages.") || !strings.Contains(all, "vpncheck check --format json") {
+			t.Errorf("style %d: the summary does not say what was left out and where the rest is", style)
 		}
 		t.Logf("style %d: %d messages", style, len(msgs))
 	}
 }
 
-func TestRenderManyHighConnectionsAllNamed(t *testing.T) {
+// TestRenderBudgetBoundsTheOverview: 10,000 connections with a high
+// finding once posted 150 webhook messages (915 KB) in one run. Now the
+// budget holds: a webhook gets 5 messages that say how to get the rest; a
+// bot gets 4 and the complete report as a file naming every connection.
+func TestRenderBudgetBoundsTheOverview(t *testing.T) {
 	rep := &report.Report{Summary: report.Summary{RegionsScan: []string{"cn-hangzhou"}}}
-	for i := range 1500 {
+	for i := range 10000 {
 		rep.Findings = append(rep.Findings, report.Finding{Rule: "psk-weak", Severity: report.High, Title: "Weak pre-shared key",
 			Message: "pre-shared key is weak", Region: "cn-hangzhou",
 			ConnectionID: fmt.Sprintf("vco-%05d", i), ConnectionName: strings.Repeat("n", 100)})
 	}
-	msgs := Render(rep, Meta{}, Thread)
-	assertLimits(t, msgs)
-	t.Logf("1500 connections with a high finding: %d messages", len(msgs))
-	all := string(payload(t, msgs))
-	for _, f := range rep.Findings {
-		if !strings.Contains(all, "`"+f.ConnectionID+"`") {
-			t.Fatalf("%s is not named", f.ConnectionID)
-		}
+	web := Render(rep, Meta{}, Channel)
+	assertLimits(t, web.Messages)
+	size := len(payload(t, web.Messages))
+	t.Logf("webhook: %d messages, %d bytes", len(web.Messages), size)
+	if len(web.Messages) != DefaultMaxMessages || web.File != nil || size > 200<<10 {
+		t.Errorf("webhook: %d messages, %d bytes, file %v", len(web.Messages), size, web.File != nil)
 	}
+	if s := string(payload(t, web.Messages[:1])); !strings.Contains(s, "connections in the list of connections") || !strings.Contains(s, "vpncheck check --format json") {
+		t.Errorf("webhook: the summary does not say what it left out and how to get it")
+	}
+	bot := Render(rep, Meta{Upload: true, MaxMessages: 5}, Thread)
+	assertLimits(t, bot.Messages)
+	if len(bot.Messages) != 4 || bot.File == nil {
+		t.Fatalf("bot: %d messages, file %v; want 4 and the file", len(bot.Messages), bot.File != nil)
+	}
+	if s := string(payload(t, bot.Messages[:1])); !strings.Contains(s, "attached in this thread as a file") {
+		t.Errorf("bot: the summary does not point to the file")
+	}
+	var full report.Report
+	if err := json.Unmarshal(bot.File.Content, &full); err != nil || len(full.Findings) != 10000 {
+		t.Fatalf("the file holds %d findings (%v)", len(full.Findings), err)
+	}
+	t.Logf("bot: %d messages and a file of %d bytes", len(bot.Messages), len(bot.File.Content))
 }
 
 func TestRenderEscapesAndTruncates(t *testing.T) {
@@ -315,7 +333,7 @@ func TestRenderEscapesAndTruncates(t *testing.T) {
 			Region: "cn-hangzhou", ConnectionID: "vco-1`x", ConnectionName: "<!channel> " + huge, TunnelID: huge,
 		}},
 	}
-	msgs := Render(rep, Meta{RunKey: huge}, Channel)
+	msgs := Render(rep, Meta{RunKey: huge}, Channel).Messages
 	assertLimits(t, msgs)
 	for _, m := range msgs {
 		raw, _ := json.Marshal(m.Blocks)

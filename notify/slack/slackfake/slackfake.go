@@ -1,7 +1,9 @@
 // Package slackfake is a fake Slack for tests: an HTTP server on 127.0.0.1
 // that speaks the incoming-webhook protocol and the Web API methods vpncheck
-// uses (chat.postMessage, conversations.history, conversations.replies), with
-// Slack's message limits and error bodies, and scripted failures (429 with
+// uses (chat.postMessage, conversations.history, conversations.replies, and
+// the external file upload: files.getUploadURLExternal, the upload URL it
+// hands out, files.completeUploadExternal), with Slack's message limits,
+// field names and error bodies, and scripted failures (429 with
 // Retry-After, 5xx). It records every request body, accepted or not, so a
 // test can search them for secrets.
 package slackfake
@@ -11,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -43,13 +46,14 @@ var Pass = Failure{}
 
 // Post is one message Slack accepted.
 type Post struct {
-	Via      string          // "webhook" or "chat.postMessage"
+	Via      string          // "webhook", "chat.postMessage" or "files.completeUploadExternal"
 	Channel  string          // chat.postMessage only
 	TS       string          // the message's timestamp
 	ThreadTS string          // the parent's, for a reply
 	Text     string          // the fallback text
 	Blocks   json.RawMessage // as sent
 	Metadata json.RawMessage // chat.postMessage only, as sent
+	Files    []File          // the files a file share message shares
 }
 
 // Request is one request's raw body, whatever became of it.
@@ -68,6 +72,27 @@ type Options struct {
 	// NoHistory answers conversations.history and .replies with missing_scope,
 	// as for a bot token without channels:history.
 	NoHistory bool
+	// NoFilesWrite answers the file upload methods with missing_scope, as
+	// for a bot token without files:write.
+	NoFilesWrite bool
+}
+
+// File is one file whose upload was completed and shared.
+type File struct {
+	ID       string
+	Name     string // the filename given to files.getUploadURLExternal
+	Title    string // from files.completeUploadExternal
+	Length   int    // the length declared to files.getUploadURLExternal
+	Content  []byte // what was sent to the upload URL
+	Channel  string // channel_id
+	ThreadTS string
+	TS       string // of the message that shares it
+}
+
+// upload is a file between files.getUploadURLExternal and its completion.
+type upload struct {
+	File
+	uploaded, completed bool
 }
 
 // Server is a running fake Slack.
@@ -77,11 +102,14 @@ type Server struct {
 	opt Options
 	srv *httptest.Server
 
-	mu       sync.Mutex
-	script   []Failure
-	posts    []Post
-	requests []Request
-	seq      int
+	mu         sync.Mutex
+	script     []Failure
+	fileScript []Failure
+	posts      []Post
+	requests   []Request
+	seq        int
+	uploads    map[string]*upload // by upload URL path
+	files      []File
 }
 
 // New starts a fake Slack on 127.0.0.1. Close it when done.
@@ -95,10 +123,13 @@ func New(opt Options) *Server {
 	if opt.WebhookPath == "" {
 		opt.WebhookPath = webhookPrefix + "T0FAKE0001/B0FAKE0001/fakewebhooksecret0123456789"
 	}
-	s := &Server{opt: opt}
+	s := &Server{opt: opt, uploads: map[string]*upload{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+webhookPrefix, s.webhook)
 	mux.HandleFunc("POST /api/chat.postMessage", s.postMessage)
+	mux.HandleFunc("POST /api/files.getUploadURLExternal", s.getUploadURL)
+	mux.HandleFunc("POST "+uploadPrefix+"{id}", s.uploadTo)
+	mux.HandleFunc("POST /api/files.completeUploadExternal", s.completeUpload)
 	mux.HandleFunc("/api/conversations.history", s.history)
 	mux.HandleFunc("/api/conversations.replies", s.replies)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -138,7 +169,23 @@ func (s *Server) FailNext(fs ...Failure) {
 	s.script = append(s.script, fs...)
 }
 
-// Posts returns the accepted messages, in order.
+// FailFileNext scripts the answers to the next file upload requests (any
+// of the three steps), in order.
+func (s *Server) FailFileNext(fs ...Failure) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fileScript = append(s.fileScript, fs...)
+}
+
+// Files returns the files whose upload was completed, in order.
+func (s *Server) Files() []File {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.files)
+}
+
+// Posts returns the accepted messages, in order: chat.postMessage and
+// webhook posts, and the messages that share completed files.
 func (s *Server) Posts() []Post {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -340,6 +387,13 @@ func message(p Post, withMeta bool) map[string]any {
 	if withMeta && len(p.Metadata) > 0 {
 		m["metadata"] = p.Metadata
 	}
+	if len(p.Files) > 0 {
+		fs := make([]map[string]any, len(p.Files))
+		for i, f := range p.Files {
+			fs[i] = map[string]any{"id": f.ID, "name": f.Name, "title": f.Title, "size": len(f.Content)}
+		}
+		m["files"], m["upload"] = fs, true
+	}
 	return m
 }
 
@@ -376,7 +430,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 	var msgs []map[string]any
 	for i := len(s.posts) - 1; i >= 0 && len(msgs) < limit; i-- {
 		p := s.posts[i]
-		if p.Via == "chat.postMessage" && p.ThreadTS == "" {
+		if p.Via != "webhook" && p.ThreadTS == "" {
 			msgs = append(msgs, message(p, withMeta))
 		}
 	}
@@ -395,7 +449,7 @@ func (s *Server) replies(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	var msgs []map[string]any
 	for _, p := range s.posts {
-		if p.Via == "chat.postMessage" && (p.TS == ts || p.ThreadTS == ts) {
+		if p.Via != "webhook" && (p.TS == ts || p.ThreadTS == ts) {
 			msgs = append(msgs, message(p, withMeta))
 		}
 	}
@@ -405,6 +459,199 @@ func (s *Server) replies(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "messages": msgs, "has_more": false})
+}
+
+// uploadPrefix is the path of the upload URLs files.getUploadURLExternal
+// hands out (Slack's are https://files.slack.com/upload/v1/...). They are
+// served by this server, so slack-go sends its token there as it would to
+// files.slack.com.
+const uploadPrefix = "/upload/v1/"
+
+// fileScripted pops the next scripted failure of the file flow and, if it
+// is not Pass, answers with it; it reports whether it answered.
+func (s *Server) fileScripted(w http.ResponseWriter, r *http.Request, body string) bool {
+	s.mu.Lock()
+	var f Failure
+	ok := len(s.fileScript) > 0
+	if ok {
+		f, s.fileScript = s.fileScript[0], s.fileScript[1:]
+	}
+	s.mu.Unlock()
+	if !ok || f == Pass {
+		return false
+	}
+	switch {
+	case f.Status == http.StatusTooManyRequests:
+		w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
+		s.apiError(w, r, body, f.Status, "ratelimited", nil)
+	case f.Status >= 500:
+		s.record(r.URL.Path, body, f.Status, "")
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(f.Status)
+		_, _ = io.WriteString(w, "<html><body>server error</body></html>")
+	default:
+		s.apiError(w, r, body, cmpOr(f.Status, http.StatusOK), cmpOr(f.Error, "internal_error"), nil)
+	}
+	return true
+}
+
+// fileAuthorized checks a file method's token and scope.
+func (s *Server) fileAuthorized(w http.ResponseWriter, r *http.Request, body, token string) bool {
+	switch {
+	case token == "":
+		s.apiError(w, r, body, http.StatusOK, "not_authed", nil)
+	case token != s.opt.Token:
+		s.apiError(w, r, body, http.StatusOK, "invalid_auth", nil)
+	case s.opt.NoFilesWrite:
+		provided := "chat:write,channels:history"
+		if s.opt.NoHistory {
+			provided = "chat:write"
+		}
+		s.apiError(w, r, body, http.StatusOK, "missing_scope", map[string]any{"needed": "files:write", "provided": provided})
+	default:
+		return true
+	}
+	return false
+}
+
+// getUploadURL is files.getUploadURLExternal: form-encoded arguments
+// (a JSON body is refused with invalid_arguments, as Slack does), a
+// filename and a length in bytes; it reserves an upload URL and a file id.
+func (s *Server) getUploadURL(w http.ResponseWriter, r *http.Request) {
+	raw, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	body := string(raw)
+	if s.fileScripted(w, r, body) {
+		return
+	}
+	vals, token := form(r, raw)
+	if !s.fileAuthorized(w, r, body, token) {
+		return
+	}
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "application/json" {
+		s.apiError(w, r, body, http.StatusOK, "invalid_arguments", nil)
+		return
+	}
+	name, lengthArg := vals.Get("filename"), vals.Get("length")
+	length, err := strconv.Atoi(lengthArg)
+	switch {
+	case name == "" || lengthArg == "" || err != nil || length < 0:
+		s.apiError(w, r, body, http.StatusOK, "invalid_arguments", nil)
+		return
+	case length == 0:
+		s.apiError(w, r, body, http.StatusOK, "missing_argument", nil)
+		return
+	}
+	s.mu.Lock()
+	s.seq++
+	id := fmt.Sprintf("F0FAKE%06d", s.seq)
+	path := fmt.Sprintf("%sCFAKE%06d?pi=fake", uploadPrefix, s.seq)
+	s.uploads[strings.SplitN(path, "?", 2)[0]] = &upload{File: File{ID: id, Name: name, Length: length}}
+	s.mu.Unlock()
+	s.record(r.URL.Path, body, http.StatusOK, "")
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "upload_url": s.URL + path, "file_id": id})
+}
+
+// uploadTo receives a file's bytes at the URL getUploadURL handed out: a
+// multipart form (the first file part) or the raw body. Slack answers
+// "OK - <bytes>" in plain text.
+func (s *Server) uploadTo(w http.ResponseWriter, r *http.Request) {
+	if s.fileScripted(w, r, "") {
+		return
+	}
+	var content []byte
+	if ct, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); strings.HasPrefix(ct, "multipart/") {
+		mr := multipart.NewReader(r.Body, params["boundary"])
+		for {
+			part, err := mr.NextPart()
+			if err != nil {
+				break
+			}
+			if part.FileName() != "" || part.FormName() == "file" || part.FormName() == "filename" {
+				content, _ = io.ReadAll(io.LimitReader(part, 64<<20))
+				break
+			}
+		}
+	} else {
+		content, _ = io.ReadAll(io.LimitReader(r.Body, 64<<20))
+	}
+	s.mu.Lock()
+	u := s.uploads[r.URL.Path]
+	if u != nil && !u.completed {
+		u.Content, u.uploaded = content, true
+	}
+	s.mu.Unlock()
+	if u == nil {
+		s.record(r.URL.Path, "", http.StatusNotFound, "")
+		http.NotFound(w, r)
+		return
+	}
+	s.record(r.URL.Path, string(content), http.StatusOK, "")
+	w.Header().Set("Content-Type", "text/plain")
+	_, _ = fmt.Fprintf(w, "OK - %d", len(content))
+}
+
+// completeUpload is files.completeUploadExternal: files (a JSON array of
+// {"id","title"}), channel_id, thread_ts, initial_comment. A file id that
+// was not reserved and uploaded, or that was completed already (Slack
+// allows one completion), is file_not_found. Completed files are shared
+// by one message, in the thread when thread_ts is given.
+func (s *Server) completeUpload(w http.ResponseWriter, r *http.Request) {
+	raw, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	body := string(raw)
+	if s.fileScripted(w, r, body) {
+		return
+	}
+	vals, token := form(r, raw)
+	if !s.fileAuthorized(w, r, body, token) {
+		return
+	}
+	var files []struct {
+		ID    string `json:"id"`
+		Title string `json:"title"`
+	}
+	if err := json.Unmarshal([]byte(vals.Get("files")), &files); err != nil || len(files) == 0 {
+		s.apiError(w, r, body, http.StatusOK, "invalid_arguments", nil)
+		return
+	}
+	channel := vals.Get("channel_id")
+	if channel != "" && channel != s.opt.Channel {
+		s.apiError(w, r, body, http.StatusOK, "channel_not_found", nil)
+		return
+	}
+	s.mu.Lock()
+	var done []*upload
+	for _, f := range files {
+		var found *upload
+		for _, u := range s.uploads {
+			if u.ID == f.ID && u.uploaded && !u.completed {
+				found = u
+			}
+		}
+		if found == nil {
+			s.mu.Unlock()
+			s.apiError(w, r, body, http.StatusOK, "file_not_found", nil)
+			return
+		}
+		found.Title = cmpOr(f.Title, found.Name)
+		done = append(done, found)
+	}
+	out := make([]map[string]any, len(done))
+	p := Post{Via: "files.completeUploadExternal", Channel: channel, ThreadTS: vals.Get("thread_ts"), Text: vals.Get("initial_comment")}
+	if channel != "" {
+		p.TS = s.nextTS()
+	}
+	for i, u := range done {
+		u.completed, u.Channel, u.ThreadTS, u.TS = true, channel, p.ThreadTS, p.TS
+		s.files = append(s.files, u.File)
+		p.Files = append(p.Files, u.File)
+		out[i] = map[string]any{"id": u.ID, "title": u.Title}
+	}
+	if channel != "" {
+		s.posts = append(s.posts, p)
+	}
+	s.mu.Unlock()
+	s.record(r.URL.Path, body, http.StatusOK, "")
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "files": out})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
