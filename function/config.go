@@ -30,6 +30,20 @@ const (
 	envState          = "VPNCHECK_STATE"
 	envDigest         = "VPNCHECK_DIGEST"
 	envOSSEndpoint    = "VPNCHECK_OSS_ENDPOINT"
+
+	// Organisation-wide checks (accounts.go; README, "Organisation").
+	envAccounts        = "VPNCHECK_ACCOUNTS"
+	envExcludeAccounts = "VPNCHECK_EXCLUDE_ACCOUNTS"
+	envRoleName        = "VPNCHECK_ROLE_NAME"
+	envRoleExternalID  = "VPNCHECK_ROLE_EXTERNAL_ID"
+	envFanout          = "VPNCHECK_FANOUT"
+	envRMEndpoint      = "VPNCHECK_RESOURCEMANAGER_ENDPOINT"
+	envSTSEndpoint     = "VPNCHECK_STS_ENDPOINT"
+	envFCEndpoint      = "VPNCHECK_FC_ENDPOINT"
+	// Set by Function Compute: the function's name and qualifier, which
+	// the fan-out invokes when the invocation's headers do not name them.
+	envFCFunctionName = "FC_FUNCTION_NAME"
+	envFCQualifier    = "FC_QUALIFIER"
 )
 
 // defaultDigest is how often the open findings are sent whole.

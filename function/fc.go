@@ -102,6 +102,9 @@ func (h *fcHandler) handle(ctx context.Context, event []byte) (*fcResult, error)
 
 // handleTimer runs a scheduled (or manual) check of the function's account.
 func (h *fcHandler) handleTimer(ctx context.Context, fctx *fccontext.FcContext, log *slog.Logger, iv invocation) (*fcResult, error) {
+	if res, handled, err := h.handleOrg(ctx, fctx, log, iv); handled { // member accounts (accounts.go)
+		return res, err
+	}
 	runKey := iv.runKey(fctx.RequestID)
 	log = log.With("run_key", runKey)
 	plan := h.basePlan(ctx, fctx, runKey, iv.DryRun)

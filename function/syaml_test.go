@@ -83,6 +83,12 @@ func TestServerlessDevsProject(t *testing.T) {
 				t.Errorf("%s: environment variable %s is not read by the code", name, k)
 			}
 		}
+		// So must the names of commented examples (VPNCHECK_ACCOUNTS).
+		for _, m := range regexp.MustCompile(`(?m)^\s*#\s*(VPNCHECK_[A-Z0-9_]+):`).FindAllStringSubmatch(string(b), -1) {
+			if !known[m[1]] {
+				t.Errorf("%s: the commented example %s is not read by the code", name, m[1])
+			}
+		}
 		for _, k := range []string{"SLACK_WEBHOOK_URL", "VPNCHECK_REGIONS"} {
 			if _, ok := p.Env[k]; !ok {
 				t.Errorf("%s: environment lacks %s", name, k)
