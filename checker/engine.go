@@ -5,48 +5,34 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/vpncheck/vpncheck/checker/report"
-	"io/fs"
-	"path"
-	"slices"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/loader"
 	"github.com/open-policy-agent/opa/v1/rego"
-	"github.com/open-policy-agent/opa/v1/storage/inmem"
+
+	"github.com/vpncheck/vpncheck/checker/report"
+	"github.com/vpncheck/vpncheck/policies"
 )
 
 // Entrypoint is the query every connection is evaluated with.
 const Entrypoint = "data.vpncheck.main.findings"
 
-// rulesPrefix is where every rule package lives; the entrypoint collects
-// the deny set of each package below it.
-var rulesPrefix = ast.MustParseRef("data.vpncheck.rules")
+// ErrPolicy marks policies that do not load, compile, validate or evaluate.
+var ErrPolicy = policies.ErrPolicy
 
-// builtinRulesDir is the built-in rules' directory inside the policy FS.
-const builtinRulesDir = "vpncheck/rules"
-
-// ErrPolicy marks policies that do not load, compile or evaluate.
-var ErrPolicy = errors.New("policy error")
-
-// Policies says which Rego and data to load.
-type Policies struct {
-	Builtin fs.FS // the embedded tree (policies.FS)
-	Custom  fs.FS // a team's own directory, or nil
-	// NoBuiltinRules leaves out the built-in rules (vpncheck.rules.*); the
-	// entrypoint, the helper library and the default data stay, so that
-	// Custom's rules work the same way.
-	NoBuiltinRules bool
-}
+// Policies says which Rego and data to load: the built-in tree (Builtin,
+// nil for policies.FS) and a team's directory (Custom) or bundle (Bundle),
+// verified with PublicKey. See policies.Load.
+type Policies = policies.Options
 
 // Engine is the compiled policy set, prepared once and safe for concurrent
 // evaluation.
 type Engine struct {
 	query      rego.PreparedEvalQuery
 	rules      []report.Rule
+	revision   string          // the team bundle's revision, or ""
+	config     policies.Config // what Go reads of the validated policy data
 	byID       map[string]*report.Rule
 	banned     []string
 	exceptions []Exception
@@ -66,58 +52,33 @@ func (e *Engine) ruleSeverity(id string) (report.Severity, bool) {
 	return r.Severity, true
 }
 
-// restrictedCapabilities is OPA's built-in set without the functions that
-// reach the network or the process environment: policies judge the input
-// they are given and nothing else.
-func restrictedCapabilities() *ast.Capabilities {
-	caps := ast.CapabilitiesForThisVersion()
-	banned := map[string]bool{"http.send": true, "net.lookup_ip_addr": true, "opa.runtime": true}
-	caps.Builtins = slices.DeleteFunc(caps.Builtins, func(b *ast.Builtin) bool { return banned[b.Name] })
-	return caps
-}
-
-// NewEngine loads, compiles and prepares the policies.
+// NewEngine loads, compiles and prepares the policies (policies.Load).
 func NewEngine(ctx context.Context, p Policies) (*Engine, error) {
-	caps := restrictedCapabilities()
-	modules := map[string]*ast.Module{}
-	data := map[string]any{}
-
-	if p.Builtin != nil {
-		skipRules := func(name string) bool { return p.NoBuiltinRules && strings.HasPrefix(name, builtinRulesDir+"/") }
-		if err := loadTree(p.Builtin, "builtin", skipRules, caps, modules, data); err != nil {
-			return nil, err
-		}
-	}
-	if p.Custom != nil {
-		if err := loadTree(p.Custom, "custom", nil, caps, modules, data); err != nil {
-			return nil, err
-		}
-	}
-
-	compiler := ast.NewCompiler().
-		WithCapabilities(caps).
-		WithEnablePrintStatements(false).
-		WithDefaultRegoVersion(ast.RegoV1)
-	if compiler.Compile(modules); compiler.Failed() {
-		return nil, fmt.Errorf("%w: compile: %s", ErrPolicy, oneLine(compiler.Errors.Error()))
-	}
-
-	e := &Engine{}
-	var err error
-	if e.rules, err = catalogue(compiler, modules); err != nil {
+	set, err := policies.Load(ctx, p)
+	if err != nil {
 		return nil, err
 	}
-	if len(e.rules) == 0 {
-		// A check with no rule would report every connection clean.
-		return nil, fmt.Errorf("%w: no rule loaded (rules live in packages under data.vpncheck.rules)", ErrPolicy)
+	return newEngine(ctx, set)
+}
+
+// newEngine prepares the entrypoint over a loaded set.
+func newEngine(ctx context.Context, set *policies.Set) (*Engine, error) {
+	e := &Engine{revision: set.Revision, config: set.Config, rules: make([]report.Rule, 0, len(set.Rules))}
+	for _, r := range set.Rules {
+		sev, err := report.ParseSeverity(r.Severity)
+		if err != nil {
+			return nil, fmt.Errorf("%w: rule %s: %v", ErrPolicy, r.ID, err)
+		}
+		e.rules = append(e.rules, report.Rule{ID: r.ID, Title: r.Title, Severity: sev, Description: r.Description,
+			Remediation: r.Remediation, References: r.References, Package: r.Package})
 	}
 	e.byID = make(map[string]*report.Rule, len(e.rules))
 	for i := range e.rules {
 		e.byID[e.rules[i].ID] = &e.rules[i]
 	}
-	if e.banned, err = bannedKeys(data); err != nil {
-		return nil, err
-	}
+	e.banned = set.Config.PSK.Banned
+	data := set.Data
+	var err error
 	if e.exceptions, err = dataExceptions(data); err != nil {
 		return nil, err
 	}
@@ -128,9 +89,10 @@ func NewEngine(ctx context.Context, p Policies) (*Engine, error) {
 
 	e.query, err = rego.New(
 		rego.Query(Entrypoint),
-		rego.Compiler(compiler),
-		// AST values on read spare a conversion of the data on every evaluation.
-		rego.Store(inmem.NewFromObjectWithOpts(data, inmem.OptReturnASTValuesOnRead(true))),
+		// The set's compiler carries the restricted capabilities:
+		// rego.Capabilities is ignored with a compiler handed in.
+		rego.Compiler(set.Compiler),
+		rego.Store(set.NewStore()),
 		rego.StrictBuiltinErrors(true),
 	).PrepareForEval(ctx)
 	if err != nil {
@@ -142,129 +104,18 @@ func NewEngine(ctx context.Context, p Policies) (*Engine, error) {
 // Rules is the catalogue, ordered by id.
 func (e *Engine) Rules() []report.Rule { return e.rules }
 
-// loadTree reads the Rego modules (test files left out) and data files of one
-// tree. Module names carry the tree's label, so two trees never collide;
-// data merges over what is loaded already, the later tree winning.
-func loadTree(fsys fs.FS, label string, skip func(string) bool, caps *ast.Capabilities, modules map[string]*ast.Module, data map[string]any) error {
-	filter := func(abspath string, info fs.FileInfo, _ int) bool {
-		name := info.Name()
-		if info.IsDir() {
-			return strings.HasPrefix(name, ".") && name != "." || skip != nil && skip(strings.TrimPrefix(abspath, "./"))
-		}
-		return strings.HasSuffix(name, "_test.rego") || strings.HasPrefix(name, ".") ||
-			skip != nil && skip(strings.TrimPrefix(abspath, "./"))
-	}
-	res, err := loader.NewFileLoader().
-		WithFS(fsys).
-		WithProcessAnnotation(true).
-		WithRegoVersion(ast.RegoV1).
-		WithCapabilities(caps).
-		Filtered([]string{"."}, filter)
-	if err != nil {
-		return fmt.Errorf("%w: load %s policies: %s", ErrPolicy, label, oneLine(err.Error()))
-	}
-	for name, m := range res.Modules {
-		modules[label+":"+path.Clean(name)] = m.Parsed
-	}
-	mergeData(data, res.Documents)
-	return nil
-}
+// Revision is the team bundle's revision (its .manifest), or "" for the
+// built-in policies and a team directory.
+func (e *Engine) Revision() string { return e.revision }
 
-// mergeData deep-merges src into dst; src's values win.
-func mergeData(dst, src map[string]any) {
-	for k, v := range src {
-		if sm, ok := v.(map[string]any); ok {
-			if dm, ok := dst[k].(map[string]any); ok {
-				mergeData(dm, sm)
-				continue
-			}
-		}
-		dst[k] = v
-	}
-}
-
-// catalogue reads the rules' METADATA. Every rule package must carry an id,
-// a title, a valid severity and a remediation, and ids must be unique.
-func catalogue(c *ast.Compiler, modules map[string]*ast.Module) ([]report.Rule, error) {
-	byPkg := map[string]report.Rule{}
-	for _, ref := range c.GetAnnotationSet().Flatten() {
-		a := ref.Annotations
-		id, _ := a.Custom["id"].(string)
-		if id == "" || !ref.Path.HasPrefix(rulesPrefix) || len(ref.Path) <= len(rulesPrefix) {
-			continue
-		}
-		pkg := ref.Path[:len(rulesPrefix)+1].String()
-		sev, _ := a.Custom["severity"].(string)
-		level, err := report.ParseSeverity(sev)
-		if err != nil {
-			return nil, fmt.Errorf("%w: rule %s (%s): METADATA custom.severity: %v", ErrPolicy, id, pkg, err)
-		}
-		rem, _ := a.Custom["remediation"].(string)
-		if a.Title == "" || rem == "" {
-			return nil, fmt.Errorf("%w: rule %s (%s): METADATA needs a title and custom.remediation", ErrPolicy, id, pkg)
-		}
-		r := report.Rule{ID: id, Title: a.Title, Severity: level, Description: oneLine(a.Description), Remediation: oneLine(rem), Package: pkg}
-		for _, rr := range a.RelatedResources {
-			if rr.Ref.String() != "" {
-				r.References = append(r.References, rr.Ref.String())
-			}
-		}
-		if prev, ok := byPkg[pkg]; ok && prev.ID != id {
-			return nil, fmt.Errorf("%w: package %s declares two rule ids, %s and %s", ErrPolicy, pkg, prev.ID, id)
-		}
-		byPkg[pkg] = r
-	}
-
-	for _, m := range modules {
-		if !m.Package.Path.HasPrefix(rulesPrefix) || len(m.Package.Path) <= len(rulesPrefix) {
-			continue
-		}
-		pkg := m.Package.Path[:len(rulesPrefix)+1].String()
-		if _, ok := byPkg[pkg]; !ok {
-			return nil, fmt.Errorf("%w: %s has no METADATA with custom.id (see policies/README.md)", ErrPolicy, pkg)
-		}
-	}
-
-	seen := map[string]string{}
-	rules := make([]report.Rule, 0, len(byPkg))
-	for pkg, r := range byPkg {
-		if other, ok := seen[r.ID]; ok {
-			return nil, fmt.Errorf("%w: rule id %s is declared by both %s and %s", ErrPolicy, r.ID, other, pkg)
-		}
-		seen[r.ID] = pkg
-		rules = append(rules, r)
-	}
-	sort.Slice(rules, func(i, j int) bool { return rules[i].ID < rules[j].ID })
-	return rules, nil
-}
+// Config is what vpncheck's Go code reads of the validated policy data.
+func (e *Engine) Config() policies.Config { return e.config }
 
 // config returns data.vpncheck.config, or nil.
 func config(data map[string]any) map[string]any {
 	v, _ := data["vpncheck"].(map[string]any)
 	c, _ := v["config"].(map[string]any)
 	return c
-}
-
-// bannedKeys is the policy data's list of common keys (psk.banned).
-func bannedKeys(data map[string]any) ([]string, error) {
-	psk, _ := config(data)["psk"].(map[string]any)
-	raw, ok := psk["banned"]
-	if !ok || raw == nil {
-		return nil, nil
-	}
-	list, ok := raw.([]any)
-	if !ok {
-		return nil, fmt.Errorf("%w: data vpncheck.config.psk.banned is not a list", ErrPolicy)
-	}
-	out := make([]string, 0, len(list))
-	for _, v := range list {
-		s, ok := v.(string)
-		if !ok {
-			return nil, fmt.Errorf("%w: data vpncheck.config.psk.banned holds a non-string", ErrPolicy)
-		}
-		out = append(out, s)
-	}
-	return out, nil
 }
 
 // evaluate runs the entrypoint on one connection. The result is read

@@ -88,7 +88,7 @@ func TestEngineRejects(t *testing.T) {
 		{
 			name:  "rule without metadata",
 			files: fstest.MapFS{"bare.rego": {Data: []byte("package vpncheck.rules.bare\n\ndeny contains {\"rule\": \"bare\"} if false\n")}},
-			want:  "vpncheck.rules.bare has no METADATA",
+			want:  "data.vpncheck.rules.bare (custom:bare.rego) has no METADATA",
 		},
 		{
 			name:  "duplicate id",
@@ -103,17 +103,17 @@ func TestEngineRejects(t *testing.T) {
 		{
 			name:  "syntax error",
 			files: fstest.MapFS{"broken.rego": {Data: []byte("package vpncheck.rules.broken\n\ndeny contains x if {\n")}},
-			want:  "load custom policies",
+			want:  "load policies custom: 1 error occurred during loading: broken.rego:4: rego_parse_error",
 		},
 		{
 			name:  "malformed exception",
 			files: fstest.MapFS{"data.json": {Data: []byte(`{"vpncheck": {"config": {"exceptions": [{"rule": "psk-weak", "connection_id": "*", "reason": "r", "owner": "o", "expires": "next week"}]}}}`)}},
-			want:  "exception 1 (psk-weak)",
+			want:  `policy data vpncheck.config.exceptions[0].expires: "next week" is not a date (YYYY-MM-DD)`,
 		},
 		{
 			name:  "exception without owner",
 			files: fstest.MapFS{"data.json": {Data: []byte(`{"vpncheck": {"config": {"exceptions": [{"rule": "psk-weak", "connection_id": "*", "reason": "r", "expires": "2030-01-01"}]}}}`)}},
-			want:  "missing owner",
+			want:  "policy data vpncheck.config.exceptions[0].owner: missing",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,105 +1,52 @@
 package policies_test
 
 import (
+	"bytes"
 	"context"
-	"io/fs"
+	"encoding/json"
+	"flag"
+	"fmt"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/loader"
-	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/tester"
 
+	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/policies"
 )
 
-// catalogue is the rule catalogue of the interface contract
-// (../shared/INTERFACE.md, "Rule catalogue"): the built-in rules must be
-// exactly these.
-var catalogue = []string{
-	"bgp-down",
-	"dpd-disabled",
-	"health-check-disabled",
-	"health-check-failed",
-	"ike-aggressive-mode",
-	"ike-v1",
-	"ike-weak-dh-group",
-	"ike-weak-encryption",
-	"ike-weak-integrity",
-	"ipsec-pfs-disabled",
-	"ipsec-weak-dh-group",
-	"ipsec-weak-encryption",
-	"ipsec-weak-integrity",
-	"psk-exposed",
-	"psk-reused",
-	"psk-weak",
-	"subnet-any",
-	"tunnel-not-established",
-	"unknown-algorithm",
-}
+var update = flag.Bool("update", false, "rewrite testdata/catalogue.golden from the rules' METADATA")
 
-var severities = []string{"info", "low", "medium", "high", "critical"}
-
-var rulesPrefix = ast.MustParseRef("data.vpncheck.rules")
-
-// tree is one loaded policy tree.
-type tree struct {
-	modules map[string]*ast.Module
-	data    map[string]any
-}
-
-func load(t *testing.T, fsys fs.FS, label string) tree {
+// load is policies.Load for tests: the same loader the engine uses.
+func load(t *testing.T, o policies.Options) *policies.Set {
 	t.Helper()
-	res, err := loader.NewFileLoader().
-		WithFS(fsys).
-		WithProcessAnnotation(true).
-		WithRegoVersion(ast.RegoV1).
-		All([]string{"."})
+	set, err := policies.Load(context.Background(), o)
 	if err != nil {
-		t.Fatalf("load %s policies: %v", label, err)
+		t.Fatal(err)
 	}
-	tr := tree{modules: map[string]*ast.Module{}, data: res.Documents}
-	for name, m := range res.Modules {
-		tr.modules[label+":"+path.Clean(name)] = m.Parsed
-	}
-	return tr
+	return set
 }
 
-// compile compiles modules with the capabilities the engine grants: no
-// network and no environment.
-func compile(t *testing.T, modules map[string]*ast.Module) *ast.Compiler {
+// runRegoTests runs the Rego tests of a set loaded with Tests (those
+// matching filter, a regular expression; "" for all) as subtests named after
+// each test rule, with the compiler and data the engine would use.
+func runRegoTests(t *testing.T, set *policies.Set, filter string) {
 	t.Helper()
-	caps := ast.CapabilitiesForThisVersion()
-	caps.Builtins = slices.DeleteFunc(caps.Builtins, func(b *ast.Builtin) bool {
-		return b.Name == "http.send" || b.Name == "net.lookup_ip_addr" || b.Name == "opa.runtime"
-	})
-	c := ast.NewCompiler().WithCapabilities(caps).WithDefaultRegoVersion(ast.RegoV1).WithEnablePrintStatements(true)
-	if c.Compile(modules); c.Failed() {
-		t.Fatalf("compile: %v", c.Errors)
-	}
-	return c
-}
-
-// runRegoTests runs the Rego tests of modules (those matching filter, a
-// regular expression; "" for all) as subtests named after each test rule.
-func runRegoTests(t *testing.T, modules map[string]*ast.Module, data map[string]any, filter string) {
-	t.Helper()
-	ctx := context.Background()
 	runner := tester.NewRunner().
-		SetCompiler(compile(t, modules)).
-		SetModules(modules).
-		SetStore(inmem.NewFromObject(data)).
+		SetCompiler(set.Compiler).
+		SetModules(set.Modules).
+		SetStore(set.NewStore()).
 		RaiseBuiltinErrors(true).
 		CapturePrintOutput(true)
 	if filter != "" {
 		runner = runner.Filter(filter)
 	}
-	ch, err := runner.RunTests(ctx, nil)
+	ch, err := runner.RunTests(context.Background(), nil)
 	if err != nil {
 		t.Fatalf("run rego tests: %v", err)
 	}
@@ -134,59 +81,59 @@ func failedAt(r *tester.Result) string {
 
 // TestRego runs every Rego test of the embedded policies, with their data.
 func TestRego(t *testing.T) {
-	tr := load(t, policies.FS, "builtin")
-	runRegoTests(t, tr.modules, tr.data, "")
+	runRegoTests(t, load(t, policies.Options{Tests: true}), "")
 }
 
 // TestExampleRule runs the worked example of policies/README.md the way
 // `--policies examples/custom_rule` loads it: over the built-in tree, with
 // its data merged over the built-in data.
 func TestExampleRule(t *testing.T) {
-	builtin := load(t, policies.FS, "builtin")
-	custom := load(t, os.DirFS("examples/custom_rule"), "custom")
-	modules := builtin.modules
-	for k, m := range custom.modules {
-		modules[k] = m
-	}
-	data := builtin.data
-	merge(data, custom.data)
-	runRegoTests(t, modules, data, `missing_required_tag_test`)
+	set := load(t, policies.Options{Custom: os.DirFS("examples/custom_rule"), Source: "examples/custom_rule", Tests: true})
+	runRegoTests(t, set, `missing_required_tag_test`)
 }
 
-func merge(dst, src map[string]any) {
-	for k, v := range src {
-		if sm, ok := v.(map[string]any); ok {
-			if dm, ok := dst[k].(map[string]any); ok {
-				merge(dm, sm)
-				continue
-			}
+// TestCatalogue compares the built-in rules' METADATA with
+// testdata/catalogue.golden (id, default severity, title), the one list of
+// the rule ids; `go test ./policies/ -run Catalogue -update` rewrites it.
+func TestCatalogue(t *testing.T) {
+	set := load(t, policies.Options{})
+	var b bytes.Buffer
+	for _, r := range set.Rules {
+		fmt.Fprintf(&b, "%s\t%s\t%s\n", r.ID, r.Severity, r.Title)
+	}
+	golden := filepath.Join("testdata", "catalogue.golden")
+	if *update {
+		if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
 		}
-		dst[k] = v
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.String(); got != string(want) {
+		t.Errorf("the catalogue differs from %s (rerun with -update if the change is meant):\n got:\n%s\nwant:\n%s", golden, got, want)
 	}
 }
 
-// TestMetadata checks that every rule package carries complete METADATA and
-// that the ids are exactly the catalogue's.
+// TestMetadata checks the built-in rules' conventions beyond what Load
+// requires of every rule: layout, a test beside each rule, an id that is
+// the package name, a description and a reference.
 func TestMetadata(t *testing.T) {
-	tr := load(t, policies.FS, "builtin")
-	c := compile(t, tr.modules)
-
-	byPkg := map[string]*ast.Annotations{}
-	for _, ref := range c.GetAnnotationSet().Flatten() {
-		a := ref.Annotations
-		if a.Scope != "package" || !ref.Path.HasPrefix(rulesPrefix) {
-			continue
-		}
-		byPkg[ref.Path.String()] = a
+	set := load(t, policies.Options{Tests: true})
+	rules := map[string]policies.Rule{}
+	for _, r := range set.Rules {
+		rules[r.Package] = r
 	}
-
-	var ids []string
-	for name, m := range tr.modules {
-		if strings.HasSuffix(name, "_test.rego") || !m.Package.Path.HasPrefix(rulesPrefix) {
+	rulesPrefix := ast.MustParseRef("data.vpncheck.rules")
+	seen := 0
+	for name, m := range set.Modules {
+		rel, builtin := strings.CutPrefix(name, "builtin:")
+		if !builtin || strings.HasSuffix(rel, "_test.rego") || !m.Package.Path.HasPrefix(rulesPrefix) {
 			continue
 		}
+		seen++
 		pkg := m.Package.Path.String()
-		rel := strings.TrimPrefix(name, "builtin:")
 		t.Run(rel, func(t *testing.T) {
 			// vpncheck/rules/<name>/<name>.rego holds package vpncheck.rules.<name>.
 			dir, file := path.Split(rel)
@@ -194,45 +141,47 @@ func TestMetadata(t *testing.T) {
 			if want := "vpncheck/rules/" + base + "/"; dir != want || pkg != "data.vpncheck.rules."+base {
 				t.Errorf("package %s in %s: want vpncheck/rules/<name>/<name>.rego with package vpncheck.rules.<name>", pkg, rel)
 			}
-			if _, ok := tr.modules["builtin:"+dir+base+"_test.rego"]; !ok {
+			if _, ok := set.Modules["builtin:"+dir+base+"_test.rego"]; !ok {
 				t.Errorf("no %s%s_test.rego beside the rule", dir, base)
 			}
-
-			a := byPkg[pkg]
-			if a == nil {
-				t.Fatalf("%s has no package-scope METADATA", pkg)
+			r, ok := rules[pkg]
+			if !ok {
+				t.Fatalf("%s is not in the catalogue", pkg)
 			}
-			id, _ := a.Custom["id"].(string)
-			if id != strings.ReplaceAll(base, "_", "-") {
-				t.Errorf("custom.id %q, want %q (the package name with dashes)", id, strings.ReplaceAll(base, "_", "-"))
+			if want := strings.ReplaceAll(base, "_", "-"); r.ID != want {
+				t.Errorf("custom.id %q, want %q (the package name with dashes)", r.ID, want)
 			}
-			ids = append(ids, id)
-			if strings.TrimSpace(a.Title) == "" {
-				t.Error("no title")
-			}
-			if strings.TrimSpace(a.Description) == "" {
+			if strings.TrimSpace(r.Description) == "" {
 				t.Error("no description")
 			}
-			if sev, _ := a.Custom["severity"].(string); !slices.Contains(severities, sev) {
-				t.Errorf("custom.severity %q, want one of %v", sev, severities)
-			}
-			if rem, _ := a.Custom["remediation"].(string); strings.TrimSpace(rem) == "" {
-				t.Error("no custom.remediation")
-			}
-			refs := 0
-			for _, rr := range a.RelatedResources {
-				if rr.Ref.String() != "" {
-					refs++
-				}
-			}
-			if refs == 0 {
+			if len(r.References) == 0 {
 				t.Error("no related_resources ref")
 			}
 		})
 	}
+	if seen != len(set.Rules) {
+		t.Errorf("%d rule files, %d catalogue entries", seen, len(set.Rules))
+	}
+}
 
-	sort.Strings(ids)
-	if !slices.Equal(ids, catalogue) {
-		t.Errorf("rule ids differ from the catalogue:\n got %v\nwant %v", ids, catalogue)
+// TestSchemaSeverities keeps the schema's severity names those of the
+// report model.
+func TestSchemaSeverities(t *testing.T) {
+	var doc struct {
+		Defs struct {
+			Severity struct {
+				Enum []string `json:"enum"`
+			} `json:"severity"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(policies.Schema, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for s := report.Info; s <= report.Critical; s++ {
+		want = append(want, s.String())
+	}
+	if !slices.Equal(doc.Defs.Severity.Enum, want) {
+		t.Errorf("schema severities %v, report's %v", doc.Defs.Severity.Enum, want)
 	}
 }

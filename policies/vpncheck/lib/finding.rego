@@ -33,9 +33,9 @@ finding(chain, tunnel, value, message) := object.union(
 #   value (severity.by_value), else the rule's entry (severity.by_rule), else
 #   the rule's METADATA default.
 severity(id, default_severity, value) := object.get(
-	data.vpncheck.config,
+	data.vpncheck.lib.config,
 	["severity", "by_value", id, value],
-	object.get(data.vpncheck.config, ["severity", "by_rule", id], default_severity),
+	object.get(data.vpncheck.lib.config, ["severity", "by_rule", id], default_severity),
 )
 
 # METADATA

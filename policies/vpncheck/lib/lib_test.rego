@@ -61,3 +61,42 @@ test_listed_needs_a_non_empty_string if {
 	not lib.listed(["1"], 1)
 	not lib.listed([], "a")
 }
+
+test_defaults_are_the_built_in_data if {
+	leaves := {path: value |
+		walk(lib._defaults, [path, value])
+		not is_object(value)
+	}
+	count(leaves) > 10
+	every path, value in leaves {
+		object.get(data.vpncheck.config, path, null) == value
+	}
+}
+
+test_a_missing_key_falls_back_to_its_default if {
+	lib.config.psk.min_length == 16 with data.vpncheck.config as {}
+	lib.config.values.dh_group.denied == ["group1", "group2", "group5"] with data.vpncheck.config as {}
+	lib.denied("integrity", "md5") with data.vpncheck.config as {"values": {}}
+	lib.config.psk.min_length == 24 with data.vpncheck.config.psk as {"min_length": 24}
+	lib.config.psk.min_guesses == 1e14 with data.vpncheck.config.psk as {"min_length": 24}
+}
+
+test_a_config_that_is_not_an_object_reads_as_the_defaults if {
+	lib.config.psk.min_length == 16 with data.vpncheck.config as ["psk"]
+	lib.denied("dh_group", "group5") with data.vpncheck.config as null
+}
+
+test_data_replaces_a_default_list_whole if {
+	lib.config.values.dh_group.denied == ["group2"] with data.vpncheck.config.values.dh_group.denied as ["group2"]
+	not lib.denied("dh_group", "group5") with data.vpncheck.config.values.dh_group.denied as ["group2"]
+}
+
+test_custom_settings if {
+	lib.custom("team-rule", "tags", ["Owner"]) == ["Owner"] with data.vpncheck.config as {}
+	custom := {"team-rule": {"tags": ["CostCenter"]}}
+	lib.custom("team-rule", "tags", ["Owner"]) == ["CostCenter"] with data.vpncheck.config.custom as custom
+}
+
+test_severity_without_data if {
+	lib.severity("x-rule", "high", "md5") == "high" with data.vpncheck.config as {}
+}

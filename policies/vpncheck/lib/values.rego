@@ -8,11 +8,11 @@ import rego.v1
 # description: >-
 #   Holds when value is on the denied list of the named kind (encryption,
 #   integrity, dh_group, ike_version, ike_mode).
-denied(kind, value) if listed(object.get(data.vpncheck.config.values, [kind, "denied"], []), value)
+denied(kind, value) if listed(object.get(data.vpncheck.lib.config.values, [kind, "denied"], []), value)
 
 # METADATA
 # description: Holds when value is on the allowed list of the named kind.
-allowed(kind, value) if listed(object.get(data.vpncheck.config.values, [kind, "allowed"], []), value)
+allowed(kind, value) if listed(object.get(data.vpncheck.lib.config.values, [kind, "allowed"], []), value)
 
 # METADATA
 # scope: document

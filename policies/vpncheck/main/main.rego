@@ -9,7 +9,9 @@ package vpncheck.main
 
 import rego.v1
 
-_disabled contains id if some id in data.vpncheck.config.disabled_rules
+import data.vpncheck.lib
+
+_disabled contains id if some id in lib.config.disabled_rules
 
 findings contains finding if {
 	some finding in data.vpncheck.rules[_].deny

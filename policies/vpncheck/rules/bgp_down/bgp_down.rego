@@ -31,6 +31,6 @@ deny contains lib.finding(rego.metadata.chain(), tunnel, status, message) if {
 	tunnel.bgp.enabled == true
 	status := tunnel.bgp.status
 	status != ""
-	not lib.listed(data.vpncheck.config.status.bgp_up, status)
+	not lib.listed(lib.config.status.bgp_up, status)
 	message := sprintf("BGP session is down%s: status %s", [lib.on(tunnel), status])
 }

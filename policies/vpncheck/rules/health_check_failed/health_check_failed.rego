@@ -28,5 +28,5 @@ import data.vpncheck.lib
 deny contains lib.finding(rego.metadata.chain(), {}, check.status, "health check is failing") if {
 	check := input.connection.health_check
 	check.enabled == true
-	lib.listed(data.vpncheck.config.status.health_check_failed, check.status)
+	lib.listed(lib.config.status.health_check_failed, check.status)
 }

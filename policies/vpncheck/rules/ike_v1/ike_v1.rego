@@ -33,6 +33,6 @@ deny contains lib.finding(rego.metadata.chain(), tunnel, version, message) if {
 	message := sprintf("IKE version is %s%s", [version, lib.on(tunnel)])
 }
 
-_china_crypto(ike) if lib.listed(data.vpncheck.config.china_crypto_algorithms, ike.encryption)
+_china_crypto(ike) if lib.listed(lib.config.china_crypto_algorithms, ike.encryption)
 
-_china_crypto(ike) if lib.listed(data.vpncheck.config.china_crypto_algorithms, ike.integrity)
+_china_crypto(ike) if lib.listed(lib.config.china_crypto_algorithms, ike.integrity)

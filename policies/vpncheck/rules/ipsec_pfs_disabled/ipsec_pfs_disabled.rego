@@ -27,6 +27,6 @@ import data.vpncheck.lib
 deny contains lib.finding(rego.metadata.chain(), tunnel, pfs, message) if {
 	some tunnel in input.tunnels
 	pfs := tunnel.ipsec.dh_group
-	lib.listed(data.vpncheck.config.values.pfs_disabled, pfs)
+	lib.listed(lib.config.values.pfs_disabled, pfs)
 	message := sprintf("IPsec perfect forward secrecy is off%s", [lib.on(tunnel)])
 }

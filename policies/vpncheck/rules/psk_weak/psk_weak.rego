@@ -38,7 +38,7 @@ deny contains lib.finding(rego.metadata.chain(), tunnel, "", message) if {
 # Each weakness is a pair [tunnel index, reason].
 _weaknesses contains [i, reason] if {
 	some i, tunnel in input.tunnels
-	minimum := data.vpncheck.config.psk.min_length
+	minimum := lib.config.psk.min_length
 	tunnel.psk.length < minimum
 	reason := sprintf("%d characters, below the minimum of %d", [tunnel.psk.length, minimum])
 }
@@ -50,7 +50,7 @@ _weaknesses contains [i, "a commonly used key"] if {
 
 _weaknesses contains [i, reason] if {
 	some i, tunnel in input.tunnels
-	minimum := data.vpncheck.config.psk.min_guesses
+	minimum := lib.config.psk.min_guesses
 	tunnel.psk.guesses < minimum
 	reason := sprintf(
 		"estimated at about 10^%d guesses, below the minimum of %v",

@@ -58,3 +58,10 @@ test_dual_tunnel if {
 	some f in findings
 	startswith(f.message, "pre-shared key is weak on tunnel tun-2: ")
 }
+
+test_missing_thresholds_keep_their_defaults if {
+	findings := psk_weak.deny with input as {"tunnels": [{"psk": _weak}]} with data.vpncheck.config as {}
+	some f in findings
+	contains(f.message, "6 characters, below the minimum of 16")
+	contains(f.message, "10^0 guesses")
+}

@@ -29,6 +29,6 @@ import data.vpncheck.lib
 deny contains lib.finding(rego.metadata.chain(), {}, cidr, message) if {
 	some side in ["local", "remote"]
 	some cidr in object.get(input.connection, sprintf("%s_subnets", [side]), [])
-	lib.listed(data.vpncheck.config.subnets.any, cidr)
+	lib.listed(lib.config.subnets.any, cidr)
 	message := sprintf("%s subnet list includes %s", [side, cidr])
 }

@@ -31,6 +31,6 @@ deny contains lib.finding(rego.metadata.chain(), tunnel, status, message) if {
 	some tunnel in input.tunnels
 	status := tunnel.status
 	status != ""
-	not lib.listed(data.vpncheck.config.status.tunnel_established, status)
+	not lib.listed(lib.config.status.tunnel_established, status)
 	message := sprintf("tunnel is not established%s: status %s", [lib.on(tunnel), status])
 }

@@ -51,5 +51,5 @@ deny contains lib.finding(rego.metadata.chain(), tunnel, value, message) if {
 
 _pfs_disabled(field, value) if {
 	field.path == ["ipsec", "dh_group"]
-	lib.listed(data.vpncheck.config.values.pfs_disabled, value)
+	lib.listed(lib.config.values.pfs_disabled, value)
 }

@@ -2,9 +2,9 @@
 # title: Required tag missing
 # description: >-
 #   An example of a team's own rule: every connection must carry the tags
-#   that policy data lists in required_tags, so that a finding always reaches
-#   an owner. Severity low: an inventory gap, not a weakness. Without
-#   required_tags in the data the rule checks nothing.
+#   that policy data lists in custom["missing-required-tag"].required_tags
+#   (Owner when the data does not say), so that a finding always reaches an
+#   owner. Severity low: an inventory gap, not a weakness.
 # related_resources:
 #   - ref: https://www.alibabacloud.com/help/en/resource-management/tag/
 #     description: Alibaba Cloud, tags
@@ -21,7 +21,7 @@ import rego.v1
 import data.vpncheck.lib
 
 deny contains lib.finding(rego.metadata.chain(), {}, tag, message) if {
-	some tag in data.vpncheck.config.required_tags
+	some tag in lib.custom("missing-required-tag", "required_tags", ["Owner"])
 	not _has_tag(tag)
 	message := sprintf("connection has no %s tag", [tag])
 }
