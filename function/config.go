@@ -135,21 +135,22 @@ func splitComma(s string) []string {
 // vpcEndpoint is VPNCHECK_VPC_ENDPOINT, trimmed; empty: each region's own.
 func vpcEndpoint(getenv func(string) string) string { return strings.TrimSpace(getenv(envVPCEndpoint)) }
 
-// loadEngine loads the built-in policies, with dir's added (or alone with
-// noBuiltin). A missing directory is bad input.
-func loadEngine(ctx context.Context, dir string, noBuiltin bool) (*checker.Engine, error) {
-	set := checker.Policies{Builtin: policies.FS, NoBuiltinRules: noBuiltin}
-	if noBuiltin && dir == "" {
-		return nil, checker.Inputf("--no-builtin-policies needs --policies DIR")
+// loadEngine loads the built-in policies, with those at path added (a
+// directory or a bundle file from policies/bundle.sh), or alone with
+// noBuiltin. With VPNCHECK_POLICY_PUBLIC_KEY set (PEM), only a bundle signed
+// with its private key loads. A missing or unreadable path is bad input.
+func loadEngine(ctx context.Context, path string, noBuiltin bool) (*checker.Engine, error) {
+	// Read here rather than passed in, until the callers hand getenv over.
+	p := checker.Policies{Builtin: policies.FS, NoBuiltinRules: noBuiltin, PublicKey: os.Getenv("VPNCHECK_POLICY_PUBLIC_KEY")}
+	if noBuiltin && path == "" {
+		return nil, checker.Inputf("--no-builtin-policies needs --policies DIR or BUNDLE")
 	}
-	if dir != "" {
-		st, err := os.Stat(dir)
-		if err != nil || !st.IsDir() {
-			return nil, checker.Inputf("policy directory %s: not a readable directory", dir)
+	if path != "" {
+		if err := p.Open(path); err != nil {
+			return nil, checker.Inputf("%v", err)
 		}
-		set.Custom = os.DirFS(dir)
 	}
-	return checker.NewEngine(ctx, set)
+	return checker.NewEngine(ctx, p)
 }
 
 // notifierFromEnv builds the Slack notifier from SLACK_WEBHOOK_URL, or
