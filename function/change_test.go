@@ -209,6 +209,14 @@ func TestFunctionChangeEvents(t *testing.T) {
 		}
 	})
 
+	t.Run("a region the deployment does not check is ignored", func(t *testing.T) {
+		seen, calls := len(e.slack.Requests()), len(e.vpc.Log())
+		out := invoke(eventBody(t, "api-attachment-create.json")) // cn-beijing
+		if out.failed || len(e.slack.Requests()) != seen || len(e.vpc.Log()) != calls {
+			t.Errorf("outcome %v %s", out.failed, out.body)
+		}
+	})
+
 	t.Run("malformed event fails and posts nothing", func(t *testing.T) {
 		for _, name := range []string{"malformed-data-array.json", "malformed-connection-id-object.json", "malformed-no-region.json"} {
 			seen, calls := len(e.slack.Requests()), len(e.vpc.Log())

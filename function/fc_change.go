@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
@@ -26,9 +28,16 @@ func (h *fcHandler) handleChange(ctx context.Context, fctx *fccontext.FcContext,
 		log.Error("invocation rejected", "error", err.Error())
 		return nil, err
 	}
+	ack := &fcResult{SchemaVersion: report.SchemaVersion, RunKey: ev.DedupeKey(), Summary: report.New().Summary}
 	if !ev.Relevant {
 		log.Debug("event ignored: not a change to an IPsec-VPN connection", "event", ev.Name, "id", ev.ID)
-		return &fcResult{SchemaVersion: report.SchemaVersion, RunKey: ev.DedupeKey()}, nil
+		return ack, nil
+	}
+	if !h.checksRegion(ev.Region, fctx.Region) {
+		// The timer never scans it: findings posted now would never be
+		// resolved, only held.
+		log.Info("event ignored: its region is not one this deployment checks", "event", ev.Name, "region", ev.Region, "connection_id", ev.ConnectionID)
+		return ack, nil
 	}
 	if fctx.AccountId != "" && ev.AccountID != fctx.AccountId {
 		// The function's role cannot describe another account's connection:
@@ -75,4 +84,18 @@ func changePlan(p *run.Plan, ev *change.Event) {
 		Actor: ev.ActorString(), Time: ev.Time, SourceIP: ev.SourceIP, Console: ev.Console,
 		Deleted: ev.Deleted, Changed: ev.Changed,
 	}
+}
+
+// checksRegion says whether the timer's runs scan region: VPNCHECK_REGIONS
+// (else the function's own region, or every region for "all"), less
+// VPNCHECK_EXCLUDE_REGIONS.
+func (h *fcHandler) checksRegion(region, home string) bool {
+	if slices.Contains(splitComma(h.getenv(envExcludeRegions)), region) {
+		return false
+	}
+	regions := splitComma(h.getenv(envRegions))
+	if len(regions) == 0 {
+		return region == home
+	}
+	return slices.ContainsFunc(regions, func(r string) bool { return r == region || strings.EqualFold(r, "all") })
 }
