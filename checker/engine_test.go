@@ -1,14 +1,19 @@
 package checker
 
 import (
+	"bytes"
 	"context"
 	"errors"
-	"github.com/vpncheck/vpncheck/checker/report"
 	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/bundle"
+
+	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/policies"
 )
 
@@ -196,4 +201,43 @@ func rulesOf(r *report.Report) map[string]bool {
 		m[f.Rule] = true
 	}
 	return m
+}
+
+// A team bundle (written by OPA's bundle writer) loads through NewEngine:
+// its rule fires, its data reaches Config, its revision is the engine's.
+func TestEngineBundle(t *testing.T) {
+	mod, err := ast.ParseModuleWithOpts("vpncheck/rules/name_missing/name_missing.rego", customRule, ast.ParserOptions{ProcessAnnotation: true, RegoVersion: ast.RegoV1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := []string{"vpncheck/rules/name_missing", "vpncheck/config"}
+	b := bundle.Bundle{
+		Manifest: bundle.Manifest{Revision: "team-42", Roots: &roots},
+		Data:     map[string]any{"vpncheck": map[string]any{"config": map[string]any{"evaluation": map[string]any{"timeout_ms": 750}}}},
+		Modules:  []bundle.ModuleFile{{URL: mod.Package.Location.File, Path: mod.Package.Location.File, Raw: []byte(customRule), Parsed: mod}},
+	}
+	var buf bytes.Buffer
+	if err := bundle.NewWriter(&buf).Write(b); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	eng, err := NewEngine(ctx, Policies{Bundle: buf.Bytes(), Source: "team.tar.gz"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eng.Revision() != "team-42" || eng.Config().Evaluation.Timeout() != 750*time.Millisecond || eng.evalTimeout != 750*time.Millisecond {
+		t.Errorf("revision %q, config %+v, eval timeout %v", eng.Revision(), eng.Config(), eng.evalTimeout)
+	}
+	inv := NewInventory()
+	inv.add("cn-test", []*Connection{normalizeJSON(t, `{"VpnConnectionId": "vco-1"}`)})
+	res, err := eng.Check(ctx, inv, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rulesOf(res.Report)["name-missing"] {
+		t.Errorf("the bundle's rule did not fire: %v", rulesOf(res.Report))
+	}
+	if builtin(t).Revision() != "" || builtin(t).Config().PSK.EstimateMaxLength != 64 {
+		t.Errorf("built-in: revision %q, config %+v", builtin(t).Revision(), builtin(t).Config())
+	}
 }
