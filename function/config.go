@@ -30,6 +30,7 @@ const (
 	envState          = "VPNCHECK_STATE"
 	envDigest         = "VPNCHECK_DIGEST"
 	envOSSEndpoint    = "VPNCHECK_OSS_ENDPOINT"
+	envSlackMax       = "VPNCHECK_SLACK_MAX_MESSAGES"
 
 	// Organisation-wide checks (accounts.go; README, "Organisation").
 	envAccounts        = "VPNCHECK_ACCOUNTS"
@@ -165,6 +166,13 @@ func notifierFromEnv(getenv func(string) string) (*slack.Notifier, error) {
 		Token:      getenv("SLACK_BOT_TOKEN"),
 		Channel:    getenv("SLACK_CHANNEL"),
 		APIURL:     strings.TrimSpace(getenv("SLACK_API_URL")),
+	}
+	if v := strings.TrimSpace(getenv(envSlackMax)); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%s: %q is not a number of messages of 1 or more", envSlackMax, v)
+		}
+		cfg.MaxMessages = n
 	}
 	if v := strings.TrimSpace(getenv(envSlackAllClear)); v != "" {
 		b, err := strconv.ParseBool(v)

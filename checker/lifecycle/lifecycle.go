@@ -88,6 +88,10 @@ func Advance(prev *State, rep *report.Report, o Options) *State {
 	}
 	l := &rep.Lifecycle
 	*l = report.Lifecycle{Stateful: true}
+	for _, f := range o.Suppressed {
+		f.ID = report.FindingID(&f)
+		l.Suppressed = append(l.Suppressed, f)
+	}
 	rep.Summary.New = 0
 
 	for i := range rep.Findings {

@@ -58,6 +58,16 @@ func (textWriter) Report(w io.Writer, r *report.Report) error {
 	if len(s.RegionsFailed) > 0 {
 		notes = append(notes, "FAILED regions: "+list(s.RegionsFailed))
 	}
+	stateful := r.Lifecycle.Stateful
+	if stateful {
+		notes = append(notes, fmt.Sprintf("since the last run: %d new (marked *), %d resolved", s.New, s.Resolved))
+		if len(r.Lifecycle.Held) > 0 {
+			notes = append(notes, "still open, not checked this run: findings in "+list(r.Lifecycle.Held))
+		}
+	}
+	if r.Change != nil {
+		notes = append(notes, "change: "+TerminalText(r.Change.Summary(), maxTermMessage))
+	}
 	for _, n := range notes {
 		fmt.Fprintf(b, "  %s\n", n)
 	}
@@ -76,10 +86,22 @@ func (textWriter) Report(w io.Writer, r *report.Report) error {
 		}
 		b.WriteString("\n")
 		for _, f := range g.Findings {
-			fmt.Fprintf(b, "  %-8s  %-22s  %s\n", strings.ToUpper(f.Severity.String()), id(f.Rule), msg(f.Message))
+			mark := " "
+			if stateful && f.Status == report.StatusNew {
+				mark = "*"
+			}
+			fmt.Fprintf(b, " %s%-8s  %-22s  %s\n", mark, strings.ToUpper(f.Severity.String()), id(f.Rule), msg(f.Message))
 			if f.Remediation != "" {
 				fmt.Fprintf(b, "  %-8s  %-22s  fix: %s\n", "", "", msg(f.Remediation))
 			}
+		}
+	}
+
+	if len(r.Resolved) > 0 {
+		b.WriteString("\nResolved since the last run:\n")
+		for _, f := range r.Resolved {
+			name := TerminalText(f.ConnectionName, maxTermName)
+			fmt.Fprintf(b, "  %-8s  %-22s  %s  %s  %s\n", strings.ToUpper(f.Severity.String()), id(f.Rule), name, id(f.ConnectionID), id(f.Region))
 		}
 	}
 

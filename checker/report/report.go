@@ -248,6 +248,9 @@ type Lifecycle struct {
 	// NewlySuppressed left the open set because an exception now covers
 	// them: said once.
 	NewlySuppressed []Finding
+	// Suppressed are this run's findings an exception covers, for the
+	// digest (Summary.Suppressed counts them).
+	Suppressed []Finding
 	// SeverityChanged are open findings whose severity changed since they
 	// were last reported (PreviousSeverity set): said once.
 	SeverityChanged []Finding

@@ -251,7 +251,7 @@ func Execute(ctx context.Context, p Plan) Outcome {
 }
 
 func (p Plan) notifyRun(secrets *checker.Secrets) notify.Run {
-	r := notify.Run{Key: p.RunKey, AccountID: p.AccountID}
+	r := notify.Run{Key: p.RunKey, AccountID: p.AccountID, At: p.Now}
 	if secrets != nil {
 		r.Scrubber = secrets
 	}

@@ -233,7 +233,7 @@ func (l *ledger) deliver(ctx context.Context, n Notifier, gen int64, ob *outbox,
 	if n != nil && news { // nothing changed: nothing is said
 		rep := *ob.Report
 		rep.Lifecycle, rep.AccountID = ob.Lifecycle, ob.AccountID
-		run := notify.Run{Key: ob.RunKey, AccountID: ob.AccountID, Scrubber: scrub, Delivered: got,
+		run := notify.Run{Key: ob.RunKey, AccountID: ob.AccountID, Scrubber: scrub, Delivered: got, At: ob.Created,
 			OnPosted: func(part int, ts string) error { return l.posted(ctx, gen, part, ts) }}
 		if d, err = n.NotifyReport(ctx, run, &rep); err != nil {
 			return &d, err

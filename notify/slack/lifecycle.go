@@ -143,6 +143,11 @@ func digestBlocks(p *packer, rep *report.Report, now time.Time) int {
 			lines[i] += " · _new_"
 		}
 	}
+	// Suppressed findings are listed too: an exception is a decision
+	// someone must see again.
+	for _, f := range rep.Lifecycle.Suppressed {
+		lines = append(lines, ":no_bell: "+findingLine(f)+" · _suppressed by an exception_")
+	}
 	title := fmt.Sprintf(":clipboard: *Digest: everything open* · %s (%s) on %s, worst and oldest first",
 		report.Plural(len(open), "finding"), report.CountOf(open).Join(", "), report.Plural(len(report.ByConnection(open)), "connection"))
 	if n := rep.Summary.Suppressed; n > 0 {
@@ -154,7 +159,7 @@ func digestBlocks(p *packer, rep *report.Report, now time.Time) int {
 	shown := p.list(title, lines, func(n int) string {
 		return fmt.Sprintf("…and %s: see the complete report", report.Plural(n, "more open finding"))
 	}, true)
-	return len(open) - shown
+	return max(len(lines)-shown, 0)
 }
 
 // fullReport is the complete report as the file for the summary's thread:
