@@ -273,7 +273,7 @@ func TestInventoryFilesSayWhatIsWrong(t *testing.T) {
 		fmt.Sprintf(weak, "first")+`,`+fmt.Sprintf(weak, "second")+`]}}`)
 	code, out, errs := cli(t, nil, "check", "--inventory", noID, "--region", "cn-hangzhou", "--format", "json", "--fail-on", "info")
 	var rep struct {
-		Findings []report.Finding   `json:"findings"`
+		Findings []report.Finding    `json:"findings"`
 		Errors   []report.ErrorEntry `json:"errors"`
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
@@ -316,7 +316,7 @@ func TestKeyCanariesNeverShow(t *testing.T) {
 	b["EnableTunnelsBgp"] = "false"
 	b["TunnelOptionsSpecification"] = map[string]any{"TunnelOptions": []any{
 		map[string]any{"TunnelId": "tun-" + keyB, "Role": "master", "Status": "ipsec_sa_established", "EnableDpd": "true",
-			"TunnelIkeConfig": map[string]any{"Psk": keyB, "IkeVersion": "ikev2", "LocalId": "l", "RemoteId": keyA},
+			"TunnelIkeConfig":   map[string]any{"Psk": keyB, "IkeVersion": "ikev2", "LocalId": "l", "RemoteId": keyA},
 			"TunnelIpsecConfig": map[string]any{"IpsecEncAlg": "aes", "IpsecAuthAlg": "sha1"}},
 	}}
 	s.AddConnections("cn-hangzhou", a, b)
@@ -386,7 +386,7 @@ func TestSaveInventoryReplayGivesTheSameFindings(t *testing.T) {
 	}
 	lines := func(out string) []string {
 		var rep struct {
-			Findings []report.Finding   `json:"findings"`
+			Findings []report.Finding    `json:"findings"`
 			Errors   []report.ErrorEntry `json:"errors"`
 		}
 		if err := json.Unmarshal([]byte(out), &rep); err != nil {

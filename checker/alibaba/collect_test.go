@@ -6,17 +6,21 @@ import (
 	"fmt"
 	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/report"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aliyun/credentials-go/credentials"
 
 	"github.com/vpncheck/vpncheck/checker/vpcfake"
+	"github.com/vpncheck/vpncheck/policies"
 )
 
 const (
@@ -371,5 +375,111 @@ func TestSaveInventoryRoundTrip(t *testing.T) {
 	}
 	if got, want := states(replay), states(live); !equalStates(got, want) || want["cn-hangzhou"].conns != 123 {
 		t.Fatalf("replayed %v, live %v", got, want)
+	}
+}
+
+// Against a hostile endpoint every region ends, quickly, as incomplete or
+// invalid with an errors entry, and a malformed body is not retried.
+func TestCollectHostileModes(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		mode      vpcfake.Mode
+		n         int
+		wantCode  string // "" when the region ends scanned
+		wantCalls int
+		wantConns int
+	}{
+		{"pages forever", vpcfake.PagesForever, 120, report.CodeIncompleteResponse, 2, 50},
+		{"page number ignored", vpcfake.IgnorePageNumber, 120, report.CodeIncompleteResponse, 2, 50},
+		{"overlapping pages", vpcfake.OverlappingPages, 200, report.CodeIncompleteResponse, 5, 150},
+		{"no TotalCount", vpcfake.NoTotalCount, 120, report.CodeIncompleteResponse, 1, 50},
+		{"HTML 200", vpcfake.HTML200, 120, report.CodeInvalidResponse, 1, 0},
+		{"truncated", vpcfake.TruncatedBody, 120, report.CodeInvalidResponse, 1, 0},
+		{"odd field type", vpcfake.OddFieldType, 120, "", 3, 120},
+		{"huge body", vpcfake.HugeBody, 1, report.CodeIncompleteResponse, 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startFake(t)
+			s.Generate("cn-hangzhou", tc.n, vpcfake.Connection)
+			s.SetMode("cn-hangzhou", tc.mode)
+			c := fakeCollector(t, s, fakeSecret, func(cfg *CollectorConfig) { cfg.MaxBodyBytes = 1 << 20 })
+			inv := collect(t, c, context.Background(), "cn-hangzhou")
+			st, e := states(inv)["cn-hangzhou"], errorsOf(inv)["cn-hangzhou"]
+			if n := s.Calls(vpcfake.ActionDescribeVpnConnections, "cn-hangzhou"); n != tc.wantCalls {
+				t.Errorf("calls = %d, want %d", n, tc.wantCalls)
+			}
+			if st.conns != tc.wantConns || st.failed != (tc.wantCode != "") || st.scanned == st.failed {
+				t.Errorf("region %+v, want %d connections, failed %v", st, tc.wantConns, tc.wantCode != "")
+			}
+			if tc.wantCode != "" && (e.Code != tc.wantCode || !strings.Contains(e.Message, "cn-hangzhou page")) {
+				t.Errorf("error %+v, want %s", e, tc.wantCode)
+			}
+			if tc.mode == vpcfake.OddFieldType {
+				res, err := checker.NewEngine(context.Background(), checker.Policies{Builtin: policies.FS})
+				if err != nil {
+					t.Fatal(err)
+				}
+				out, err := res.Check(context.Background(), inv, checker.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(out.Report.Errors) != 1 || !strings.Contains(out.Report.Errors[0].Message, "unexpected type") {
+					t.Errorf("errors %+v, want the odd fields named", out.Report.Errors)
+				}
+			}
+		})
+	}
+}
+
+// An answer without an API error body is retried when the server says it
+// failed (5xx) and when the body breaks off; not when it is a client error.
+func TestCollectAnswersWithoutAPIBody(t *testing.T) {
+	good := `{"RequestId": "R", "TotalCount": 1, "PageNumber": 1, "PageSize": 50, "VpnConnections": {"VpnConnection": [{"VpnConnectionId": "vco-1"}]}}`
+	for _, tc := range []struct {
+		name      string
+		bad       func(w http.ResponseWriter)
+		wantCalls int
+		wantCode  string
+	}{
+		{"502 HTML twice", func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusBadGateway)
+			io.WriteString(w, "<html>bad gateway</html>")
+		}, 3, ""},
+		{"body breaks off twice", func(w http.ResponseWriter) {
+			w.Header().Set("Content-Length", "500")
+			w.WriteHeader(http.StatusOK)
+			io.WriteString(w, good[:40])
+			panic(http.ErrAbortHandler) // the connection drops mid-body
+		}, 3, ""},
+		{"403 HTML", func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, "<html>denied</html>")
+		}, 1, report.CodeInvalidResponse},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if calls.Add(1) <= 2 || tc.wantCode != "" {
+					tc.bad(w)
+					return
+				}
+				io.WriteString(w, good)
+			}))
+			defer srv.Close()
+			isolateCredentialChain(t)
+			cred, _ := StaticCredential(fakeAK, fakeSecret, "")
+			c, err := NewCollector(CollectorConfig{Credential: cred, Endpoint: srv.URL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Retry, c.MinInterval = Backoff{Attempts: 4, Base: time.Millisecond, Max: time.Millisecond}, 0
+			inv := collect(t, c, context.Background(), "cn-hangzhou")
+			st, e := states(inv)["cn-hangzhou"], errorsOf(inv)["cn-hangzhou"]
+			if int(calls.Load()) != tc.wantCalls || e.Code != tc.wantCode || (tc.wantCode == "" && st != (regionState{1, true, false})) {
+				t.Errorf("%d calls, region %+v, error %+v; want %d calls, code %q", calls.Load(), st, e, tc.wantCalls, tc.wantCode)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package vpcfake_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -164,4 +165,61 @@ func TestPagingAndFaults(t *testing.T) {
 			t.Fatalf("regions = %v", ids)
 		}
 	})
+}
+
+// Each hostile mode answers as it says, to a request the real SDK signed.
+func TestModes(t *testing.T) {
+	s := vpcfake.Start(vpcfake.Credentials{AccessKeyID: akID, AccessKeySecret: secret})
+	defer s.Close()
+	c := sdk(t, s, akID, secret, "")
+	type answer struct {
+		total, number int64 // -1: absent
+		first         string
+		n             int
+	}
+	get := func(region string, n int32) (answer, error) {
+		resp, err := page(c, region, n, 50)
+		if err != nil {
+			return answer{}, err
+		}
+		b := resp.Body
+		a := answer{total: -1, number: -1, n: len(b.VpnConnections.VpnConnection)}
+		if b.TotalCount != nil {
+			a.total = int64(*b.TotalCount)
+		}
+		if b.PageNumber != nil {
+			a.number = int64(*b.PageNumber)
+		}
+		if a.n > 0 {
+			a.first = tea.StringValue(b.VpnConnections.VpnConnection[0].VpnConnectionId)
+		}
+		return a, nil
+	}
+	for _, tc := range []struct {
+		mode vpcfake.Mode
+		page int32
+		want answer
+	}{
+		{vpcfake.PagesForever, 7, answer{1_000_000_000, 1, "vco-r-00000", 50}},
+		{vpcfake.IgnorePageNumber, 2, answer{120, 1, "vco-r-00000", 50}},
+		{vpcfake.OverlappingPages, 2, answer{120, 2, "vco-r-00025", 50}},
+		{vpcfake.NoTotalCount, 3, answer{-1, 3, "vco-r-00100", 20}},
+	} {
+		region := fmt.Sprintf("r%d", tc.mode)
+		s.Generate(region, 120, func(_ string, i int) any { return vpcfake.Connection("r", i) })
+		s.SetMode(region, tc.mode)
+		got, err := get(region, tc.page)
+		if err != nil || got != tc.want {
+			t.Errorf("mode %d page %d: %+v, %v; want %+v", tc.mode, tc.page, got, err, tc.want)
+		}
+	}
+	// The raw-body modes are what the SDK's typed decoding cannot take.
+	for _, mode := range []vpcfake.Mode{vpcfake.HTML200, vpcfake.TruncatedBody, vpcfake.OddFieldType} {
+		region := fmt.Sprintf("r%d", mode)
+		s.Generate(region, 3, vpcfake.Connection)
+		s.SetMode(region, mode)
+		if _, err := get(region, 1); err == nil {
+			t.Errorf("mode %d: the typed SDK read it", mode)
+		}
+	}
 }
