@@ -237,3 +237,13 @@ func TestOptionsOpen(t *testing.T) {
 		t.Errorf("a missing path: %v (bad input, not a policy error)", err)
 	}
 }
+
+// BenchmarkLoad is one load of the built-in policies: parse, compile,
+// catalogue, schema validation (the function does it once per instance).
+func BenchmarkLoad(b *testing.B) {
+	for b.Loop() {
+		if _, err := policies.Load(context.Background(), policies.Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
