@@ -48,7 +48,9 @@ type keyPolicy struct {
 }
 
 // keyPolicy reads the engine's policy data on keys.
-func (e *Engine) keyPolicy() keyPolicy { return keyPolicy{banned: e.banned} }
+func (e *Engine) keyPolicy() keyPolicy {
+	return keyPolicy{banned: e.banned, estimateMaxLength: e.config.PSK.EstimateMaxLength}
+}
 
 func (p keyPolicy) maxLength() int {
 	switch {

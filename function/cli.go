@@ -192,9 +192,11 @@ type checkConfig struct {
 	concurrency    int
 	saveInventory  string
 	liveFlags      []string // flags given that only a live check reads
+	estimateMax    int      // the policies' psk.estimate_max_length, for --save-inventory
 	dumpInput      string
 	state          string // a directory, or oss://bucket/prefix
 	digest         time.Duration
+	now            time.Time   // VPNCHECK_NOW; zero: the real clock
 	org            orgSettings // member accounts (accounts.go); none: the caller's own account
 }
 
@@ -225,6 +227,9 @@ func parseCheck(args []string, getenv func(string) string, stdout io.Writer) (*c
 	cfg.policy.resolve(given, getenv)
 	cfg.state = pick(*stateSpec, given["state"], "state", envState, getenv).value
 	if cfg.digest, err = digestPeriod(getenv); err != nil {
+		return nil, err
+	}
+	if cfg.now, err = runClock(getenv); err != nil {
 		return nil, err
 	}
 	cfg.inventories = inv
@@ -274,7 +279,7 @@ func cmdCheck(ctx context.Context, args []string, getenv func(string) string, st
 		defer cancel()
 	}
 
-	plan := run.Plan{MinSeverity: cfg.minSeverity, FitMemory: adaptMemoryLimit, DigestEvery: cfg.digest}
+	plan := run.Plan{MinSeverity: cfg.minSeverity, FitMemory: adaptMemoryLimit, DigestEvery: cfg.digest, Now: cfg.now}
 	plan.Engine, plan.EngineErr = loadEngine(ctx, cfg.policy.dir, cfg.policy.noBuiltin)
 	if errors.Is(plan.EngineErr, checker.ErrInput) {
 		return fail(stderr, plan.EngineErr)
@@ -286,6 +291,9 @@ func cmdCheck(ctx context.Context, args []string, getenv func(string) string, st
 			return fail(stderr, checker.Inputf("--notify: %v", err))
 		}
 		plan.Notifier = n
+	}
+	if plan.Engine != nil {
+		cfg.estimateMax = plan.Engine.Config().PSK.EstimateMaxLength // saved key facts judged as the run judges them
 	}
 	if plan.Source, err = cfg.source(getenv); err != nil {
 		return fail(stderr, err)
@@ -367,6 +375,7 @@ func (cfg *checkConfig) source(getenv func(string) string) (run.Source, error) {
 		if err != nil {
 			return nil, checker.Inputf("--save-inventory: %v", err)
 		}
+		saver.EstimateMaxLength = cfg.estimateMax
 		save = saver
 	}
 	return alibaba.Live{
