@@ -297,7 +297,7 @@ func TestEventCommand(t *testing.T) {
 			t.Fatalf("exit %d, stderr %q", code, errs)
 		}
 		want := "change: ModifyVpnConnectionAttribute of vco-testmodify0001 in cn-hangzhou by RAM user alice from 203.0.113.10 (API) at 2025-03-04T08:15:30Z; set EffectImmediately, EnableDpd, IkeConfig, IpsecConfig\n"
-		if !strings.HasPrefix(out, want) || !strings.Contains(out, "ike-weak-integrity") || strings.Contains(out, "vco-other-0001") {
+		if strings.Count(out, want) != 1 || !strings.Contains(out, "ike-weak-integrity") || strings.Contains(out, "vco-other-0001") {
 			t.Errorf("stdout:\n%s", out)
 		}
 		if strings.Contains(out, "CANARY") {

@@ -124,10 +124,7 @@ func cmdEvent(ctx context.Context, args []string, getenv func(string) string, st
 	}
 
 	out := run.Execute(ctx, plan)
-	if out.Report != nil {
-		if *format == "text" {
-			fmt.Fprintf(stdout, "change: %s\n\n", output.TerminalText(plan.Change.Summary(), 2000))
-		}
+	if out.Report != nil { // the report carries the change: the writers show it
 		if err := w.Report(stdout, out.Report); err != nil {
 			return fail(stderr, fmt.Errorf("write report: %w", err))
 		}
