@@ -229,8 +229,9 @@ type accountRunner struct {
 
 // accountResult is one account's share of the run.
 type accountResult struct {
-	part report.AccountPart
-	out  *run.Outcome // nil: not run
+	part    report.AccountPart
+	out     *run.Outcome // nil: not run
+	trouble string       // why it was not entered, in words other accounts may share
 }
 
 func (r accountRunner) one(ctx context.Context, a org.Account) accountResult {
@@ -238,6 +239,7 @@ func (r accountRunner) one(ctx context.Context, a org.Account) accountResult {
 	if why := notReady(a.Status); why != "" {
 		res.part.Errors = []report.ErrorEntry{{Code: report.CodeAccountUnavailable,
 			Message: fmt.Sprintf("account %s not checked: %s", a.ID, why)}}
+		res.trouble = "not ready: " + why
 		return res
 	}
 	if err := ctx.Err(); err != nil {
@@ -248,6 +250,7 @@ func (r accountRunner) one(ctx context.Context, a org.Account) accountResult {
 	cred, err := r.org.enter(ctx, r.base, a.ID, r.session)
 	if err != nil {
 		res.part.Errors = []report.ErrorEntry{unavailable(a.ID, err)}
+		res.trouble = "role " + r.org.roleName + " not assumed: " + shortWhy(err)
 		return res
 	}
 	p := r.plan(a, cred)
@@ -298,11 +301,13 @@ func (r accountRunner) execute(ctx context.Context, accounts []org.Account) run.
 		d        notify.Delivery
 		notified bool
 		checked  int
-		names    = map[string]string{}
+		lost     []trouble
 	)
 	for _, res := range results {
 		parts = append(parts, res.part)
-		names[res.part.AccountID] = res.part.DisplayName
+		if res.trouble != "" {
+			lost = append(lost, trouble{res.part.AccountID, res.part.DisplayName, res.trouble})
+		}
 		out := res.out
 		if out == nil {
 			continue
@@ -324,14 +329,8 @@ func (r accountRunner) execute(ctx context.Context, accounts []org.Account) run.
 	}
 	merged := report.Merge(parts)
 
-	var lost []report.ErrorEntry
-	for _, e := range merged.Errors {
-		if e.Code == report.CodeAccountUnavailable {
-			lost = append(lost, e)
-		}
-	}
 	if len(lost) > 0 && r.notifier != nil {
-		nd, err := r.notifier.NotifyFailure(ctx, notify.Run{Key: r.runKey}, accountTrouble(lost, names, len(accounts)))
+		nd, err := r.notifier.NotifyFailure(ctx, notify.Run{Key: r.runKey}, accountTrouble(lost, len(accounts)))
 		d.Messages, d.Posted, d.Skipped = d.Messages+nd.Messages, d.Posted+nd.Posted, d.Skipped+nd.Skipped
 		notified = true
 		if err != nil {
@@ -351,27 +350,50 @@ func (r accountRunner) execute(ctx context.Context, accounts []org.Account) run.
 	return out
 }
 
-// accountTrouble is the one message about accounts that could not be
-// checked or started, at most 10 named.
-func accountTrouble(errs []report.ErrorEntry, names map[string]string, total int) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s of %d not checked:", report.Plural(len(errs), "member account"), total)
-	for i, e := range errs {
-		if i == 10 {
-			fmt.Fprintf(&b, " and %d more (see the function's log)", len(errs)-10)
-			break
+// trouble is why one account was not checked, in words that every account
+// with the same trouble shares.
+type trouble struct{ account, name, why string }
+
+// shortWhy is an error in words that do not name the account: the API's
+// code and message when it answered.
+func shortWhy(err error) string {
+	var ae *org.APIError
+	if errors.As(err, &ae) {
+		if ae.Message == "" {
+			return ae.Code
 		}
-		id := e.AccountID
-		if n := names[id]; n != "" {
-			id += " (" + n + ")"
-		}
-		msg := e.Message
-		if e.RequestID != "" && !strings.Contains(msg, e.RequestID) {
-			msg += ", request id " + e.RequestID
-		}
-		fmt.Fprintf(&b, " %s: %s: %s;", id, e.Code, msg)
+		return ae.Code + ": " + strings.TrimSuffix(ae.Message, ".")
 	}
-	return strings.TrimSuffix(b.String(), ";")
+	return oneLine(err.Error())
+}
+
+// accountTrouble is the one message about the accounts that could not be
+// checked, grouped by trouble (at most 10 named in each), so that a
+// directory-wide problem reads as one line.
+func accountTrouble(lost []trouble, total int) string {
+	var order []string
+	groups := map[string][]string{}
+	for _, t := range lost {
+		if _, ok := groups[t.why]; !ok {
+			order = append(order, t.why)
+		}
+		id := t.account
+		if t.name != "" {
+			id += " (" + t.name + ")"
+		}
+		groups[t.why] = append(groups[t.why], id)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s of %d not checked.", report.Plural(len(lost), "member account"), total)
+	for _, why := range order {
+		ids := groups[why]
+		more := ""
+		if len(ids) > 10 {
+			ids, more = ids[:10], fmt.Sprintf(" and %d more (see the errors)", len(ids)-10)
+		}
+		fmt.Fprintf(&b, " %s: %s%s.", why, strings.Join(ids, ", "), more)
+	}
+	return b.String()
 }
 
 // runAccounts runs plan's check in every account o names, plan serving as
@@ -606,6 +628,7 @@ func (h *fcHandler) fanOut(ctx context.Context, fctx *fccontext.FcContext, log *
 	}
 
 	parts := make([]report.AccountPart, len(accounts))
+	troubles := make([]string, len(accounts))
 	again := make([]bool, len(accounts))
 	sem := make(chan struct{}, invokeConcurrency)
 	var wg sync.WaitGroup
@@ -614,6 +637,7 @@ func (h *fcHandler) fanOut(ctx context.Context, fctx *fccontext.FcContext, log *
 		if why := notReady(a.Status); why != "" {
 			parts[i].Status = ""
 			parts[i].Errors = []report.ErrorEntry{{Code: report.CodeAccountUnavailable, Message: fmt.Sprintf("account %s not checked: %s", a.ID, why)}}
+			troubles[i] = "not ready: " + why
 			continue
 		}
 		wg.Add(1)
@@ -635,6 +659,7 @@ func (h *fcHandler) fanOut(ctx context.Context, fctx *fccontext.FcContext, log *
 					e.RequestID = ae.RequestID
 				}
 				parts[i].Status, parts[i].Errors = "", []report.ErrorEntry{e}
+				troubles[i] = "invocation not started: " + shortWhy(err)
 			}
 		}()
 	}
@@ -642,9 +667,11 @@ func (h *fcHandler) fanOut(ctx context.Context, fctx *fccontext.FcContext, log *
 
 	merged := report.Merge(parts)
 	started, already, notStarted := 0, 0, 0
-	names := map[string]string{}
+	var lost []trouble
 	for i, p := range parts {
-		names[p.AccountID] = p.DisplayName
+		if troubles[i] != "" {
+			lost = append(lost, trouble{p.AccountID, p.DisplayName, troubles[i]})
+		}
 		switch {
 		case again[i]:
 			already++
@@ -671,7 +698,7 @@ func (h *fcHandler) fanOut(ctx context.Context, fctx *fccontext.FcContext, log *
 		if h.notifier == nil {
 			errs = append(errs, errors.New("slack is not configured: the accounts that could not be checked were told to no one"))
 		} else {
-			d, err := h.notifier.NotifyFailure(ctx, notify.Run{Key: runKey, AccountID: fctx.AccountId}, accountTrouble(merged.Errors, names, len(accounts)))
+			d, err := h.notifier.NotifyFailure(ctx, notify.Run{Key: runKey, AccountID: fctx.AccountId}, accountTrouble(lost, len(accounts)))
 			res.Slack = &slackResult{Messages: d.Messages, Posted: d.Posted, Skipped: d.Skipped}
 			if err != nil {
 				errs = append(errs, fmt.Errorf("notify: %w", err))

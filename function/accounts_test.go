@@ -463,6 +463,16 @@ func TestFunctionFanOut(t *testing.T) {
 	if got := scannedBy(t, e.vpc); strings.Join(got, ",") != acctProd+","+acctSandbox {
 		t.Errorf("VPC calls signed by %v, want prod's and sandbox's", got)
 	}
+	// The member accounts' temporary keys reach no log, result or message.
+	for _, acct := range []string{acctProd, acctSandbox} {
+		for _, c := range d.sts.Issued(acct) {
+			for _, secret := range []string{c.AccessKeySecret, c.SecurityToken} {
+				if strings.Contains(e.logs.String()+e.slackText(), secret) {
+					t.Errorf("%s's temporary credential shows in the log or Slack", label[acct])
+				}
+			}
+		}
+	}
 	slack := e.slackText()
 	for _, want := range []string{acctDev, "NoPermission"} {
 		if !strings.Contains(slack, want) {
@@ -508,4 +518,57 @@ func TestFunctionFanOutOff(t *testing.T) {
 		}
 	}
 	e.assertNoSecrets(t, out)
+}
+
+// TestFunctionFanOutTrouble: invocations that cannot be started fail the
+// coordinator (so FC retries it) and are posted with the accounts the
+// directory lists as not ready, each named once.
+func TestFunctionFanOutTrouble(t *testing.T) {
+	caller := acsfake.Credential{AccessKeyID: fcCreds.AccessKeyID, AccessKeySecret: fcCreds.AccessKeySecret,
+		SecurityToken: fcCreds.SecurityToken, Label: "function"}
+	noFunction := orgfake.StartFC(caller) // the function is not deployed there
+	defer noFunction.Close()
+	e, d := startOrgFunction(t, map[string]string{envFCEndpoint: noFunction.URL})
+	d.rm.AddAccounts(orgfake.Account{ID: "1000000000000004", DisplayName: "new", Status: "CreateVerifying"})
+
+	out := e.rt.invoke(t, timerEvent, e.creds, 60*time.Second)
+	if !out.failed || !strings.Contains(string(out.body), "3 of 4 account invocations could not be started") {
+		t.Errorf("coordinator: %v %s", out.failed, out.body)
+	}
+	posts := e.slackTexts()
+	if len(posts) != 1 {
+		t.Fatalf("%d Slack posts, want 1", len(posts))
+	}
+	for _, want := range []string{"FunctionNotFound", "1000000000000004 (new)", "CreateVerifying", acctProd + " (prod)", acctDev + " (dev)"} {
+		if !strings.Contains(posts[0], want) {
+			t.Errorf("the coordinator's message does not name %q: %.600s", want, posts[0])
+		}
+	}
+	if len(d.sts.Calls()) != 0 || len(e.vpc.Log()) != 0 {
+		t.Error("the coordinator entered an account itself")
+	}
+	e.assertNoSecrets(t, out)
+}
+
+func TestAccountTrouble(t *testing.T) {
+	var many []trouble
+	for i := range 12 {
+		many = append(many, trouble{account: fmt.Sprint(2000 + i), why: "invocation not started: Throttling"})
+	}
+	for _, tc := range []struct {
+		lost  []trouble
+		total int
+		want  string
+	}{
+		{[]trouble{{acctProd, "prod", "role vpncheck-reader not assumed: NoPermission: You are not authorized"},
+			{acctDev, "", "role vpncheck-reader not assumed: NoPermission: You are not authorized"},
+			{acctSandbox, "sandbox", "not ready: its status in the resource directory is CreateVerifying"}}, 5,
+			"3 member accounts of 5 not checked. role vpncheck-reader not assumed: NoPermission: You are not authorized: " +
+				acctProd + " (prod), " + acctDev + ". not ready: its status in the resource directory is CreateVerifying: " + acctSandbox + " (sandbox)."},
+		{many, 12, "12 member accounts of 12 not checked. invocation not started: Throttling: 2000, 2001, 2002, 2003, 2004, 2005, 2006, 2007, 2008, 2009 and 2 more (see the errors)."},
+	} {
+		if got := accountTrouble(tc.lost, tc.total); got != tc.want {
+			t.Errorf("got  %s\nwant %s", got, tc.want)
+		}
+	}
 }
