@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -175,7 +176,11 @@ func (s *Saver) addKeyFacts(region string, m map[string]any) {
 	}
 	var raw rawConnection
 	if err := json.Unmarshal(b, &raw); err != nil {
-		return // a field of the wrong type: the facts would not be the live run's
+		var te *json.UnmarshalTypeError
+		if !errors.As(err, &te) || te.Field == "" {
+			return
+		}
+		// As the decoder does: the field of the wrong type reads as absent.
 	}
 	var odd []string
 	clearOdd(reflect.ValueOf(&raw), "", &odd)
