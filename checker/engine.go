@@ -11,6 +11,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 
+	"github.com/vpncheck/vpncheck/checker/compiled"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/policies"
 )
@@ -41,6 +42,10 @@ type Engine struct {
 	evalTimeout time.Duration
 	// tagPolicy governs exceptions declared by connection tags.
 	tagPolicy TagPolicy
+	// compiled is the built-in policies compiled ahead of time, set only
+	// when the loaded policies and data are exactly those (else nil, and
+	// query runs).
+	compiled *compiled.Policy
 }
 
 // ruleSeverity is a rule's catalogue severity.
@@ -98,6 +103,11 @@ func newEngine(ctx context.Context, set *policies.Set) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: prepare %s: %s", ErrPolicy, Entrypoint, oneLine(err.Error()))
 	}
+	// The built-in policies and data, exactly, run as Go compiled from
+	// OPA's plan; a team's rules, a data override or tests run in OPA.
+	if e.compiled, err = compiled.For(set.Modules, set.Data); err != nil {
+		return nil, fmt.Errorf("%w: compiled policies: %v", ErrPolicy, err)
+	}
 	return e, nil
 }
 
@@ -124,6 +134,13 @@ func config(data map[string]any) map[string]any {
 var errEvalTimeout = errors.New("evaluation timed out")
 
 func (e *Engine) evaluate(ctx context.Context, c *Connection) ([]report.Finding, error) {
+	if e.compiled != nil {
+		set, err := e.compiled.Findings(c.astValue())
+		if err != nil {
+			return nil, fmt.Errorf("%w: evaluate connection %s: %s", ErrPolicy, c.Connection.ID, oneLine(err.Error()))
+		}
+		return e.findings(c, set)
+	}
 	qctx := ctx
 	if e.evalTimeout > 0 {
 		var cancel context.CancelFunc
@@ -144,9 +161,14 @@ func (e *Engine) evaluate(ctx context.Context, c *Connection) ([]report.Finding,
 	if !ok {
 		return nil, fmt.Errorf("%w: %s is not a set of findings", ErrPolicy, Entrypoint)
 	}
+	return e.findings(c, set)
+}
+
+// findings reads one connection's set of findings, from either path.
+func (e *Engine) findings(c *Connection, set ast.Set) ([]report.Finding, error) {
 	out := make([]report.Finding, 0, set.Len())
 	ci := &c.Connection
-	err = set.Iter(func(t *ast.Term) error {
+	err := set.Iter(func(t *ast.Term) error {
 		f, err := findingOf(t.Value)
 		if err != nil {
 			return fmt.Errorf("%w: connection %s: %v", ErrPolicy, ci.ID, err)

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
+	"strings"
 )
 
 // Options shape a generated inventory.
@@ -20,6 +22,10 @@ type Options struct {
 	Region       string // top-level RegionId ("" leaves it out)
 	StartIndex   int    // first connection number, so pages of one region do not collide
 	TotalCount   int    // TotalCount to declare; 0 means Connections
+	// Vary makes the connections odd on purpose, for differential tests:
+	// fields left out, odd case, values no list knows, wrong JSON types,
+	// weak, banned and exposed keys, tags and names of every shape.
+	Vary bool
 }
 
 var (
@@ -117,10 +123,76 @@ func Write(w io.Writer, opt Options) error {
 			c["IpsecConfig"] = ipsec()
 			c["VpnBgpConfig"] = map[string]any{"Status": pick([]string{"success", "success", "false"}), "LocalAsn": 45104, "PeerAsn": 65001, "TunnelCidr": "169.254.10.0/30", "LocalBgpIp": "169.254.10.1", "PeerBgpIp": "169.254.10.2"}
 		}
+		if opt.Vary {
+			vary(r, c, 0)
+		}
 		if err := enc.Encode(c); err != nil {
 			return err
 		}
 	}
 	bw.WriteString("]}}\n")
 	return bw.Flush()
+}
+
+// Odd values vary puts in: unknown algorithms and states, odd case and
+// spacing, hostile text.
+var oddValues = []string{
+	"AES256", "Aes", "chacha20", "SHA1", "Md5", "sha3-256", "GROUP2", "group19", "Group14", "DISABLED",
+	"IKEv1", "ikev3", "Aggressive", "MAIN", "IPSEC_SA_ESTABLISHED", "unknown", "", " ", "down", "Success",
+	"FAILED", "0.0.0.0/0", " 0.0.0.0/0", "0.0.0.0/0,10.0.0.0/8", "%d%v%s", "100%", "tun-x",
+}
+
+// oddScalars are values of the wrong JSON type for any field.
+var oddScalars = []any{nil, 0, 1, -1, 1.5, true, false, "true", "false", "yes", []any{}, map[string]any{}, []any{"aes"}}
+
+// vary changes m in place: each field may be dropped, given an odd value
+// of its type or a value of another type; nested objects and lists of
+// objects are varied the same way, one level at a time.
+func vary(r *rand.Rand, m map[string]any, depth int) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // the same seed, the same changes
+	for _, k := range keys {
+		v := m[k]
+		if k == "VpnConnectionId" && r.IntN(50) != 0 {
+			continue // keep most ids, so that connections stay apart
+		}
+		switch x := v.(type) {
+		case map[string]any:
+			if depth < 4 {
+				vary(r, x, depth+1)
+			}
+		case []map[string]any:
+			for _, e := range x {
+				vary(r, e, depth+1)
+			}
+		}
+		switch n := r.IntN(40); {
+		case n < 3:
+			delete(m, k)
+		case n < 5:
+			m[k] = oddScalars[r.IntN(len(oddScalars))]
+		case n < 9:
+			if s, ok := v.(string); ok && k != "Psk" {
+				m[k] = oddValues[r.IntN(len(oddValues))]
+				if r.IntN(3) == 0 {
+					m[k] = strings.ToUpper(s)
+				}
+			}
+		case n < 10:
+			if k == "Psk" {
+				m[k] = []string{"123456", "password", "Passw0rd", "vpn", "a", "x3!Zr2#QqLp9&Vt7*Kd4", "12345678901234567890"}[r.IntN(7)]
+			}
+		}
+	}
+	if r.IntN(10) == 0 {
+		if ike, ok := m["IkeConfig"].(map[string]any); ok {
+			if psk, ok := ike["Psk"].(string); ok {
+				m["Name"] = "site " + psk // the key in the name: exposed
+				ike["RemoteId"] = psk
+			}
+		}
+	}
 }
