@@ -167,7 +167,7 @@ func cmdRules(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fail(stderr, checker.Inputf("--format: %v", err))
 	}
-	eng, err := loadEngine(ctx, pf.dir, pf.noBuiltin)
+	eng, err := loadEngine(ctx, pf.dir, pf.noBuiltin, getenv)
 	if err != nil {
 		return fail(stderr, err)
 	}
@@ -280,7 +280,7 @@ func cmdCheck(ctx context.Context, args []string, getenv func(string) string, st
 	}
 
 	plan := run.Plan{MinSeverity: cfg.minSeverity, FitMemory: adaptMemoryLimit, DigestEvery: cfg.digest, Now: cfg.now}
-	plan.Engine, plan.EngineErr = loadEngine(ctx, cfg.policy.dir, cfg.policy.noBuiltin)
+	plan.Engine, plan.EngineErr = loadEngine(ctx, cfg.policy.dir, cfg.policy.noBuiltin, getenv)
 	if errors.Is(plan.EngineErr, checker.ErrInput) {
 		return fail(stderr, plan.EngineErr)
 	}

@@ -108,7 +108,7 @@ func TestUnreadableInventory(t *testing.T) {
 	for _, tc := range []struct{ name, path, want string }{
 		{"not json", writeTemp(t, "a.json", "this is not json"), "invalid JSON"},
 		{"other shape", writeTemp(t, "b.json", `{"RequestId": "x", "Vpcs": {"Vpc": []}}`), "not a DescribeVpnConnections response"},
-		{"empty file", writeTemp(t, "c.json", ""), "truncated"},
+		{"empty file", writeTemp(t, "c.json", ""), "the file is empty"},
 		{"truncated", writeTemp(t, "d.json", `{"VpnConnections": {"VpnConnection": [{"Vpn`), "truncated"},
 		{"missing file", filepath.Join(dir, "nope.json"), "no such file"},
 		{"directory", dir, "is a directory"},

@@ -88,7 +88,7 @@ func cmdEvent(ctx context.Context, args []string, getenv func(string) string, st
 		ctx, cancel = context.WithTimeout(ctx, *timeout)
 		defer cancel()
 	}
-	plan.Engine, plan.EngineErr = loadEngine(ctx, pf.dir, pf.noBuiltin)
+	plan.Engine, plan.EngineErr = loadEngine(ctx, pf.dir, pf.noBuiltin, getenv)
 	if errors.Is(plan.EngineErr, checker.ErrInput) {
 		return fail(stderr, plan.EngineErr)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -21,16 +20,19 @@ import (
 // The environment both modes read (README, "Environment"). This file is the
 // only place that reads it; a flag wins over its variable.
 const (
-	envRegions        = "VPNCHECK_REGIONS"
-	envExcludeRegions = "VPNCHECK_EXCLUDE_REGIONS"
-	envVPCEndpoint    = "VPNCHECK_VPC_ENDPOINT"
-	envPolicyDir      = "VPNCHECK_POLICY_DIR"
-	envMinSeverity    = "VPNCHECK_MIN_SEVERITY"
-	envSlackAllClear  = "VPNCHECK_SLACK_ALL_CLEAR"
-	envState          = "VPNCHECK_STATE"
-	envDigest         = "VPNCHECK_DIGEST"
-	envOSSEndpoint    = "VPNCHECK_OSS_ENDPOINT"
-	envSlackMax       = "VPNCHECK_SLACK_MAX_MESSAGES"
+	envRegions         = "VPNCHECK_REGIONS"
+	envExcludeRegions  = "VPNCHECK_EXCLUDE_REGIONS"
+	envVPCEndpoint     = "VPNCHECK_VPC_ENDPOINT"
+	envPolicyDir       = "VPNCHECK_POLICY_DIR"
+	envMinSeverity     = "VPNCHECK_MIN_SEVERITY"
+	envSlackAllClear   = "VPNCHECK_SLACK_ALL_CLEAR"
+	envState           = "VPNCHECK_STATE"
+	envDigest          = "VPNCHECK_DIGEST"
+	envOSSEndpoint     = "VPNCHECK_OSS_ENDPOINT"
+	envSlackMax        = "VPNCHECK_SLACK_MAX_MESSAGES"
+	envPolicyBundle    = "VPNCHECK_POLICY_BUNDLE"
+	envPolicyPublicKey = "VPNCHECK_POLICY_PUBLIC_KEY"
+	envNow             = "VPNCHECK_NOW"
 
 	// Organisation-wide checks (accounts.go; README, "Organisation").
 	envAccounts        = "VPNCHECK_ACCOUNTS"
@@ -64,6 +66,21 @@ func digestPeriod(getenv func(string) string) (time.Duration, error) {
 		return 0, checker.Inputf("%s: %q is not a duration of a minute or more (e.g. 24h), or off", envDigest, v)
 	}
 	return d, nil
+}
+
+// runClock reads VPNCHECK_NOW, the run's clock for tests and replays (RFC
+// 3339): it dates the lifecycle, the digest and exception expiry. Unset:
+// the zero time, which the run reads as time.Now().
+func runClock(getenv func(string) string) (time.Time, error) {
+	v := strings.TrimSpace(getenv(envNow))
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, checker.Inputf("%s: %q is not an RFC 3339 time (e.g. 2026-11-25T10:00:00Z)", envNow, v)
+	}
+	return t, nil
 }
 
 // openState opens the state store of spec (a directory, or
@@ -140,9 +157,8 @@ func vpcEndpoint(getenv func(string) string) string { return strings.TrimSpace(g
 // directory or a bundle file from policies/bundle.sh), or alone with
 // noBuiltin. With VPNCHECK_POLICY_PUBLIC_KEY set (PEM), only a bundle signed
 // with its private key loads. A missing or unreadable path is bad input.
-func loadEngine(ctx context.Context, path string, noBuiltin bool) (*checker.Engine, error) {
-	// Read here rather than passed in, until the callers hand getenv over.
-	p := checker.Policies{Builtin: policies.FS, NoBuiltinRules: noBuiltin, PublicKey: os.Getenv("VPNCHECK_POLICY_PUBLIC_KEY")}
+func loadEngine(ctx context.Context, path string, noBuiltin bool, getenv func(string) string) (*checker.Engine, error) {
+	p := checker.Policies{Builtin: policies.FS, NoBuiltinRules: noBuiltin, PublicKey: getenv(envPolicyPublicKey)}
 	if noBuiltin && path == "" {
 		return nil, checker.Inputf("--no-builtin-policies needs --policies DIR or BUNDLE")
 	}

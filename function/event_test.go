@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -72,5 +73,22 @@ func TestRunKey(t *testing.T) {
 	}
 	if k := (invocation{}).runKey("req-1"); k != "manual@req-1" {
 		t.Error(k)
+	}
+}
+
+// A broken CloudEvent is refused as one, never read as a timer event (which
+// would run a full check and post).
+func TestBrokenCloudEventIsNotATimerEvent(t *testing.T) {
+	b, err := os.ReadFile("../testdata/events/malformed-missing-id.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !looksLikeCloudEvent(b) {
+		t.Fatal("a CloudEvent without an id is not recognised as one")
+	}
+	for _, timer := range []string{``, `{}`, `{"triggerTime":"t","triggerName":"hourly","payload":"{}"}`} {
+		if looksLikeCloudEvent([]byte(timer)) {
+			t.Errorf("timer event %q taken for a CloudEvent", timer)
+		}
 	}
 }

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/aliyun/fc-runtime-go-sdk/fc"
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
@@ -16,6 +18,7 @@ import (
 	"github.com/vpncheck/vpncheck/checker/change"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/checker/run"
+	"github.com/vpncheck/vpncheck/checker/state"
 	"github.com/vpncheck/vpncheck/notify/slack"
 )
 
@@ -27,7 +30,8 @@ type fcHandler struct {
 	getenv      func(string) string
 	log         *slog.Logger
 	engine      *checker.Engine
-	engineErr   error // policies that did not load fail every invocation, loudly
+	engineErr   error           // policies that did not load fail every invocation, loudly
+	remote      *remotePolicies // a team bundle in OSS, re-checked each invocation
 	notifier    *slack.Notifier
 	notifierErr error
 }
@@ -61,7 +65,7 @@ func serveFC() int {
 
 func newFCHandler(ctx context.Context, getenv func(string) string, log *slog.Logger) *fcHandler {
 	h := &fcHandler{getenv: getenv, log: log}
-	h.engine, h.engineErr = loadEngine(ctx, getenv(envPolicyDir), false)
+	h.engine, h.remote, h.engineErr = instancePolicies(ctx, getenv)
 	h.notifier, h.notifierErr = notifierFromEnv(getenv)
 	switch {
 	case h.engineErr != nil:
@@ -70,6 +74,8 @@ func newFCHandler(ctx context.Context, getenv func(string) string, log *slog.Log
 		log.Warn("Slack is not configured: every invocation but a dry run will fail after its check, so that nobody mistakes it for a quiet one")
 	case h.notifierErr != nil:
 		log.Error("Slack configuration is invalid: every invocation will fail", "error", h.notifierErr.Error())
+	case h.remote != nil:
+		log.Info("ready: the team's policy bundle is read from OSS by each invocation", "bundle", h.remote.url)
 	default:
 		log.Info("ready", "rules", len(h.engine.Rules()))
 	}
@@ -89,7 +95,9 @@ func (h *fcHandler) handle(ctx context.Context, event []byte) (*fcResult, error)
 		log.Error("invocation failed", "error", err.Error())
 		return nil, err
 	}
-	if change.IsCloudEvent(event) {
+	// A body shaped like a CloudEvent goes down the change path even when
+	// it is broken, so it fails there instead of reading as a timer event.
+	if change.IsCloudEvent(event) || looksLikeCloudEvent(event) {
 		return h.handleChange(ctx, fctx, log, event)
 	}
 	iv, err := parseEvent(event)
@@ -128,18 +136,22 @@ func (h *fcHandler) basePlan(ctx context.Context, fctx *fccontext.FcContext, run
 	if h.notifier != nil && !dryRun {
 		plan.Notifier = h.notifier
 	}
+	if h.remote != nil {
+		plan.Engine, plan.EngineErr = h.remote.current(ctx, h.ossOptions(fctx))
+	}
 	var err error
 	if plan.DigestEvery, err = digestPeriod(h.getenv); err != nil {
+		plan.SetupErr = err
+	}
+	if plan.Now, err = runClock(h.getenv); err != nil {
 		plan.SetupErr = err
 	}
 	if spec := h.getenv(envState); spec != "" {
 		// Opened per invocation: it signs with this invocation's
 		// credentials, which are not the last one's.
-		c := fctx.Credentials
-		cred, cerr := alibaba.StaticCredential(c.AccessKeyId, c.AccessKeySecret, c.SecurityToken)
-		if cerr == nil {
+		if o := h.ossOptions(fctx); o.Credential != nil {
 			var serr error
-			plan.State, plan.StateErr, serr = openState(ctx, spec, fctx.Region, cred, true, h.getenv)
+			plan.State, plan.StateErr, serr = openState(ctx, spec, o.Region, o.Credential, true, h.getenv)
 			if serr != nil {
 				plan.SetupErr = fmt.Errorf("%s: %w", envState, serr) // refuse loudly: no silent fall-back
 			}
@@ -234,4 +246,32 @@ func (r *fcResult) MarshalJSON() ([]byte, error) {
 		p.Errors = []report.ErrorEntry{}
 	}
 	return json.Marshal(p)
+}
+
+// looksLikeCloudEvent reports whether body carries a CloudEvent's marks (a
+// specversion, or an ActionTrail type) without being a whole one.
+func looksLikeCloudEvent(body []byte) bool {
+	var probe struct {
+		SpecVersion json.RawMessage `json:"specversion"`
+		Type        json.RawMessage `json:"type"`
+		Data        json.RawMessage `json:"data"`
+	}
+	if json.Unmarshal(body, &probe) != nil {
+		return false
+	}
+	return len(probe.SpecVersion) > 0 || len(probe.Data) > 0 || bytes.Contains(probe.Type, []byte(":ActionTrail:"))
+}
+
+// ossOptions reach OSS as this invocation: its credentials, its region,
+// the internal endpoint (VPNCHECK_OSS_ENDPOINT overrides it).
+func (h *fcHandler) ossOptions(fctx *fccontext.FcContext) state.Options {
+	o := state.Options{Region: fctx.Region, Internal: true, Endpoint: strings.TrimSpace(h.getenv(envOSSEndpoint))}
+	if o.Endpoint != "" {
+		o.Internal = false
+	}
+	c := fctx.Credentials
+	if cred, err := alibaba.StaticCredential(c.AccessKeyId, c.AccessKeySecret, c.SecurityToken); err == nil {
+		o.Credential = cred
+	}
+	return o
 }

@@ -273,7 +273,7 @@ func TestLiveDeadlineKeepsWhatWasRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := loadEngine(context.Background(), "", false)
+	eng, err := loadEngine(context.Background(), "", false, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,8 +47,13 @@ func (jsonWriter) Report(w io.Writer, r *report.Report) error {
 	if err := field("errors", errs, false); err != nil {
 		return err
 	}
-	if err := findingList(bw, "resolved", r.Resolved, true); err != nil {
+	if err := findingList(bw, "resolved", r.Resolved, r.Change == nil); err != nil {
 		return err
+	}
+	if r.Change != nil { // a change event's run: the API call that caused it
+		if err := field("change", r.Change, true); err != nil {
+			return err
+		}
 	}
 	bw.WriteString("}\n")
 	return bw.Flush()

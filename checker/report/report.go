@@ -132,6 +132,10 @@ type Report struct {
 	// ResolvedAt set.
 	Resolved []Finding `json:"resolved"`
 
+	// PolicyRevision is the revision of the team's policy bundle, when the
+	// policies came from one.
+	PolicyRevision string `json:"policy_revision,omitempty"`
+
 	// Lifecycle is what changed since the previous run, for notifiers.
 	Lifecycle Lifecycle `json:"-"`
 

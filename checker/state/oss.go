@@ -67,21 +67,7 @@ func openOSS(ctx context.Context, spec string, opt Options) (*ossStore, error) {
 	if opt.Credential == nil {
 		return nil, fmt.Errorf("open %s: no credential", s)
 	}
-	// Config is built field by field, not with oss.LoadDefaultConfig: that
-	// reads OSS_SDK_LOG_LEVEL, and the SDK's debug log prints request
-	// headers, the security token included.
-	cfg := oss.NewConfig().
-		WithRegion(opt.Region).
-		WithCredentialsProvider(&credProvider{c: opt.Credential}).
-		WithConnectTimeout(ossConnectTimeout).
-		WithReadWriteTimeout(ossReadTimeout).
-		WithRetryer(s.retryer)
-	if opt.Endpoint != "" {
-		cfg.WithEndpoint(opt.Endpoint)
-	} else if opt.Internal {
-		cfg.WithUseInternalEndpoint(true)
-	}
-	s.client = oss.NewClient(cfg)
+	s.client = newOSSClient(opt, s.retryer)
 
 	res, err := s.client.GetBucketVersioning(ctx, &oss.GetBucketVersioningRequest{Bucket: &s.bucket})
 	if err != nil {
@@ -91,6 +77,25 @@ func openOSS(ctx context.Context, spec string, opt Options) (*ossStore, error) {
 		return nil, fmt.Errorf("open %s: %w (%s): OSS ignores create-only writes there; use a bucket whose versioning was never enabled", s, ErrVersioned, v)
 	}
 	return s, nil
+}
+
+// newOSSClient builds an OSS client from the options.
+func newOSSClient(opt Options, retryer retry.Retryer) *oss.Client {
+	// Config is built field by field, not with oss.LoadDefaultConfig: that
+	// reads OSS_SDK_LOG_LEVEL, and the SDK's debug log prints request
+	// headers, the security token included.
+	cfg := oss.NewConfig().
+		WithRegion(opt.Region).
+		WithCredentialsProvider(&credProvider{c: opt.Credential}).
+		WithConnectTimeout(ossConnectTimeout).
+		WithReadWriteTimeout(ossReadTimeout).
+		WithRetryer(retryer)
+	if opt.Endpoint != "" {
+		cfg.WithEndpoint(opt.Endpoint)
+	} else if opt.Internal {
+		cfg.WithUseInternalEndpoint(true)
+	}
+	return oss.NewClient(cfg)
 }
 
 func (s *ossStore) String() string {

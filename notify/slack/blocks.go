@@ -285,7 +285,7 @@ func (p *packer) details(conns []*report.Group, now time.Time) []report.Finding 
 // finish closes the last message, puts note (if any) where the first
 // message's summary ends, and gives every message its footer and fallback
 // text.
-func (p *packer) finish(runKey, fallback string, note *block) []Message {
+func (p *packer) finish(meta Meta, fallback string, note *block) []Message {
 	p.breakMessage()
 	if note != nil && len(p.msgs) > 0 {
 		first := p.msgs[0]
@@ -295,8 +295,11 @@ func (p *packer) finish(runKey, fallback string, note *block) []Message {
 	out := make([]Message, len(p.msgs))
 	for i, bs := range p.msgs {
 		foot := "vpncheck"
-		if runKey != "" {
-			foot += " · run " + code(runKey, 120)
+		if meta.RunKey != "" {
+			foot += " · run " + code(meta.RunKey, 120)
+		}
+		if meta.PolicyRevision != "" {
+			foot += " · policies " + code(meta.PolicyRevision, 80)
 		}
 		if len(p.msgs) > 1 {
 			foot += fmt.Sprintf(" · message %d of %d", i+1, len(p.msgs))

@@ -56,5 +56,5 @@ func RenderUnattached(why string, meta Meta) Message {
 	p := newPacker(1)
 	p.put(sectionBlock(":page_facing_up: *The complete report could not be attached here:* Slack answered " + code(why, 200) +
 		". A bot token needs the files:write scope for it. For the complete report run `vpncheck check --format json`, or read this run's result in the function's logs."))
-	return p.finish(meta.RunKey, "VPN check: the complete report could not be attached", nil)[0]
+	return p.finish(meta, "VPN check: the complete report could not be attached", nil)[0]
 }

@@ -64,6 +64,9 @@ type Meta struct {
 	// same on every retry of one timer event. Shown in each message's footer
 	// and used to skip what a retry already delivered. Empty: no footer key.
 	RunKey string
+	// PolicyRevision is the revision of a team's policy bundle, shown in
+	// the footer (set from the report).
+	PolicyRevision string
 	// AccountID is the account checked, when known; else the report's.
 	AccountID string
 	// Now is when the run happened, for the ages of open findings; zero
@@ -152,6 +155,7 @@ func Render(rep *report.Report, meta Meta, style Style) Rendering {
 	if !HasNews(rep) {
 		return Rendering{}
 	}
+	meta.PolicyRevision = rep.PolicyRevision
 	budget := meta.MaxMessages
 	if budget <= 0 {
 		budget = DefaultMaxMessages
@@ -230,7 +234,7 @@ func render(rep *report.Report, meta Meta, style Style, budget int, file bool) (
 		b := sectionBlock(left.note(budget, file))
 		note = &b
 	}
-	return p.finish(meta.RunKey, fallbackText(rep, fresh, account), note), left
+	return p.finish(meta, fallbackText(rep, fresh, account), note), left
 }
 
 // summaryList adds one list of the summary, counting what did not fit.
@@ -300,7 +304,7 @@ func RenderQuiet(rep *report.Report, meta Meta) []Message {
 	left := leftOut{}
 	lifecycleBlocks(p, &left, rep, meta.Now)
 	fallback := fmt.Sprintf("VPN check: nothing new, %s open", report.Plural(len(rep.Findings), "finding"))
-	return p.finish(meta.RunKey, fallback, nil)
+	return p.finish(meta, fallback, nil)
 }
 
 // RenderAllClear builds the short message for a report without findings or
@@ -316,7 +320,7 @@ func RenderAllClear(rep *report.Report, meta Meta) []Message {
 	if r := plainRegions(rep.Summary.RegionsScan); r != "" {
 		fallback += " in " + r
 	}
-	return p.finish(meta.RunKey, fallback, nil)
+	return p.finish(meta, fallback, nil)
 }
 
 // RenderFailure builds the message for a check that could not run (policies
@@ -334,7 +338,7 @@ func RenderFailure(reason string, meta Meta) []Message {
 		body = "*Account* " + code(meta.AccountID, 64) + "\n" + body
 	}
 	p.addHere(sectionBlock(body))
-	return p.finish(meta.RunKey, "VPN check failed: "+truncRunes(why, 300), nil)
+	return p.finish(meta, "VPN check failed: "+truncRunes(why, 300), nil)
 }
 
 func reportTitle(rep *report.Report, fresh []report.Finding) string {

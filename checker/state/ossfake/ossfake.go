@@ -336,6 +336,12 @@ func (s *Server) do(w http.ResponseWriter, r *http.Request, op, bucketName, key 
 			return errorf(http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
 		}
 		h := w.Header()
+		if inm := r.Header.Get("If-None-Match"); inm != "" && strings.Trim(inm, `"`) == strings.Trim(o.etag, `"`) {
+			// Conditional read of an unchanged object: 304, no body.
+			h.Set("ETag", o.etag)
+			w.WriteHeader(http.StatusNotModified)
+			return nil
+		}
 		for k, v := range o.meta {
 			h[k] = v
 		}
