@@ -1,0 +1,631 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vpncheck/vpncheck/checker/alibaba"
+	"github.com/vpncheck/vpncheck/checker/lifecycle"
+	"github.com/vpncheck/vpncheck/checker/report"
+	"github.com/vpncheck/vpncheck/checker/state"
+	"github.com/vpncheck/vpncheck/checker/state/ossfake"
+	"github.com/vpncheck/vpncheck/checker/vpcfake"
+	"github.com/vpncheck/vpncheck/notify/slack/slackfake"
+)
+
+// The alert lifecycle end to end, through the compiled binary: sequences of
+// runs over a changing account (the fake VPC API), the clock set with
+// VPNCHECK_NOW, the messages the fake Slack accepted and the state the runs
+// left, read back through checker/state.
+
+// t0 is the first run's clock in every sequence.
+var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+
+// The findings' messages, as the rules word them: each appears once per
+// finding a message posts in full.
+const (
+	msgMD5   = "IKE integrity algorithm is md5"
+	msgDPD   = "dead peer detection is off"
+	msgIKEv1 = "IKE version is ikev1"
+)
+
+// lcConn is connection i of region with dead peer detection off and IKEv1
+// (findings dpd-disabled and ike-v1), md5 as its IKE integrity algorithm
+// when md5 (ike-weak-integrity), and tags. Its name is lc-<region>-<i>.
+func lcConn(region string, i int, md5 bool, tags map[string]string) any {
+	c := vpcfake.Connection(region, i).(map[string]any)
+	c["Name"] = fmt.Sprintf("lc-%s-%d", region, i)
+	c["EnableDpd"] = false
+	ike := c["IkeConfig"].(map[string]any)
+	ike["IkeVersion"] = "ikev1"
+	if md5 {
+		ike["IkeAuthAlg"] = "md5"
+	}
+	if len(tags) > 0 {
+		var list []map[string]string
+		for k, v := range tags {
+			list = append(list, map[string]string{"Key": k, "Value": v})
+		}
+		c["Tag"] = map[string]any{"Tag": list}
+	}
+	return c
+}
+
+// lcReport is the part of the JSON report the lifecycle sets.
+type lcReport struct {
+	Findings []report.Finding `json:"findings"`
+	Resolved []report.Finding `json:"resolved"`
+	Summary  struct {
+		Findings      int      `json:"findings"`
+		New           int      `json:"new"`
+		Resolved      int      `json:"resolved"`
+		Suppressed    int      `json:"suppressed"`
+		RegionsFailed []string `json:"regions_failed"`
+	} `json:"summary"`
+	Errors []report.ErrorEntry `json:"errors"`
+}
+
+func (r lcReport) find(rule, conn string) *report.Finding {
+	for i := range r.Findings {
+		if r.Findings[i].Rule == rule && r.Findings[i].ConnectionID == conn {
+			return &r.Findings[i]
+		}
+	}
+	return nil
+}
+
+func (r lcReport) hasError(code string) bool {
+	for _, e := range r.Errors {
+		if e.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// ledgerView is what a state store holds for the one account of a CLI run.
+type ledgerView struct {
+	gen   int64
+	state lifecycle.State
+	done  bool // the generation's news was delivered
+	keys  []string
+}
+
+// readLedger reads the newest generation of the store's one account
+// through checker/state's Log.
+func readLedger(t *testing.T, store state.Store) ledgerView {
+	t.Helper()
+	ctx := context.Background()
+	keys, err := store.List(ctx, "")
+	if err != nil {
+		t.Fatalf("list state: %v", err)
+	}
+	v := ledgerView{keys: keys}
+	prefix := ""
+	for _, k := range keys {
+		if i := strings.Index(k, "/state/gen-"); i > 0 {
+			prefix = k[:i+1]
+			break
+		}
+	}
+	if prefix == "" {
+		return v
+	}
+	gen, doc, err := state.Log{Store: store, Prefix: prefix + "state/"}.Latest(ctx)
+	if err != nil {
+		t.Fatalf("latest generation: %v", err)
+	}
+	var g struct {
+		State lifecycle.State `json:"state"`
+	}
+	if err := json.Unmarshal(doc, &g); err != nil {
+		t.Fatalf("generation %d: %v", gen, err)
+	}
+	v.gen, v.state = gen, g.State
+	_, err = store.Get(ctx, fmt.Sprintf("%sgens/%d/done", prefix, gen))
+	v.done = err == nil
+	return v
+}
+
+func (v ledgerView) open(rule, conn string) *lifecycle.Record {
+	for _, r := range v.state.Open {
+		if r.Finding.Rule == rule && r.Finding.ConnectionID == conn {
+			return r
+		}
+	}
+	return nil
+}
+
+func openDirStore(t *testing.T, dir string) state.Store {
+	t.Helper()
+	s, err := state.Open(context.Background(), dir, state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// slackWatch reads what the fake Slack accepted since the last look.
+type slackWatch struct {
+	s    *slackfake.Server
+	seen int
+}
+
+// since returns the posts accepted since the last call and their text
+// (fallback text and blocks).
+func (w *slackWatch) since() ([]slackfake.Post, string) {
+	posts := w.s.Posts()
+	got := posts[w.seen:]
+	w.seen = len(posts)
+	var b strings.Builder
+	for _, p := range got {
+		b.WriteString(p.Text)
+		b.WriteString("\n")
+		b.Write(p.Blocks)
+		b.WriteString("\n")
+	}
+	return got, b.String()
+}
+
+// slackEnv points the binary at the fake Slack: its webhook, or its Web
+// API with a bot token.
+func slackEnv(s *slackfake.Server, bot bool, env map[string]string) {
+	if bot {
+		env["SLACK_BOT_TOKEN"], env["SLACK_CHANNEL"], env["SLACK_API_URL"] = s.Token(), s.Channel(), s.APIURL()
+		return
+	}
+	env["SLACK_WEBHOOK_URL"] = s.WebhookURL()
+}
+
+// policyDir writes a team policy directory holding data (the config
+// overrides) and returns it.
+func policyDir(t *testing.T, data string) string {
+	t.Helper()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "vpncheck", "config")
+	if err := os.MkdirAll(p, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(p, "data.json"), []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestLifecycleSequence(t *testing.T) {
+	for _, mode := range []string{"webhook", "bot"} {
+		t.Run(mode, func(t *testing.T) { lifecycleSequence(t, mode == "bot") })
+	}
+}
+
+func lifecycleSequence(t *testing.T, bot bool) {
+	testBinary(t) // built before HOME moves
+	vpc, env := hostileEnv(t)
+	sl := slackfake.New(slackfake.Options{})
+	t.Cleanup(sl.Close)
+	slackEnv(sl, bot, env)
+	stateDir := filepath.Join(t.TempDir(), "state")
+	store := openDirStore(t, stateDir)
+	watch := &slackWatch{s: sl}
+
+	const hz, sh = "vco-cn-hangzhou-00000", "vco-cn-shanghai-00000"
+	vpc.AddConnections("cn-hangzhou", lcConn("cn-hangzhou", 0, true, nil))
+	vpc.AddConnections("cn-shanghai", lcConn("cn-shanghai", 0, false, nil))
+	exceptions := `[{"rule": "ike-v1", "connection_id": "` + sh + `", "reason": "peer supports only IKEv1 (CHG-1)",
+		"owner": "net@example.com", "expires": "2027-03-31"}]`
+	tagException := map[string]string{"vpncheck:exception": "dpd-disabled", "vpncheck:exception-expires": "2027-01-31",
+		"vpncheck:exception-reason": "DPD breaks the peer's failover (CHG-2)", "vpncheck:exception-owner": "net@example.com"}
+	excepted := policyDir(t, `{"exceptions": `+exceptions+`}`)
+	rerated := policyDir(t, `{"exceptions": `+exceptions+`, "severity": {"by_rule": {"ike-v1": "high"}}}`)
+
+	check := func(at time.Duration, extra ...string) (lcReport, []slackfake.Post, string) {
+		t.Helper()
+		env["VPNCHECK_NOW"] = t0.Add(at).Format(time.RFC3339)
+		args := append([]string{"check", "--regions", "cn-hangzhou,cn-shanghai", "--state", stateDir, "--notify", "--format", "json"}, extra...)
+		r := runBinary(t, env, 60*time.Second, args...)
+		if r.code != exitOK {
+			t.Fatalf("at +%v: exit %d, stderr %s", at, r.code, r.stderr)
+		}
+		var rep lcReport
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+			t.Fatalf("at +%v: report: %v\n%s", at, err, r.stdout)
+		}
+		posts, text := watch.since()
+		for _, p := range posts {
+			if msg := slackfake.CheckMessage(p.Text, p.Blocks); msg != "" {
+				t.Errorf("at +%v: message over Slack's limits: %s", at, msg)
+			}
+		}
+		return rep, posts, text
+	}
+	mustNotContain := func(what, s string, not ...string) {
+		t.Helper()
+		for _, n := range not {
+			if strings.Contains(s, n) {
+				t.Errorf("%s says %q:\n%s", what, n, s)
+			}
+		}
+	}
+	quiet := func(at time.Duration, wantOpen int) ledgerView {
+		t.Helper()
+		rep, posts, text := check(at)
+		if len(posts) != 0 || rep.Summary.New != 0 || rep.Summary.Resolved != 0 {
+			t.Errorf("at +%v: a run without news posted %d messages (new %d, resolved %d):\n%s", at, len(posts), rep.Summary.New, rep.Summary.Resolved, text)
+		}
+		v := readLedger(t, store)
+		if len(v.state.Open) != wantOpen || !v.done {
+			t.Errorf("at +%v: state gen %d: %d open (want %d), done %v", at, v.gen, len(v.state.Open), wantOpen, v.done)
+		}
+		return v
+	}
+
+	// 1. The first run: everything is new, said in full.
+	rep, posts, text := check(0)
+	if rep.Summary.New != 5 || len(rep.Findings) != 5 || len(posts) == 0 {
+		t.Fatalf("first run: new %d, findings %d, posts %d", rep.Summary.New, len(rep.Findings), len(posts))
+	}
+	for _, f := range rep.Findings {
+		if f.Status != report.StatusNew || !f.FirstSeen.Equal(t0) || f.ID == "" {
+			t.Errorf("first run: finding %s %s: status %q, first seen %v, id %q", f.Rule, f.ConnectionID, f.Status, f.FirstSeen, f.ID)
+		}
+	}
+	mustContain(t, "first run's messages", text, "lc-cn-hangzhou-0", "lc-cn-shanghai-0", "ike-weak-integrity", "dpd-disabled", "ike-v1")
+	if n := strings.Count(text, msgMD5); n != 1 {
+		t.Errorf("first run: the md5 finding is said %d times, want once:\n%s", n, text)
+	}
+	v := readLedger(t, store)
+	if v.gen != 1 || len(v.state.Open) != 5 || !v.done || !v.state.LastDigest.Equal(t0) {
+		t.Fatalf("state after the first run: gen %d, %d open, done %v, last digest %v", v.gen, len(v.state.Open), v.done, v.state.LastDigest)
+	}
+	md5ID := v.open("ike-weak-integrity", hz).Finding.ID
+
+	// 2. Nothing changed an hour later: nothing is said.
+	quiet(time.Hour, 5)
+
+	// 3. md5 fixed: said briefly, once.
+	vpc.ReplaceConnection("cn-hangzhou", lcConn("cn-hangzhou", 0, false, nil))
+	rep, _, text = check(2 * time.Hour)
+	if rep.Summary.Resolved != 1 || len(rep.Resolved) != 1 || rep.Resolved[0].Rule != "ike-weak-integrity" || rep.Resolved[0].ResolvedAt == nil {
+		t.Errorf("fix: resolved %+v", rep.Resolved)
+	}
+	mustContain(t, "fix's message", text, "Fixed since the last run (1)", "ike-weak-integrity", "open 2 hours", "Still open:* 4 findings")
+	mustNotContain("fix's message", text, msgDPD, msgIKEv1)
+	v = readLedger(t, store)
+	if len(v.state.Open) != 4 || v.state.Resolved[md5ID] == nil || v.gen != 3 {
+		t.Errorf("state after the fix: gen %d, %d open, resolved %v", v.gen, len(v.state.Open), v.state.Resolved)
+	}
+
+	// 4. cn-shanghai cannot be read, and its connection is fixed meanwhile:
+	// nothing there is resolved, and the message says so.
+	vpc.ReplaceConnection("cn-shanghai", vpcfake.Connection("cn-shanghai", 0))
+	vpc.Inject("cn-shanghai", vpcfake.Fault{Code: "Forbidden.RAM", Times: 1})
+	rep, _, text = check(3 * time.Hour)
+	if rep.Summary.Resolved != 0 || len(rep.Summary.RegionsFailed) != 1 {
+		t.Errorf("failed region: resolved %d, failed %v", rep.Summary.Resolved, rep.Summary.RegionsFailed)
+	}
+	mustContain(t, "failed region's message", text, "cn-shanghai", "Forbidden.RAM", "stay open")
+	v = readLedger(t, store)
+	if len(v.state.Open) != 4 || v.open("dpd-disabled", sh) == nil || v.open("ike-v1", sh) == nil {
+		t.Errorf("state after the failed region: %d open, want the 2 of cn-shanghai kept", len(v.state.Open))
+	}
+
+	// 5. cn-shanghai readable again but still weak, md5 back: the md5
+	// finding is new again, with its first sighting kept.
+	vpc.ReplaceConnection("cn-shanghai", lcConn("cn-shanghai", 0, false, nil))
+	vpc.ReplaceConnection("cn-hangzhou", lcConn("cn-hangzhou", 0, true, nil))
+	rep, _, text = check(4 * time.Hour)
+	f := rep.find("ike-weak-integrity", hz)
+	if f == nil || f.Status != report.StatusNew || !f.Reopened || !f.FirstSeen.Equal(t0) || rep.Summary.New != 1 || rep.Summary.Resolved != 0 {
+		t.Errorf("reopened: %+v, new %d, resolved %d", f, rep.Summary.New, rep.Summary.Resolved)
+	}
+	if n := strings.Count(text, msgMD5); n != 1 {
+		t.Errorf("reopened: md5 said %d times, want once:\n%s", n, text)
+	}
+	mustNotContain("reopened message", text, msgDPD, msgIKEv1, "stay open")
+	v = readLedger(t, store)
+	if len(v.state.Open) != 5 || v.state.Resolved[md5ID] != nil {
+		t.Errorf("state after the reopening: %d open, resolved %v", len(v.state.Open), v.state.Resolved)
+	}
+
+	// 6. An exception in policy data (ike-v1 on cn-shanghai) and one as tags
+	// (dpd-disabled on cn-hangzhou): each said once, then left out.
+	vpc.ReplaceConnection("cn-hangzhou", lcConn("cn-hangzhou", 0, true, tagException))
+	rep, _, text = check(5*time.Hour, "--policies", excepted)
+	if rep.Summary.Suppressed != 2 || len(rep.Findings) != 3 || rep.Summary.New != 0 {
+		t.Errorf("exceptions: suppressed %d, findings %d, new %d, errors %+v", rep.Summary.Suppressed, len(rep.Findings), rep.Summary.New, rep.Errors)
+	}
+	mustContain(t, "exceptions' message", text, "Now covered by an exception (2)", "dpd-disabled", "ike-v1")
+	v = readLedger(t, store)
+	if len(v.state.Open) != 3 || v.open("ike-v1", sh) != nil || v.open("dpd-disabled", hz) != nil {
+		t.Errorf("state after the exceptions: %d open", len(v.state.Open))
+	}
+	env["VPNCHECK_POLICY_DIR"] = excepted // the team's policies from now on
+	quiet(5*time.Hour+30*time.Minute, 3)
+
+	// 7. ike-v1 raised to high in policy data: said once, with what it was.
+	rep, _, text = check(6*time.Hour, "--policies", rerated)
+	f = rep.find("ike-v1", hz)
+	if f == nil || f.Severity != report.High || f.PreviousSeverity == nil || *f.PreviousSeverity != report.Low || f.Status != report.StatusOpen {
+		t.Errorf("re-rated: %+v", f)
+	}
+	mustContain(t, "re-rating's message", text, "Severity changed (1)", "now *high*, was low")
+	mustNotContain("re-rating's message", text, msgMD5)
+	v = readLedger(t, store)
+	if r := v.open("ike-v1", hz); r == nil || r.Finding.Severity != report.High {
+		t.Errorf("state after the re-rating: %+v", r)
+	}
+	env["VPNCHECK_POLICY_DIR"] = rerated
+	quiet(7*time.Hour, 3)
+
+	// 8. The digest: not before its period, then once, worst and oldest
+	// first, with the suppressed findings.
+	quiet(23*time.Hour+59*time.Minute, 3)
+	rep, posts, text = check(24*time.Hour + 5*time.Minute)
+	if len(posts) == 0 || rep.Summary.New != 0 {
+		t.Fatalf("digest: %d posts, new %d", len(posts), rep.Summary.New)
+	}
+	mustContain(t, "digest", text, "Digest: everything open", "3 findings", "2 more suppressed by exceptions", "suppressed by an exception")
+	// Worst first: the two high findings before the medium one (the first
+	// dpd-disabled after the title; the tag-excepted one is listed last).
+	digest := text[strings.Index(text, "Digest: everything open"):]
+	if md5, v1, dpd := strings.Index(digest, "`ike-weak-integrity`"), strings.Index(digest, "`ike-v1`"), strings.Index(digest, "`dpd-disabled`"); md5 < 0 || v1 < 0 || dpd < md5 || dpd < v1 {
+		t.Errorf("digest not worst first: ike-weak-integrity at %d, ike-v1 at %d, dpd-disabled at %d:\n%s", md5, v1, dpd, digest)
+	}
+	v = readLedger(t, store)
+	if !v.state.LastDigest.Equal(t0.Add(24*time.Hour + 5*time.Minute)) {
+		t.Errorf("state after the digest: last digest %v", v.state.LastDigest)
+	}
+	quiet(25*time.Hour, 3)
+}
+
+// TestLifecycleStateUnreadable: a corrupt state, a store that cannot be
+// opened or read. Each is an errors entry StateUnreadable, and the run
+// goes on as if the state were empty: every finding new, posted again.
+func TestLifecycleStateUnreadable(t *testing.T) {
+	testBinary(t) // built before HOME moves
+	vpc, env := hostileEnv(t)
+	sl := slackfake.New(slackfake.Options{})
+	t.Cleanup(sl.Close)
+	slackEnv(sl, false, env)
+	vpc.AddConnections("cn-hangzhou", lcConn("cn-hangzhou", 0, true, nil))
+	env["VPNCHECK_NOW"] = t0.Format(time.RFC3339)
+
+	run := func(name string, stateSpec string, extraEnv map[string]string) lcReport {
+		t.Helper()
+		e := map[string]string{}
+		for k, v := range env {
+			e[k] = v
+		}
+		for k, v := range extraEnv {
+			e[k] = v
+		}
+		before := len(sl.Posts())
+		r := runBinary(t, e, 60*time.Second, "check", "--regions", "cn-hangzhou", "--state", stateSpec, "--notify", "--format", "json")
+		if r.code != exitOK {
+			t.Fatalf("%s: exit %d (want %d, as documented), stderr %s", name, r.code, exitOK, r.stderr)
+		}
+		var rep lcReport
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, r.stdout)
+		}
+		if len(sl.Posts()) == before {
+			t.Errorf("%s: nothing posted", name)
+		}
+		noSecrets(t, r.stdout, r.stderr)
+		return rep
+	}
+
+	t.Run("corrupt generation", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "state")
+		if rep := run("first", dir, nil); rep.Summary.New != 3 {
+			t.Fatalf("first run: new %d", rep.Summary.New)
+		}
+		store := openDirStore(t, dir)
+		v := readLedger(t, store)
+		var genFile string
+		for _, k := range v.keys {
+			if strings.Contains(k, "/state/gen-") {
+				genFile = filepath.Join(dir, filepath.FromSlash(k))
+			}
+		}
+		for _, body := range []string{"not a generation at all", "vpncheck-log/1 {\"gen\":1,\"id\":\"x\"}\n{\"state\": {\"version\": 1, \"open\": {"} {
+			if err := os.Remove(genFile); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(genFile, []byte(body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			rep := run("corrupt", dir, nil)
+			if !rep.hasError(report.CodeStateUnreadable) || rep.Summary.New != 3 {
+				t.Errorf("corrupt state %.20q: new %d, errors %+v", body, rep.Summary.New, rep.Errors)
+			}
+			for _, f := range rep.Findings {
+				if f.Status != report.StatusNew {
+					t.Errorf("corrupt state: %s is %s", f.Rule, f.Status)
+				}
+			}
+		}
+	})
+	t.Run("a file where the directory should be", func(t *testing.T) {
+		file := writeTemp(t, "state", "a file")
+		rep := run("file", file, nil)
+		if !rep.hasError(report.CodeStateUnreadable) || rep.Summary.New != 3 {
+			t.Errorf("new %d, errors %+v", rep.Summary.New, rep.Errors)
+		}
+	})
+	t.Run("OSS answering 500", func(t *testing.T) {
+		// At open (GetBucketVersioning), then at the first read of the state.
+		for _, op := range []string{"GetBucketVersioning", "ListObjectsV2"} {
+			oss := ossfake.New(t, ossfake.Config{AccessKeyID: liveAK, AccessKeySecret: liveSecret, Buckets: []string{"vpncheck-state"}})
+			ossEnv := map[string]string{"VPNCHECK_OSS_ENDPOINT": oss.URL, "ALIBABA_CLOUD_REGION_ID": "cn-hangzhou"}
+			oss.Inject(ossfake.Fault{Op: op, Count: 100, Status: http.StatusInternalServerError, Code: "InternalError"})
+			rep := run(op, "oss://vpncheck-state/lc", ossEnv)
+			if !rep.hasError(report.CodeStateUnreadable) || rep.Summary.New != 3 {
+				t.Errorf("%s failing: new %d, errors %+v", op, rep.Summary.New, rep.Errors)
+			}
+			for _, e := range rep.Errors {
+				if strings.Contains(e.Message, liveSecret) {
+					t.Errorf("error shows the secret: %s", e.Message)
+				}
+			}
+		}
+	})
+}
+
+// binaryResult is one run of the binary started by startBinary.
+type binaryResult struct {
+	code           int
+	stdout, stderr string
+	err            error
+}
+
+// startBinary starts the binary with exactly env; wait for its result on
+// the channel (safe from any goroutine: it never calls t).
+func startBinary(bin string, env map[string]string, args ...string) <-chan binaryResult {
+	ch := make(chan binaryResult, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	go func() {
+		defer cancel()
+		err := cmd.Run()
+		r := binaryResult{stdout: out.String(), stderr: errb.String()}
+		var ee *exec.ExitError
+		switch {
+		case err == nil:
+		case errors.As(err, &ee):
+			r.code = ee.ExitCode()
+		default:
+			r.err = err
+		}
+		ch <- r
+	}()
+	return ch
+}
+
+// raceChecks runs one `check --notify` per entry of regions at once, all
+// on the state at stateSpec, and returns their reports.
+func raceChecks(t *testing.T, env map[string]string, stateSpec string, regions []string) []lcReport {
+	t.Helper()
+	bin := testBinary(t)
+	var chans []<-chan binaryResult
+	for _, r := range regions {
+		chans = append(chans, startBinary(bin, env, "check", "--regions", r, "--state", stateSpec, "--notify", "--format", "json"))
+	}
+	var reps []lcReport
+	for i, ch := range chans {
+		r := <-ch
+		if r.err != nil || r.code != exitOK {
+			t.Fatalf("run %d (%s): exit %d, %v, stderr %s", i, regions[i], r.code, r.err, r.stderr)
+		}
+		var rep lcReport
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+			t.Fatalf("run %d: %v\n%s", i, err, r.stdout)
+		}
+		if len(rep.Errors) > 0 {
+			t.Errorf("run %d (%s): errors %+v", i, regions[i], rep.Errors)
+		}
+		reps = append(reps, rep)
+	}
+	return reps
+}
+
+// TestLifecycleRace: concurrent runs on one state (a directory, and OSS
+// through the fake that honours x-oss-forbid-overwrite), as the compiled
+// binary: every run's update is kept, and each finding is posted once.
+func TestLifecycleRace(t *testing.T) {
+	testBinary(t) // built before HOME moves
+	vpc, env := hostileEnv(t)
+	vpc.AddConnections("cn-hangzhou", lcConn("cn-hangzhou", 0, true, nil))
+	vpc.AddConnections("cn-shanghai", lcConn("cn-shanghai", 0, false, nil))
+	cred, err := alibaba.StaticCredential(liveAK, liveSecret, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{"dir", "oss"} {
+		t.Run(kind, func(t *testing.T) {
+			sl := slackfake.New(slackfake.Options{})
+			t.Cleanup(sl.Close)
+			e := map[string]string{}
+			for k, v := range env {
+				e[k] = v
+			}
+			slackEnv(sl, false, e)
+			spec := filepath.Join(t.TempDir(), "state")
+			var oss *ossfake.Server
+			if kind == "oss" {
+				oss = ossfake.New(t, ossfake.Config{AccessKeyID: liveAK, AccessKeySecret: liveSecret, Buckets: []string{"vpncheck-state"}})
+				spec = "oss://vpncheck-state/team/vpncheck"
+				e["VPNCHECK_OSS_ENDPOINT"], e["ALIBABA_CLOUD_REGION_ID"] = oss.URL, "cn-hangzhou"
+			}
+			store, err := state.Open(context.Background(), spec, state.Options{Region: "cn-hangzhou", Endpoint: e["VPNCHECK_OSS_ENDPOINT"], Credential: cred})
+			if err != nil {
+				t.Fatal(err)
+			}
+			watch := &slackWatch{s: sl}
+
+			// Round 1: two runs of each region at once, all new.
+			e["VPNCHECK_NOW"] = t0.Format(time.RFC3339)
+			regions := []string{"cn-hangzhou", "cn-shanghai", "cn-hangzhou", "cn-shanghai"}
+			reps := raceChecks(t, e, spec, regions)
+			newCount := 0
+			for _, r := range reps {
+				newCount += r.Summary.New
+			}
+			_, text := watch.since()
+			if newCount != 5 {
+				t.Errorf("round 1: %d findings reported new across the runs, want each of the 5 once", newCount)
+			}
+			for msg, want := range map[string]int{msgMD5: 1, msgDPD: 2, msgIKEv1: 2} {
+				if n := strings.Count(text, msg); n != want {
+					t.Errorf("round 1: %q posted %d times, want %d:\n%s", msg, n, want, text)
+				}
+			}
+			v := readLedger(t, store)
+			if v.gen != 4 || len(v.state.Open) != 5 || !v.done {
+				t.Errorf("round 1: state gen %d (want one per run, 4), %d open (want 5: no update lost), done %v", v.gen, len(v.state.Open), v.done)
+			}
+
+			// Round 2: md5 fixed; both cn-hangzhou runs see it, it is said once.
+			vpc.ReplaceConnection("cn-hangzhou", lcConn("cn-hangzhou", 0, false, nil))
+			e["VPNCHECK_NOW"] = t0.Add(time.Hour).Format(time.RFC3339)
+			reps = raceChecks(t, e, spec, regions)
+			resolved := 0
+			for _, r := range reps {
+				resolved += r.Summary.Resolved
+			}
+			_, text = watch.since()
+			if resolved != 1 || strings.Count(text, "Fixed since the last run") != 1 || strings.Count(text, "ike-weak-integrity") != 1 {
+				t.Errorf("round 2: resolved %d across the runs, messages:\n%s", resolved, text)
+			}
+			v = readLedger(t, store)
+			if v.gen != 8 || len(v.state.Open) != 4 || len(v.state.Resolved) != 1 || !v.done {
+				t.Errorf("round 2: state gen %d, %d open, %d resolved, done %v", v.gen, len(v.state.Open), len(v.state.Resolved), v.done)
+			}
+			vpc.ReplaceConnection("cn-hangzhou", lcConn("cn-hangzhou", 0, true, nil))
+			if oss != nil {
+				conflicts := 0
+				for _, r := range oss.Requests() {
+					if r.Code == "FileAlreadyExists" {
+						conflicts++
+					}
+				}
+				t.Logf("OSS: %d requests, %d create-only writes refused (FileAlreadyExists)", len(oss.Requests()), conflicts)
+			}
+		})
+	}
+}
