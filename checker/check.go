@@ -33,7 +33,6 @@ type Inventory struct {
 type regionData struct {
 	byID     map[string]int // connection id -> index in conns
 	conns    []*Connection
-	declared int64 // always 0: completeness is judged per listing (see listing), not per region
 	scanned  bool
 	failed   bool
 	noID     int // connections without an id, numbered apart
@@ -364,12 +363,6 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 			rep.Summary.RegionsFailed = append(rep.Summary.RegionsFailed, name)
 		case r.scanned:
 			rep.Summary.RegionsScan = append(rep.Summary.RegionsScan, name)
-		}
-		if r.declared > int64(len(r.conns)) {
-			rep.Errors = append(rep.Errors, report.ErrorEntry{
-				Region: name, Code: report.CodeIncompleteInventory,
-				Message: fmt.Sprintf("the inventory declares %d connections in %s but holds %d: the data is partial", r.declared, name, len(r.conns)),
-			})
 		}
 		conns = append(conns, r.conns...)
 	}

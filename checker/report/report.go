@@ -184,11 +184,51 @@ const (
 func (r *Report) Worst() (Severity, bool) { return CountOf(r.Findings).Worst() }
 
 // Failed reports whether any part of the scan failed or read partial data.
-func (r *Report) Failed() bool {
-	return len(r.Summary.RegionsFailed) > 0 || slices.ContainsFunc(r.Errors, func(e ErrorEntry) bool {
-		return e.Code == CodeIncompleteInventory || e.Code == CodeIncompleteResponse || e.Code == CodeNotJudged ||
-			e.Code == CodeAccountUnavailable || e.Code == CodeAccountFailed
-	})
+func (r *Report) Failed() bool { return len(r.FailureReasons()) > 0 }
+
+// failureCodes are the errors that make a scan partial, and how to say so.
+var failureCodes = map[string]string{
+	CodeIncompleteInventory: "partial inventory data",
+	CodeIncompleteResponse:  "partial API listings",
+	CodeNotJudged:           "connections not judged",
+	CodeAccountUnavailable:  "accounts that could not be entered",
+	CodeAccountFailed:       "accounts whose check did not complete",
+}
+
+// FailureReasons says, one phrase each, how the scan fell short: failed
+// regions, partial data, connections not judged, accounts not checked.
+func (r *Report) FailureReasons() []string {
+	var out []string
+	if len(r.Summary.RegionsFailed) > 0 {
+		out = append(out, "regions not scanned completely: "+strings.Join(r.Summary.RegionsFailed, ", "))
+	}
+	where := map[string][]string{}
+	var codes []string
+	for _, e := range r.Errors {
+		if _, ok := failureCodes[e.Code]; !ok {
+			continue
+		}
+		if _, seen := where[e.Code]; !seen {
+			codes = append(codes, e.Code)
+		}
+		place := e.Region
+		if e.AccountID != "" {
+			place = e.AccountID
+		}
+		if place != "" && !slices.Contains(where[e.Code], place) {
+			where[e.Code] = append(where[e.Code], place)
+		} else if where[e.Code] == nil {
+			where[e.Code] = []string{}
+		}
+	}
+	for _, c := range codes {
+		s := failureCodes[c]
+		if ps := where[c]; len(ps) > 0 {
+			s += " (" + strings.Join(ps, ", ") + ")"
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // ErrNoRegionScanned is a run that could not scan any region.

@@ -292,14 +292,7 @@ func FailOn(rep *report.Report, level report.Severity) (bool, string) {
 	if len(at) > 0 {
 		why = append(why, fmt.Sprintf("%s at or above %s (%s)", report.Plural(len(at), "finding"), level, report.CountOf(at).Join(", ")))
 	}
-	if rep.Failed() {
-		switch {
-		case len(rep.Summary.RegionsFailed) > 0:
-			why = append(why, "regions not scanned completely: "+strings.Join(rep.Summary.RegionsFailed, ", "))
-		default:
-			why = append(why, "the inventory is incomplete")
-		}
-	}
+	why = append(why, rep.FailureReasons()...)
 	return len(why) > 0, strings.Join(why, "; ")
 }
 

@@ -239,3 +239,38 @@ func TestCorruptStateCountsEverythingNew(t *testing.T) {
 		t.Errorf("a corrupt state is not reported: %+v", out.Report.Errors)
 	}
 }
+
+// --fail-on says what reached it, one phrase a reason.
+func TestFailOnNamesWhatReachedIt(t *testing.T) {
+	rep := func(mod func(*report.Report)) *report.Report {
+		r := report.New()
+		mod(r)
+		r.Finish()
+		return r
+	}
+	for _, tc := range []struct {
+		name string
+		rep  *report.Report
+		want string // "" is not reached
+	}{
+		{"nothing", rep(func(*report.Report) {}), ""},
+		{"below the level", rep(func(r *report.Report) { r.Findings = append(r.Findings, report.Finding{Severity: report.Low}) }), ""},
+		{"a finding", rep(func(r *report.Report) {
+			r.Findings = append(r.Findings, report.Finding{Severity: report.High}, report.Finding{Severity: report.Critical})
+		}), "2 findings at or above high (1 critical, 1 high)"},
+		{"a failed region", rep(func(r *report.Report) { r.Summary.RegionsFailed = []string{"cn-x"} }), "regions not scanned completely: cn-x"},
+		{"an account", rep(func(r *report.Report) {
+			r.Errors = append(r.Errors, report.ErrorEntry{Code: report.CodeAccountUnavailable, AccountID: "1234"})
+		}), "accounts that could not be entered (1234)"},
+		{"partial listing", rep(func(r *report.Report) {
+			r.Errors = append(r.Errors, report.ErrorEntry{Code: report.CodeIncompleteResponse, Region: "cn-y"})
+		}), "partial API listings (cn-y)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reached, why := FailOn(tc.rep, report.High)
+			if reached != (tc.want != "") || why != tc.want {
+				t.Errorf("FailOn = %v %q, want %q", reached, why, tc.want)
+			}
+		})
+	}
+}
