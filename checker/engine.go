@@ -118,6 +118,10 @@ func (e *Engine) Rules() []report.Rule { return e.rules }
 // built-in policies and a team directory.
 func (e *Engine) Revision() string { return e.revision }
 
+// Compiled reports whether the built-in policies run compiled ahead of
+// time (the policies and data are exactly the built-in ones).
+func (e *Engine) Compiled() bool { return e.compiled != nil }
+
 // Config is what vpncheck's Go code reads of the validated policy data.
 func (e *Engine) Config() policies.Config { return e.config }
 

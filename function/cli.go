@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/alibaba"
+	"github.com/vpncheck/vpncheck/checker/compiled"
 	"github.com/vpncheck/vpncheck/checker/output"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/checker/run"
@@ -28,8 +30,9 @@ const (
 	exitIncomplete = 3 // the check could not complete
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = ""
+// version and commit are set at build time with -ldflags
+// "-X main.version=... -X main.commit=..." (s.yaml's build step does).
+var version, commit = "", ""
 
 const usage = `usage:
   vpncheck check [flags]              one check now: collect, evaluate, report
@@ -53,14 +56,42 @@ func runCLI(ctx context.Context, args []string, getenv func(string) string, stdo
 	case "event":
 		return cmdEvent(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
-		fmt.Fprintf(stdout, "vpncheck %s\n", buildVersion())
-		return exitOK
+		return cmdVersion(ctx, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	}
 	fmt.Fprintf(stderr, "vpncheck: unknown command %q\n%s", args[0], usage)
 	return exitUsage
+}
+
+// cmdVersion prints the build (version, commit, Go) and the policies a
+// check would run: the built-in set's hash, or the team bundle's revision.
+func cmdVersion(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) int {
+	c := commit
+	if bi, ok := debug.ReadBuildInfo(); ok && c == "" {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				c = s.Value[:12]
+			}
+		}
+	}
+	if c == "" {
+		c = "unknown"
+	}
+	fmt.Fprintf(stdout, "vpncheck %s (commit %s, %s)\n", buildVersion(), c, runtime.Version())
+	eng, err := loadEngine(ctx, getenv(envPolicyDir), false, getenv)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	pol := "built-in " + compiled.SourceHash[:12]
+	if rev := eng.Revision(); rev != "" {
+		pol = "built-in and team bundle revision " + rev
+	} else if !eng.Compiled() {
+		pol = "built-in and " + getenv(envPolicyDir)
+	}
+	fmt.Fprintf(stdout, "policies: %s, %s\n", pol, report.Plural(len(eng.Rules()), "rule"))
+	return exitOK
 }
 
 func buildVersion() string {

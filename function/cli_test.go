@@ -202,3 +202,10 @@ func TestCheckNotify(t *testing.T) {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 }
+
+func TestVersionNamesCommitAndPolicies(t *testing.T) {
+	code, out, errs := cli(t, nil, "version")
+	if code != exitOK || errs != "" || !strings.Contains(out, "(commit ") || !strings.Contains(out, "policies: built-in ") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+}
