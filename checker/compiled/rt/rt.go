@@ -312,14 +312,57 @@ func ObjectGet(o, path, d *ast.Term) (*ast.Term, error) {
 	return cmp.Or(curr, d), nil
 }
 
-// ObjectUnion is object.union.
-func ObjectUnion(a, b *ast.Term) (*ast.Term, error) { return delegate("object.union", a, b) }
+// ObjectUnion is object.union: OPA's code, natively for two objects
+// (OPA's error otherwise).
+func ObjectUnion(a, b *ast.Term) (*ast.Term, error) {
+	objA, ok := a.Value.(ast.Object)
+	objB, ok2 := b.Value.(ast.Object)
+	if !ok || !ok2 {
+		return delegate("object.union", a, b)
+	}
+	if objA.Len() == 0 {
+		return b, nil
+	}
+	if objB.Len() == 0 || objA.Compare(objB) == 0 {
+		return a, nil
+	}
+	return ast.NewTerm(mergeWithOverwrite(objA, objB)), nil
+}
+
+func mergeWithOverwrite(objA, objB ast.Object) ast.Object {
+	merged, _ := objA.MergeWith(objB, func(v1, v2 *ast.Term) (*ast.Term, bool) {
+		o1, ok1 := v1.Value.(ast.Object)
+		o2, ok2 := v2.Value.(ast.Object)
+		if !ok1 || !ok2 {
+			return v2, false // the right-hand value wins
+		}
+		return ast.NewTerm(mergeWithOverwrite(o1, o2)), false
+	})
+	return merged
+}
 
 // Sort is sort.
 func Sort(a *ast.Term) (*ast.Term, error) { return delegate("sort", a) }
 
-// Sprintf is sprintf.
-func Sprintf(f, args *ast.Term) (*ast.Term, error) { return delegate("sprintf", f, args) }
+// Sprintf is sprintf: natively when every argument is a string (OPA
+// hands each to fmt.Sprintf as a Go string), OPA's otherwise (numbers
+// have OPA's own formatting).
+func Sprintf(f, args *ast.Term) (*ast.Term, error) {
+	format, ok := f.Value.(ast.String)
+	arr, ok2 := args.Value.(*ast.Array)
+	if !ok || !ok2 {
+		return delegate("sprintf", f, args)
+	}
+	vals := make([]any, arr.Len())
+	for i := range vals {
+		s, ok := arr.Elem(i).Value.(ast.String)
+		if !ok {
+			return delegate("sprintf", f, args)
+		}
+		vals[i] = string(s)
+	}
+	return ast.StringTerm(fmt.Sprintf(string(format), vals...)), nil
+}
 
 // SourceHash identifies a policy set: its modules (by name, as OPA prints
 // them, with their METADATA) and its data. The generated code carries the
