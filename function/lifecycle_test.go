@@ -629,3 +629,259 @@ func TestLifecycleRace(t *testing.T) {
 		})
 	}
 }
+
+// fcInstance is one instance of the function: a process of the binary
+// under its own fake runtime, talking to fakes the test keeps across
+// instances.
+type fcInstance struct {
+	*fcEnv
+	cmd *exec.Cmd
+}
+
+// startInstance starts a fresh instance (a new process) of the function
+// with env, against vpc and sl.
+func startInstance(t *testing.T, vpc *vpcfake.Server, sl *slackfake.Server, env map[string]string) *fcInstance {
+	t.Helper()
+	e := &fcEnv{rt: newFakeRuntime(t), vpc: vpc, slack: sl, creds: fcCreds, logs: &syncBuffer{}}
+	cmd := exec.Command(testBinary(t))
+	cmd.Env = []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + t.TempDir(),
+		"FC_RUNTIME_API=" + e.rt.address(),
+		"ALIBABA_CLOUD_ECS_METADATA_DISABLED=true",
+		"ALIBABA_CLOUD_CLI_PROFILE_DISABLED=true",
+		"VPNCHECK_VPC_ENDPOINT=" + vpc.URL,
+		"VPNCHECK_REGIONS=cn-hangzhou,cn-shanghai",
+	}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stdout, cmd.Stderr = e.logs, e.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	in := &fcInstance{fcEnv: e, cmd: cmd}
+	t.Cleanup(func() {
+		in.kill()
+		if t.Failed() || testing.Verbose() {
+			t.Logf("instance log:\n%s", e.logs.String())
+		}
+	})
+	return in
+}
+
+// kill ends the instance at once, as a crash or a recycled instance would.
+func (in *fcInstance) kill() {
+	in.cmd.Process.Kill()
+	in.cmd.Wait()
+}
+
+// invokeAsync queues an invocation and returns its outcome's channel, for
+// an instance that may die before it answers.
+func (in *fcInstance) invokeAsync(t *testing.T, body string) <-chan fcOutcome {
+	ch := make(chan fcOutcome, 1)
+	go func() { ch <- in.rt.invoke(t, body, in.creds, 60*time.Second) }()
+	return ch
+}
+
+// footers counts the "message i of n" footers among posts: each message
+// of a run carries its own.
+func footers(posts []slackfake.Post) map[string]int {
+	out := map[string]int{}
+	for _, p := range posts {
+		var blocks []struct {
+			Type     string `json:"type"`
+			Elements []struct {
+				Text string `json:"text"`
+			} `json:"elements"`
+		}
+		json.Unmarshal(p.Blocks, &blocks)
+		for _, b := range blocks {
+			for _, el := range b.Elements {
+				if i := strings.Index(el.Text, "message "); b.Type == "context" && i >= 0 && strings.Contains(el.Text, " of ") {
+					out[el.Text[i:]]++
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestFunctionLifecycleRetries: FC retries a timer event asynchronously,
+// possibly on a fresh instance that remembers nothing; the state store
+// (VPNCHECK_STATE, opened per invocation) is what makes the retry post
+// nothing after a delivered run, and only the rest after one that died
+// mid-delivery.
+func TestFunctionLifecycleRetries(t *testing.T) {
+	testBinary(t)
+	newSetup := func(t *testing.T) (*vpcfake.Server, *slackfake.Server, map[string]string) {
+		vpc := vpcfake.Start(fcCreds)
+		t.Cleanup(vpc.Close)
+		vpc.AddConnections("cn-hangzhou", lcConn("cn-hangzhou", 0, true, nil))
+		vpc.AddConnections("cn-shanghai", lcConn("cn-shanghai", 0, false, nil))
+		sl := slackfake.New(slackfake.Options{})
+		t.Cleanup(sl.Close)
+		// A bot posts a summary and the details in its thread: two messages.
+		env := map[string]string{"VPNCHECK_STATE": filepath.Join(t.TempDir(), "state")}
+		slackEnv(sl, true, env)
+		return vpc, sl, env
+	}
+	checkOnce := func(t *testing.T, sl *slackfake.Server) {
+		t.Helper()
+		posts := sl.Posts()
+		f := footers(posts)
+		if len(posts) != 2 || f["message 1 of 2"] != 1 || f["message 2 of 2"] != 1 {
+			t.Errorf("want each of the run's 2 messages posted once, got %d posts, footers %v", len(posts), f)
+		}
+		var text strings.Builder
+		for _, p := range posts {
+			text.WriteString(p.Text + string(p.Blocks))
+		}
+		if n := strings.Count(text.String(), msgMD5); n != 1 {
+			t.Errorf("the md5 finding is said %d times, want once", n)
+		}
+	}
+
+	t.Run("delivered, retried on a fresh instance", func(t *testing.T) {
+		vpc, sl, env := newSetup(t)
+		first := startInstance(t, vpc, sl, env)
+		r := decodeResult(t, first.rt.invoke(t, timerEvent, first.creds, 60*time.Second))
+		if r.Slack == nil || r.Slack.Posted != 2 {
+			t.Fatalf("first attempt: %+v", r.Slack)
+		}
+		first.kill()
+		again := startInstance(t, vpc, sl, env)
+		out := again.rt.invoke(t, timerEvent, again.creds, 60*time.Second)
+		r = decodeResult(t, out)
+		if r.Slack == nil || r.Slack.Posted != 0 || r.Summary.Findings != 5 {
+			t.Errorf("retry on a fresh instance: slack %+v, summary %+v", r.Slack, r.Summary)
+		}
+		checkOnce(t, sl)
+		again.assertNoSecrets(t, out)
+		// The next hour's event, with nothing changed: nothing to say.
+		next := decodeResult(t, again.rt.invoke(t, strings.Replace(timerEvent, "10:05", "11:05", 1), again.creds, 60*time.Second))
+		if next.Slack == nil || next.Slack.Posted != 0 || len(sl.Posts()) != 2 {
+			t.Errorf("next hour: %+v, %d posts", next.Slack, len(sl.Posts()))
+		}
+	})
+
+	t.Run("Slack fails after the first message, retried on a fresh instance", func(t *testing.T) {
+		vpc, sl, env := newSetup(t)
+		first := startInstance(t, vpc, sl, env)
+		sl.FailNext(slackfake.Pass, slackfake.Failure{Error: "channel_not_found"})
+		out := first.rt.invoke(t, timerEvent, first.creds, 60*time.Second)
+		if !out.failed || len(sl.Posts()) != 1 {
+			t.Fatalf("first attempt: failed %v (%s), %d posts", out.failed, out.body, len(sl.Posts()))
+		}
+		first.kill()
+		again := startInstance(t, vpc, sl, env)
+		r := decodeResult(t, again.rt.invoke(t, timerEvent, again.creds, 60*time.Second))
+		if r.Slack == nil || r.Slack.Posted != 1 || r.Slack.Skipped != 1 {
+			t.Errorf("retry: %+v", r.Slack)
+		}
+		checkOnce(t, sl)
+		// A third attempt of the same event posts nothing.
+		r = decodeResult(t, startInstance(t, vpc, sl, env).rt.invoke(t, timerEvent, again.creds, 60*time.Second))
+		if r.Slack == nil || r.Slack.Posted != 0 {
+			t.Errorf("third attempt: %+v", r.Slack)
+		}
+		checkOnce(t, sl)
+	})
+
+	for _, retried := range []bool{true, false} {
+		name := "instance killed mid-delivery, retried on a fresh instance"
+		if !retried {
+			name = "instance killed mid-delivery, never retried: the next hour's run finishes it"
+		}
+		t.Run(name, func(t *testing.T) { killedMidDelivery(t, retried, newSetup, checkOnce) })
+	}
+}
+
+func killedMidDelivery(t *testing.T, retried bool, newSetup func(*testing.T) (*vpcfake.Server, *slackfake.Server, map[string]string), checkOnce func(*testing.T, *slackfake.Server)) {
+	{
+		vpc, sl, env := newSetup(t)
+		env["VPNCHECK_NOW"] = "2026-11-25T10:05:00Z"
+		first := startInstance(t, vpc, sl, env)
+		// The second message is throttled for 20 s: the instance dies
+		// while it waits.
+		sl.FailNext(slackfake.Pass, slackfake.Failure{Status: http.StatusTooManyRequests, RetryAfter: 20})
+		first.invokeAsync(t, timerEvent)
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if len(sl.Requests()) >= 2 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the first attempt never reached its second message: %d requests", len(sl.Requests()))
+			}
+		}
+		time.Sleep(200 * time.Millisecond) // the first message's acknowledgement is recorded before the second is sent
+		first.kill()
+		if len(sl.Posts()) != 1 {
+			t.Fatalf("before the crash: %d posts, want 1", len(sl.Posts()))
+		}
+		event := timerEvent
+		if !retried {
+			event = strings.Replace(timerEvent, "10:05", "11:05", 1)
+			env["VPNCHECK_NOW"] = "2026-11-25T11:05:00Z"
+		}
+		again := startInstance(t, vpc, sl, env)
+		r := decodeResult(t, again.rt.invoke(t, event, again.creds, 60*time.Second))
+		if retried && (r.Slack == nil || r.Slack.Posted != 1 || r.Slack.Skipped != 1) {
+			t.Errorf("retry after the crash: %+v", r.Slack)
+		}
+		checkOnce(t, sl)
+	}
+}
+
+// TestLifecycleVersionedBucketRefused: OSS ignores create-only writes on a
+// bucket with versioning, so such a bucket is refused at start: the
+// command line exits 2 with one line and posts nothing; the function's
+// invocation fails, says why, and says so in Slack.
+func TestLifecycleVersionedBucketRefused(t *testing.T) {
+	testBinary(t) // built before HOME moves
+	for _, status := range []string{"Enabled", "Suspended"} {
+		t.Run("command line "+status, func(t *testing.T) {
+			vpc, env := hostileEnv(t)
+			vpc.AddConnections("cn-hangzhou", lcConn("cn-hangzhou", 0, true, nil))
+			sl := slackfake.New(slackfake.Options{})
+			t.Cleanup(sl.Close)
+			slackEnv(sl, false, env)
+			oss := ossfake.New(t, ossfake.Config{AccessKeyID: liveAK, AccessKeySecret: liveSecret, Buckets: []string{"vpncheck-state"}})
+			oss.SetVersioning("vpncheck-state", status)
+			env["VPNCHECK_OSS_ENDPOINT"], env["ALIBABA_CLOUD_REGION_ID"] = oss.URL, "cn-hangzhou"
+			r := runBinary(t, env, 60*time.Second, "check", "--regions", "cn-hangzhou", "--state", "oss://vpncheck-state/vpncheck", "--notify")
+			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+			if r.code != exitUsage || r.stdout != "" || len(lines) != 1 || !strings.Contains(r.stderr, "versioning") {
+				t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+			}
+			if len(sl.Requests()) != 0 || oss.Count("PutObject") != 0 || vpc.Calls(vpcfake.ActionDescribeVpnConnections, "cn-hangzhou") != 0 {
+				t.Errorf("a refused bucket still led to %d Slack requests, %d writes, or a scan", len(sl.Requests()), oss.Count("PutObject"))
+			}
+			noSecrets(t, r.stdout, r.stderr)
+		})
+	}
+	t.Run("function", func(t *testing.T) {
+		vpc := vpcfake.Start(fcCreds)
+		t.Cleanup(vpc.Close)
+		vpc.AddConnections("cn-hangzhou", lcConn("cn-hangzhou", 0, true, nil))
+		sl := slackfake.New(slackfake.Options{})
+		t.Cleanup(sl.Close)
+		oss := ossfake.New(t, ossfake.Config{AccessKeyID: fcCreds.AccessKeyID, AccessKeySecret: fcCreds.AccessKeySecret,
+			SecurityToken: fcCreds.SecurityToken, Buckets: []string{"vpncheck-state"}})
+		oss.SetVersioning("vpncheck-state", "Enabled")
+		env := map[string]string{"VPNCHECK_STATE": "oss://vpncheck-state/vpncheck", "VPNCHECK_OSS_ENDPOINT": oss.URL}
+		slackEnv(sl, false, env)
+		in := startInstance(t, vpc, sl, env)
+		out := in.rt.invoke(t, timerEvent, in.creds, 60*time.Second)
+		if !out.failed || !strings.Contains(string(out.body), "versioning") {
+			t.Errorf("invocation: failed %v, %s", out.failed, out.body)
+		}
+		if posts := sl.Posts(); len(posts) != 1 || !strings.Contains(posts[0].Text+string(posts[0].Blocks), "versioning") {
+			t.Errorf("Slack should hear why the run failed, once: %d posts", len(posts))
+		}
+		if oss.Count("PutObject") != 0 {
+			t.Errorf("%d writes to a versioned bucket", oss.Count("PutObject"))
+		}
+		in.assertNoSecrets(t, out)
+	})
+}

@@ -178,11 +178,7 @@ func Execute(ctx context.Context, p Plan) Outcome {
 		}
 		led = newLedger(p.State, p.AccountID, clock)
 		if !p.ReadOnlyState && p.RunKey != "" {
-			lease := now.Add(15 * time.Minute)
-			if dl, ok := ctx.Deadline(); ok {
-				lease = dl.Add(time.Minute)
-			}
-			c, err := led.claim(ctx, p.RunKey, lease)
+			c, err := led.claim(ctx, p.RunKey, leaseUntil(ctx, now))
 			switch {
 			case err != nil:
 				return p.failed(ctx, out, err)

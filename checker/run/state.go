@@ -200,6 +200,17 @@ func (l *ledger) done(ctx context.Context, gen int64) error {
 	return err
 }
 
+// leaseUntil is when an attempt's hold on its run key or its generation's
+// news lapses: the deadline and a minute, or 15 minutes without one. It is
+// reckoned on the run's own clock (Plan.Now may set it apart from the real
+// one), which is the clock the lease is later compared with.
+func leaseUntil(ctx context.Context, now time.Time) time.Time {
+	if dl, ok := ctx.Deadline(); ok {
+		return now.Add(time.Until(dl) + time.Minute)
+	}
+	return now.Add(15 * time.Minute)
+}
+
 // pending lists the recent generations whose news was not all delivered
 // and whose writer's lease has passed: a run that died mid-delivery.
 func (l *ledger) pending(ctx context.Context, upTo int64) []int64 {
@@ -279,10 +290,7 @@ func (p Plan) advance(ctx context.Context, led *ledger, res *checker.Result, now
 		if p.ReadOnlyState || err != nil {
 			return nil, false, nil
 		}
-		ob := &outbox{RunKey: p.RunKey, Created: now.UTC(), LeaseUntil: led.now().Add(15 * time.Minute), Report: rep, Lifecycle: rep.Lifecycle, AccountID: rep.AccountID}
-		if dl, ok := ctx.Deadline(); ok {
-			ob.LeaseUntil = dl.Add(time.Minute)
-		}
+		ob := &outbox{RunKey: p.RunKey, Created: now.UTC(), LeaseUntil: leaseUntil(ctx, led.now()), Report: rep, Lifecycle: rep.Lifecycle, AccountID: rep.AccountID}
 		doc, err := json.Marshal(generation{State: next, Outbox: ob})
 		if err != nil {
 			return nil, false, fmt.Errorf("encode state: %w", err)
