@@ -161,7 +161,7 @@ func NewCollector(cfg CollectorConfig) (*Collector, error) {
 			c.secrets = append(c.secrets, v)
 		}
 	}
-	c.cred = &lockedCredential{c: cfg.Credential}
+	c.cred = LockCredential(cfg.Credential)
 
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = (&net.Dialer{Timeout: c.cfg.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
@@ -251,32 +251,48 @@ func (b *recordingBody) Read(p []byte) (int, error) {
 
 func (b *recordingBody) Close() error { return b.c.Close() }
 
-// lockedCredential serialises a credential provider: the default chain
-// records the provider it used without a lock.
+// LockCredential serialises a credential: the default chain and the RAM
+// role provider keep state without a lock, and vpncheck calls them from
+// many goroutines. Every getter goes through GetCredential.
+func LockCredential(c credentials.Credential) credentials.Credential { return &lockedCredential{c: c} }
+
+// lockedCredential is a credential behind a lock.
 type lockedCredential struct {
 	mu sync.Mutex
 	c  credentials.Credential
 }
 
 func (l *lockedCredential) GetAccessKeyId() (*string, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	//lint:ignore SA1019 credentials.Credential requires it; the SDK calls GetCredential
-	return l.c.GetAccessKeyId()
+	m, err := l.GetCredential()
+	if err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return nil, errors.New("credential: none")
+	}
+	return m.AccessKeyId, nil
 }
 
 func (l *lockedCredential) GetAccessKeySecret() (*string, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	//lint:ignore SA1019 credentials.Credential requires it; the SDK calls GetCredential
-	return l.c.GetAccessKeySecret()
+	m, err := l.GetCredential()
+	if err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return nil, errors.New("credential: none")
+	}
+	return m.AccessKeySecret, nil
 }
 
 func (l *lockedCredential) GetSecurityToken() (*string, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	//lint:ignore SA1019 credentials.Credential requires it; the SDK calls GetCredential
-	return l.c.GetSecurityToken()
+	m, err := l.GetCredential()
+	if err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return nil, errors.New("credential: none")
+	}
+	return m.SecurityToken, nil
 }
 
 func (l *lockedCredential) GetBearerToken() *string {

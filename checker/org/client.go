@@ -18,7 +18,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
@@ -26,6 +25,8 @@ import (
 	"github.com/alibabacloud-go/tea/dara"
 	"github.com/alibabacloud-go/tea/tea"
 	"github.com/aliyun/credentials-go/credentials"
+
+	"github.com/vpncheck/vpncheck/checker/alibaba"
 )
 
 // ResourceManagerEndpoint is Resource Manager's endpoint; the API is
@@ -90,7 +91,7 @@ func NewClient(cred credentials.Credential, endpoint string, o ClientOptions) (*
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	return &Client{
 		conf: openapiutil.Config{
-			Credential:     &lockedCredential{c: cred},
+			Credential:     alibaba.LockCredential(cred),
 			Endpoint:       tea.String(host),
 			Protocol:       tea.String(scheme),
 			ConnectTimeout: tea.Int(int(o.ConnectTimeout / time.Millisecond)),
@@ -213,62 +214,4 @@ func asAPIError(err error) error {
 	}
 	e.Message = strings.Join(strings.Fields(e.Message), " ")
 	return e
-}
-
-// lockedCredential serialises a credential: the default chain and the RAM
-// role provider keep state without a lock.
-type lockedCredential struct {
-	mu sync.Mutex
-	c  credentials.Credential
-}
-
-func (l *lockedCredential) GetAccessKeyId() (*string, error) {
-	m, err := l.GetCredential()
-	if err != nil {
-		return nil, err
-	}
-	if m == nil {
-		return nil, errors.New("credential: none")
-	}
-	return m.AccessKeyId, nil
-}
-
-func (l *lockedCredential) GetAccessKeySecret() (*string, error) {
-	m, err := l.GetCredential()
-	if err != nil {
-		return nil, err
-	}
-	if m == nil {
-		return nil, errors.New("credential: none")
-	}
-	return m.AccessKeySecret, nil
-}
-
-func (l *lockedCredential) GetSecurityToken() (*string, error) {
-	m, err := l.GetCredential()
-	if err != nil {
-		return nil, err
-	}
-	if m == nil {
-		return nil, errors.New("credential: none")
-	}
-	return m.SecurityToken, nil
-}
-
-func (l *lockedCredential) GetBearerToken() *string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.c.GetBearerToken()
-}
-
-func (l *lockedCredential) GetType() *string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.c.GetType()
-}
-
-func (l *lockedCredential) GetCredential() (*credentials.CredentialModel, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.c.GetCredential()
 }
