@@ -31,11 +31,11 @@ type Inventory struct {
 }
 
 type regionData struct {
-	byID     map[string]int // connection id -> index in conns
-	conns    []*Connection
-	scanned  bool
-	failed   bool
-	noID     int // connections without an id, numbered apart
+	byID    map[string]int // connection id -> index in conns
+	conns   []*Connection
+	scanned bool
+	failed  bool
+	noID    int // connections without an id, numbered apart
 }
 
 // NewInventory returns an empty inventory.
