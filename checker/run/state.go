@@ -124,6 +124,11 @@ func (l *ledger) claim(ctx context.Context, key string, lease time.Time) (*claim
 	return c, nil
 }
 
+// errCorrupt is a generation that was read but cannot be used. The run
+// writes the next generation over it (from the empty state), so that only
+// this run is noisy, not every run after it.
+var errCorrupt = errors.New("corrupt or of another version")
+
 // latest reads the newest generation. A state that cannot be read or is
 // corrupt comes back empty with the reason: the run goes on as if nothing
 // were open (noisy, but nothing lost).
@@ -139,7 +144,7 @@ func (l *ledger) latest(ctx context.Context) (int64, *generation, error) {
 	}
 	if err := json.Unmarshal(doc, g); err != nil || g.State == nil || g.State.Version != lifecycle.Version {
 		g.State = lifecycle.Empty()
-		return gen, g, fmt.Errorf("state generation %d is corrupt or of another version: every finding counts as new", gen)
+		return gen, g, fmt.Errorf("state generation %d is %w: every finding counts as new, and the state starts afresh", gen, errCorrupt)
 	}
 	return gen, g, nil
 }
@@ -287,8 +292,8 @@ func (p Plan) advance(ctx context.Context, led *ledger, res *checker.Result, now
 		}
 		rep.Resolved = rep.Resolved[:0]
 		next := lifecycle.Advance(g.State, rep, opts)
-		if p.ReadOnlyState || err != nil {
-			return nil, false, nil
+		if p.ReadOnlyState || (err != nil && !errors.Is(err, errCorrupt)) {
+			return nil, false, nil // a store that cannot be read is not written either
 		}
 		ob := &outbox{RunKey: p.RunKey, Created: now.UTC(), LeaseUntil: leaseUntil(ctx, led.now()), Report: rep, Lifecycle: rep.Lifecycle, AccountID: rep.AccountID}
 		doc, err := json.Marshal(generation{State: next, Outbox: ob})
