@@ -323,6 +323,13 @@ type Options struct {
 	// Inputs, when set, receives the policy inputs as a JSON array (the
 	// documents the rules see), for writing fixtures and for `opa eval`.
 	Inputs io.Writer
+	// KnownKeys, when set, asks for the fingerprints of the run's keys
+	// (Result.KeyPrints), made with its Salt (a new one when it has none),
+	// and counts in psk-reused the tunnels of its Tunnels that share a key
+	// with one of the run: a change event's run sees one connection, and
+	// the state the others. Its entries of the run's own connections are
+	// left out (the run's read is newer). A whole run passes the Salt alone.
+	KnownKeys *KeyPrints
 }
 
 // Result is a report plus the run's secrets, kept for the last guard on
@@ -334,6 +341,9 @@ type Result struct {
 	// an exception, and by the minimum severity. The lifecycle needs them:
 	// a finding left out is not a finding fixed.
 	Suppressed, Hidden []report.Finding
+	// KeyPrints are the fingerprints of the run's keys, by tunnel; nil
+	// unless Options.KnownKeys asked for them.
+	KeyPrints *KeyPrints
 }
 
 // Check evaluates every connection of the inventory and builds the report.
@@ -375,7 +385,7 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 	}
 	rep.Summary.Connections = len(conns)
 
-	secrets, keyErrs := analyzeKeys(ctx, conns, e.keyPolicy())
+	secrets, keyErrs, prints := analyzeKeysKnown(ctx, conns, e.keyPolicy(), opt.KnownKeys)
 	rep.Errors = append(rep.Errors, keyErrs...)
 	if opt.Inputs != nil {
 		if err := writeInputs(opt.Inputs, conns); err != nil {
@@ -413,7 +423,7 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 	for _, j := range judged {
 		n += len(j.findings)
 	}
-	res := &Result{Report: rep, Secrets: secrets}
+	res := &Result{Report: rep, Secrets: secrets, KeyPrints: prints}
 	rep.Findings = make([]report.Finding, 0, n)
 	for _, j := range judged {
 		if j.tagError != nil {

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/trustelem/zxcvbn"
 
+	"github.com/vpncheck/vpncheck/checker/lifecycle"
 	"github.com/vpncheck/vpncheck/checker/report"
 )
 
@@ -62,7 +64,20 @@ func (p keyPolicy) maxLength() int {
 	return p.estimateMaxLength
 }
 
-// analyzeKeys derives the facts rules need about every pre-shared key of the
+// KeyPrints are keyed fingerprints of an account's pre-shared keys, by
+// tunnel (lifecycle.TunnelPlace, with the ids as the report shows them):
+// what the state keeps so that a change event's run, which sees one
+// connection, can tell psk-reused. They are the saver's fingerprints
+// (PBKDF2-HMAC-SHA256), keyed by Salt in kdfSalt's text form.
+type KeyPrints = lifecycle.KeyPrints
+
+// analyzeKeys is analyzeKeysKnown without key prints.
+func analyzeKeys(ctx context.Context, conns []*Connection, p keyPolicy) (*Secrets, []report.ErrorEntry) {
+	secrets, errs, _ := analyzeKeysKnown(ctx, conns, p, nil)
+	return secrets, errs
+}
+
+// analyzeKeysKnown derives the facts rules need about every pre-shared key of the
 // run (length, banned, guess estimate, exposure, sharing), from the key or
 // from the facts a saved inventory kept in its place; masks every key of
 // the run wherever it shows in any connection's names, tags and ids; and
@@ -70,8 +85,16 @@ func (p keyPolicy) maxLength() int {
 // their other facts, without a guess estimate. It returns the run's
 // secrets, for the last guard on outgoing messages, and errors entries for
 // what could not be judged or read, worded after masking.
-func analyzeKeys(ctx context.Context, conns []*Connection, p keyPolicy) (*Secrets, []report.ErrorEntry) {
+//
+// With known set, it also fingerprints every key of the run (see
+// printSalt) into the returned prints, and adds to each tunnel's sharing
+// the tunnels of known that share its key, but for those of the run's own
+// connections (the run's read of them is newer).
+func analyzeKeysKnown(ctx context.Context, conns []*Connection, p keyPolicy, known *KeyPrints) (*Secrets, []report.ErrorEntry, *KeyPrints) {
 	kr := newKeyring(p.maxLength())
+	kr.printer = printSalt(known, conns)
+	comparing := kr.printer != nil && len(known.Tunnels) > 0
+	var keyed []keyedTunnel
 	secrets := &Secrets{}
 	bannedSet := make(map[string]struct{}, len(p.banned))
 	for _, b := range p.banned {
@@ -95,8 +118,11 @@ func analyzeKeys(ctx context.Context, conns []*Connection, p keyPolicy) (*Secret
 					Banned:    isBanned,
 					ExposedIn: exposure(c, t, k.psk),
 				}
-				id := kr.add(k.psk, userInputs(c, t), t.PSK)
+				id, e := kr.add(k.psk, userInputs(c, t), t.PSK)
 				shared[id] = append(shared[id], t.PSK)
+				if kr.printer != nil {
+					keyed = append(keyed, keyedTunnel{c: c, i: i, entry: e})
+				}
 				secrets.add(k.psk)
 				sources.plain = true
 			case k.saved != nil:
@@ -116,6 +142,12 @@ func analyzeKeys(ctx context.Context, conns []*Connection, p keyPolicy) (*Secret
 					id := "saved:" + k.saved.salt + ":" + fp
 					shared[id] = append(shared[id], t.PSK)
 					sources.salts = appendUnique(sources.salts, k.saved.salt)
+					switch {
+					case kr.printer != nil && salt.String() == kr.printer.String():
+						keyed = append(keyed, keyedTunnel{c: c, i: i, print: fp})
+					case comparing:
+						notes.add(c, "uncompared")
+					}
 				}
 			case k.redacted:
 				notes.add(c, "redacted")
@@ -143,12 +175,126 @@ func analyzeKeys(ctx context.Context, conns []*Connection, p keyPolicy) (*Secret
 			maskConnection(c, r)
 		}
 	}
+	var prints *KeyPrints
+	if kr.printer != nil {
+		prints = tunnelPrints(kr.printer, keyed)
+		addKnown(known, prints.Salt, keyed, conns)
+	}
 	errs := notes.entries()
 	if why := sources.mixed(); why != "" {
 		errs = append(errs, report.ErrorEntry{Code: CodeKeysNotJudged,
 			Message: "psk-reused could not compare every key of the run: " + why})
 	}
-	return secrets, append(errs, oddFieldEntries(conns)...)
+	return secrets, append(errs, oddFieldEntries(conns)...), prints
+}
+
+// keyedTunnel is a tunnel whose key is fingerprinted: by the keyring's
+// entry for a key read in clear, or by print for a saved fingerprint.
+type keyedTunnel struct {
+	c     *Connection
+	i     int
+	entry *keyEntry
+	print string
+}
+
+func (k keyedTunnel) fingerprint() string {
+	if k.entry != nil {
+		return k.entry.print
+	}
+	return k.print
+}
+
+// printSalt is the salt a run fingerprints its keys with; nil when known
+// is (no prints asked). It is known's, so that the prints compare with
+// known's and the state keeps one salt across runs; a fresh one when known
+// has none. With nothing to compare with, a save's salt that keys every
+// key of the run wins, so that keys known only by their saved
+// fingerprints are printed too.
+func printSalt(known *KeyPrints, conns []*Connection) *kdfSalt {
+	if known == nil {
+		return nil
+	}
+	s, ok := parseSalt(known.Salt)
+	if ok && len(known.Tunnels) > 0 {
+		return &s
+	}
+	saved, plain, several := "", false, false
+	for _, c := range conns {
+		for _, t := range c.Tunnels {
+			switch {
+			case t.key.psk != "":
+				plain = true
+			case t.key.saved != nil && saved == "":
+				saved = t.key.saved.salt
+			case t.key.saved != nil && t.key.saved.salt != saved:
+				several = true
+			}
+		}
+	}
+	if ss, sok := parseSalt(saved); sok && !plain && !several {
+		return &ss
+	}
+	if ok {
+		return &s
+	}
+	fresh := kdfSalt{iter: kdfIterations, salt: make([]byte, 16)}
+	if _, err := rand.Read(fresh.salt); err != nil {
+		panic("crypto/rand: " + err.Error()) // never fails on Linux
+	}
+	return &fresh
+}
+
+// tunnelPrints are the run's fingerprints by tunnel place, ids as masked;
+// a key the run's deadline left unprinted is left out.
+func tunnelPrints(salt *kdfSalt, keyed []keyedTunnel) *KeyPrints {
+	out := &KeyPrints{Salt: salt.String(), Tunnels: make(map[string]string, len(keyed))}
+	for _, k := range keyed {
+		if fp := k.fingerprint(); fp != "" {
+			out.Tunnels[tunnelPlace(k.c, k.i, out.Tunnels)] = fp
+		}
+	}
+	return out
+}
+
+// tunnelPlace names tunnel i of c: by its id, by its index when it has
+// none (a single-tunnel connection), and by both when its id is taken.
+func tunnelPlace(c *Connection, i int, taken map[string]string) string {
+	ci := &c.Connection
+	name := c.Tunnels[i].ID
+	if name == "" {
+		name = "#" + strconv.Itoa(i)
+	}
+	place := lifecycle.TunnelPlace(ci.Region, ci.ID, name)
+	if _, dup := taken[place]; dup {
+		place = lifecycle.TunnelPlace(ci.Region, ci.ID, name+"#"+strconv.Itoa(i))
+	}
+	return place
+}
+
+// addKnown adds to each keyed tunnel's sharing the tunnels of known, of
+// other connections than the run's, whose fingerprint is its key's.
+func addKnown(known *KeyPrints, salt string, keyed []keyedTunnel, conns []*Connection) {
+	if known == nil || len(known.Tunnels) == 0 {
+		return
+	}
+	if ks, ok := parseSalt(known.Salt); !ok || ks.String() != salt {
+		return
+	}
+	ours := make(map[[2]string]bool, len(conns))
+	for _, c := range conns {
+		ours[[2]string{c.Connection.Region, c.Connection.ID}] = true
+	}
+	others := map[string]int{}
+	for place, fp := range known.Tunnels {
+		if r, id, ok := lifecycle.ConnectionPlace(place); ok && !ours[[2]string{r, id}] {
+			others[fp]++
+		}
+	}
+	for _, k := range keyed {
+		if fp := k.fingerprint(); fp != "" {
+			k.c.Tunnels[k.i].PSK.SharedWith += others[fp]
+		}
+	}
 }
 
 func appendUnique(list []string, s string) []string {
@@ -320,13 +466,14 @@ var keyNoteText = map[string]string{
 	"unestimated": "had no guess estimate (the run's deadline came first, or the save that wrote them had none): psk-weak judged them on length and the banned list only",
 	"redacted":    "are redacted without the facts vpncheck saves in their place (an inventory written by another tool): psk-weak, psk-reused and psk-exposed could not judge them",
 	"unsalted":    "carry saved facts without a usable fingerprint or VpncheckSalt: the banned list and psk-reused could not judge them",
+	"uncompared":  "carry the fingerprints of a save that cannot be compared with those the state keeps of the account's other connections: psk-reused compared them within this run only",
 }
 
 // entries are the notes as errors entries, one per reason and region,
 // naming the connections (already masked).
 func (n *keyNotes) entries() []report.ErrorEntry {
 	var out []report.ErrorEntry
-	for _, reason := range []string{"unestimated", "redacted", "unsalted"} {
+	for _, reason := range []string{"unestimated", "redacted", "unsalted", "uncompared"} {
 		regions := n.byReason[reason]
 		names := make([]string, 0, len(regions))
 		for r := range regions {
@@ -406,7 +553,9 @@ func namedConnections(conns []*Connection, detail func(*Connection) string) stri
 // keyring groups the run's keys by a keyed fingerprint, so that sharing is
 // counted and each distinct key is estimated once.
 type keyring struct {
-	mac     []byte
+	mac []byte
+	// printer, when set, fingerprints each distinct key for KeyPrints.
+	printer *kdfSalt
 	maxLen  int
 	entries map[[sha256.Size]byte]*keyEntry
 	order   []*keyEntry
@@ -414,6 +563,8 @@ type keyring struct {
 
 type keyEntry struct {
 	prefix    string // what zxcvbn sees: the first maxLen characters
+	key       string // the whole key, held until printed (only with a printer)
+	print     string // its fingerprint with the printer's salt
 	estimated bool
 	guesses   float64
 	users     []*PSK      // tunnels served by the estimate without user inputs
@@ -443,12 +594,16 @@ func (kr *keyring) fingerprint(key string) [sha256.Size]byte {
 	return fp
 }
 
-// add files one tunnel's key and returns the key's identity in the run.
-func (kr *keyring) add(key string, inputs []string, psk *PSK) string {
+// add files one tunnel's key and returns the key's identity in the run,
+// and its entry.
+func (kr *keyring) add(key string, inputs []string, psk *PSK) (string, *keyEntry) {
 	fp := kr.fingerprint(key)
 	e := kr.entries[fp]
 	if e == nil {
 		e = &keyEntry{prefix: firstRunes(key, kr.maxLen)}
+		if kr.printer != nil {
+			e.key = key
+		}
 		kr.entries[fp] = e
 		kr.order = append(kr.order, e)
 	}
@@ -457,7 +612,7 @@ func (kr *keyring) add(key string, inputs []string, psk *PSK) string {
 	} else {
 		e.users = append(e.users, psk)
 	}
-	return "key:" + hex.EncodeToString(fp[:])
+	return "key:" + hex.EncodeToString(fp[:]), e
 }
 
 // firstRunes is s cut to its first n characters.
@@ -473,28 +628,29 @@ func firstRunes(s string, n int) string {
 }
 
 // estimate runs zxcvbn once per distinct key (and once more per tunnel whose
-// user inputs could change the result), in parallel, until ctx ends; then
+// user inputs could change the result), then fingerprints each distinct
+// key when the keyring has a printer, in parallel, until ctx ends; then
 // fills in the facts and forgets the keys. Keys not reached keep no
-// estimate.
+// estimate, or no fingerprint.
 func (kr *keyring) estimate(ctx context.Context) {
-	type job struct {
-		key    string
-		inputs []string
-		out    *float64
-		done   *bool
-	}
-	var jobs []job
+	var jobs []func()
 	for _, e := range kr.order {
 		if len(e.users) > 0 {
-			jobs = append(jobs, job{key: e.prefix, out: &e.guesses, done: &e.estimated})
+			jobs = append(jobs, func() { e.guesses, e.estimated = zxcvbn.PasswordStrength(e.prefix, nil).Guesses, true })
 		}
 		for i := range e.special {
 			s := &e.special[i]
-			jobs = append(jobs, job{key: e.prefix, inputs: s.inputs, out: &s.guesses, done: &s.estimated})
+			jobs = append(jobs, func() { s.guesses, s.estimated = zxcvbn.PasswordStrength(e.prefix, s.inputs).Guesses, true })
+		}
+	}
+	if kr.printer != nil {
+		// After the estimates: psk-weak judges this run; prints serve later ones.
+		for _, e := range kr.order {
+			jobs = append(jobs, func() { e.print = kr.printer.fingerprint(e.key) })
 		}
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(jobs))
-	ch := make(chan job)
+	ch := make(chan func())
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
@@ -502,7 +658,7 @@ func (kr *keyring) estimate(ctx context.Context) {
 			defer wg.Done()
 			for j := range ch {
 				if ctx.Err() == nil {
-					*j.out, *j.done = zxcvbn.PasswordStrength(j.key, j.inputs).Guesses, true
+					j()
 				}
 			}
 		}()
@@ -530,7 +686,7 @@ feed:
 				setGuesses(s.psk, s.guesses, n)
 			}
 		}
-		e.prefix = ""
+		e.prefix, e.key = "", ""
 	}
 	kr.entries, kr.order = nil, nil
 }

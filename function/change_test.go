@@ -479,3 +479,67 @@ func TestServerlessDevsChangeTrigger(t *testing.T) {
 		}
 	}
 }
+
+// psk-reused on a change event: the timer run leaves in the state the
+// fingerprints of every key; a change that gives a connection another
+// connection's key is told at once, on the changed connection. No key
+// reaches the state, the log, the result or Slack.
+func TestFunctionChangeEventReusedKey(t *testing.T) {
+	stateDir := t.TempDir()
+	e := startFunction(t, map[string]string{"VPNCHECK_STATE": stateDir})
+	const (
+		modify = "vco-testmodify0001"
+		other  = "vco-other-0001"
+		shared = "CANARY-FC-PSK-shared-Zr5wX9p$Kd3nB7cF1hJ6"
+	)
+	withKey := func(c map[string]any, key string) map[string]any {
+		c["IkeConfig"].(map[string]any)["Psk"] = key
+		return c
+	}
+	e.vpc.AddConnections("cn-hangzhou", withKey(strongAt("cn-hangzhou", modify, 1), "CANARY-FC-PSK-own-Vt8#qL2m!wX9pB7cF"),
+		withKey(strongAt("cn-hangzhou", other, 2), shared))
+	e.vpc.AddConnections("cn-shanghai", strongAt("cn-shanghai", "vco-sh-0001", 3))
+	invoke := func(body string) fcOutcome { return e.rt.invoke(t, body, e.creds, 30*time.Second) }
+
+	first := decodeChange(t, invoke(`{"triggerTime": "2026-11-25T10:05:00Z", "triggerName": "hourly", "payload": "{}"}`))
+	if first.Summary.Connections != 3 || first.Summary.Findings != 0 {
+		t.Fatalf("first timer run: %+v", first.Summary)
+	}
+
+	e.vpc.ReplaceConnection("cn-hangzhou", withKey(strongAt("cn-hangzhou", modify, 1), shared))
+	seen := len(e.slack.Posts())
+	out := invoke(eventBody(t, "api-modify-weakens.json"))
+	r := decodeChange(t, out)
+	if r.Summary.Connections != 1 || r.Summary.New != 1 || r.Summary.Findings != 1 {
+		t.Errorf("event: %s", out.body)
+	}
+	msg := e.postedSince(seen)
+	mustContain(t, "the message", msg, "ModifyVpnConnectionAttribute", modify, "psk-reused", "shared by 2 tunnels")
+	if strings.Contains(msg, other) {
+		t.Errorf("the message names the other connection:\n%s", msg)
+	}
+
+	// The next timer run finds the reuse on the other connection too; the
+	// changed connection's stays open.
+	next := decodeChange(t, invoke(`{"triggerTime": "2026-11-25T11:05:00Z", "triggerName": "hourly", "payload": "{}"}`))
+	if next.Summary.New != 1 || next.Summary.Findings != 2 || next.Summary.Resolved != 0 {
+		t.Errorf("next timer run: %+v", next.Summary)
+	}
+
+	e.assertNoSecrets(t, out)
+	err := filepath.WalkDir(stateDir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		for _, s := range e.secrets() {
+			if err == nil && strings.Contains(string(b), s) {
+				t.Errorf("state file %s holds secret %s", path, s)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -18,9 +18,11 @@ import (
 
 // handleChange serves an ActionTrail CloudEvent: an API call that may have
 // changed an IPsec-VPN connection. A relevant one is a run of that one
-// connection (described live, judged as usual) against the account's
-// state: its new findings are posted with the change, the findings it
-// fixed are resolved, and nothing else of the account moves. The run key
+// connection (described live, judged as usual, its keys compared with
+// the fingerprints of the others' that the timer's runs keep in the state,
+// for psk-reused) against the account's state: its new findings are posted
+// with the change, the findings it fixed are resolved, and nothing else of
+// the account moves. The run key
 // is the event's, so that a duplicate delivery posts nothing.
 func (h *fcHandler) handleChange(ctx context.Context, fctx *fccontext.FcContext, log *slog.Logger, body []byte) (*fcResult, error) {
 	ev, err := change.Parse(body)

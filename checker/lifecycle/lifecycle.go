@@ -22,6 +22,10 @@ type State struct {
 	Open       map[string]*Record `json:"open"`
 	Resolved   map[string]*Record `json:"resolved"`
 	LastDigest time.Time          `json:"last_digest,omitzero"`
+	// Keys are the fingerprints of the account's pre-shared keys, by
+	// tunnel, for psk-reused in a change event's run; nil until a run made
+	// them.
+	Keys *KeyPrints `json:"keys,omitempty"`
 }
 
 // Record is one finding as the state keeps it.
@@ -58,6 +62,9 @@ type Options struct {
 	// resolved, not counted as held, and no digest comes due, since the
 	// run's report does not hold them.
 	Partial func(f *report.Finding) bool
+	// Keys are the fingerprints of the run's own keys; nil when it made
+	// none (see advanceKeys).
+	Keys *KeyPrints
 }
 
 // outside reports whether f lies outside a partial run's part.
@@ -80,6 +87,7 @@ func Advance(prev *State, rep *report.Report, o Options) *State {
 		Open:       make(map[string]*Record, len(rep.Findings)),
 		Resolved:   map[string]*Record{},
 		LastDigest: prev.LastDigest,
+		Keys:       advanceKeys(prev.Keys, o),
 	}
 	for id, r := range prev.Resolved {
 		if r.Finding.ResolvedAt != nil && now.Sub(*r.Finding.ResolvedAt) < keep {

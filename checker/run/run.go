@@ -206,9 +206,19 @@ func Execute(ctx context.Context, p Plan) Outcome {
 	if p.FitMemory {
 		fitMemoryLimit()
 	}
+	// The state is read once, before the check: its key prints are what a
+	// change event's run compares its keys with, and the same read is the
+	// lifecycle's first comparison.
+	var read *stateRead
+	var known *checker.KeyPrints
+	if led != nil {
+		read = &stateRead{}
+		read.gen, read.g, read.err = led.latest(ctx)
+		known = p.knownKeys(read.g.State.Keys)
+	}
 	ectx := ctx
 	res, err := p.Engine.Check(ectx, inv, checker.Options{
-		MinSeverity: p.MinSeverity, Now: p.Now, AccountID: p.AccountID, Inputs: p.Inputs,
+		MinSeverity: p.MinSeverity, Now: p.Now, AccountID: p.AccountID, Inputs: p.Inputs, KnownKeys: known,
 	})
 	if err != nil {
 		return p.failed(ectx, out, err)
@@ -221,7 +231,7 @@ func Execute(ctx context.Context, p Plan) Outcome {
 	}
 
 	if led != nil {
-		d, handled, err := p.advance(ectx, led, res, now)
+		d, handled, err := p.advance(ectx, led, res, now, read)
 		if err != nil {
 			out.Delivery, out.Err = d, fmt.Errorf("notify: %w", err)
 			return out

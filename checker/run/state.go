@@ -53,6 +53,27 @@ type outbox struct {
 	AccountID  string           `json:"account_id"`
 }
 
+// stateRead is one read of the newest generation (see ledger.latest).
+type stateRead struct {
+	gen int64
+	g   *generation
+	err error
+}
+
+// knownKeys is what the check compares the run's keys with: for a change
+// event's run, the state's prints of the account's tunnels; for a run of
+// the whole account, which sees every key itself, the salt alone (kept,
+// so that the prints it leaves compare with the next event's).
+func (p Plan) knownKeys(k *lifecycle.KeyPrints) *checker.KeyPrints {
+	switch {
+	case k == nil:
+		return &checker.KeyPrints{}
+	case p.Scope == nil:
+		return &checker.KeyPrints{Salt: k.Salt}
+	}
+	return k
+}
+
 // ledger is one account's state in a store.
 type ledger struct {
 	store   state.Store
@@ -265,18 +286,24 @@ func (l *ledger) deliver(ctx context.Context, n Notifier, gen int64, ob *outbox,
 // and the run goes on without it.
 //
 // handled is false when the news is left to the caller to deliver (read
-// only, or the state could not be used).
-func (p Plan) advance(ctx context.Context, led *ledger, res *checker.Result, now time.Time) (d *notify.Delivery, handled bool, err error) {
+// only, or the state could not be used). read, when set, is the state as
+// the run read it before its check: the first comparison uses it.
+func (p Plan) advance(ctx context.Context, led *ledger, res *checker.Result, now time.Time, read *stateRead) (d *notify.Delivery, handled bool, err error) {
 	rep := res.Report
 	judged := completelyJudged(rep)
 	opts := lifecycle.Options{Now: now, DigestEvery: p.DigestEvery, Judged: judged, Suppressed: res.Suppressed, Hidden: res.Hidden,
-		Partial: p.Scope.partial(rep.AccountID)}
+		Partial: p.Scope.partial(rep.AccountID), Keys: res.KeyPrints}
 	var scrub notify.Scrubber
 	if res.Secrets != nil {
 		scrub = res.Secrets
 	}
 	for attempt := 1; ; attempt++ {
-		gen, g, err := led.latest(ctx)
+		r := read
+		if attempt > 1 || r == nil {
+			r = &stateRead{}
+			r.gen, r.g, r.err = led.latest(ctx)
+		}
+		gen, g, err := r.gen, r.g, r.err
 		if err != nil {
 			rep.Errors = append(rep.Errors, report.ErrorEntry{Code: report.CodeStateUnreadable, Message: err.Error() + " (" + led.store.String() + ")"})
 		}
