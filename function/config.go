@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/aliyun/credentials-go/credentials"
 
 	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/fleet"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/checker/state"
 	"github.com/vpncheck/vpncheck/notify/slack"
@@ -198,4 +200,71 @@ func notifierFromEnv(getenv func(string) string) (*slack.Notifier, error) {
 		cfg.AllClear = b
 	}
 	return slack.New(cfg)
+}
+
+// orgSettings are the organisation-wide settings (README, "Organisation"):
+// fleet.Settings as read here, with the Function Compute fan-out mode.
+type orgSettings struct {
+	all      bool     // every member account of the resource directory
+	accounts []string // else these
+	exclude  []string
+
+	roleName   string
+	externalID string
+	fanout     string // fanoutAsync or fanoutOff (Function Compute only)
+
+	rmEndpoint  string // Resource Manager; "" is the public endpoint
+	stsEndpoint string // STS, host[:port] (HTTPS only); "" is the public endpoint
+	fcEndpoint  string // FC 3.0; "" is the function's own account and region
+}
+
+// orgSettingsFrom reads the accounts and the excluded accounts (a flag or
+// its variable) and the rest from the environment.
+func orgSettingsFrom(accounts, exclude setting, getenv func(string) string) (orgSettings, error) {
+	o := orgSettings{
+		roleName:    strings.TrimSpace(getenv(envRoleName)),
+		externalID:  strings.TrimSpace(getenv(envRoleExternalID)),
+		fanout:      strings.ToLower(strings.TrimSpace(getenv(envFanout))),
+		rmEndpoint:  strings.TrimSpace(getenv(envRMEndpoint)),
+		stsEndpoint: strings.TrimSpace(getenv(envSTSEndpoint)),
+		fcEndpoint:  strings.TrimSpace(getenv(envFCEndpoint)),
+	}
+	for _, id := range accounts.list() {
+		switch {
+		case strings.EqualFold(id, "all"):
+			o.all = true
+		case isAccountID(id):
+			if !slices.Contains(o.accounts, id) {
+				o.accounts = append(o.accounts, id)
+			}
+		default:
+			return o, checker.Inputf("%s: %q is not an account id (digits) or all", accounts.name, id)
+		}
+	}
+	if o.all && len(o.accounts) > 0 {
+		return o, checker.Inputf("%s: all and account ids together: give one or the other", accounts.name)
+	}
+	for _, id := range exclude.list() {
+		if !isAccountID(id) {
+			return o, checker.Inputf("%s: %q is not an account id (digits)", exclude.name, id)
+		}
+		o.exclude = append(o.exclude, id)
+	}
+	if o.roleName == "" {
+		o.roleName = fleet.DefaultRoleName
+	}
+	switch o.fanout {
+	case "":
+		o.fanout = fanoutAsync
+	case fanoutAsync, fanoutOff:
+	default:
+		return o, checker.Inputf("%s: %q is not async or off", envFanout, o.fanout)
+	}
+	return o, nil
+}
+
+// settings are o as the fleet package takes them.
+func (o orgSettings) settings() fleet.Settings {
+	return fleet.Settings{All: o.all, Accounts: o.accounts, Exclude: o.exclude, RoleName: o.roleName, ExternalID: o.externalID,
+		RMEndpoint: o.rmEndpoint, STSEndpoint: o.stsEndpoint, FCEndpoint: o.fcEndpoint}
 }
