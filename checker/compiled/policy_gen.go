@@ -14,7 +14,7 @@ import (
 
 // SourceHash is rt.SourceHash of the built-in policies and data this
 // code was generated from.
-const SourceHash = "349f1472da2b6d8b5cba83c7e66394b4bf3384cbeacc62463440284ebfe88054"
+const SourceHash = "7caa9c5758753bf3bd79d56e9f2e2a77bbef2dde419e83c4e82ceca632d6a076"
 
 // Policy is the compiled entrypoint over one copy of the policy data.
 type Policy struct {
@@ -138,18 +138,20 @@ var (
 	s213 = ast.StringTerm("banned")
 	s214 = ast.StringTerm("a commonly used key")
 	s215 = ast.StringTerm("guesses")
-	s216 = ast.StringTerm("guesses_log10")
-	s217 = ast.StringTerm("estimated at about 10^%d guesses, below the minimum of %v")
-	s218 = ast.StringTerm("pre-shared key is weak%s: %s")
-	s219 = ast.StringTerm("subnet_any")
-	s229 = ast.StringTerm("%s_subnets")
-	s230 = ast.StringTerm("%s subnet list includes %s")
-	s231 = ast.StringTerm("tunnel_not_established")
-	s238 = ast.StringTerm("tunnel is not established%s: status %s")
-	s239 = ast.StringTerm("unknown_algorithm")
-	s249 = ast.StringTerm("kind")
-	s250 = ast.StringTerm("label")
-	s259 = ast.StringTerm("%s %s is neither allowed nor denied by policy data%s")
+	s216 = ast.StringTerm("estimated_length")
+	s217 = ast.StringTerm(" (the estimate covers the first %d characters)")
+	s218 = ast.StringTerm("guesses_log10")
+	s219 = ast.StringTerm("estimated at about 10^%d guesses, below the minimum of %v%s")
+	s220 = ast.StringTerm("pre-shared key is weak%s: %s")
+	s221 = ast.StringTerm("subnet_any")
+	s231 = ast.StringTerm("%s_subnets")
+	s232 = ast.StringTerm("%s subnet list includes %s")
+	s233 = ast.StringTerm("tunnel_not_established")
+	s240 = ast.StringTerm("tunnel is not established%s: status %s")
+	s241 = ast.StringTerm("unknown_algorithm")
+	s251 = ast.StringTerm("kind")
+	s252 = ast.StringTerm("label")
+	s261 = ast.StringTerm("%s %s is neither allowed nor denied by policy data%s")
 	n0   = ast.NumberTerm("1e14")
 	n1   = ast.NumberTerm("16")
 	n2   = ast.NumberTerm("0")
@@ -176,13 +178,13 @@ func (e *eval) plan(l0, l1 *ast.Term) error {
 		if l2, err = e.memo20(l0, l1); err != nil {
 			return err
 		} else if l2 == nil {
-			goto L276
+			goto L281
 		}
 		l3 = l2
 		l4 = ast.ObjectTerm([2]*ast.Term{s0, l3})
 		e.result = append(e.result, l4)
 	}
-L276:
+L281:
 	return nil
 }
 
@@ -421,7 +423,7 @@ func (e *eval) memo15(input, data *ast.Term) (*ast.Term, error) {
 	if e.done[15] {
 		return e.memo[15], nil
 	}
-	t, err := e.f29__weaknesses(input, data)
+	t, err := e.f30__weaknesses(input, data)
 	if err != nil {
 		return nil, err
 	}
@@ -434,7 +436,7 @@ func (e *eval) memo16(input, data *ast.Term) (*ast.Term, error) {
 	if e.done[16] {
 		return e.memo[16], nil
 	}
-	t, err := e.f30_deny(input, data)
+	t, err := e.f31_deny(input, data)
 	if err != nil {
 		return nil, err
 	}
@@ -447,7 +449,7 @@ func (e *eval) memo17(input, data *ast.Term) (*ast.Term, error) {
 	if e.done[17] {
 		return e.memo[17], nil
 	}
-	t, err := e.f31_deny(input, data)
+	t, err := e.f32_deny(input, data)
 	if err != nil {
 		return nil, err
 	}
@@ -460,7 +462,7 @@ func (e *eval) memo18(input, data *ast.Term) (*ast.Term, error) {
 	if e.done[18] {
 		return e.memo[18], nil
 	}
-	t, err := e.f32_deny(input, data)
+	t, err := e.f33_deny(input, data)
 	if err != nil {
 		return nil, err
 	}
@@ -471,7 +473,7 @@ func (e *eval) memo18(input, data *ast.Term) (*ast.Term, error) {
 // once5 is g0.data.vpncheck.rules.unknown_algorithm._fields, computed once per policy: it reads data alone.
 func (e *eval) once5(input, data *ast.Term) (*ast.Term, error) {
 	m := &e.p.memo[5]
-	m.once.Do(func() { m.t, m.err = e.f33__fields(input, data) })
+	m.once.Do(func() { m.t, m.err = e.f34__fields(input, data) })
 	return m.t, m.err
 }
 
@@ -480,7 +482,7 @@ func (e *eval) memo19(input, data *ast.Term) (*ast.Term, error) {
 	if e.done[19] {
 		return e.memo[19], nil
 	}
-	t, err := e.f37_deny(input, data)
+	t, err := e.f38_deny(input, data)
 	if err != nil {
 		return nil, err
 	}
@@ -493,7 +495,7 @@ func (e *eval) memo20(input, data *ast.Term) (*ast.Term, error) {
 	if e.done[20] {
 		return e.memo[20], nil
 	}
-	t, err := e.f38_findings(input, data)
+	t, err := e.f39_findings(input, data)
 	if err != nil {
 		return nil, err
 	}
@@ -2989,9 +2991,88 @@ L130:
 	}
 }
 
+// g0.data.vpncheck.rules.psk_weak._estimate_scope
+func (e *eval) f29__estimate_scope(l0, l1, l3 *ast.Term) (*ast.Term, error) {
+	var l2, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15 *ast.Term
+	_ = l2
+	_ = l4
+	_ = l5
+	_ = l6
+	_ = l7
+	_ = l8
+	_ = l9
+	_ = l10
+	_ = l11
+	_ = l12
+	_ = l13
+	_ = l14
+	_ = l15
+	var err error
+	_ = err
+	{
+		{
+			l4 = nil
+			l5 = l3
+			if l6 = rt.Dot(l5, s216); l6 == nil {
+				goto L135
+			}
+			l7 = l6
+			if l8 = rt.Dot(l5, s211); l8 == nil {
+				goto L135
+			}
+			l9 = l8
+			if l10, err = rt.LT(l7, l9); err != nil {
+				return nil, err
+			} else if l10 == nil {
+				goto L135
+			}
+			if rt.IsFalse(l10) {
+				goto L135
+			}
+			if l11 = rt.Dot(l5, s216); l11 == nil {
+				goto L135
+			}
+			l12 = l11
+			l13 = ast.ArrayTerm(l12)
+			if l14, err = rt.Sprintf(s217, l13); err != nil {
+				return nil, err
+			} else if l14 == nil {
+				goto L135
+			}
+			l15 = l14
+			if err = rt.Assign(&l4, l15); err != nil {
+				return nil, err
+			}
+		}
+	L135:
+		{
+			if l4 != nil {
+				goto L136
+			}
+			l5 = l3
+			if err = rt.Assign(&l4, s30); err != nil {
+				return nil, err
+			}
+		}
+	L136:
+		{
+			if l4 == nil {
+				goto L137
+			}
+			if err = rt.Assign(&l2, l4); err != nil {
+				return nil, err
+			}
+		}
+	L137:
+	}
+	{
+		return l2, nil
+	}
+}
+
 // g0.data.vpncheck.rules.psk_weak._weaknesses
-func (e *eval) f29__weaknesses(l0, l1 *ast.Term) (*ast.Term, error) {
-	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24 *ast.Term
+func (e *eval) f30__weaknesses(l0, l1 *ast.Term) (*ast.Term, error) {
+	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28 *ast.Term
 	_ = l2
 	_ = l3
 	_ = l4
@@ -3015,6 +3096,10 @@ func (e *eval) f29__weaknesses(l0, l1 *ast.Term) (*ast.Term, error) {
 	_ = l22
 	_ = l23
 	_ = l24
+	_ = l25
+	_ = l26
+	_ = l27
+	_ = l28
 	var err error
 	_ = err
 	{
@@ -3023,7 +3108,7 @@ func (e *eval) f29__weaknesses(l0, l1 *ast.Term) (*ast.Term, error) {
 	{
 		l3 = nil
 		if l4 = rt.Dot(l0, s26); l4 == nil {
-			goto L135
+			goto L140
 		}
 		for it := rt.NewIter(l4); it.Next(); {
 			l5, l6 = it.Key, it.Value
@@ -3032,79 +3117,79 @@ func (e *eval) f29__weaknesses(l0, l1 *ast.Term) (*ast.Term, error) {
 			if l9, err = e.once3(l0, l1); err != nil {
 				return nil, err
 			} else if l9 == nil {
-				goto L137
+				goto L142
 			}
 			if l10 = rt.Dot(l9, s62); l10 == nil {
-				goto L137
+				goto L142
 			}
 			if l11 = rt.Dot(l10, s65); l11 == nil {
-				goto L137
+				goto L142
 			}
 			l12 = l11
 			if l13 = rt.Dot(l8, s62); l13 == nil {
-				goto L137
+				goto L142
 			}
 			if l14 = rt.Dot(l13, s211); l14 == nil {
-				goto L137
+				goto L142
 			}
 			l15 = l14
 			if l16, err = rt.LT(l15, l12); err != nil {
 				return nil, err
 			} else if l16 == nil {
-				goto L137
+				goto L142
 			}
 			if rt.IsFalse(l16) {
-				goto L137
+				goto L142
 			}
 			if l17 = rt.Dot(l8, s62); l17 == nil {
-				goto L137
+				goto L142
 			}
 			if l18 = rt.Dot(l17, s211); l18 == nil {
-				goto L137
+				goto L142
 			}
 			l19 = l18
 			l20 = ast.ArrayTerm(l19, l12)
 			if l21, err = rt.Sprintf(s212, l20); err != nil {
 				return nil, err
 			} else if l21 == nil {
-				goto L137
+				goto L142
 			}
 			l22 = l21
 			l23 = l22
 			l24 = ast.ArrayTerm(l7, l23)
 			l2.Value.(ast.Set).Add(l24)
-		L137:
+		L142:
 		}
 	}
-L135:
+L140:
 	{
 		l3 = nil
 		if l4 = rt.Dot(l0, s26); l4 == nil {
-			goto L138
+			goto L143
 		}
 		for it := rt.NewIter(l4); it.Next(); {
 			l5, l6 = it.Key, it.Value
 			l7 = l5
 			l8 = l6
 			if l9 = rt.Dot(l8, s62); l9 == nil {
-				goto L140
+				goto L145
 			}
 			if l10 = rt.Dot(l9, s213); l10 == nil {
-				goto L140
+				goto L145
 			}
 			if rt.Compare(l10, rt.True) != 0 {
-				goto L140
+				goto L145
 			}
 			l11 = ast.ArrayTerm(l7, s214)
 			l2.Value.(ast.Set).Add(l11)
-		L140:
+		L145:
 		}
 	}
-L138:
+L143:
 	{
 		l3 = nil
 		if l4 = rt.Dot(l0, s26); l4 == nil {
-			goto L141
+			goto L146
 		}
 		for it := rt.NewIter(l4); it.Next(); {
 			l5, l6 = it.Key, it.Value
@@ -3113,58 +3198,68 @@ L138:
 			if l9, err = e.once3(l0, l1); err != nil {
 				return nil, err
 			} else if l9 == nil {
-				goto L143
+				goto L148
 			}
 			if l10 = rt.Dot(l9, s62); l10 == nil {
-				goto L143
+				goto L148
 			}
 			if l11 = rt.Dot(l10, s63); l11 == nil {
-				goto L143
+				goto L148
 			}
 			l12 = l11
 			if l13 = rt.Dot(l8, s62); l13 == nil {
-				goto L143
+				goto L148
 			}
 			if l14 = rt.Dot(l13, s215); l14 == nil {
-				goto L143
+				goto L148
 			}
 			l15 = l14
 			if l16, err = rt.LT(l15, l12); err != nil {
 				return nil, err
 			} else if l16 == nil {
-				goto L143
+				goto L148
 			}
 			if rt.IsFalse(l16) {
-				goto L143
+				goto L148
 			}
 			if l17 = rt.Dot(l8, s62); l17 == nil {
-				goto L143
+				goto L148
 			}
-			if l18 = rt.Dot(l17, s216); l18 == nil {
-				goto L143
-			}
-			l19 = l18
-			l20 = ast.ArrayTerm(l19, l12)
-			if l21, err = rt.Sprintf(s217, l20); err != nil {
+			l18 = l17
+			if l19, err = e.f29__estimate_scope(l0, l1, l18); err != nil {
 				return nil, err
-			} else if l21 == nil {
-				goto L143
+			} else if l19 == nil {
+				goto L148
 			}
-			l22 = l21
+			l20 = l19
+			if l21 = rt.Dot(l8, s62); l21 == nil {
+				goto L148
+			}
+			if l22 = rt.Dot(l21, s218); l22 == nil {
+				goto L148
+			}
 			l23 = l22
-			l24 = ast.ArrayTerm(l7, l23)
-			l2.Value.(ast.Set).Add(l24)
-		L143:
+			l24 = ast.ArrayTerm(l23, l12, l20)
+			if l25, err = rt.Sprintf(s219, l24); err != nil {
+				return nil, err
+			} else if l25 == nil {
+				goto L148
+			}
+			l26 = l25
+			l27 = l26
+			l28 = ast.ArrayTerm(l7, l27)
+			l2.Value.(ast.Set).Add(l28)
+		L148:
 		}
 	}
-L141:
+L146:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.rules.psk_weak.deny
-func (e *eval) f30_deny(l0, l1 *ast.Term) (*ast.Term, error) {
+func (e *eval) f31_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32, l33, l34, l35, l36, l37, l38, l39, l40, l41, l42, l43, l44, l45, l46, l47, l48 *ast.Term
 	_ = l2
 	_ = l3
@@ -3223,7 +3318,7 @@ func (e *eval) f30_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 		l4 = e.p.k[177]
 		l14 = l4
 		if l15 = rt.Dot(l0, s26); l15 == nil {
-			goto L146
+			goto L151
 		}
 		for it := rt.NewIter(l15); it.Next(); {
 			l16, l17 = it.Key, it.Value
@@ -3234,79 +3329,79 @@ func (e *eval) f30_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 				if l21, err = e.memo15(l0, l1); err != nil {
 					return nil, err
 				} else if l21 == nil {
-					goto L149
+					goto L154
 				}
 				for it := rt.NewIter(l21); it.Next(); {
 					l22, l23 = it.Key, it.Value
 					l24 = l22
 					if _, ok := l23.Value.(*ast.Array); !ok {
-						goto L151
+						goto L156
 					}
 					if l26, err = rt.Len(l23); err != nil {
 						return nil, err
 					}
 					l25 = n4
 					if rt.Compare(l26, l25) != 0 {
-						goto L151
+						goto L156
 					}
 					l27 = n2
 					l27 = n2
 					if l28 = rt.Dot(l23, l27); l28 == nil {
-						goto L151
+						goto L156
 					}
 					l29 = l28
 					l27 = n3
 					if l28 = rt.Dot(l23, l27); l28 == nil {
-						goto L151
+						goto L156
 					}
 					l30 = l28
 					if rt.Compare(l29, l18) != 0 {
-						goto L151
+						goto L156
 					}
 					rt.Append(l20, l30)
-				L151:
+				L156:
 				}
 			}
-		L149:
+		L154:
 			l31 = l20
 			if l32, err = rt.Count(l31); err != nil {
 				return nil, err
 			} else if l32 == nil {
-				goto L148
+				goto L153
 			}
 			l33 = l32
 			l34 = n2
 			if l35, err = rt.GT(l33, l34); err != nil {
 				return nil, err
 			} else if l35 == nil {
-				goto L148
+				goto L153
 			}
 			if rt.IsFalse(l35) {
-				goto L148
+				goto L153
 			}
 			if l36, err = e.f5_on(l0, l1, l19); err != nil {
 				return nil, err
 			} else if l36 == nil {
-				goto L148
+				goto L153
 			}
 			l37 = l36
 			if l38, err = rt.Sort(l31); err != nil {
 				return nil, err
 			} else if l38 == nil {
-				goto L148
+				goto L153
 			}
 			l39 = l38
 			if l40, err = rt.Concat(s193, l39); err != nil {
 				return nil, err
 			} else if l40 == nil {
-				goto L148
+				goto L153
 			}
 			l41 = l40
 			l42 = ast.ArrayTerm(l37, l41)
-			if l43, err = rt.Sprintf(s218, l42); err != nil {
+			if l43, err = rt.Sprintf(s220, l42); err != nil {
 				return nil, err
 			} else if l43 == nil {
-				goto L148
+				goto L153
 			}
 			l44 = l43
 			l45 = l44
@@ -3314,21 +3409,21 @@ func (e *eval) f30_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 			if l47, err = e.f9_finding(l0, l1, l46, l19, s30, l45); err != nil {
 				return nil, err
 			} else if l47 == nil {
-				goto L148
+				goto L153
 			}
 			l48 = l47
 			l2.Value.(ast.Set).Add(l48)
-		L148:
+		L153:
 		}
 	}
-L146:
+L151:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.rules.subnet_any.deny
-func (e *eval) f31_deny(l0, l1 *ast.Term) (*ast.Term, error) {
+func (e *eval) f32_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32, l33, l34, l35, l36, l37, l38, l39, l40, l41, l42, l43, l44, l45 *ast.Term
 	_ = l2
 	_ = l3
@@ -3390,21 +3485,21 @@ func (e *eval) f31_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 			l19 = l17
 			l20 = l18
 			l21 = ast.ArrayTerm(l20)
-			if l22, err = rt.Sprintf(s229, l21); err != nil {
+			if l22, err = rt.Sprintf(s231, l21); err != nil {
 				return nil, err
 			} else if l22 == nil {
-				goto L156
+				goto L161
 			}
 			l23 = l22
 			if l24 = rt.Dot(l0, s102); l24 == nil {
-				goto L156
+				goto L161
 			}
 			l25 = l24
 			l26 = e.p.k[198]
 			if l27, err = rt.ObjectGet(l25, l23, l26); err != nil {
 				return nil, err
 			} else if l27 == nil {
-				goto L156
+				goto L161
 			}
 			l28 = l27
 			for it := rt.NewIter(l28); it.Next(); {
@@ -3414,28 +3509,28 @@ func (e *eval) f31_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 				if l33, err = e.once3(l0, l1); err != nil {
 					return nil, err
 				} else if l33 == nil {
-					goto L158
+					goto L163
 				}
 				if l34 = rt.Dot(l33, s73); l34 == nil {
-					goto L158
+					goto L163
 				}
 				if l35 = rt.Dot(l34, s74); l35 == nil {
-					goto L158
+					goto L163
 				}
 				l36 = l35
 				if l37, err = e.f4_listed(l0, l1, l36, l32); err != nil {
 					return nil, err
 				} else if l37 == nil {
-					goto L158
+					goto L163
 				}
 				if rt.IsFalse(l37) {
-					goto L158
+					goto L163
 				}
 				l38 = ast.ArrayTerm(l20, l32)
-				if l39, err = rt.Sprintf(s230, l38); err != nil {
+				if l39, err = rt.Sprintf(s232, l38); err != nil {
 					return nil, err
 				} else if l39 == nil {
-					goto L158
+					goto L163
 				}
 				l40 = l39
 				l41 = l40
@@ -3444,13 +3539,13 @@ func (e *eval) f31_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 				if l44, err = e.f9_finding(l0, l1, l42, l43, l32, l41); err != nil {
 					return nil, err
 				} else if l44 == nil {
-					goto L158
+					goto L163
 				}
 				l45 = l44
 				l2.Value.(ast.Set).Add(l45)
-			L158:
+			L163:
 			}
-		L156:
+		L161:
 		}
 	}
 	{
@@ -3459,7 +3554,7 @@ func (e *eval) f31_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 }
 
 // g0.data.vpncheck.rules.tunnel_not_established.deny
-func (e *eval) f32_deny(l0, l1 *ast.Term) (*ast.Term, error) {
+func (e *eval) f33_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32, l33, l34, l35, l36 *ast.Term
 	_ = l2
 	_ = l3
@@ -3506,59 +3601,59 @@ func (e *eval) f32_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 		l4 = e.p.k[200]
 		l14 = l4
 		if l15 = rt.Dot(l0, s26); l15 == nil {
-			goto L161
+			goto L166
 		}
 		for it := rt.NewIter(l15); it.Next(); {
 			l16, l17 = it.Key, it.Value
 			l18 = l16
 			l19 = l17
 			if l20 = rt.Dot(l19, s29); l20 == nil {
-				goto L163
+				goto L168
 			}
 			l21 = l20
 			if l22, err = rt.NEQ(l21, s30); err != nil {
 				return nil, err
 			} else if l22 == nil {
-				goto L163
+				goto L168
 			}
 			if rt.IsFalse(l22) {
-				goto L163
+				goto L168
 			}
 			if l23, err = e.once3(l0, l1); err != nil {
 				return nil, err
 			} else if l23 == nil {
-				goto L163
+				goto L168
 			}
 			if l24 = rt.Dot(l23, s29); l24 == nil {
-				goto L163
+				goto L168
 			}
 			if l25 = rt.Dot(l24, s71); l25 == nil {
-				goto L163
+				goto L168
 			}
 			l26 = l25
 			{
 				if l27, err = e.f4_listed(l0, l1, l26, l21); err != nil {
 					return nil, err
 				} else if l27 == nil {
-					goto L164
+					goto L169
 				}
 				if rt.IsFalse(l27) {
-					goto L164
+					goto L169
 				}
-				goto L163
+				goto L168
 			}
-		L164:
+		L169:
 			if l28, err = e.f5_on(l0, l1, l19); err != nil {
 				return nil, err
 			} else if l28 == nil {
-				goto L163
+				goto L168
 			}
 			l29 = l28
 			l30 = ast.ArrayTerm(l29, l21)
-			if l31, err = rt.Sprintf(s238, l30); err != nil {
+			if l31, err = rt.Sprintf(s240, l30); err != nil {
 				return nil, err
 			} else if l31 == nil {
-				goto L163
+				goto L168
 			}
 			l32 = l31
 			l33 = l32
@@ -3566,21 +3661,21 @@ func (e *eval) f32_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 			if l35, err = e.f9_finding(l0, l1, l34, l19, l21, l33); err != nil {
 				return nil, err
 			} else if l35 == nil {
-				goto L163
+				goto L168
 			}
 			l36 = l35
 			l2.Value.(ast.Set).Add(l36)
-		L163:
+		L168:
 		}
 	}
-L161:
+L166:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.rules.unknown_algorithm._fields
-func (e *eval) f33__fields(l0, l1 *ast.Term) (*ast.Term, error) {
+func (e *eval) f34__fields(l0, l1 *ast.Term) (*ast.Term, error) {
 	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20 *ast.Term
 	_ = l2
 	_ = l3
@@ -3612,20 +3707,20 @@ func (e *eval) f33__fields(l0, l1 *ast.Term) (*ast.Term, error) {
 	}
 	{
 		if l3 == nil {
-			goto L167
+			goto L172
 		}
 		if err = rt.Assign(&l2, l3); err != nil {
 			return nil, err
 		}
 	}
-L167:
+L172:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.lib.allowed
-func (e *eval) f34_allowed(l0, l1, l3, l4 *ast.Term) (*ast.Term, error) {
+func (e *eval) f35_allowed(l0, l1, l3, l4 *ast.Term) (*ast.Term, error) {
 	var l2, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15 *ast.Term
 	_ = l2
 	_ = l5
@@ -3648,10 +3743,10 @@ func (e *eval) f34_allowed(l0, l1, l3, l4 *ast.Term) (*ast.Term, error) {
 		if l8, err = e.once3(l0, l1); err != nil {
 			return nil, err
 		} else if l8 == nil {
-			goto L169
+			goto L174
 		}
 		if l9 = rt.Dot(l8, s76); l9 == nil {
-			goto L169
+			goto L174
 		}
 		l10 = l9
 		l11 = ast.ArrayTerm(l6, s32)
@@ -3659,82 +3754,15 @@ func (e *eval) f34_allowed(l0, l1, l3, l4 *ast.Term) (*ast.Term, error) {
 		if l13, err = rt.ObjectGet(l10, l11, l12); err != nil {
 			return nil, err
 		} else if l13 == nil {
-			goto L169
+			goto L174
 		}
 		l14 = l13
 		if l15, err = e.f4_listed(l0, l1, l14, l7); err != nil {
 			return nil, err
 		} else if l15 == nil {
-			goto L169
-		}
-		if rt.IsFalse(l15) {
-			goto L169
-		}
-		if err = rt.Assign(&l5, rt.True); err != nil {
-			return nil, err
-		}
-	}
-L169:
-	{
-		if l5 == nil {
-			goto L170
-		}
-		if err = rt.Assign(&l2, l5); err != nil {
-			return nil, err
-		}
-	}
-L170:
-	{
-		return l2, nil
-	}
-}
-
-// g0.data.vpncheck.lib.known
-func (e *eval) f35_known(l0, l1, l3, l4 *ast.Term) (*ast.Term, error) {
-	var l2, l5, l6, l7, l8 *ast.Term
-	_ = l2
-	_ = l5
-	_ = l6
-	_ = l7
-	_ = l8
-	var err error
-	_ = err
-	{
-		l5 = nil
-		l6 = l3
-		l7 = l4
-		if l8, err = e.f34_allowed(l0, l1, l6, l7); err != nil {
-			return nil, err
-		} else if l8 == nil {
-			goto L172
-		}
-		if rt.IsFalse(l8) {
-			goto L172
-		}
-		if err = rt.Assign(&l5, rt.True); err != nil {
-			return nil, err
-		}
-	}
-L172:
-	{
-		if l5 == nil {
-			goto L173
-		}
-		if err = rt.Assign(&l2, l5); err != nil {
-			return nil, err
-		}
-	}
-L173:
-	{
-		l5 = nil
-		l6 = l3
-		l7 = l4
-		if l8, err = e.f15_denied(l0, l1, l6, l7); err != nil {
-			return nil, err
-		} else if l8 == nil {
 			goto L174
 		}
-		if rt.IsFalse(l8) {
+		if rt.IsFalse(l15) {
 			goto L174
 		}
 		if err = rt.Assign(&l5, rt.True); err != nil {
@@ -3756,8 +3784,75 @@ L175:
 	}
 }
 
+// g0.data.vpncheck.lib.known
+func (e *eval) f36_known(l0, l1, l3, l4 *ast.Term) (*ast.Term, error) {
+	var l2, l5, l6, l7, l8 *ast.Term
+	_ = l2
+	_ = l5
+	_ = l6
+	_ = l7
+	_ = l8
+	var err error
+	_ = err
+	{
+		l5 = nil
+		l6 = l3
+		l7 = l4
+		if l8, err = e.f35_allowed(l0, l1, l6, l7); err != nil {
+			return nil, err
+		} else if l8 == nil {
+			goto L177
+		}
+		if rt.IsFalse(l8) {
+			goto L177
+		}
+		if err = rt.Assign(&l5, rt.True); err != nil {
+			return nil, err
+		}
+	}
+L177:
+	{
+		if l5 == nil {
+			goto L178
+		}
+		if err = rt.Assign(&l2, l5); err != nil {
+			return nil, err
+		}
+	}
+L178:
+	{
+		l5 = nil
+		l6 = l3
+		l7 = l4
+		if l8, err = e.f15_denied(l0, l1, l6, l7); err != nil {
+			return nil, err
+		} else if l8 == nil {
+			goto L179
+		}
+		if rt.IsFalse(l8) {
+			goto L179
+		}
+		if err = rt.Assign(&l5, rt.True); err != nil {
+			return nil, err
+		}
+	}
+L179:
+	{
+		if l5 == nil {
+			goto L180
+		}
+		if err = rt.Assign(&l2, l5); err != nil {
+			return nil, err
+		}
+	}
+L180:
+	{
+		return l2, nil
+	}
+}
+
 // g0.data.vpncheck.rules.unknown_algorithm._pfs_disabled
-func (e *eval) f36__pfs_disabled(l0, l1, l3, l4 *ast.Term) (*ast.Term, error) {
+func (e *eval) f37__pfs_disabled(l0, l1, l3, l4 *ast.Term) (*ast.Term, error) {
 	var l2, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17 *ast.Term
 	_ = l2
 	_ = l5
@@ -3780,74 +3875,74 @@ func (e *eval) f36__pfs_disabled(l0, l1, l3, l4 *ast.Term) (*ast.Term, error) {
 		l6 = l3
 		l7 = l4
 		if l8 = rt.Dot(l6, s2); l8 == nil {
-			goto L177
+			goto L182
 		}
 		if _, ok := l8.Value.(*ast.Array); !ok {
-			goto L177
+			goto L182
 		}
 		if l10, err = rt.Len(l8); err != nil {
 			return nil, err
 		}
 		l9 = n4
 		if rt.Compare(l10, l9) != 0 {
-			goto L177
+			goto L182
 		}
 		l11 = n2
 		l11 = n2
 		if l12 = rt.Dot(l8, l11); l12 == nil {
-			goto L177
+			goto L182
 		}
 		if rt.Compare(l12, s159) != 0 {
-			goto L177
+			goto L182
 		}
 		l11 = n3
 		if l12 = rt.Dot(l8, l11); l12 == nil {
-			goto L177
+			goto L182
 		}
 		if rt.Compare(l12, s31) != 0 {
-			goto L177
+			goto L182
 		}
 		if l13, err = e.once3(l0, l1); err != nil {
 			return nil, err
 		} else if l13 == nil {
-			goto L177
+			goto L182
 		}
 		if l14 = rt.Dot(l13, s76); l14 == nil {
-			goto L177
+			goto L182
 		}
 		if l15 = rt.Dot(l14, s58); l15 == nil {
-			goto L177
+			goto L182
 		}
 		l16 = l15
 		if l17, err = e.f4_listed(l0, l1, l16, l7); err != nil {
 			return nil, err
 		} else if l17 == nil {
-			goto L177
+			goto L182
 		}
 		if rt.IsFalse(l17) {
-			goto L177
+			goto L182
 		}
 		if err = rt.Assign(&l5, rt.True); err != nil {
 			return nil, err
 		}
 	}
-L177:
+L182:
 	{
 		if l5 == nil {
-			goto L178
+			goto L183
 		}
 		if err = rt.Assign(&l2, l5); err != nil {
 			return nil, err
 		}
 	}
-L178:
+L183:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.rules.unknown_algorithm.deny
-func (e *eval) f37_deny(l0, l1 *ast.Term) (*ast.Term, error) {
+func (e *eval) f38_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32, l33, l34, l35, l36, l37, l38, l39, l40, l41, l42, l43, l44, l45 *ast.Term
 	_ = l2
 	_ = l3
@@ -3903,7 +3998,7 @@ func (e *eval) f37_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 		l4 = e.p.k[228]
 		l14 = l4
 		if l15 = rt.Dot(l0, s26); l15 == nil {
-			goto L181
+			goto L186
 		}
 		for it := rt.NewIter(l15); it.Next(); {
 			l16, l17 = it.Key, it.Value
@@ -3912,74 +4007,74 @@ func (e *eval) f37_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 			if l20, err = e.once5(l0, l1); err != nil {
 				return nil, err
 			} else if l20 == nil {
-				goto L183
+				goto L188
 			}
 			for it := rt.NewIter(l20); it.Next(); {
 				l21, l22 = it.Key, it.Value
 				l23 = l21
 				l24 = l22
 				if l25 = rt.Dot(l24, s2); l25 == nil {
-					goto L185
+					goto L190
 				}
 				l26 = l25
 				if l27, err = rt.ObjectGet(l19, l26, s30); err != nil {
 					return nil, err
 				} else if l27 == nil {
-					goto L185
+					goto L190
 				}
 				l28 = l27
 				l29 = l28
 				if l30, err = rt.NEQ(l29, s30); err != nil {
 					return nil, err
 				} else if l30 == nil {
-					goto L185
+					goto L190
 				}
 				if rt.IsFalse(l30) {
-					goto L185
+					goto L190
 				}
-				if l31 = rt.Dot(l24, s249); l31 == nil {
-					goto L185
+				if l31 = rt.Dot(l24, s251); l31 == nil {
+					goto L190
 				}
 				l32 = l31
 				{
-					if l33, err = e.f35_known(l0, l1, l32, l29); err != nil {
+					if l33, err = e.f36_known(l0, l1, l32, l29); err != nil {
 						return nil, err
 					} else if l33 == nil {
-						goto L186
+						goto L191
 					}
 					if rt.IsFalse(l33) {
-						goto L186
+						goto L191
 					}
-					goto L185
+					goto L190
 				}
-			L186:
+			L191:
 				{
-					if l34, err = e.f36__pfs_disabled(l0, l1, l24, l29); err != nil {
+					if l34, err = e.f37__pfs_disabled(l0, l1, l24, l29); err != nil {
 						return nil, err
 					} else if l34 == nil {
-						goto L187
+						goto L192
 					}
 					if rt.IsFalse(l34) {
-						goto L187
+						goto L192
 					}
-					goto L185
+					goto L190
 				}
-			L187:
+			L192:
 				if l35, err = e.f5_on(l0, l1, l19); err != nil {
 					return nil, err
 				} else if l35 == nil {
-					goto L185
+					goto L190
 				}
 				l36 = l35
-				if l37 = rt.Dot(l24, s250); l37 == nil {
-					goto L185
+				if l37 = rt.Dot(l24, s252); l37 == nil {
+					goto L190
 				}
 				l38 = l37
 				l39 = ast.ArrayTerm(l38, l29, l36)
-				if l40, err = rt.Sprintf(s259, l39); err != nil {
+				if l40, err = rt.Sprintf(s261, l39); err != nil {
 					return nil, err
 				} else if l40 == nil {
-					goto L185
+					goto L190
 				}
 				l41 = l40
 				l42 = l41
@@ -3987,23 +4082,23 @@ func (e *eval) f37_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 				if l44, err = e.f9_finding(l0, l1, l43, l19, l29, l42); err != nil {
 					return nil, err
 				} else if l44 == nil {
-					goto L185
+					goto L190
 				}
 				l45 = l44
 				l2.Value.(ast.Set).Add(l45)
-			L185:
+			L190:
 			}
-		L183:
+		L188:
 		}
 	}
-L181:
+L186:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.main.findings
-func (e *eval) f38_findings(l0, l1 *ast.Term) (*ast.Term, error) {
+func (e *eval) f39_findings(l0, l1 *ast.Term) (*ast.Term, error) {
 	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32, l33, l34, l35, l36, l37, l38, l39, l40, l41, l42, l43, l44, l45, l46, l47, l48, l49, l50, l51, l52, l53, l54, l55, l56, l57, l58, l59, l60, l61, l62, l63, l64, l65, l66, l67, l68, l69, l70, l71, l72, l73, l74, l75, l76, l77, l78, l79, l80, l81, l82, l83, l84, l85, l86, l87, l88, l89, l90, l91, l92, l93, l94, l95, l96, l97, l98, l99, l100, l101, l102, l103, l104, l105, l106, l107, l108, l109, l110, l111, l112, l113, l114, l115, l116, l117, l118, l119, l120, l121, l122, l123, l124, l125, l126, l127, l128, l129, l130, l131, l132, l133, l134, l135, l136, l137, l138, l139, l140, l141, l142, l143, l144, l145, l146, l147, l148, l149, l150, l151, l152, l153, l154, l155, l156, l157, l158, l159, l160, l161, l162, l163, l164, l165, l166, l167, l168, l169, l170, l171, l172, l173, l174, l175, l176, l177, l178, l179, l180, l181, l182, l183, l184, l185, l186, l187, l188, l189, l190, l191, l192, l193, l194, l195, l196, l197, l198, l199, l200, l201, l202, l203, l204, l205, l206, l207, l208, l209, l210, l211, l212, l213, l214, l215, l216, l217, l218, l219, l220, l221, l222, l223, l226, l227, l228, l229, l230, l231 *ast.Term
 	_ = l2
 	_ = l3
@@ -4245,782 +4340,782 @@ func (e *eval) f38_findings(l0, l1 *ast.Term) (*ast.Term, error) {
 			if l5, err = e.memo0(l0, l1); err != nil {
 				return nil, err
 			} else if l5 == nil {
-				goto L191
+				goto L196
 			}
 			for it := rt.NewIter(l5); it.Next(); {
 				l6, l7 = it.Key, it.Value
 				l8 = l6
 				l9 = l7
 				if l10 = rt.Dot(l9, s84); l10 == nil {
-					goto L193
+					goto L198
 				}
 				l11 = l10
 				if l12, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l12 == nil {
-					goto L193
+					goto L198
 				}
 				l13 = l12
 				{
 					if l14, err = rt.Member2(l11, l13); err != nil {
 						return nil, err
 					} else if l14 == nil {
-						goto L194
+						goto L199
 					}
 					if rt.IsFalse(l14) {
-						goto L194
+						goto L199
 					}
-					goto L193
+					goto L198
 				}
-			L194:
+			L199:
 				l2.Value.(ast.Set).Add(l9)
-			L193:
+			L198:
 			}
 		}
-	L191:
+	L196:
 		{
 			l15 = s85
 			if l16, err = e.memo1(l0, l1); err != nil {
 				return nil, err
 			} else if l16 == nil {
-				goto L195
+				goto L200
 			}
 			for it := rt.NewIter(l16); it.Next(); {
 				l17, l18 = it.Key, it.Value
 				l19 = l17
 				l20 = l18
 				if l21 = rt.Dot(l20, s84); l21 == nil {
-					goto L197
+					goto L202
 				}
 				l22 = l21
 				if l23, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l23 == nil {
-					goto L197
+					goto L202
 				}
 				l24 = l23
 				{
 					if l25, err = rt.Member2(l22, l24); err != nil {
 						return nil, err
 					} else if l25 == nil {
-						goto L198
+						goto L203
 					}
 					if rt.IsFalse(l25) {
-						goto L198
+						goto L203
 					}
-					goto L197
+					goto L202
 				}
-			L198:
+			L203:
 				l2.Value.(ast.Set).Add(l20)
-			L197:
+			L202:
 			}
 		}
-	L195:
+	L200:
 		{
 			l26 = s94
 			if l27, err = e.memo2(l0, l1); err != nil {
 				return nil, err
 			} else if l27 == nil {
-				goto L199
+				goto L204
 			}
 			for it := rt.NewIter(l27); it.Next(); {
 				l28, l29 = it.Key, it.Value
 				l30 = l28
 				l31 = l29
 				if l32 = rt.Dot(l31, s84); l32 == nil {
-					goto L201
+					goto L206
 				}
 				l33 = l32
 				if l34, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l34 == nil {
-					goto L201
+					goto L206
 				}
 				l35 = l34
 				{
 					if l36, err = rt.Member2(l33, l35); err != nil {
 						return nil, err
 					} else if l36 == nil {
-						goto L202
+						goto L207
 					}
 					if rt.IsFalse(l36) {
-						goto L202
+						goto L207
 					}
-					goto L201
+					goto L206
 				}
-			L202:
+			L207:
 				l2.Value.(ast.Set).Add(l31)
-			L201:
+			L206:
 			}
 		}
-	L199:
+	L204:
 		{
 			l37 = s69
 			if l38, err = e.memo3(l0, l1); err != nil {
 				return nil, err
 			} else if l38 == nil {
-				goto L203
+				goto L208
 			}
 			for it := rt.NewIter(l38); it.Next(); {
 				l39, l40 = it.Key, it.Value
 				l41 = l39
 				l42 = l40
 				if l43 = rt.Dot(l42, s84); l43 == nil {
-					goto L205
+					goto L210
 				}
 				l44 = l43
 				if l45, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l45 == nil {
-					goto L205
+					goto L210
 				}
 				l46 = l45
 				{
 					if l47, err = rt.Member2(l44, l46); err != nil {
 						return nil, err
 					} else if l47 == nil {
-						goto L206
+						goto L211
 					}
 					if rt.IsFalse(l47) {
-						goto L206
+						goto L211
 					}
-					goto L205
+					goto L210
 				}
-			L206:
+			L211:
 				l2.Value.(ast.Set).Add(l42)
-			L205:
+			L210:
 			}
 		}
-	L203:
+	L208:
 		{
 			l48 = s111
 			if l49, err = e.memo4(l0, l1); err != nil {
 				return nil, err
 			} else if l49 == nil {
-				goto L207
+				goto L212
 			}
 			for it := rt.NewIter(l49); it.Next(); {
 				l50, l51 = it.Key, it.Value
 				l52 = l50
 				l53 = l51
 				if l54 = rt.Dot(l53, s84); l54 == nil {
-					goto L209
+					goto L214
 				}
 				l55 = l54
 				if l56, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l56 == nil {
-					goto L209
+					goto L214
 				}
 				l57 = l56
 				{
 					if l58, err = rt.Member2(l55, l57); err != nil {
 						return nil, err
 					} else if l58 == nil {
-						goto L210
+						goto L215
 					}
 					if rt.IsFalse(l58) {
-						goto L210
+						goto L215
 					}
-					goto L209
+					goto L214
 				}
-			L210:
+			L215:
 				l2.Value.(ast.Set).Add(l53)
-			L209:
+			L214:
 			}
 		}
-	L207:
+	L212:
 		{
 			l59 = s122
 			if l60, err = e.memo5(l0, l1); err != nil {
 				return nil, err
 			} else if l60 == nil {
-				goto L211
+				goto L216
 			}
 			for it := rt.NewIter(l60); it.Next(); {
 				l61, l62 = it.Key, it.Value
 				l63 = l61
 				l64 = l62
 				if l65 = rt.Dot(l64, s84); l65 == nil {
-					goto L213
+					goto L218
 				}
 				l66 = l65
 				if l67, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l67 == nil {
-					goto L213
+					goto L218
 				}
 				l68 = l67
 				{
 					if l69, err = rt.Member2(l66, l68); err != nil {
 						return nil, err
 					} else if l69 == nil {
-						goto L214
+						goto L219
 					}
 					if rt.IsFalse(l69) {
-						goto L214
+						goto L219
 					}
-					goto L213
+					goto L218
 				}
-			L214:
+			L219:
 				l2.Value.(ast.Set).Add(l64)
-			L213:
+			L218:
 			}
 		}
-	L211:
+	L216:
 		{
 			l70 = s128
 			if l71, err = e.memo6(l0, l1); err != nil {
 				return nil, err
 			} else if l71 == nil {
-				goto L215
+				goto L220
 			}
 			for it := rt.NewIter(l71); it.Next(); {
 				l72, l73 = it.Key, it.Value
 				l74 = l72
 				l75 = l73
 				if l76 = rt.Dot(l75, s84); l76 == nil {
-					goto L217
+					goto L222
 				}
 				l77 = l76
 				if l78, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l78 == nil {
-					goto L217
+					goto L222
 				}
 				l79 = l78
 				{
 					if l80, err = rt.Member2(l77, l79); err != nil {
 						return nil, err
 					} else if l80 == nil {
-						goto L218
+						goto L223
 					}
 					if rt.IsFalse(l80) {
-						goto L218
+						goto L223
 					}
-					goto L217
+					goto L222
 				}
-			L218:
+			L223:
 				l2.Value.(ast.Set).Add(l75)
-			L217:
+			L222:
 			}
 		}
-	L215:
+	L220:
 		{
 			l81 = s136
 			if l82, err = e.memo7(l0, l1); err != nil {
 				return nil, err
 			} else if l82 == nil {
-				goto L219
+				goto L224
 			}
 			for it := rt.NewIter(l82); it.Next(); {
 				l83, l84 = it.Key, it.Value
 				l85 = l83
 				l86 = l84
 				if l87 = rt.Dot(l86, s84); l87 == nil {
-					goto L221
+					goto L226
 				}
 				l88 = l87
 				if l89, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l89 == nil {
-					goto L221
+					goto L226
 				}
 				l90 = l89
 				{
 					if l91, err = rt.Member2(l88, l90); err != nil {
 						return nil, err
 					} else if l91 == nil {
-						goto L222
+						goto L227
 					}
 					if rt.IsFalse(l91) {
-						goto L222
+						goto L227
 					}
-					goto L221
+					goto L226
 				}
-			L222:
+			L227:
 				l2.Value.(ast.Set).Add(l86)
-			L221:
+			L226:
 			}
 		}
-	L219:
+	L224:
 		{
 			l92 = s144
 			if l93, err = e.memo8(l0, l1); err != nil {
 				return nil, err
 			} else if l93 == nil {
-				goto L223
+				goto L228
 			}
 			for it := rt.NewIter(l93); it.Next(); {
 				l94, l95 = it.Key, it.Value
 				l96 = l94
 				l97 = l95
 				if l98 = rt.Dot(l97, s84); l98 == nil {
-					goto L225
+					goto L230
 				}
 				l99 = l98
 				if l100, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l100 == nil {
-					goto L225
+					goto L230
 				}
 				l101 = l100
 				{
 					if l102, err = rt.Member2(l99, l101); err != nil {
 						return nil, err
 					} else if l102 == nil {
-						goto L226
+						goto L231
 					}
 					if rt.IsFalse(l102) {
-						goto L226
+						goto L231
 					}
-					goto L225
+					goto L230
 				}
-			L226:
+			L231:
 				l2.Value.(ast.Set).Add(l97)
-			L225:
+			L230:
 			}
 		}
-	L223:
+	L228:
 		{
 			l103 = s152
 			if l104, err = e.memo9(l0, l1); err != nil {
 				return nil, err
 			} else if l104 == nil {
-				goto L227
+				goto L232
 			}
 			for it := rt.NewIter(l104); it.Next(); {
 				l105, l106 = it.Key, it.Value
 				l107 = l105
 				l108 = l106
 				if l109 = rt.Dot(l108, s84); l109 == nil {
-					goto L229
+					goto L234
 				}
 				l110 = l109
 				if l111, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l111 == nil {
-					goto L229
+					goto L234
 				}
 				l112 = l111
 				{
 					if l113, err = rt.Member2(l110, l112); err != nil {
 						return nil, err
 					} else if l113 == nil {
-						goto L230
+						goto L235
 					}
 					if rt.IsFalse(l113) {
-						goto L230
+						goto L235
 					}
-					goto L229
+					goto L234
 				}
-			L230:
+			L235:
 				l2.Value.(ast.Set).Add(l108)
-			L229:
+			L234:
 			}
 		}
-	L227:
+	L232:
 		{
 			l114 = s161
 			if l115, err = e.memo10(l0, l1); err != nil {
 				return nil, err
 			} else if l115 == nil {
-				goto L231
+				goto L236
 			}
 			for it := rt.NewIter(l115); it.Next(); {
 				l116, l117 = it.Key, it.Value
 				l118 = l116
 				l119 = l117
 				if l120 = rt.Dot(l119, s84); l120 == nil {
-					goto L233
+					goto L238
 				}
 				l121 = l120
 				if l122, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l122 == nil {
-					goto L233
+					goto L238
 				}
 				l123 = l122
 				{
 					if l124, err = rt.Member2(l121, l123); err != nil {
 						return nil, err
 					} else if l124 == nil {
-						goto L234
+						goto L239
 					}
 					if rt.IsFalse(l124) {
-						goto L234
+						goto L239
 					}
-					goto L233
+					goto L238
 				}
-			L234:
+			L239:
 				l2.Value.(ast.Set).Add(l119)
-			L233:
+			L238:
 			}
 		}
-	L231:
+	L236:
 		{
 			l125 = s168
 			if l126, err = e.memo11(l0, l1); err != nil {
 				return nil, err
 			} else if l126 == nil {
-				goto L235
+				goto L240
 			}
 			for it := rt.NewIter(l126); it.Next(); {
 				l127, l128 = it.Key, it.Value
 				l129 = l127
 				l130 = l128
 				if l131 = rt.Dot(l130, s84); l131 == nil {
-					goto L237
+					goto L242
 				}
 				l132 = l131
 				if l133, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l133 == nil {
-					goto L237
+					goto L242
 				}
 				l134 = l133
 				{
 					if l135, err = rt.Member2(l132, l134); err != nil {
 						return nil, err
 					} else if l135 == nil {
-						goto L238
+						goto L243
 					}
 					if rt.IsFalse(l135) {
-						goto L238
+						goto L243
 					}
-					goto L237
+					goto L242
 				}
-			L238:
+			L243:
 				l2.Value.(ast.Set).Add(l130)
-			L237:
+			L242:
 			}
 		}
-	L235:
+	L240:
 		{
 			l136 = s176
 			if l137, err = e.memo12(l0, l1); err != nil {
 				return nil, err
 			} else if l137 == nil {
-				goto L239
+				goto L244
 			}
 			for it := rt.NewIter(l137); it.Next(); {
 				l138, l139 = it.Key, it.Value
 				l140 = l138
 				l141 = l139
 				if l142 = rt.Dot(l141, s84); l142 == nil {
-					goto L241
+					goto L246
 				}
 				l143 = l142
 				if l144, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l144 == nil {
-					goto L241
+					goto L246
 				}
 				l145 = l144
 				{
 					if l146, err = rt.Member2(l143, l145); err != nil {
 						return nil, err
 					} else if l146 == nil {
-						goto L242
+						goto L247
 					}
 					if rt.IsFalse(l146) {
-						goto L242
+						goto L247
 					}
-					goto L241
+					goto L246
 				}
-			L242:
+			L247:
 				l2.Value.(ast.Set).Add(l141)
-			L241:
+			L246:
 			}
 		}
-	L239:
+	L244:
 		{
 			l147 = s184
 			if l148, err = e.memo13(l0, l1); err != nil {
 				return nil, err
 			} else if l148 == nil {
-				goto L243
+				goto L248
 			}
 			for it := rt.NewIter(l148); it.Next(); {
 				l149, l150 = it.Key, it.Value
 				l151 = l149
 				l152 = l150
 				if l153 = rt.Dot(l152, s84); l153 == nil {
-					goto L245
+					goto L250
 				}
 				l154 = l153
 				if l155, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l155 == nil {
-					goto L245
+					goto L250
 				}
 				l156 = l155
 				{
 					if l157, err = rt.Member2(l154, l156); err != nil {
 						return nil, err
 					} else if l157 == nil {
-						goto L246
+						goto L251
 					}
 					if rt.IsFalse(l157) {
-						goto L246
+						goto L251
 					}
-					goto L245
+					goto L250
 				}
-			L246:
+			L251:
 				l2.Value.(ast.Set).Add(l152)
-			L245:
+			L250:
 			}
 		}
-	L243:
+	L248:
 		{
 			l158 = s195
 			if l159, err = e.memo14(l0, l1); err != nil {
 				return nil, err
 			} else if l159 == nil {
-				goto L247
+				goto L252
 			}
 			for it := rt.NewIter(l159); it.Next(); {
 				l160, l161 = it.Key, it.Value
 				l162 = l160
 				l163 = l161
 				if l164 = rt.Dot(l163, s84); l164 == nil {
-					goto L249
+					goto L254
 				}
 				l165 = l164
 				if l166, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l166 == nil {
-					goto L249
+					goto L254
 				}
 				l167 = l166
 				{
 					if l168, err = rt.Member2(l165, l167); err != nil {
 						return nil, err
 					} else if l168 == nil {
-						goto L250
+						goto L255
 					}
 					if rt.IsFalse(l168) {
-						goto L250
+						goto L255
 					}
-					goto L249
+					goto L254
 				}
-			L250:
+			L255:
 				l2.Value.(ast.Set).Add(l163)
-			L249:
+			L254:
 			}
 		}
-	L247:
+	L252:
 		{
 			l169 = s204
 			if l170, err = e.memo16(l0, l1); err != nil {
 				return nil, err
 			} else if l170 == nil {
-				goto L251
+				goto L256
 			}
 			for it := rt.NewIter(l170); it.Next(); {
 				l171, l172 = it.Key, it.Value
 				l173 = l171
 				l174 = l172
 				if l175 = rt.Dot(l174, s84); l175 == nil {
-					goto L253
+					goto L258
 				}
 				l176 = l175
 				if l177, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l177 == nil {
-					goto L253
+					goto L258
 				}
 				l178 = l177
 				{
 					if l179, err = rt.Member2(l176, l178); err != nil {
 						return nil, err
 					} else if l179 == nil {
-						goto L254
+						goto L259
 					}
 					if rt.IsFalse(l179) {
-						goto L254
+						goto L259
 					}
-					goto L253
+					goto L258
 				}
-			L254:
+			L259:
 				l2.Value.(ast.Set).Add(l174)
-			L253:
+			L258:
 			}
 		}
-	L251:
+	L256:
 		{
-			l180 = s219
+			l180 = s221
 			if l181, err = e.memo17(l0, l1); err != nil {
 				return nil, err
 			} else if l181 == nil {
-				goto L255
+				goto L260
 			}
 			for it := rt.NewIter(l181); it.Next(); {
 				l182, l183 = it.Key, it.Value
 				l184 = l182
 				l185 = l183
 				if l186 = rt.Dot(l185, s84); l186 == nil {
-					goto L257
+					goto L262
 				}
 				l187 = l186
 				if l188, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l188 == nil {
-					goto L257
+					goto L262
 				}
 				l189 = l188
 				{
 					if l190, err = rt.Member2(l187, l189); err != nil {
 						return nil, err
 					} else if l190 == nil {
-						goto L258
+						goto L263
 					}
 					if rt.IsFalse(l190) {
-						goto L258
+						goto L263
 					}
-					goto L257
+					goto L262
 				}
-			L258:
+			L263:
 				l2.Value.(ast.Set).Add(l185)
-			L257:
+			L262:
 			}
 		}
-	L255:
+	L260:
 		{
-			l191 = s231
+			l191 = s233
 			if l192, err = e.memo18(l0, l1); err != nil {
 				return nil, err
 			} else if l192 == nil {
-				goto L259
+				goto L264
 			}
 			for it := rt.NewIter(l192); it.Next(); {
 				l193, l194 = it.Key, it.Value
 				l195 = l193
 				l196 = l194
 				if l197 = rt.Dot(l196, s84); l197 == nil {
-					goto L261
+					goto L266
 				}
 				l198 = l197
 				if l199, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l199 == nil {
-					goto L261
+					goto L266
 				}
 				l200 = l199
 				{
 					if l201, err = rt.Member2(l198, l200); err != nil {
 						return nil, err
 					} else if l201 == nil {
-						goto L262
+						goto L267
 					}
 					if rt.IsFalse(l201) {
-						goto L262
+						goto L267
 					}
-					goto L261
+					goto L266
 				}
-			L262:
+			L267:
 				l2.Value.(ast.Set).Add(l196)
-			L261:
+			L266:
 			}
 		}
-	L259:
+	L264:
 		{
-			l202 = s239
+			l202 = s241
 			if l203, err = e.memo19(l0, l1); err != nil {
 				return nil, err
 			} else if l203 == nil {
-				goto L263
+				goto L268
 			}
 			for it := rt.NewIter(l203); it.Next(); {
 				l204, l205 = it.Key, it.Value
 				l206 = l204
 				l207 = l205
 				if l208 = rt.Dot(l207, s84); l208 == nil {
-					goto L265
+					goto L270
 				}
 				l209 = l208
 				if l210, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l210 == nil {
-					goto L265
+					goto L270
 				}
 				l211 = l210
 				{
 					if l212, err = rt.Member2(l209, l211); err != nil {
 						return nil, err
 					} else if l212 == nil {
-						goto L266
+						goto L271
 					}
 					if rt.IsFalse(l212) {
-						goto L266
+						goto L271
 					}
-					goto L265
+					goto L270
 				}
-			L266:
+			L271:
 				l2.Value.(ast.Set).Add(l207)
-			L265:
+			L270:
 			}
 		}
-	L263:
+	L268:
 		l213 = e.p.k[238]
 		if l214 = rt.Dot(l1, s3); l214 == nil {
-			goto L190
+			goto L195
 		}
 		if l215 = rt.Dot(l214, s4); l215 == nil {
-			goto L190
+			goto L195
 		}
 		for it := rt.NewIter(l215); it.Next(); {
 			l216, l217 = it.Key, it.Value
 			l218 = l216
 			{
 				if l219 = rt.Dot(l213, l216); l219 == nil {
-					goto L269
+					goto L274
 				}
-				goto L268
+				goto L273
 			}
-		L269:
+		L274:
 			if l220 = rt.Dot(l217, s5); l220 == nil {
-				goto L268
+				goto L273
 			}
 			for it := rt.NewIter(l220); it.Next(); {
 				l221, l222 = it.Key, it.Value
 				l223 = l221
 				{
 					{
-						goto L272
+						goto L277
 					}
 				}
-			L272:
+			L277:
 				l226 = l222
 				if l227 = rt.Dot(l226, s84); l227 == nil {
-					goto L271
+					goto L276
 				}
 				l228 = l227
 				if l229, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l229 == nil {
-					goto L271
+					goto L276
 				}
 				l230 = l229
 				{
 					if l231, err = rt.Member2(l228, l230); err != nil {
 						return nil, err
 					} else if l231 == nil {
-						goto L274
+						goto L279
 					}
 					if rt.IsFalse(l231) {
-						goto L274
+						goto L279
 					}
-					goto L271
+					goto L276
 				}
-			L274:
+			L279:
 				l2.Value.(ast.Set).Add(l226)
-			L271:
+			L276:
 			}
-		L268:
+		L273:
 		}
 	}
-L190:
+L195:
 	{
 		return l2, nil
 	}

@@ -53,7 +53,12 @@ _weaknesses contains [i, reason] if {
 	minimum := lib.config.psk.min_guesses
 	tunnel.psk.guesses < minimum
 	reason := sprintf(
-		"estimated at about 10^%d guesses, below the minimum of %v",
-		[tunnel.psk.guesses_log10, minimum],
+		"estimated at about 10^%d guesses, below the minimum of %v%s",
+		[tunnel.psk.guesses_log10, minimum, _estimate_scope(tunnel.psk)],
 	)
 }
+
+# A key longer than psk.estimate_max_length is estimated on its prefix.
+_estimate_scope(psk) := sprintf(" (the estimate covers the first %d characters)", [psk.estimated_length]) if {
+	psk.estimated_length < psk.length
+} else := ""

@@ -29,6 +29,19 @@ test_long_but_guessable if {
 	not contains(f.message, "characters")
 }
 
+test_long_key_judged_on_its_prefix if {
+	key := object.union(_strong, {"length": 300, "estimated_length": 64, "guesses": 3e11, "guesses_log10": 11})
+	some f in psk_weak.deny with input as {"tunnels": [{"psk": key}]}
+	startswith(f.message, "pre-shared key is weak: estimated at about 10^11 guesses, below the minimum of ")
+	endswith(f.message, " (the estimate covers the first 64 characters)")
+}
+
+test_whole_key_estimated if {
+	key := object.union(_strong, {"length": 32, "estimated_length": 32, "guesses": 3e11, "guesses_log10": 11})
+	some f in psk_weak.deny with input as {"tunnels": [{"psk": key}]}
+	not contains(f.message, "first")
+}
+
 test_banned_only if {
 	some f in psk_weak.deny with input as {"tunnels": [{"psk": object.union(_strong, {"banned": true})}]}
 	f.message == "pre-shared key is weak: a commonly used key"
