@@ -751,7 +751,11 @@ func TestFunctionLifecycleRetries(t *testing.T) {
 		posts := sl.Posts()
 		f := footers(posts)
 		if len(posts) != 2 || f["message 1 of 2"] != 1 || f["message 2 of 2"] != 1 {
-			t.Errorf("want each of the run's 2 messages posted once, got %d posts, footers %v", len(posts), f)
+			t.Fatalf("want each of the run's 2 messages posted once, got %d posts, footers %v", len(posts), f)
+		}
+		// The details stay in the summary's thread, whichever instance posted them.
+		if posts[0].ThreadTS != "" || posts[1].ThreadTS != posts[0].TS {
+			t.Errorf("details not in the summary's thread: summary ts %q, details thread %q", posts[0].TS, posts[1].ThreadTS)
 		}
 		var text strings.Builder
 		for _, p := range posts {
