@@ -638,13 +638,7 @@ func TestLifecycleRace(t *testing.T) {
 			}
 			vpc.ReplaceConnection("cn-hangzhou", lcConn("cn-hangzhou", 0, true, nil))
 			if oss != nil {
-				conflicts := 0
-				for _, r := range oss.Requests() {
-					if r.Code == "FileAlreadyExists" {
-						conflicts++
-					}
-				}
-				t.Logf("OSS: %d requests, %d create-only writes refused (FileAlreadyExists)", len(oss.Requests()), conflicts)
+				t.Logf("OSS: %d requests, %d create-only writes refused (FileAlreadyExists)", len(oss.Requests()), countCode(oss.Requests(), "FileAlreadyExists"))
 			}
 		})
 	}
@@ -908,4 +902,85 @@ func TestLifecycleVersionedBucketRefused(t *testing.T) {
 		}
 		in.assertNoSecrets(t, out)
 	})
+}
+
+// TestFunctionLifecycleConcurrentOSS: two instances serving at once on one
+// OSS state (the fake honours x-oss-forbid-overwrite): two different timer
+// events, then the same event delivered twice (FC's asynchronous delivery
+// is at least once). Each finding is posted once, and no update is lost.
+func TestFunctionLifecycleConcurrentOSS(t *testing.T) {
+	testBinary(t)
+	vpc := vpcfake.Start(fcCreds)
+	t.Cleanup(vpc.Close)
+	vpc.AddConnections("cn-hangzhou", lcConn("cn-hangzhou", 0, true, nil))
+	vpc.AddConnections("cn-shanghai", lcConn("cn-shanghai", 0, false, nil))
+	sl := slackfake.New(slackfake.Options{})
+	t.Cleanup(sl.Close)
+	oss := ossfake.New(t, ossfake.Config{AccessKeyID: fcCreds.AccessKeyID, AccessKeySecret: fcCreds.AccessKeySecret,
+		SecurityToken: fcCreds.SecurityToken, Buckets: []string{"vpncheck-state"}})
+	env := map[string]string{"VPNCHECK_STATE": "oss://vpncheck-state/vpncheck", "VPNCHECK_OSS_ENDPOINT": oss.URL}
+	slackEnv(sl, true, env)
+	a, b := startInstance(t, vpc, sl, env), startInstance(t, vpc, sl, env)
+	cred, err := alibaba.StaticCredential(fcCreds.AccessKeyID, fcCreds.AccessKeySecret, fcCreds.SecurityToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := state.Open(context.Background(), "oss://vpncheck-state/vpncheck", state.Options{Region: "cn-hangzhou", Endpoint: oss.URL, Credential: cred})
+	if err != nil {
+		t.Fatal(err)
+	}
+	watch := &slackWatch{s: sl}
+	at := func(hour string) string { return strings.Replace(timerEvent, "10:05", hour, 1) }
+
+	// Two events at once: one posts the news, the other finds none.
+	oa, ob := a.invokeAsync(t, at("10:05")), b.invokeAsync(t, at("11:05"))
+	ra, rb := decodeResult(t, <-oa), decodeResult(t, <-ob)
+	posts, text := watch.since()
+	if ra.Slack == nil || rb.Slack == nil || ra.Slack.Posted+rb.Slack.Posted != 2 || len(posts) != 2 || strings.Count(text, msgMD5) != 1 {
+		t.Errorf("two events at once: slack %+v and %+v, %d posts, md5 said %d times", ra.Slack, rb.Slack, len(posts), strings.Count(text, msgMD5))
+	}
+	v := readLedger(t, store)
+	if v.gen != 2 || len(v.state.Open) != 5 || !v.done {
+		t.Errorf("state: gen %d, %d open, done %v", v.gen, len(v.state.Open), v.done)
+	}
+
+	// md5 fixed; one event delivered to both instances at once: said once.
+	// The attempt that finds the other's claim still leased fails (FC
+	// retries it later), or finds the run done and posts nothing.
+	vpc.ReplaceConnection("cn-hangzhou", lcConn("cn-hangzhou", 0, false, nil))
+	oa, ob = a.invokeAsync(t, at("12:05")), b.invokeAsync(t, at("12:05"))
+	outs := []fcOutcome{<-oa, <-ob}
+	posts, text = watch.since()
+	failed := 0
+	for _, o := range outs {
+		if o.failed {
+			failed++
+			if !strings.Contains(string(o.body), "being run by another attempt") {
+				t.Errorf("a duplicate failed for another reason: %s", o.body)
+			}
+		}
+	}
+	if failed > 1 || strings.Count(text, "Fixed since the last run (1)") != 1 {
+		t.Errorf("one event twice at once: %d failed, messages:\n%s", failed, text)
+	}
+	// FC's retry of the duplicate, once the first is done: nothing more.
+	r := decodeResult(t, b.rt.invoke(t, at("12:05"), b.creds, 60*time.Second))
+	if more, _ := watch.since(); r.Slack == nil || r.Slack.Posted != 0 || len(more) != 0 {
+		t.Errorf("the duplicate's retry: %+v, %d posts", r.Slack, len(more))
+	}
+	v = readLedger(t, store)
+	if v.gen != 3 || len(v.state.Open) != 4 || len(v.state.Resolved) != 1 || !v.done {
+		t.Errorf("state after the fix: gen %d, %d open, %d resolved, done %v", v.gen, len(v.state.Open), len(v.state.Resolved), v.done)
+	}
+	t.Logf("%d posts in all; OSS: %d requests, %d create-only writes refused", len(sl.Posts()), len(oss.Requests()), countCode(oss.Requests(), "FileAlreadyExists"))
+}
+
+func countCode(reqs []ossfake.Request, code string) int {
+	n := 0
+	for _, r := range reqs {
+		if r.Code == code {
+			n++
+		}
+	}
+	return n
 }
