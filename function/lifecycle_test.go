@@ -950,7 +950,7 @@ func TestFunctionLifecycleConcurrentOSS(t *testing.T) {
 	vpc.ReplaceConnection("cn-hangzhou", lcConn("cn-hangzhou", 0, false, nil))
 	oa, ob = a.invokeAsync(t, at("12:05")), b.invokeAsync(t, at("12:05"))
 	outs := []fcOutcome{<-oa, <-ob}
-	posts, text = watch.since()
+	_, text = watch.since()
 	failed := 0
 	for _, o := range outs {
 		if o.failed {
