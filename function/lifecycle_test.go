@@ -984,3 +984,47 @@ func countCode(reqs []ossfake.Request, code string) int {
 	}
 	return n
 }
+
+// TestFunctionLifecycleFileRetry: past the message budget a bot attaches
+// the complete report as a file, the last part of the run's delivery. An
+// upload that fails is the one part a retry on a fresh instance sends.
+func TestFunctionLifecycleFileRetry(t *testing.T) {
+	testBinary(t)
+	vpc := vpcfake.Start(fcCreds)
+	t.Cleanup(vpc.Close)
+	for i := range 30 {
+		vpc.AddConnections("cn-hangzhou", lcConn("cn-hangzhou", i, i%2 == 0, nil))
+	}
+	sl := slackfake.New(slackfake.Options{})
+	t.Cleanup(sl.Close)
+	env := map[string]string{"VPNCHECK_STATE": filepath.Join(t.TempDir(), "state"), "VPNCHECK_SLACK_MAX_MESSAGES": "2", "VPNCHECK_REGIONS": "cn-hangzhou"}
+	slackEnv(sl, true, env)
+
+	first := startInstance(t, vpc, sl, env)
+	sl.FailFileNext(slackfake.Failure{Error: "invalid_arguments"})
+	out := first.rt.invoke(t, timerEvent, first.creds, 60*time.Second)
+	posted := len(sl.Posts())
+	if !out.failed || !strings.Contains(string(out.body), "upload") || posted == 0 || len(sl.Files()) != 0 {
+		t.Fatalf("first attempt: failed %v (%s), %d posts, %d files", out.failed, out.body, posted, len(sl.Files()))
+	}
+	first.kill()
+	again := startInstance(t, vpc, sl, env)
+	r := decodeResult(t, again.rt.invoke(t, timerEvent, again.creds, 60*time.Second))
+	files := sl.Files()
+	if r.Slack == nil || r.Slack.Skipped != posted || len(files) != 1 || files[0].ThreadTS != sl.Posts()[0].TS {
+		t.Fatalf("retry: %+v, %d files", r.Slack, len(files))
+	}
+	var rep lcReport
+	if err := json.Unmarshal(files[0].Content, &rep); err != nil || len(rep.Findings) != 75 {
+		t.Errorf("the file is not the complete report: %v, %d findings", err, len(rep.Findings))
+	}
+	// Only the file's share message is new in the channel.
+	if n := len(sl.Posts()); n != posted+1 {
+		t.Errorf("%d posts after the retry, want the %d before and the file's", n, posted)
+	}
+	// Once more: nothing.
+	r = decodeResult(t, startInstance(t, vpc, sl, env).rt.invoke(t, timerEvent, again.creds, 60*time.Second))
+	if r.Slack == nil || r.Slack.Posted != 0 || len(sl.Files()) != 1 {
+		t.Errorf("third attempt: %+v, %d files", r.Slack, len(sl.Files()))
+	}
+}
