@@ -1028,3 +1028,48 @@ func TestFunctionLifecycleFileRetry(t *testing.T) {
 		t.Errorf("third attempt: %+v, %d files", r.Slack, len(sl.Files()))
 	}
 }
+
+// TestLifecycleDeadlineResolvesNothing: a region cut short by --timeout
+// resolves nothing, though its connection was fixed meanwhile.
+func TestLifecycleDeadlineResolvesNothing(t *testing.T) {
+	testBinary(t) // built before HOME moves
+	vpc, env := hostileEnv(t)
+	sl := slackfake.New(slackfake.Options{})
+	t.Cleanup(sl.Close)
+	slackEnv(sl, false, env)
+	vpc.AddConnections("cn-hangzhou", lcConn("cn-hangzhou", 0, true, nil))
+	vpc.AddConnections("cn-shanghai", lcConn("cn-shanghai", 0, false, nil))
+	dir := filepath.Join(t.TempDir(), "state")
+	check := func(at time.Duration, args ...string) lcReport {
+		t.Helper()
+		env["VPNCHECK_NOW"] = t0.Add(at).Format(time.RFC3339)
+		r := runBinary(t, env, time.Minute, append([]string{"check", "--regions", "cn-hangzhou,cn-shanghai", "--state", dir, "--notify", "--format", "json"}, args...)...)
+		if r.code != exitOK {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		var rep lcReport
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	check(0)
+	watch := &slackWatch{s: sl, seen: len(sl.Posts())}
+	vpc.ReplaceConnection("cn-shanghai", vpcfake.Connection("cn-shanghai", 0))
+	vpc.SetLatency("cn-shanghai", 20*time.Second)
+	rep := check(time.Hour, "--timeout", "4s")
+	_, text := watch.since()
+	if rep.Summary.Resolved != 0 || !rep.hasError("DeadlineExceeded") {
+		t.Errorf("cut short: resolved %d, errors %+v", rep.Summary.Resolved, rep.Errors)
+	}
+	mustContain(t, "message", text, "stay open", "cn-shanghai")
+	v := readLedger(t, openDirStore(t, dir))
+	if len(v.state.Open) != 5 || !v.done {
+		t.Errorf("state: %d open, done %v", len(v.state.Open), v.done)
+	}
+	// Read whole again: now it is fixed.
+	vpc.SetLatency("cn-shanghai", 0)
+	if rep = check(2 * time.Hour); rep.Summary.Resolved != 2 {
+		t.Errorf("read whole: resolved %d, want the 2 of cn-shanghai", rep.Summary.Resolved)
+	}
+}
