@@ -385,6 +385,21 @@ func lifecycleSequence(t *testing.T, bot bool) {
 		t.Errorf("state after the digest: last digest %v", v.state.LastDigest)
 	}
 	quiet(25*time.Hour, 3)
+
+	// 9. The tag exception expires (2027-01-31): its finding is back, new,
+	// and says so; the policy-data exception still holds.
+	expired := time.Date(2027, 2, 1, 10, 0, 0, 0, time.UTC).Sub(t0)
+	rep, _, text = check(expired)
+	f = rep.find("dpd-disabled", hz)
+	if f == nil || f.Status != report.StatusNew || f.ExceptionExpired != "2027-01-31" || rep.Summary.New != 1 || rep.Summary.Suppressed != 1 {
+		t.Errorf("expired exception: %+v, new %d, suppressed %d", f, rep.Summary.New, rep.Summary.Suppressed)
+	}
+	mustContain(t, "expired exception's message", text, msgDPD, "2027-01-31")
+	v = readLedger(t, store)
+	if len(v.state.Open) != 4 || v.open("dpd-disabled", hz) == nil {
+		t.Errorf("state after the expiry: %d open", len(v.state.Open))
+	}
+	quiet(expired+time.Hour, 4)
 }
 
 // TestLifecycleStateUnreadable: a corrupt state, a store that cannot be
