@@ -72,6 +72,9 @@ func cmdEvent(ctx context.Context, args []string, getenv func(string) string, st
 	if plan.DigestEvery, err = digestPeriod(getenv); err != nil {
 		return fail(stderr, err)
 	}
+	if plan.Now, err = runClock(getenv); err != nil {
+		return fail(stderr, err)
+	}
 
 	ev, err := readEvent(*file)
 	if err != nil {

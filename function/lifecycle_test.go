@@ -1088,3 +1088,48 @@ func TestLifecycleDeadlineResolvesNothing(t *testing.T) {
 		t.Errorf("read whole: resolved %d, want the 2 of cn-shanghai", rep.Summary.Resolved)
 	}
 }
+
+func TestRunClock(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		want  time.Time
+		ok    bool
+	}{
+		{"", time.Time{}, true},
+		{"2026-11-25T10:00:00Z", t0, true},
+		{" 2026-11-25T18:00:00+08:00 ", t0, true},
+		{"2026-11-25", time.Time{}, false},
+		{"yesterday", time.Time{}, false},
+	} {
+		got, err := runClock(func(k string) string { return map[string]string{envNow: tc.value}[k] })
+		if (err == nil) != tc.ok || !got.Equal(tc.want) {
+			t.Errorf("%q: %v, %v", tc.value, got, err)
+		}
+	}
+	// The event command runs on the same clock.
+	t.Setenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+	inv := inventoryWith(t, "cn-hangzhou", weakAt("cn-hangzhou", "vco-testmodify0001"))
+	code, out, errs := cli(t, map[string]string{envNow: "2026-11-25T10:00:00Z"}, "event", "--file", filepath.Join("..", "testdata", "events", "api-modify-weakens.json"),
+		"--inventory", inv, "--state", t.TempDir(), "--format", "json")
+	var rep lcReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != exitOK || len(rep.Findings) == 0 {
+		t.Fatalf("event: exit %d, %v, stderr %s", code, err, errs)
+	}
+	for _, f := range rep.Findings {
+		if !f.FirstSeen.Equal(t0) {
+			t.Errorf("event: %s first seen %v, want %v", f.Rule, f.FirstSeen, t0)
+		}
+	}
+
+	// A bad clock is a usage error of every command that runs a check.
+	ev := writeTemp(t, "event.json", "{}")
+	for _, args := range [][]string{
+		{"check", "--inventory", "../testdata/sample.json"},
+		{"event", "--file", ev, "--inventory", "../testdata/sample.json"},
+	} {
+		code, out, errs := cli(t, map[string]string{envNow: "tomorrow"}, args...)
+		if code != exitUsage || out != "" || !strings.Contains(errs, envNow) {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q", args[0], code, out, errs)
+		}
+	}
+}
