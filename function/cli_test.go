@@ -209,3 +209,36 @@ func TestVersionNamesCommitAndPolicies(t *testing.T) {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 }
+
+// Failures that say what to do (and values read as people type them).
+func TestCheckSaysWhatHappened(t *testing.T) {
+	sample := "../testdata/sample.json"
+	for _, tc := range []struct {
+		name     string
+		env      map[string]string
+		args     []string
+		code     int
+		stdout   string // substring, "" for none
+		stderr   string
+		emptyOut bool
+	}{
+		{"format in capitals", nil, []string{"--format", "JSON"}, exitOK, `"schema_version": 1`, "", false},
+		{"severity in capitals", nil, []string{"--min-severity", "HIGH"}, exitOK, "more below --min-severity not shown", "", false},
+		{"a bad variable is named as the variable", map[string]string{"VPNCHECK_MIN_SEVERITY": "nope"}, nil, exitUsage, "", "VPNCHECK_MIN_SEVERITY", true},
+		{"a bad flag is named as the flag", nil, []string{"--min-severity", "nope"}, exitUsage, "", "--min-severity", true},
+		{"the flag wins over a bad variable", map[string]string{"VPNCHECK_MIN_SEVERITY": "nope"}, []string{"--min-severity", "low"}, exitOK, "vpncheck:", "", false},
+		{"fail-on says what reached it", nil, []string{"--fail-on", "high"}, exitFailOn, "vpncheck:", "--fail-on high reached: 9 findings at or above high (2 critical, 7 high)", false},
+		{"live flags with an inventory", nil, []string{"--regions", "cn-hangzhou"}, exitUsage, "", "--inventory", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"check", "--inventory", sample, "--region", "cn-hangzhou"}, tc.args...)
+			code, out, errs := cli(t, tc.env, args...)
+			if code != tc.code || !strings.Contains(out, tc.stdout) || !strings.Contains(errs, tc.stderr) || (tc.emptyOut && out != "") {
+				t.Fatalf("exit %d (want %d), stdout %.200q, stderr %q", code, tc.code, out, errs)
+			}
+			if strings.Count(errs, "\n") > 1 {
+				t.Errorf("stderr is more than one line: %q", errs)
+			}
+		})
+	}
+}
