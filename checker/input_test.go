@@ -9,7 +9,7 @@ import (
 )
 
 // normalizeJSON decodes one raw connection object and normalises it.
-func normalizeJSON(t *testing.T, conn string) *Connection {
+func normalizeJSON(t testing.TB, conn string) *Connection {
 	t.Helper()
 	conns, _, err := decodeString(t, `{"VpnConnections": {"VpnConnection": [`+conn+`]}}`)
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 	"github.com/vpncheck/vpncheck/checker/report"
 )
 
-func decodeString(t *testing.T, body string) ([]*rawConnection, pageInfo, error) {
+func decodeString(t testing.TB, body string) ([]*rawConnection, pageInfo, error) {
 	t.Helper()
 	var out []*rawConnection
 	info, err := decodeInventory(strings.NewReader(body), func(c *rawConnection, _ []string) error {

@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/trustelem/zxcvbn"
@@ -176,17 +175,10 @@ func TestAnalyzeKeysLongKeys(t *testing.T) {
 	} {
 		key := strings.Repeat("aB3$xYz9", tc.length/8+1)[:tc.length]
 		c := normalizeJSON(t, `{"Name": "n", "IkeConfig": {"Psk": "`+key+`"}}`)
-		start := time.Now()
 		_, errs := analyzeKeys(context.Background(), []*Connection{c}, keyPolicy{estimateMaxLength: tc.maxLen})
-		took := time.Since(start)
 		p := c.Tunnels[0].PSK
 		if p.Guesses == nil || math.IsInf(*p.Guesses, 0) || *p.Guesses > maxGuesses || p.EstimatedLength != tc.wantEstimated || p.Length != tc.length || len(errs) != 0 {
 			t.Errorf("%d characters, max %d: facts %+v (guesses %v), errors %v", tc.length, tc.maxLen, p, p.Guesses, errs)
-		}
-		// zxcvbn's cost grows with what it sees: a key of any length at the
-		// default cap is milliseconds (tens on a loaded machine).
-		if tc.maxLen == 0 && took > 150*time.Millisecond {
-			t.Errorf("%d characters took %v", tc.length, took)
 		}
 		if _, err := ast.InterfaceToValue(p); err != nil {
 			t.Errorf("facts OPA cannot hold: %v", err)
@@ -243,5 +235,15 @@ func TestAnalyzeKeysSavedFacts(t *testing.T) {
 	_, errs = analyzeKeys(context.Background(), []*Connection{c, d}, keyPolicy{})
 	if c.Tunnels[0].PSK.SharedWith != 1 || len(errs) != 1 || !strings.Contains(errs[0].Message, "2 different saves") {
 		t.Errorf("two salts: shared %d, errors %+v", c.Tunnels[0].PSK.SharedWith, errs)
+	}
+}
+
+// BenchmarkLongKey: zxcvbn's cost grows with what it sees, so a key of any
+// length at the default cap is judged in milliseconds.
+func BenchmarkLongKey(b *testing.B) {
+	key := strings.Repeat("aB3$xYz9", 10_000/8)
+	for b.Loop() {
+		c := normalizeJSON(b, `{"Name": "n", "IkeConfig": {"Psk": "`+key+`"}}`)
+		analyzeKeys(context.Background(), []*Connection{c}, keyPolicy{})
 	}
 }

