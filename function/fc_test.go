@@ -30,6 +30,9 @@ var (
 	binErr  error
 )
 
+// startEnv is the environment before any test changed it.
+var startEnv = os.Environ()
+
 func vpncheckBinary(t *testing.T) string {
 	t.Helper()
 	binOnce.Do(func() {
@@ -39,7 +42,12 @@ func vpncheckBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "vpncheck")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		build := exec.Command("go", "build", "-o", binPath, ".")
+		// The environment the test binary started with: a test that moved
+		// HOME before the first build must not send go to an empty module
+		// cache.
+		build.Env = startEnv
+		out, err := build.CombinedOutput()
 		if err != nil {
 			binErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
