@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Prints vpncheck's performance table (README, "Performance"): a check on
 # generated inventories side by side with a plain JSON decode of the same
-# file, the cost of distinct keys, the OPA CLI on the same policies and
-# inputs, cold start, binary size, and a simulated multi-region scan.
+# file, the cost of distinct keys, a team's rule (the interpreted path),
+# the OPA CLI on the same policies and inputs, cold start, binary size, a
+# simulated multi-region scan, and the budgets of issue 16 with a verdict.
 #
 #   bash bench/run.sh            # 1k, 10k and 50k connections
 #   SIZES="1000 10000" bash bench/run.sh
+#   BASELINE_MS=3436             # the interpreted 10,000-connection check before
+#                                # the built-in policies were compiled (README)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES=${SIZES:-"1000 10000 50000"}
 RUNS=${RUNS:-3}
+BASELINE_MS=${BASELINE_MS:-3436}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
@@ -24,40 +28,48 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(go version | cut -d' ' -f3), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo
-echo "| connections | file | decode only | vpncheck --format json | ratio | RSS decode only | RSS vpncheck |"
-echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| connections | file | decode only | vpncheck --format json | ratio | RSS decode only | RSS vpncheck | CPU vpncheck |"
+echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for n in $SIZES; do
   f="$out/inv-$n.json"
   "$out/geninventory" -n "$n" -keys 500 -dual-every 3 -o "$f"
-  read -r dms drss < <(measure "$out/decodeonly" "$f")
-  read -r vms vrss < <(measure "$out/vpncheck" check --inventory "$f" --format json)
-  printf "| %d | %.1f MB | %d ms | %d ms | %sx | %d MB | %d MB |\n" "$n" \
-    "$(awk -v s="$(stat -c %s "$f")" 'BEGIN{print s/1048576}')" "$dms" "$vms" "$(ratio "$vms" "$dms")" $((drss / 1024)) $((vrss / 1024))
+  read -r dms drss _ < <(measure "$out/decodeonly" "$f")
+  read -r vms vrss vcpu < <(measure "$out/vpncheck" check --inventory "$f" --format json)
+  printf "| %d | %.1f MB | %d ms | %d ms | %sx | %d MB | %d MB | %.2f s |\n" "$n" \
+    "$(awk -v s="$(stat -c %s "$f")" 'BEGIN{print s/1048576}')" "$dms" "$vms" "$(ratio "$vms" "$dms")" $((drss / 1024)) $((vrss / 1024)) \
+    "$(awk -v c="$vcpu" 'BEGIN{print c/1000}')"
+  if [ "$n" = 10000 ]; then ten_ms=$vms ten_dms=$dms ten_rss=$vrss ten_cpu=$vcpu; fi
 done
 
 echo
 echo "Key strength (10,000 connections, 13,334 tunnels):"
 "$out/geninventory" -n 10000 -keys 0 -dual-every 3 -o "$out/distinct.json"
 "$out/geninventory" -n 10000 -keys 500 -dual-every 3 -o "$out/shared.json"
-read -r sms _ < <(measure "$out/vpncheck" check --inventory "$out/shared.json" --format json)
-read -r ams arss < <(measure "$out/vpncheck" check --inventory "$out/distinct.json" --format json)
+read -r sms _ _ < <(measure "$out/vpncheck" check --inventory "$out/shared.json" --format json)
+read -r ams arss _ < <(measure "$out/vpncheck" check --inventory "$out/distinct.json" --format json)
+per_key=$(awk -v a="$ams" -v s="$sms" 'BEGIN { printf "%.3f", (a - s) / (13334 - 500) }')
 echo "- 500 distinct keys: $sms ms; every key distinct (13,334): $ams ms, RSS $((arss / 1024)) MB;" \
-  "$(awk -v a="$ams" -v s="$sms" 'BEGIN { printf "%.3f", (a - s) / (13334 - 500) }') ms more per extra distinct key"
+  "$per_key ms more per extra distinct key"
+
+echo
+echo "A team's rule added (policies/examples/custom_rule: a rule and a data override, so OPA's interpreter runs), 10,000 connections:"
+read -r cms_team crss_team ccpu_team < <(measure "$out/vpncheck" check --inventory "$out/shared.json" --format json --policies policies/examples/custom_rule)
+echo "- $cms_team ms, RSS $((crss_team / 1024)) MB, CPU $(awk -v c="$ccpu_team" 'BEGIN{print c/1000}') s (before compiling the built-in rules: $BASELINE_MS ms)"
 
 echo
 echo "Against the OPA CLI (same policies, same normalised inputs, 1,000 connections, 5 distinct keys):"
 "$out/geninventory" -n 1000 -keys 5 -dual-every 3 -o "$out/opa-inv.json"   # few keys: zxcvbn, which opa does not do, is negligible
 "$out/vpncheck" check --inventory "$out/opa-inv.json" --format json --dump-input "$out/inputs.json" >/dev/null
-read -r ims _ < <(measure "$out/vpncheck" check --inventory "$out/opa-inv.json" --format json)
+read -r ims _ _ < <(measure "$out/vpncheck" check --inventory "$out/opa-inv.json" --format json)
 query='[f | some c in input; some f in data.vpncheck.main.findings with input as c]'
-read -r oms _ < <(measure "$out/opa" eval --format json -d vpncheck:policies/vpncheck -i "$out/inputs.json" "$query")
+read -r oms _ _ < <(measure "$out/opa" eval --format json -d vpncheck:policies/vpncheck -i "$out/inputs.json" "$query")
 ocount=$("$out/opa" eval --format raw -d vpncheck:policies/vpncheck -i "$out/inputs.json" "count($query)")
 vcount=$("$out/vpncheck" check --inventory "$out/opa-inv.json" --format json | grep -m1 '"findings": [0-9]' | tr -dc 0-9)
 echo "- vpncheck (decode, normalise, key facts, evaluate, report): $ims ms, $vcount findings"
 echo "- opa eval on the normalised inputs (--dump-input): $oms ms, $ocount findings; opa eval takes $(ratio "$oms" "$ims")x as long"
 echo
 echo "Cold start (process start to policies compiled and the query prepared, then the catalogue printed):"
-RUNS=15 read -r cms crss < <("$out/measure" -n 15 -- "$out/vpncheck" rules --format json)
+read -r cms crss _ < <("$out/measure" -n 15 -- "$out/vpncheck" rules --format json)
 echo "- vpncheck rules: $cms ms (median of 15), RSS $((crss / 1024)) MB"
 echo "- binary (linux/amd64, stripped): $(( $(stat -c %s "$out/vpncheck") / 1048576 )) MB, $(( $(gzip -9c "$out/vpncheck" | wc -c) / 1048576 )) MB gzipped"
 
@@ -68,3 +80,14 @@ go test ./checker -run '^$' -bench 'NormalizeOne|EvaluateOne' -benchmem | grep -
 echo
 echo "API calls and a 20-region scan against the fake VPC API (100 ms per call):"
 go test ./checker -run '^$' -bench CollectLatency -benchtime 3x | grep -E '^Benchmark' | sed 's/^/- /'
+
+verdict() { awk -v v="$1" -v b="$2" 'BEGIN { print (v <= b) ? "met" : "**not met**" }'; }
+echo
+echo "Budgets (issue 16):"
+if [ -n "${ten_ms:-}" ]; then
+  r=$(ratio "$ten_ms" "$ten_dms")
+  echo "- 10,000 connections, 500 distinct keys: ${r}x decode only (budget 4x: $(verdict "$r" 4); stretch 2x: $(verdict "$r" 2)); peak RSS $((ten_rss / 1024)) MB (budget 128 MB: $(verdict $((ten_rss / 1024)) 128))"
+  echo "- CPU-seconds per 1,000 connections: $(awk -v c="$ten_cpu" 'BEGIN { printf "%.2f", c / 10000 }') (10,000 connections, 500 distinct keys, 2 cores)"
+fi
+echo "- every key distinct: $per_key ms of wall time per extra distinct key on $(nproc) cores (budget 0.3 ms: $(verdict "$per_key" 0.3))"
+echo "- a team's rule (interpreted): $cms_team ms against $BASELINE_MS ms before ($(verdict "$cms_team" "$BASELINE_MS"))"

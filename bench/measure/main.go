@@ -1,6 +1,7 @@
 // Command measure runs a command several times (its output discarded) and
-// prints the median wall time in milliseconds and the largest peak RSS in
-// KB, as "WALL_MS RSS_KB". It stands in for GNU time, which a fresh
+// prints the median wall time in milliseconds, the largest peak RSS in KB
+// and the median CPU time (user and system) in milliseconds, as
+// "WALL_MS RSS_KB CPU_MS". It stands in for GNU time, which a fresh
 // machine may lack.
 //
 //	go run ./bench/measure -n 5 -- ./vpncheck check --inventory inv.json --format json
@@ -24,7 +25,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: measure [-n runs] -- command [args...]")
 		os.Exit(2)
 	}
-	var walls []time.Duration
+	var walls, cpus []time.Duration
 	var rss int64
 	for range *n {
 		cmd := exec.Command(args[0], args[1:]...)
@@ -41,7 +42,9 @@ func main() {
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			rss = max(rss, ru.Maxrss)
 		}
+		cpus = append(cpus, cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime())
 	}
 	slices.Sort(walls)
-	fmt.Printf("%d %d\n", walls[len(walls)/2].Milliseconds(), rss)
+	slices.Sort(cpus)
+	fmt.Printf("%d %d %d\n", walls[len(walls)/2].Milliseconds(), rss, cpus[len(cpus)/2].Milliseconds())
 }
