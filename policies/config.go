@@ -235,14 +235,31 @@ func keyPath(doc any, keys []string) string {
 				v = nil
 			}
 		case map[string]any:
-			sb.WriteString("." + k)
+			sb.WriteString(member(k))
 			v = x[k]
 		default:
-			sb.WriteString("." + k)
+			sb.WriteString(member(k))
 			v = nil
 		}
 	}
 	return sb.String()
+}
+
+// member writes one key of a path: .key, or ["key"] quoted when it holds
+// anything but letters, digits, dashes and underscores (a newline or a
+// terminal escape in a team's key must not break the one-line message).
+func member(k string) string {
+	plain := k != ""
+	for _, r := range k {
+		if !(r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return "." + k
+	}
+	return "[" + strconv.Quote(k) + "]"
 }
 
 // setBy says whether the team's config holds a value on the way to keys.
