@@ -155,6 +155,9 @@ var errCorrupt = errors.New("corrupt or of another version")
 // were open (noisy, but nothing lost).
 func (l *ledger) latest(ctx context.Context) (int64, *generation, error) {
 	gen, doc, err := l.log.Latest(ctx)
+	if errors.Is(err, state.ErrDamaged) {
+		return gen, &generation{State: lifecycle.Empty()}, fmt.Errorf("state generation %d is %w (%v): every finding counts as new, and the state starts afresh", gen, errCorrupt, err)
+	}
 	if err != nil {
 		return 0, &generation{State: lifecycle.Empty()}, fmt.Errorf("read state: %w", err)
 	}

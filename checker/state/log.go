@@ -52,6 +52,11 @@ type header struct {
 
 var errUnknown = errors.New("outcome unknown")
 
+// ErrDamaged is a generation whose header line is unreadable. Latest
+// returns it with the generation's number: appending after it heals the
+// log (the next generation starts a new line of descent).
+var ErrDamaged = errors.New("not a " + strings.TrimSpace(headerPrefix) + " object")
+
 func (l Log) String() string { return fmt.Sprintf("log %q in %s", l.Prefix, l.Store) }
 
 func (l Log) key(gen int64) string {
@@ -91,7 +96,7 @@ func (l Log) read(ctx context.Context, gen int64) (header, []byte, error) {
 	var h header
 	if !ok || !bytes.HasPrefix(line, []byte(headerPrefix)) ||
 		json.Unmarshal(line[len(headerPrefix):], &h) != nil || h.Gen != gen || h.ID == "" {
-		return header{}, nil, fmt.Errorf("generation %d: not a %s object", gen, strings.TrimSpace(headerPrefix))
+		return header{}, nil, fmt.Errorf("generation %d: %w", gen, ErrDamaged)
 	}
 	return h, doc, nil
 }
@@ -113,6 +118,9 @@ func (l Log) Latest(ctx context.Context) (int64, []byte, error) {
 		_, doc, err := l.read(ctx, gen)
 		if err == nil {
 			return gen, doc, nil
+		}
+		if errors.Is(err, ErrDamaged) {
+			return gen, nil, fmt.Errorf("latest generation of %s: %w", l, err)
 		}
 		if !errors.Is(err, ErrNotFound) {
 			return 0, nil, fmt.Errorf("latest generation of %s: %w", l, err)
@@ -136,10 +144,15 @@ func (l Log) Append(ctx context.Context, gen int64, data []byte) error {
 			// Pruned, so newer generations exist (or gen is not Latest+1).
 			return fmt.Errorf("append generation %d to %s: generation %d is gone: %w", gen, l, gen-1, ErrExists)
 		}
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrDamaged):
+			// A damaged generation starts a new line of descent: the log
+			// heals instead of refusing every append after it.
+		case err != nil:
 			return fmt.Errorf("append generation %d to %s: %w", gen, l, err)
+		default:
+			h.Ancestors = append([]string{parent.ID}, parent.Ancestors...)
 		}
-		h.Ancestors = append([]string{parent.ID}, parent.Ancestors...)
 		h.Ancestors = h.Ancestors[:min(len(h.Ancestors), ancestry)]
 	}
 	line, err := json.Marshal(h)
