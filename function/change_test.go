@@ -501,7 +501,9 @@ func TestFunctionChangeEventReusedKey(t *testing.T) {
 	e.vpc.AddConnections("cn-shanghai", strongAt("cn-shanghai", "vco-sh-0001", 3))
 	invoke := func(body string) fcOutcome { return e.rt.invoke(t, body, e.creds, 30*time.Second) }
 
-	first := decodeChange(t, invoke(`{"triggerTime": "2026-11-25T10:05:00Z", "triggerName": "hourly", "payload": "{}"}`))
+	timer := invoke(`{"triggerTime": "2026-11-25T10:05:00Z", "triggerName": "hourly", "payload": "{}"}`)
+	e.assertNoSecrets(t, timer)
+	first := decodeChange(t, timer)
 	if first.Summary.Connections != 3 || first.Summary.Findings != 0 {
 		t.Fatalf("first timer run: %+v", first.Summary)
 	}
@@ -521,7 +523,9 @@ func TestFunctionChangeEventReusedKey(t *testing.T) {
 
 	// The next timer run finds the reuse on the other connection too; the
 	// changed connection's stays open.
-	next := decodeChange(t, invoke(`{"triggerTime": "2026-11-25T11:05:00Z", "triggerName": "hourly", "payload": "{}"}`))
+	timer = invoke(`{"triggerTime": "2026-11-25T11:05:00Z", "triggerName": "hourly", "payload": "{}"}`)
+	e.assertNoSecrets(t, timer)
+	next := decodeChange(t, timer)
 	if next.Summary.New != 1 || next.Summary.Findings != 2 || next.Summary.Resolved != 0 {
 		t.Errorf("next timer run: %+v", next.Summary)
 	}
