@@ -123,3 +123,29 @@ func TestDifferentialGeneratedInventory(t *testing.T) {
 		t.Fatalf("only %d findings over %d connections: the inventory judges too little", findings, total)
 	}
 }
+
+// BenchmarkEvaluateBothWays is one connection's evaluation (bench_test.go's
+// connection, a mix of findings) compiled and interpreted, side by side.
+func BenchmarkEvaluateBothWays(b *testing.B) {
+	eng := builtin(b)
+	var conns []*rawConnection
+	decodeInventory(bytes.NewReader([]byte(`{"VpnConnections": {"VpnConnection": [`+benchConn+`]}}`)), func(raw *rawConnection, _ []string) error {
+		conns = append(conns, raw)
+		return nil
+	})
+	c := normalize(conns[0], "cn-bench")
+	analyzeKeys(context.Background(), []*Connection{c}, keyPolicy{})
+	for _, tc := range []struct {
+		name string
+		e    *Engine
+	}{{"compiled", eng}, {"interpreted", interpreted(b, eng)}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := tc.e.evaluate(context.Background(), c); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

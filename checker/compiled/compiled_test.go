@@ -245,3 +245,13 @@ func randomInput(rng *rand.Rand) ast.Value {
 	}
 	return in
 }
+
+// BenchmarkSourceHash is what loading the policies adds to a cold start.
+func BenchmarkSourceHash(b *testing.B) {
+	set := load(b, policies.Options{})
+	for b.Loop() {
+		if _, err := rt.SourceHash(set.Modules, set.Data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

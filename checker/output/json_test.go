@@ -218,3 +218,28 @@ func TestJSONRefusesWhatEncodingJSONRefuses(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// BenchmarkJSONFindings writes 10,000 findings with the direct writer and
+// with encoding/json, as the writer did before.
+func BenchmarkJSONFindings(b *testing.B) {
+	r := report.New()
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for i := range 10000 {
+		r.Findings = append(r.Findings, report.Finding{Rule: "ike-weak-integrity", Severity: report.High, Title: "Weak IKE integrity algorithm",
+			Message: "IKE integrity algorithm is md5 on tunnel tun-" + strconv.Itoa(i), Remediation: "Set the IKE authentication algorithm to sha256.",
+			Region: "cn-hangzhou", ConnectionID: "vco-" + strconv.Itoa(i), ConnectionName: "site", VPNGatewayID: "vpn-1", TunnelID: "tun-" + strconv.Itoa(i),
+			ID: "vf-0123456789abcdef01234567", Status: report.StatusNew, FirstSeen: at})
+	}
+	for _, tc := range []struct {
+		name  string
+		write func(io.Writer, *report.Report) error
+	}{{"direct", jsonWriter{}.Report}, {"encoding-json", referenceReport}} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				if err := tc.write(io.Discard, r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
