@@ -2,7 +2,6 @@ package checker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -87,8 +86,9 @@ func newEngine(ctx context.Context, set *policies.Set) (*Engine, error) {
 	if e.exceptions, err = dataExceptions(data); err != nil {
 		return nil, err
 	}
-	e.evalTimeout = evaluationTimeout(data)
-	if e.tagPolicy, err = tagPolicy(data); err != nil {
+	// The config passed the schema at load: every value is there and sane.
+	e.evalTimeout = set.Config.Evaluation.Timeout()
+	if e.tagPolicy, err = tagPolicyOf(set.Config.TagExceptions); err != nil {
 		return nil, err
 	}
 
@@ -226,27 +226,3 @@ func findingOf(v ast.Value) (report.Finding, error) {
 
 // oneLine folds a multi-line message onto one line.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-// defaultEvalTimeout bounds one connection's evaluation when the policy
-// data does not: well under any run's deadline.
-const defaultEvalTimeout = 2 * time.Second
-
-// evaluationTimeout is data.vpncheck.config.evaluation.timeout_ms.
-func evaluationTimeout(data map[string]any) time.Duration {
-	ev, _ := config(data)["evaluation"].(map[string]any)
-	switch ms := ev["timeout_ms"].(type) {
-	case json.Number:
-		if v, err := ms.Int64(); err == nil && v > 0 {
-			return time.Duration(v) * time.Millisecond
-		}
-	case float64:
-		if ms > 0 {
-			return time.Duration(ms) * time.Millisecond
-		}
-	case int:
-		if ms > 0 {
-			return time.Duration(ms) * time.Millisecond
-		}
-	}
-	return defaultEvalTimeout
-}

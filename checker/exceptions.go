@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/vpncheck/vpncheck/checker/report"
+	"github.com/vpncheck/vpncheck/policies"
 	"strings"
 	"time"
 )
@@ -85,50 +86,13 @@ type TagPolicy struct {
 	RequireOwner  bool
 }
 
-// defaultTagPolicy is the policy when the data sets none: no critical rule
-// excepted by a tag, 90 days at most, reason and owner required.
-var defaultTagPolicy = TagPolicy{MaxDays: 90, MaxSeverity: report.High, RequireReason: true, RequireOwner: true}
-
-// tagPolicy reads data.vpncheck.config.tag_exceptions over the defaults.
-func tagPolicy(data map[string]any) (TagPolicy, error) {
-	p := defaultTagPolicy
-	raw, ok := config(data)["tag_exceptions"].(map[string]any)
-	if !ok {
-		return p, nil
+// tagPolicyOf reads the validated policy data's tag_exceptions.
+func tagPolicyOf(c policies.TagExceptionsConfig) (TagPolicy, error) {
+	sev, err := report.ParseSeverity(c.MaxSeverity)
+	if err != nil {
+		return TagPolicy{}, fmt.Errorf("%w: data vpncheck.config.tag_exceptions.max_severity: %v", ErrPolicy, err)
 	}
-	if v, ok := number(raw["max_days"]); ok {
-		if v < 1 {
-			return p, fmt.Errorf("%w: data vpncheck.config.tag_exceptions.max_days must be at least 1", ErrPolicy)
-		}
-		p.MaxDays = int(v)
-	}
-	if s, ok := raw["max_severity"].(string); ok {
-		sev, err := report.ParseSeverity(s)
-		if err != nil {
-			return p, fmt.Errorf("%w: data vpncheck.config.tag_exceptions.max_severity: %v", ErrPolicy, err)
-		}
-		p.MaxSeverity = sev
-	}
-	if b, ok := raw["require_reason"].(bool); ok {
-		p.RequireReason = b
-	}
-	if b, ok := raw["require_owner"].(bool); ok {
-		p.RequireOwner = b
-	}
-	return p, nil
-}
-
-func number(v any) (float64, bool) {
-	switch n := v.(type) {
-	case float64:
-		return n, true
-	case int:
-		return float64(n), true
-	case json.Number:
-		f, err := n.Float64()
-		return f, err == nil
-	}
-	return 0, false
+	return TagPolicy{MaxDays: c.MaxDays, MaxSeverity: sev, RequireReason: c.RequireReason, RequireOwner: c.RequireOwner}, nil
 }
 
 // tagExceptions reads a connection's exception tags under the tag policy.
