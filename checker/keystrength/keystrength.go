@@ -30,34 +30,41 @@ func Guesses(password string, userInputs []string) float64 {
 	return scoring.MostGuessableMatchSequence(password, matches, false).Guesses
 }
 
-// entry is one dictionary's rank of a word.
+// entry is one dictionary's rank of a word, and the word's next entry
+// (its index plus one; 0 ends the chain).
 type entry struct {
-	dict string
-	rank int
+	dict uint32
+	rank uint32
+	next uint32
 }
 
-// lexicon is the library's default dictionaries, merged: a lower-cased
-// word's rank in each dictionary that has it (the last occurrence's, as
-// the library builds its maps), and the longest word.
+// lexicon is the library's default dictionaries, merged, compactly (it
+// stays in memory beside the library's own): a lower-cased word's rank in
+// each dictionary that has it (the last occurrence's, as the library
+// builds its maps), and the longest word.
 type lexicon struct {
-	words  map[string][]entry
+	words  map[string]uint32 // word -> its first entry's index plus one
+	slab   []entry
+	names  []string
 	maxLen int
 }
 
 var defaults = sync.OnceValue(func() *lexicon {
-	lx := &lexicon{words: map[string][]entry{}}
-	names := make([]string, 0, len(frequency.FrequencyLists))
+	lx := &lexicon{words: make(map[string]uint32, 100000)}
 	for name := range frequency.FrequencyLists {
-		names = append(names, name)
+		lx.names = append(lx.names, name)
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		rank := map[string]int{}
+	sort.Strings(lx.names)
+	for d, name := range lx.names {
 		for i, w := range frequency.FrequencyLists[name] {
-			rank[strings.ToLower(w)] = i + 1
-		}
-		for w, r := range rank {
-			lx.words[w] = append(lx.words[w], entry{dict: name, rank: r})
+			w = strings.ToLower(w)
+			head := lx.words[w]
+			if head > 0 && lx.slab[head-1].dict == uint32(d) {
+				lx.slab[head-1].rank = uint32(i + 1) // a later occurrence wins
+				continue
+			}
+			lx.slab = append(lx.slab, entry{dict: uint32(d), rank: uint32(i + 1), next: head})
+			lx.words[w] = uint32(len(lx.slab))
 			lx.maxLen = max(lx.maxLen, len(w))
 		}
 	}
@@ -98,8 +105,10 @@ func (d *dictionaries) matches(password string) []*match.Match {
 	for i := range len(password) {
 		for j := i; j < len(password) && j-i < d.maxLen; j++ {
 			w := lower[i : j+1]
-			for _, e := range d.lx.words[w] {
-				out = append(out, &match.Match{Pattern: "dictionary", I: i, J: j, Token: password[i : j+1], MatchedWord: w, Rank: e.rank, DictionaryName: e.dict})
+			for at := d.lx.words[w]; at > 0; {
+				e := &d.lx.slab[at-1]
+				out = append(out, &match.Match{Pattern: "dictionary", I: i, J: j, Token: password[i : j+1], MatchedWord: w, Rank: int(e.rank), DictionaryName: d.lx.names[e.dict]})
+				at = e.next
 			}
 			if r, ok := d.user[w]; ok {
 				out = append(out, &match.Match{Pattern: "dictionary", I: i, J: j, Token: password[i : j+1], MatchedWord: w, Rank: r, DictionaryName: "user_inputs"})

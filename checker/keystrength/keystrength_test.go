@@ -10,7 +10,7 @@ import (
 	"github.com/trustelem/zxcvbn"
 )
 
-var keys = flag.Int("keys", 3000, "random keys Guesses is compared with the library on")
+var keys = flag.Int("keys", 1500, "random keys Guesses is compared with the library on")
 
 // words that zxcvbn's dictionaries, l33t table, keyboards, sequences and
 // dates know, to build keys that exercise every matcher.
