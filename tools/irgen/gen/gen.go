@@ -34,6 +34,11 @@ func Generate(ctx context.Context, pkg string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return generate(ctx, set, pkg)
+}
+
+// generate writes the Go for a loaded policy set.
+func generate(ctx context.Context, set *policies.Set, pkg string) ([]byte, error) {
 	hash, err := rt.SourceHash(set.Modules, set.Data)
 	if err != nil {
 		return nil, err
