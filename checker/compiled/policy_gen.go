@@ -867,8 +867,7 @@ func (e *eval) f5_on(l0, l1, l3 *ast.Term) (*ast.Term, error) {
 				goto L24
 			}
 			l10 = l9
-			l11 = ast.ArrayTerm(l10)
-			if l12, err = rt.Sprintf(s78, l11); err != nil {
+			if l12, err = rt.SprintfArgs(s78, l10); err != nil {
 				return nil, err
 			} else if l12 == nil {
 				goto L24
@@ -995,8 +994,7 @@ func (e *eval) f7_severity(l0, l1, l3, l4, l5 *ast.Term) (*ast.Term, error) {
 			goto L33
 		}
 		l11 = l10
-		l12 = ast.ArrayTerm(s12, s80, l7)
-		if l13, err = rt.ObjectGet(l11, l12, l8); err != nil {
+		if l13, err = rt.ObjectGetPath(l11, l8, s12, s80, l7); err != nil {
 			return nil, err
 		} else if l13 == nil {
 			goto L33
@@ -1008,8 +1006,7 @@ func (e *eval) f7_severity(l0, l1, l3, l4, l5 *ast.Term) (*ast.Term, error) {
 			goto L33
 		}
 		l16 = l15
-		l17 = ast.ArrayTerm(s12, s81, l7, l9)
-		if l18, err = rt.ObjectGet(l16, l17, l14); err != nil {
+		if l18, err = rt.ObjectGetPath(l16, l14, s12, s81, l7, l9); err != nil {
 			return nil, err
 		} else if l18 == nil {
 			goto L33
@@ -1331,8 +1328,7 @@ func (e *eval) f10_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 				goto L47
 			}
 			l32 = l31
-			l33 = ast.ArrayTerm(l32, l24)
-			if l34, err = rt.Sprintf(s79, l33); err != nil {
+			if l34, err = rt.SprintfArgs(s79, l32, l24); err != nil {
 				return nil, err
 			} else if l34 == nil {
 				goto L47
@@ -1454,8 +1450,7 @@ func (e *eval) f12_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 				goto L58
 			}
 			l22 = l21
-			l23 = ast.ArrayTerm(l22)
-			if l24, err = rt.Sprintf(s93, l23); err != nil {
+			if l24, err = rt.SprintfArgs(s93, l22); err != nil {
 				return nil, err
 			} else if l24 == nil {
 				goto L58
@@ -1668,9 +1663,8 @@ func (e *eval) f15_denied(l0, l1, l3, l4 *ast.Term) (*ast.Term, error) {
 			goto L66
 		}
 		l10 = l9
-		l11 = ast.ArrayTerm(l6, s34)
 		l12 = e.p.k[68]
-		if l13, err = rt.ObjectGet(l10, l11, l12); err != nil {
+		if l13, err = rt.ObjectGetPath(l10, l12, l6, s34); err != nil {
 			return nil, err
 		} else if l13 == nil {
 			goto L66
@@ -1840,8 +1834,7 @@ func (e *eval) f17_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 				goto L75
 			}
 			l28 = l27
-			l29 = ast.ArrayTerm(l22, l28)
-			if l30, err = rt.Sprintf(s121, l29); err != nil {
+			if l30, err = rt.SprintfArgs(s121, l22, l28); err != nil {
 				return nil, err
 			} else if l30 == nil {
 				goto L75
@@ -2050,8 +2043,7 @@ func (e *eval) f19_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 				goto L86
 			}
 			l28 = l27
-			l29 = ast.ArrayTerm(l22, l28)
-			if l30, err = rt.Sprintf(s127, l29); err != nil {
+			if l30, err = rt.SprintfArgs(s127, l22, l28); err != nil {
 				return nil, err
 			} else if l30 == nil {
 				goto L86
@@ -2146,8 +2138,7 @@ func (e *eval) f20_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 				goto L92
 			}
 			l25 = l24
-			l26 = ast.ArrayTerm(l22, l25)
-			if l27, err = rt.Sprintf(s135, l26); err != nil {
+			if l27, err = rt.SprintfArgs(s135, l22, l25); err != nil {
 				return nil, err
 			} else if l27 == nil {
 				goto L92
@@ -2242,8 +2233,7 @@ func (e *eval) f21_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 				goto L97
 			}
 			l25 = l24
-			l26 = ast.ArrayTerm(l22, l25)
-			if l27, err = rt.Sprintf(s143, l26); err != nil {
+			if l27, err = rt.SprintfArgs(s143, l22, l25); err != nil {
 				return nil, err
 			} else if l27 == nil {
 				goto L97
@@ -2338,8 +2328,7 @@ func (e *eval) f22_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 				goto L102
 			}
 			l25 = l24
-			l26 = ast.ArrayTerm(l22, l25)
-			if l27, err = rt.Sprintf(s151, l26); err != nil {
+			if l27, err = rt.SprintfArgs(s151, l22, l25); err != nil {
 				return nil, err
 			} else if l27 == nil {
 				goto L102
@@ -2450,8 +2439,7 @@ func (e *eval) f23_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 				goto L107
 			}
 			l29 = l28
-			l30 = ast.ArrayTerm(l29)
-			if l31, err = rt.Sprintf(s160, l30); err != nil {
+			if l31, err = rt.SprintfArgs(s160, l29); err != nil {
 				return nil, err
 			} else if l31 == nil {
 				goto L107
@@ -2546,8 +2534,7 @@ func (e *eval) f24_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 				goto L112
 			}
 			l25 = l24
-			l26 = ast.ArrayTerm(l22, l25)
-			if l27, err = rt.Sprintf(s167, l26); err != nil {
+			if l27, err = rt.SprintfArgs(s167, l22, l25); err != nil {
 				return nil, err
 			} else if l27 == nil {
 				goto L112
@@ -2642,8 +2629,7 @@ func (e *eval) f25_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 				goto L117
 			}
 			l25 = l24
-			l26 = ast.ArrayTerm(l22, l25)
-			if l27, err = rt.Sprintf(s175, l26); err != nil {
+			if l27, err = rt.SprintfArgs(s175, l22, l25); err != nil {
 				return nil, err
 			} else if l27 == nil {
 				goto L117
@@ -2738,8 +2724,7 @@ func (e *eval) f26_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 				goto L122
 			}
 			l25 = l24
-			l26 = ast.ArrayTerm(l22, l25)
-			if l27, err = rt.Sprintf(s183, l26); err != nil {
+			if l27, err = rt.SprintfArgs(s183, l22, l25); err != nil {
 				return nil, err
 			} else if l27 == nil {
 				goto L122
@@ -2859,8 +2844,7 @@ func (e *eval) f27_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 				goto L127
 			}
 			l31 = l30
-			l32 = ast.ArrayTerm(l27, l31)
-			if l33, err = rt.Sprintf(s194, l32); err != nil {
+			if l33, err = rt.SprintfArgs(s194, l27, l31); err != nil {
 				return nil, err
 			} else if l33 == nil {
 				goto L127
@@ -2966,8 +2950,7 @@ func (e *eval) f28_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 				goto L132
 			}
 			l28 = l27
-			l29 = ast.ArrayTerm(l25, l28)
-			if l30, err = rt.Sprintf(s203, l29); err != nil {
+			if l30, err = rt.SprintfArgs(s203, l25, l28); err != nil {
 				return nil, err
 			} else if l30 == nil {
 				goto L132
@@ -3033,8 +3016,7 @@ func (e *eval) f29__estimate_scope(l0, l1, l3 *ast.Term) (*ast.Term, error) {
 				goto L135
 			}
 			l12 = l11
-			l13 = ast.ArrayTerm(l12)
-			if l14, err = rt.Sprintf(s217, l13); err != nil {
+			if l14, err = rt.SprintfArgs(s217, l12); err != nil {
 				return nil, err
 			} else if l14 == nil {
 				goto L135
@@ -3397,8 +3379,7 @@ func (e *eval) f31_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 				goto L153
 			}
 			l41 = l40
-			l42 = ast.ArrayTerm(l37, l41)
-			if l43, err = rt.Sprintf(s220, l42); err != nil {
+			if l43, err = rt.SprintfArgs(s220, l37, l41); err != nil {
 				return nil, err
 			} else if l43 == nil {
 				goto L153
@@ -3484,8 +3465,7 @@ func (e *eval) f32_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 			l17, l18 = it.Key, it.Value
 			l19 = l17
 			l20 = l18
-			l21 = ast.ArrayTerm(l20)
-			if l22, err = rt.Sprintf(s231, l21); err != nil {
+			if l22, err = rt.SprintfArgs(s231, l20); err != nil {
 				return nil, err
 			} else if l22 == nil {
 				goto L161
@@ -3526,8 +3506,7 @@ func (e *eval) f32_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 				if rt.IsFalse(l37) {
 					goto L163
 				}
-				l38 = ast.ArrayTerm(l20, l32)
-				if l39, err = rt.Sprintf(s232, l38); err != nil {
+				if l39, err = rt.SprintfArgs(s232, l20, l32); err != nil {
 					return nil, err
 				} else if l39 == nil {
 					goto L163
@@ -3649,8 +3628,7 @@ func (e *eval) f33_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 				goto L168
 			}
 			l29 = l28
-			l30 = ast.ArrayTerm(l29, l21)
-			if l31, err = rt.Sprintf(s240, l30); err != nil {
+			if l31, err = rt.SprintfArgs(s240, l29, l21); err != nil {
 				return nil, err
 			} else if l31 == nil {
 				goto L168
@@ -3749,9 +3727,8 @@ func (e *eval) f35_allowed(l0, l1, l3, l4 *ast.Term) (*ast.Term, error) {
 			goto L174
 		}
 		l10 = l9
-		l11 = ast.ArrayTerm(l6, s32)
 		l12 = e.p.k[227]
-		if l13, err = rt.ObjectGet(l10, l11, l12); err != nil {
+		if l13, err = rt.ObjectGetPath(l10, l12, l6, s32); err != nil {
 			return nil, err
 		} else if l13 == nil {
 			goto L174
@@ -4070,8 +4047,7 @@ func (e *eval) f38_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 					goto L190
 				}
 				l38 = l37
-				l39 = ast.ArrayTerm(l38, l29, l36)
-				if l40, err = rt.Sprintf(s261, l39); err != nil {
+				if l40, err = rt.SprintfArgs(s261, l38, l29, l36); err != nil {
 					return nil, err
 				} else if l40 == nil {
 					goto L190

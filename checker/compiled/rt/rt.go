@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -310,6 +311,43 @@ func ObjectGet(o, path, d *ast.Term) (*ast.Term, error) {
 		}
 	}
 	return cmp.Or(curr, d), nil
+}
+
+// ObjectGetPath is object.get(o, [path...], d) without building the path
+// array: the generator calls it where the plan builds an array only to
+// hand it to object.get.
+func ObjectGetPath(o, d *ast.Term, path ...*ast.Term) (*ast.Term, error) {
+	if _, ok := o.Value.(ast.Object); !ok {
+		return delegate("object.get", o, ast.ArrayTerm(slices.Clone(path)...), d)
+	}
+	curr := o
+	for _, k := range path {
+		if curr = curr.Get(k); curr == nil {
+			break
+		}
+	}
+	return cmp.Or(curr, d), nil
+}
+
+// SprintfArgs is sprintf(f, [args...]) without building the array, as
+// ObjectGetPath is for object.get.
+func SprintfArgs(f *ast.Term, args ...*ast.Term) (*ast.Term, error) {
+	format, ok := f.Value.(ast.String)
+	if ok {
+		vals := make([]any, len(args))
+		for i, a := range args {
+			s, isStr := a.Value.(ast.String)
+			if !isStr {
+				ok = false
+				break
+			}
+			vals[i] = string(s)
+		}
+		if ok {
+			return ast.StringTerm(fmt.Sprintf(string(format), vals...)), nil
+		}
+	}
+	return delegate("sprintf", f, ast.ArrayTerm(slices.Clone(args)...))
 }
 
 // ObjectUnion is object.union: OPA's code, natively for two objects

@@ -106,12 +106,15 @@ type gen struct {
 	labels    int
 	fn        *ir.Func
 	read      map[ir.Local]bool // locals some statement written out reads
-	fold      map[ir.Local]int  // folded local -> constant index
-	skip      map[ir.Stmt]bool  // statements folded away
-	memoEval  map[string]int    // per-evaluation memo slots
-	memoOnce  map[string]int    // per-policy memo slots (input-independent)
-	strs      map[int]bool      // string constants used
-	nums      map[string]int    // number literals used
+	reads     map[ir.Local]int  // how many statements read each local
+	argArray  map[ir.Local]bool // arrays built only to be object.get's path or sprintf's arguments
+	inlined   map[ir.Local][]string
+	fold      map[ir.Local]int // folded local -> constant index
+	skip      map[ir.Stmt]bool // statements folded away
+	memoEval  map[string]int   // per-evaluation memo slots
+	memoOnce  map[string]int   // per-policy memo slots (input-independent)
+	strs      map[int]bool     // string constants used
+	nums      map[string]int   // number literals used
 	refused   []string
 }
 
@@ -674,6 +677,21 @@ func (g *gen) constTerm(o ir.Operand, vals map[ir.Local]*ast.Term) *ast.Term {
 	panic(fmt.Sprintf("constant operand %T", o.Value))
 }
 
+// setByCount lists the statements of f that set or change l.
+func setByCount(f *ir.Func, l ir.Local) []ir.Stmt {
+	var out []ir.Stmt
+	for _, b := range f.Blocks {
+		walkStmts(b, func(s ir.Stmt) {
+			for _, t := range targets(s) {
+				if t == l {
+					out = append(out, s)
+				}
+			}
+		})
+	}
+	return out
+}
+
 // level is a place a failing statement or a break leaves to.
 type level struct {
 	label string
@@ -693,9 +711,20 @@ func (l level) jump() string {
 func (g *gen) function(f *ir.Func) string {
 	g.fn = f
 	g.analyseFunc(f)
-	g.read = map[ir.Local]bool{}
+	g.read, g.reads, g.argArray, g.inlined = map[ir.Local]bool{}, map[ir.Local]int{}, map[ir.Local]bool{}, map[ir.Local][]string{}
 	for _, b := range f.Blocks {
 		walkStmts(b, func(s ir.Stmt) {
+			changed, _, isMutation := mutation(s)
+			for _, l := range reads(s) {
+				if !isMutation || l != changed {
+					g.reads[l]++
+				}
+			}
+			if c, ok := s.(*ir.CallStmt); ok && (c.Func == "object.get" || c.Func == "sprintf") && len(c.Args) >= 2 {
+				if l, ok := norm(c.Args[1].Value).(ir.Local); ok {
+					g.argArray[l] = true
+				}
+			}
 			if g.skip[s] {
 				return
 			}
@@ -1070,6 +1099,11 @@ run:
 		c := made[l]
 		switch c.kind.(type) {
 		case *ir.MakeArrayStmt:
+			if g.argArray[l] && g.reads[l] == 1 && len(setByCount(g.fn, l)) == 1 {
+				// read once, by the call: handed over as arguments instead
+				g.inlined[l] = c.elems
+				continue
+			}
 			fmt.Fprintf(&w, "%sl%d = ast.ArrayTerm(%s)\n", ind, l, strings.Join(c.elems, ", "))
 		case *ir.MakeObjectStmt:
 			if len(c.elems) == 0 {
@@ -1116,6 +1150,18 @@ func (g *gen) call(w *strings.Builder, ind string, s *ir.CallStmt, fail func() s
 			return
 		}
 		expr = fmt.Sprintf("rt.%s(%s)", name, strings.Join(args, ", "))
+		if len(s.Args) >= 2 {
+			if l, ok := norm(s.Args[1].Value).(ir.Local); ok {
+				if elems, ok := g.inlined[l]; ok {
+					switch s.Func {
+					case "object.get":
+						expr = fmt.Sprintf("rt.ObjectGetPath(%s)", strings.Join(append([]string{args[0], args[2]}, elems...), ", "))
+					case "sprintf":
+						expr = fmt.Sprintf("rt.SprintfArgs(%s)", strings.Join(append([]string{args[0]}, elems...), ", "))
+					}
+				}
+			}
+		}
 	}
 	line("if l%d, err = %s; err != nil {", s.Result, expr)
 	line("\t%s", ret)
