@@ -17,8 +17,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/trustelem/zxcvbn"
-
+	"github.com/vpncheck/vpncheck/checker/keystrength"
 	"github.com/vpncheck/vpncheck/checker/lifecycle"
 	"github.com/vpncheck/vpncheck/checker/report"
 )
@@ -636,11 +635,11 @@ func (kr *keyring) estimate(ctx context.Context) {
 	var jobs []func()
 	for _, e := range kr.order {
 		if len(e.users) > 0 {
-			jobs = append(jobs, func() { e.guesses, e.estimated = zxcvbn.PasswordStrength(e.prefix, nil).Guesses, true })
+			jobs = append(jobs, func() { e.guesses, e.estimated = keystrength.Guesses(e.prefix, nil), true })
 		}
 		for i := range e.special {
 			s := &e.special[i]
-			jobs = append(jobs, func() { s.guesses, s.estimated = zxcvbn.PasswordStrength(e.prefix, s.inputs).Guesses, true })
+			jobs = append(jobs, func() { s.guesses, s.estimated = keystrength.Guesses(e.prefix, s.inputs), true })
 		}
 	}
 	if kr.printer != nil {

@@ -17,7 +17,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"github.com/trustelem/zxcvbn"
+	"github.com/vpncheck/vpncheck/checker/keystrength"
 )
 
 // Saver writes the pages a live run reads to a directory (--save-inventory),
@@ -203,7 +203,7 @@ func (s *Saver) addKeyFacts(region string, m map[string]any) {
 		}
 		ike["VpncheckKeyFacts"] = map[string]any{
 			"Length":            utf8.RuneCountInString(psk),
-			"Guesses":           min(zxcvbn.PasswordStrength(prefix, inputs).Guesses, maxGuesses),
+			"Guesses":           min(keystrength.Guesses(prefix, inputs), maxGuesses),
 			"EstimatedLength":   utf8.RuneCountInString(prefix),
 			"ExposedIn":         exposure(c, t, psk),
 			"Fingerprint":       s.salt.fingerprint(psk),
