@@ -33,68 +33,9 @@ type Account struct {
 	JoinMethod  string // default "created"
 }
 
-// Fault is an error answer injected into the Resource Manager fake.
-type Fault struct {
-	Code    string // the API's error code, e.g. "Throttling.User"
-	Message string // default: a message like the real API's for Code
-	Status  int    // HTTP status; default: the real API's for Code
-	Page    int    // ListAccounts page it hits; 0: every page
-	Times   int    // how many matching calls it answers; 0: every one
-}
-
-var faultMessages = map[string]string{
-	"Throttling.User":    "Request was denied due to user flow control.",
-	"Throttling":         "Request was denied due to request throttling.",
-	"NoPermission":       "You are not authorized to do this action. You should be authorized by RAM.",
-	"ServiceUnavailable": "The request has failed due to a temporary failure of the server.",
-	"InternalError":      "The request processing has failed due to some unknown error.",
-}
-
-func (f *Fault) apiError() *acsfake.Error {
-	e := &acsfake.Error{Status: f.Status, Code: f.Code, Message: f.Message}
-	if e.Status == 0 {
-		e.Status = statusFor(f.Code)
-	}
-	if e.Message == "" {
-		e.Message = faultMessages[f.Code]
-		if e.Message == "" {
-			e.Message = "Injected error " + f.Code + "."
-		}
-	}
-	return e
-}
-
-func statusFor(code string) int {
-	switch {
-	case strings.HasPrefix(code, "EntityNotExist"), strings.HasSuffix(code, ".NotFound"):
-		return http.StatusNotFound
-	case code == "NoPermission", strings.HasPrefix(code, "Forbidden"):
-		return http.StatusForbidden
-	case code == "ServiceUnavailable":
-		return http.StatusServiceUnavailable
-	case code == "InternalError":
-		return http.StatusInternalServerError
-	}
-	return http.StatusBadRequest
-}
-
-// takeFault returns the first fault that still applies to page, using one
-// of its Times. The caller holds the fake's lock.
-func takeFault(faults []*Fault, page int) *Fault {
-	for _, f := range faults {
-		if f.Times < 0 || (f.Page != 0 && f.Page != page) {
-			continue
-		}
-		if f.Times > 0 {
-			f.Times--
-			if f.Times == 0 {
-				f.Times = -1 // used up
-			}
-		}
-		return f
-	}
-	return nil
-}
+// Fault is an error answer injected into the Resource Manager fake
+// (acsfake's; Page is the ListAccounts page it hits).
+type Fault = acsfake.Fault
 
 // requestIDs numbers requests like the real API's ids.
 type requestIDs struct {

@@ -155,8 +155,8 @@ func (s *ResourceManager) answer(r *http.Request, call *RMCall) (map[string]any,
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if f := takeFault(s.faults, page); f != nil {
-		return nil, f.apiError()
+	if f := acsfake.TakeFault(s.faults, page); f != nil {
+		return nil, f.Answer()
 	}
 	eff := size
 	if s.pageLimit > 0 {

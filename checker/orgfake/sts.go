@@ -232,13 +232,13 @@ func (s *STS) answer(r *http.Request, call *AssumeRoleCall) (map[string]any, *ac
 	case !ok:
 		return nil, &acsfake.Error{Status: http.StatusNotFound, Code: "EntityNotExist.Role", Message: "The role not exists: " + call.RoleArn + "."}, nil
 	case role.DenyCode != "":
-		msg := faultMessages[role.DenyCode]
+		msg := acsfake.Messages[role.DenyCode]
 		if msg == "" {
 			msg = "Injected error " + role.DenyCode + "."
 		}
-		return nil, &acsfake.Error{Status: statusFor(role.DenyCode), Code: role.DenyCode, Message: msg}, nil
+		return nil, &acsfake.Error{Status: acsfake.StatusFor(role.DenyCode), Code: role.DenyCode, Message: msg}, nil
 	case role.ExternalID != "" && role.ExternalID != call.ExternalID:
-		return nil, &acsfake.Error{Status: http.StatusForbidden, Code: "NoPermission", Message: faultMessages["NoPermission"]}, nil
+		return nil, &acsfake.Error{Status: http.StatusForbidden, Code: "NoPermission", Message: acsfake.Messages["NoPermission"]}, nil
 	}
 
 	c := acsfake.Credential{

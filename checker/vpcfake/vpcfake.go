@@ -56,14 +56,10 @@ type Credentials struct {
 	SecurityToken   string
 }
 
-// Fault is an error answer injected for a region (or for DescribeRegions).
-type Fault struct {
-	Code    string // the API's error code, e.g. "Throttling.User"
-	Message string // default: a message like the real API's for Code
-	Status  int    // HTTP status; default: the real API's for Code (see StatusFor)
-	Page    int    // DescribeVpnConnections page it hits; 0: every page
-	Times   int    // how many matching calls it answers; 0: every one
-}
+// Fault is an error answer injected for a region (or for DescribeRegions):
+// acsfake's, shared by every OpenAPI fake. Page is the DescribeVpnConnections
+// page it hits.
+type Fault = acsfake.Fault
 
 // Throttled is the real API's answer to a caller over its rate limit.
 func Throttled(times int) Fault { return Fault{Code: "Throttling.User", Times: times} }
@@ -75,31 +71,7 @@ func Forbidden() Fault { return Fault{Code: "Forbidden.RAM"} }
 func Unavailable(times int) Fault { return Fault{Code: "ServiceUnavailable", Times: times} }
 
 // StatusFor is the HTTP status the real API sends with code.
-func StatusFor(code string) int {
-	switch {
-	case code == "InvalidAccessKeyId.NotFound", code == "InvalidAction.NotFound":
-		return http.StatusNotFound
-	case strings.HasPrefix(code, "Forbidden"), strings.HasPrefix(code, "Forbbiden"):
-		return http.StatusForbidden
-	case code == "ServiceUnavailable":
-		return http.StatusServiceUnavailable
-	case code == "InternalError", code == "UnknownError":
-		return http.StatusInternalServerError
-	}
-	return http.StatusBadRequest // Throttling*, SignatureDoesNotMatch, InvalidParameter, ...
-}
-
-var messages = map[string]string{
-	"Throttling.User":             "Request was denied due to user flow control.",
-	"Throttling":                  "Request was denied due to request throttling.",
-	"Forbidden.RAM":               "User not authorized to operate on the specified resource, or this API doesn't support RAM.",
-	"Forbidden":                   "User not authorized to operate on the specified resource.",
-	"Forbbiden.SubUser":           "User not authorized to operate on the specified resource as your account is created by another user.",
-	"ServiceUnavailable":          "The request has failed due to a temporary failure of the server.",
-	"InternalError":               "The request processing has failed due to some unknown error.",
-	"InvalidAccessKeyId.NotFound": "Specified access key is not found.",
-	"SignatureDoesNotMatch":       "Specified signature does not match our calculation.",
-}
+func StatusFor(code string) int { return acsfake.StatusFor(code) }
 
 // Call is one request the fake received.
 type Call struct {
@@ -330,17 +302,8 @@ type apiError struct {
 }
 
 func errorFor(f *Fault) *apiError {
-	e := &apiError{status: f.Status, code: f.Code, message: f.Message}
-	if e.status == 0 {
-		e.status = StatusFor(f.Code)
-	}
-	if e.message == "" {
-		e.message = messages[f.Code]
-		if e.message == "" {
-			e.message = "Injected error " + f.Code + "."
-		}
-	}
-	return e
+	e := f.Answer()
+	return &apiError{e.Status, e.Code, e.Message}
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -431,7 +394,7 @@ func (s *Server) answer(r *http.Request, body []byte, params url.Values, call *C
 	case ActionDescribeRegions:
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		if f := takeFault(s.regFaults, 0); f != nil {
+		if f := acsfake.TakeFault(s.regFaults, 0); f != nil {
 			return nil, 0, errorFor(f)
 		}
 		ids := s.regions
@@ -474,7 +437,7 @@ func (s *Server) describeVpnConnections(params url.Values, call *Call) (map[stri
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if f := takeFault(s.faults[region], page); f != nil {
+	if f := acsfake.TakeFault(s.faults[region], page); f != nil {
 		return nil, 0, errorFor(f)
 	}
 	all := s.conns[accountRegion{call.Account, region}]
@@ -617,22 +580,4 @@ func (s *Server) writeHostile(w http.ResponseWriter, r *http.Request, reqID, reg
 		return false
 	}
 	return true
-}
-
-// takeFault returns the first fault that still applies to page, using one
-// of its Times. The caller holds s.mu.
-func takeFault(faults []*Fault, page int) *Fault {
-	for _, f := range faults {
-		if f.Times < 0 || (f.Page != 0 && f.Page != page) {
-			continue
-		}
-		if f.Times > 0 {
-			f.Times--
-			if f.Times == 0 {
-				f.Times = -1 // used up
-			}
-		}
-		return f
-	}
-	return nil
 }
