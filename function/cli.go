@@ -105,9 +105,13 @@ func buildVersion() string {
 }
 
 // fail prints one line on stderr and returns the status that fits err.
+// maxErrorLine bounds the one line an error prints on stderr.
+const maxErrorLine = 2000
+
 func fail(stderr io.Writer, err error) int {
-	msg := strings.Join(strings.Fields(err.Error()), " ")
-	fmt.Fprintf(stderr, "vpncheck: %s\n", msg)
+	// One line, and inert for the terminal: errors can quote cloud text
+	// (a region id, a name).
+	fmt.Fprintf(stderr, "vpncheck: %s\n", output.TerminalText(err.Error(), maxErrorLine))
 	if errors.Is(err, checker.ErrInput) {
 		return exitUsage
 	}
@@ -362,7 +366,7 @@ func cmdCheck(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if cfg.failOn != nil {
 		if reached, why := run.FailOn(out.Report, *cfg.failOn); reached {
-			fmt.Fprintf(stderr, "vpncheck: --fail-on %s reached: %s\n", *cfg.failOn, why)
+			fmt.Fprintf(stderr, "vpncheck: --fail-on %s reached: %s\n", *cfg.failOn, output.TerminalText(why, maxErrorLine))
 			return exitFailOn
 		}
 	}

@@ -242,3 +242,13 @@ func TestCheckSaysWhatHappened(t *testing.T) {
 		})
 	}
 }
+
+// An error quoting cloud text (here a region id with a terminal escape and
+// a line break) reaches stderr as one inert line.
+func TestErrorsAreInertOnTheTerminal(t *testing.T) {
+	inv := writeTemp(t, "r.json", `{"RegionId": "cn-x\u001b[2J\nvpncheck: all clear", "TotalCount": 5, "VpnConnections": {"VpnConnection": []}}`)
+	code, _, errs := cli(t, nil, "check", "--inventory", inv, "--fail-on", "info")
+	if code != exitFailOn || strings.Count(errs, "\n") != 1 || strings.ContainsRune(errs, '\x1b') {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+}

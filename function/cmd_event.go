@@ -137,7 +137,7 @@ func cmdEvent(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if level != nil {
 		if reached, why := run.FailOn(out.Report, *level); reached {
-			fmt.Fprintf(stderr, "vpncheck: --fail-on %s reached: %s\n", *level, why)
+			fmt.Fprintf(stderr, "vpncheck: --fail-on %s reached: %s\n", *level, output.TerminalText(why, maxErrorLine))
 			return exitFailOn
 		}
 	}
