@@ -10,9 +10,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
-	"time"
-
-	"github.com/aliyun/credentials-go/credentials"
 
 	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/alibaba"
@@ -214,24 +211,16 @@ func cmdRules(ctx context.Context, args []string, getenv func(string) string, st
 
 // checkConfig is everything a check needs, from flags and environment.
 type checkConfig struct {
+	runFlags
 	inventories    []string
 	region         string
 	regions        []string // empty: none given
 	excludeRegions []string
-	policy         policyFlags
-	format         output.Writer
-	minSeverity    report.Severity
-	failOn         *report.Severity
-	notify         bool
-	timeout        time.Duration
 	concurrency    int
 	saveInventory  string
 	liveFlags      []string // flags given that only a live check reads
 	estimateMax    int      // the policies' psk.estimate_max_length, for --save-inventory
 	dumpInput      string
-	state          string // a directory, or oss://bucket/prefix
-	digest         time.Duration
-	now            time.Time   // VPNCHECK_NOW; zero: the real clock
 	org            orgSettings // member accounts (accounts.go); none: the caller's own account
 }
 
@@ -243,15 +232,9 @@ func parseCheck(args []string, getenv func(string) string, stdout io.Writer) (*c
 	fs.StringVar(&cfg.region, "region", "", "region `ID` of --inventory files that do not name their own")
 	regions := fs.String("regions", "", "region IDs, comma-separated, or \"all\" (env "+envRegions+")")
 	exclude := fs.String("exclude-regions", "", "regions to skip (env "+envExcludeRegions+")")
-	cfg.policy.register(fs)
-	format := fs.String("format", "text", "report `format` on stdout: "+strings.Join(output.Formats(), " or "))
-	minSev := fs.String("min-severity", "", "drop findings below `LEVEL`: info|low|medium|high|critical (env "+envMinSeverity+")")
-	failOn := fs.String("fail-on", "", "exit 1 when a finding at or above `LEVEL` remains, or a region failed")
-	fs.BoolVar(&cfg.notify, "notify", false, "post the findings to Slack as the function does")
-	fs.DurationVar(&cfg.timeout, "timeout", 0, "deadline for the whole run, e.g. 2m (collection stops early, partial report)")
+	cfg.runFlags.register(fs, "a region failed")
 	fs.IntVar(&cfg.concurrency, "concurrency", defaultConcurrency, "regions scanned at once")
 	fs.StringVar(&cfg.saveInventory, "save-inventory", "", "write what was collected to `DIR`, secrets redacted")
-	stateSpec := fs.String("state", "", "keep findings between runs in `DIR` (or oss://bucket/prefix): report new, open and resolved, notify only news (env "+envState+")")
 	fs.StringVar(&cfg.dumpInput, "dump-input", "", "write the policy inputs (what the rules see, keys reduced to facts) to `FILE` as a JSON array")
 	var accounts orgFlags
 	accounts.register(fs)
@@ -259,12 +242,7 @@ func parseCheck(args []string, getenv func(string) string, stdout io.Writer) (*c
 	if err != nil {
 		return nil, err
 	}
-	cfg.policy.resolve(given, getenv)
-	cfg.state = pick(*stateSpec, given["state"], "state", envState, getenv).value
-	if cfg.digest, err = digestPeriod(getenv); err != nil {
-		return nil, err
-	}
-	if cfg.now, err = runClock(getenv); err != nil {
+	if err := cfg.runFlags.resolve(given, getenv); err != nil {
 		return nil, err
 	}
 	cfg.inventories = inv
@@ -275,22 +253,6 @@ func parseCheck(args []string, getenv func(string) string, stdout io.Writer) (*c
 	}
 	cfg.regions = pick(*regions, given["regions"], "regions", envRegions, getenv).list()
 	cfg.excludeRegions = pick(*exclude, given["exclude-regions"], "exclude-regions", envExcludeRegions, getenv).list()
-	if cfg.format, err = output.Get(*format); err != nil {
-		return nil, checker.Inputf("--format: %v", err)
-	}
-	if cfg.minSeverity, err = pick(*minSev, given["min-severity"], "min-severity", envMinSeverity, getenv).severity(); err != nil {
-		return nil, err
-	}
-	if given["fail-on"] {
-		s, err := setting{*failOn, "--fail-on"}.severity()
-		if err != nil {
-			return nil, err
-		}
-		cfg.failOn = &s
-	}
-	if cfg.timeout < 0 {
-		return nil, checker.Inputf("--timeout must not be negative")
-	}
 	if cfg.concurrency < 1 {
 		return nil, checker.Inputf("--concurrency must be at least 1")
 	}
@@ -308,43 +270,17 @@ func cmdCheck(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fail(stderr, err)
 	}
-	if cfg.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, cfg.timeout)
-		defer cancel()
-	}
-
-	plan := run.Plan{MinSeverity: cfg.minSeverity, FitMemory: adaptMemoryLimit, DigestEvery: cfg.digest, Now: cfg.now}
-	plan.Engine, plan.EngineErr = loadEngine(ctx, cfg.policy.dir, cfg.policy.noBuiltin, getenv)
-	if errors.Is(plan.EngineErr, checker.ErrInput) {
-		return fail(stderr, plan.EngineErr)
-	}
-	if cfg.notify {
-		// Checked before collecting, so a misconfigured --notify costs no API calls.
-		n, err := notifierFromEnv(getenv)
-		if err != nil {
-			return fail(stderr, checker.Inputf("--notify: %v", err))
-		}
-		plan.Notifier = n
+	ctx, cancel := cfg.withDeadline(ctx)
+	defer cancel()
+	plan, err := cfg.plan(ctx, getenv)
+	if err != nil {
+		return fail(stderr, err)
 	}
 	if plan.Engine != nil {
 		cfg.estimateMax = plan.Engine.Config().PSK.EstimateMaxLength // saved key facts judged as the run judges them
 	}
 	if plan.Source, err = cfg.source(getenv); err != nil {
 		return fail(stderr, err)
-	}
-	if cfg.state != "" {
-		var cred credentials.Credential
-		if strings.HasPrefix(cfg.state, "oss://") {
-			if cred, err = chainCredential(getenv); err != nil {
-				return fail(stderr, err)
-			}
-		}
-		var serr error
-		plan.State, plan.StateErr, serr = openState(ctx, cfg.state, homeRegion(getenv), cred, false, getenv)
-		if serr != nil {
-			return fail(stderr, checker.Inputf("--state: %v", serr))
-		}
 	}
 	if cfg.dumpInput != "" {
 		f, err := os.Create(cfg.dumpInput)
@@ -355,22 +291,7 @@ func cmdCheck(ctx context.Context, args []string, getenv func(string) string, st
 		plan.Inputs = f
 	}
 
-	out := cfg.org.execute(ctx, plan) // run.Execute, per member account with --accounts
-	if out.Report != nil {
-		if err := cfg.format.Report(stdout, out.Report); err != nil {
-			return fail(stderr, fmt.Errorf("write report: %w", err))
-		}
-	}
-	if out.Err != nil {
-		return fail(stderr, out.Err)
-	}
-	if cfg.failOn != nil {
-		if reached, why := run.FailOn(out.Report, *cfg.failOn); reached {
-			fmt.Fprintf(stderr, "vpncheck: --fail-on %s reached: %s\n", *cfg.failOn, output.TerminalText(why, maxErrorLine))
-			return exitFailOn
-		}
-	}
-	return exitOK
+	return cfg.finish(cfg.org.execute(ctx, plan), stdout, stderr) // run.Execute, per member account with --accounts
 }
 
 // homeRegion is the command line's own region: ALIBABA_CLOUD_REGION_ID,

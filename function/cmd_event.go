@@ -9,15 +9,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
-
-	"github.com/aliyun/credentials-go/credentials"
 
 	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/alibaba"
 	"github.com/vpncheck/vpncheck/checker/change"
 	"github.com/vpncheck/vpncheck/checker/output"
-	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/checker/run"
 )
 
@@ -31,14 +27,8 @@ func cmdEvent(ctx context.Context, args []string, getenv func(string) string, st
 	file := fs.String("file", "", "the CloudEvent to replay, as EventBridge delivers it (JSON `FILE`)")
 	var inv listFlag
 	fs.Var(&inv, "inventory", "judge the connection as a saved DescribeVpnConnections response `FILE` holds it, instead of describing it (repeatable)")
-	var pf policyFlags
-	pf.register(fs)
-	format := fs.String("format", "text", "report `format` on stdout: "+strings.Join(output.Formats(), " or "))
-	minSev := fs.String("min-severity", "", "drop findings below `LEVEL`: info|low|medium|high|critical (env "+envMinSeverity+")")
-	failOn := fs.String("fail-on", "", "exit 1 when a finding at or above `LEVEL` remains, or the connection could not be judged")
-	notify := fs.Bool("notify", false, "post the news to Slack as the function does")
-	timeout := fs.Duration("timeout", 0, "deadline for the whole run, e.g. 2m")
-	stateSpec := fs.String("state", "", "compare with the findings kept in `DIR` (or oss://bucket/prefix), and keep the result (env "+envState+")")
+	var rf runFlags
+	rf.register(fs, "the connection could not be judged")
 	given, err := parseFlags(fs, args, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
@@ -46,36 +36,12 @@ func cmdEvent(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fail(stderr, err)
 	}
-	pf.resolve(given, getenv)
+	if err := rf.resolve(given, getenv); err != nil {
+		return fail(stderr, err)
+	}
 	if *file == "" {
 		return fail(stderr, checker.Inputf("--file is required (see 'vpncheck event -h')"))
 	}
-	w, err := output.Get(*format)
-	if err != nil {
-		return fail(stderr, checker.Inputf("--format: %v", err))
-	}
-	plan := run.Plan{FitMemory: adaptMemoryLimit}
-	if plan.MinSeverity, err = pick(*minSev, given["min-severity"], "min-severity", envMinSeverity, getenv).severity(); err != nil {
-		return fail(stderr, err)
-	}
-	var level *report.Severity
-	if given["fail-on"] {
-		s, err := setting{*failOn, "--fail-on"}.severity()
-		if err != nil {
-			return fail(stderr, err)
-		}
-		level = &s
-	}
-	if *timeout < 0 {
-		return fail(stderr, checker.Inputf("--timeout must not be negative"))
-	}
-	if plan.DigestEvery, err = digestPeriod(getenv); err != nil {
-		return fail(stderr, err)
-	}
-	if plan.Now, err = runClock(getenv); err != nil {
-		return fail(stderr, err)
-	}
-
 	ev, err := readEvent(*file)
 	if err != nil {
 		return fail(stderr, err)
@@ -84,24 +50,13 @@ func cmdEvent(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(stderr, "vpncheck: event %s ignored: not a change to an IPsec-VPN connection\n", output.TerminalText(ev.Name, 80))
 		return exitOK
 	}
+	ctx, cancel := rf.withDeadline(ctx)
+	defer cancel()
+	plan, err := rf.plan(ctx, getenv)
+	if err != nil {
+		return fail(stderr, err)
+	}
 	changePlan(&plan, ev)
-
-	if *timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *timeout)
-		defer cancel()
-	}
-	plan.Engine, plan.EngineErr = loadEngine(ctx, pf.dir, pf.noBuiltin, getenv)
-	if errors.Is(plan.EngineErr, checker.ErrInput) {
-		return fail(stderr, plan.EngineErr)
-	}
-	if *notify {
-		n, err := notifierFromEnv(getenv)
-		if err != nil {
-			return fail(stderr, checker.Inputf("--notify: %v", err))
-		}
-		plan.Notifier = n
-	}
 	if len(inv) > 0 {
 		plan.Source = savedConnection{paths: inv, region: ev.Region, id: ev.ConnectionID}
 	} else {
@@ -112,36 +67,7 @@ func cmdEvent(ctx context.Context, args []string, getenv func(string) string, st
 		plan.Source = alibaba.One{Config: alibaba.CollectorConfig{Credential: cred, Endpoint: vpcEndpoint(getenv)},
 			Region: ev.Region, ConnectionID: ev.ConnectionID}
 	}
-	if spec := pick(*stateSpec, given["state"], "state", envState, getenv).value; spec != "" {
-		var cred credentials.Credential
-		if strings.HasPrefix(spec, "oss://") {
-			if cred, err = chainCredential(getenv); err != nil {
-				return fail(stderr, err)
-			}
-		}
-		var serr error
-		plan.State, plan.StateErr, serr = openState(ctx, spec, homeRegion(getenv), cred, false, getenv)
-		if serr != nil {
-			return fail(stderr, checker.Inputf("--state: %v", serr))
-		}
-	}
-
-	out := run.Execute(ctx, plan)
-	if out.Report != nil { // the report carries the change: the writers show it
-		if err := w.Report(stdout, out.Report); err != nil {
-			return fail(stderr, fmt.Errorf("write report: %w", err))
-		}
-	}
-	if out.Err != nil {
-		return fail(stderr, out.Err)
-	}
-	if level != nil {
-		if reached, why := run.FailOn(out.Report, *level); reached {
-			fmt.Fprintf(stderr, "vpncheck: --fail-on %s reached: %s\n", *level, output.TerminalText(why, maxErrorLine))
-			return exitFailOn
-		}
-	}
-	return exitOK
+	return rf.finish(run.Execute(ctx, plan), stdout, stderr)
 }
 
 // readEvent reads and parses a saved CloudEvent; anything unreadable or

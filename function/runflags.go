@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/aliyun/credentials-go/credentials"
+
+	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/output"
+	"github.com/vpncheck/vpncheck/checker/report"
+	"github.com/vpncheck/vpncheck/checker/run"
+)
+
+// runFlags are what every command that runs a check shares (check, event):
+// the policies, the report's format and levels, the deadline, delivery and
+// state. They are registered, read and turned into a plan here only.
+type runFlags struct {
+	policy      policyFlags
+	format      output.Writer
+	minSeverity report.Severity
+	failOn      *report.Severity
+	notify      bool
+	timeout     time.Duration
+	state       string // a directory, or oss://bucket/prefix
+	digest      time.Duration
+	now         time.Time // VPNCHECK_NOW; zero: the real clock
+
+	formatFlag, minSevFlag, failOnFlag, stateFlag *string
+}
+
+// register adds the shared flags; failOnWhat says what else --fail-on counts.
+func (r *runFlags) register(fs *flag.FlagSet, failOnWhat string) {
+	r.policy.register(fs)
+	r.formatFlag = fs.String("format", "text", "report `format` on stdout: "+strings.Join(output.Formats(), " or "))
+	r.minSevFlag = fs.String("min-severity", "", "drop findings below `LEVEL`: info|low|medium|high|critical (env "+envMinSeverity+")")
+	r.failOnFlag = fs.String("fail-on", "", "exit 1 when a finding at or above `LEVEL` remains, or "+failOnWhat)
+	fs.BoolVar(&r.notify, "notify", false, "post the findings to Slack as the function does")
+	fs.DurationVar(&r.timeout, "timeout", 0, "deadline for the whole run, e.g. 2m (collection stops early, partial report)")
+	r.stateFlag = fs.String("state", "", "keep findings between runs in `DIR` (or oss://bucket/prefix): report new, open and resolved, notify only news (env "+envState+")")
+}
+
+// resolve reads the flags given, else their variables.
+func (r *runFlags) resolve(given map[string]bool, getenv func(string) string) error {
+	var err error
+	r.policy.resolve(given, getenv)
+	r.state = pick(*r.stateFlag, given["state"], "state", envState, getenv).value
+	if r.digest, err = digestPeriod(getenv); err != nil {
+		return err
+	}
+	if r.now, err = runClock(getenv); err != nil {
+		return err
+	}
+	if r.format, err = output.Get(*r.formatFlag); err != nil {
+		return checker.Inputf("--format: %v", err)
+	}
+	if r.minSeverity, err = pick(*r.minSevFlag, given["min-severity"], "min-severity", envMinSeverity, getenv).severity(); err != nil {
+		return err
+	}
+	if given["fail-on"] {
+		s, err := setting{*r.failOnFlag, "--fail-on"}.severity()
+		if err != nil {
+			return err
+		}
+		r.failOn = &s
+	}
+	if r.timeout < 0 {
+		return checker.Inputf("--timeout must not be negative")
+	}
+	return nil
+}
+
+// withDeadline is ctx with the --timeout deadline, if one was given.
+func (r *runFlags) withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if r.timeout > 0 {
+		return context.WithTimeout(ctx, r.timeout)
+	}
+	return ctx, func() {}
+}
+
+// plan is the shared part of a command's plan: the policies, the notifier
+// (checked before anything is collected, so a misconfigured --notify costs
+// no API calls) and the state store. Its error is the user's to fix.
+func (r *runFlags) plan(ctx context.Context, getenv func(string) string) (run.Plan, error) {
+	plan := run.Plan{MinSeverity: r.minSeverity, FitMemory: adaptMemoryLimit, DigestEvery: r.digest, Now: r.now}
+	plan.Engine, plan.EngineErr = loadEngine(ctx, r.policy.dir, r.policy.noBuiltin, getenv)
+	if errors.Is(plan.EngineErr, checker.ErrInput) {
+		return plan, plan.EngineErr
+	}
+	if r.notify {
+		n, err := notifierFromEnv(getenv)
+		if err != nil {
+			return plan, checker.Inputf("--notify: %v", err)
+		}
+		plan.Notifier = n
+	}
+	if r.state != "" {
+		var cred credentials.Credential
+		if strings.HasPrefix(r.state, "oss://") {
+			var err error
+			if cred, err = chainCredential(getenv); err != nil {
+				return plan, err
+			}
+		}
+		var serr error
+		plan.State, plan.StateErr, serr = openState(ctx, r.state, homeRegion(getenv), cred, false, getenv)
+		if serr != nil {
+			return plan, checker.Inputf("--state: %v", serr)
+		}
+	}
+	return plan, nil
+}
+
+// finish prints the outcome's report and maps it to the exit status.
+func (r *runFlags) finish(out run.Outcome, stdout, stderr io.Writer) int {
+	if out.Report != nil {
+		if err := r.format.Report(stdout, out.Report); err != nil {
+			return fail(stderr, fmt.Errorf("write report: %w", err))
+		}
+	}
+	if out.Err != nil {
+		return fail(stderr, out.Err)
+	}
+	if r.failOn != nil {
+		if reached, why := run.FailOn(out.Report, *r.failOn); reached {
+			fmt.Fprintf(stderr, "vpncheck: --fail-on %s reached: %s\n", *r.failOn, output.TerminalText(why, maxErrorLine))
+			return exitFailOn
+		}
+	}
+	return exitOK
+}
