@@ -435,6 +435,7 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 	}
 	rep.Summary.Suppressed, rep.Summary.BelowMinSeverity = len(res.Suppressed), len(res.Hidden)
 	rep.PolicyRevision = e.revision
+	rep.Summary.DisabledRules = e.disabled
 	rep.Finish()
 	rep.MarkAllNew(now)
 	return res, nil

@@ -323,3 +323,24 @@ func TestReadFileErrors(t *testing.T) {
 		}
 	}
 }
+
+// A rule switched off by the policy data is never silent: the report names it.
+func TestDisabledRulesAreReported(t *testing.T) {
+	eng, err := NewEngine(context.Background(), Policies{Builtin: policies.FS, Custom: fstest.MapFS{
+		"vpncheck/config/data.json": {Data: []byte(`{"disabled_rules": ["psk-weak", "dpd-disabled"]}`)},
+	}, Source: "team"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := checkFiles(t, eng, Options{}, "cn-hangzhou", "../testdata/sample.json")
+	if !slices.Equal(rep.Summary.DisabledRules, []string{"dpd-disabled", "psk-weak"}) || slices.Contains(pairs(rep), "vco-gw8tylx7hvwhl7tu8**** psk-weak") {
+		t.Fatalf("disabled %v, findings %v", rep.Summary.DisabledRules, pairs(rep))
+	}
+	var text bytes.Buffer
+	if err := mustFormat(t, "text").Report(&text, rep); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "rules switched off by the policy data: dpd-disabled, psk-weak") {
+		t.Errorf("the text report does not say which rules are off:\n%s", text.String())
+	}
+}

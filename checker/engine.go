@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,6 +40,9 @@ type Engine struct {
 	// evalTimeout bounds one connection's evaluation (policy data
 	// evaluation.timeout_ms): a runaway rule costs that connection, not the run.
 	evalTimeout time.Duration
+	// disabled are the rule ids policy data switched off (disabled_rules):
+	// every report says so, so a check switched off is never silent.
+	disabled []string
 	// tagPolicy governs exceptions declared by connection tags.
 	tagPolicy TagPolicy
 	// compiled is the built-in policies compiled ahead of time, set only
@@ -81,6 +85,14 @@ func newEngine(ctx context.Context, set *policies.Set) (*Engine, error) {
 		e.byID[e.rules[i].ID] = &e.rules[i]
 	}
 	e.banned = set.Config.PSK.Banned
+	if list, ok := config(set.Data)["disabled_rules"].([]any); ok {
+		for _, v := range list {
+			if id, ok := v.(string); ok {
+				e.disabled = append(e.disabled, id)
+			}
+		}
+		slices.Sort(e.disabled)
+	}
 	data := set.Data
 	var err error
 	if e.exceptions, err = dataExceptions(data); err != nil {

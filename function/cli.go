@@ -171,7 +171,7 @@ type policyFlags struct {
 }
 
 func (p *policyFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&p.dir, "policies", "", "add `DIR`'s Rego rules and data to the built-in set (env "+envPolicyDir+")")
+	fs.StringVar(&p.dir, "policies", "", "add a team's Rego rules and data to the built-in set: a directory, or a bundle .tar.gz from policies/bundle.sh (`DIR|BUNDLE`; env "+envPolicyDir+")")
 	fs.BoolVar(&p.noBuiltin, "no-builtin-policies", false, "with --policies: leave out the built-in rules")
 }
 

@@ -52,6 +52,9 @@ func (textWriter) Report(w io.Writer, r *report.Report) error {
 	if s.Suppressed > 0 {
 		notes = append(notes, fmt.Sprintf("%d suppressed by exceptions", s.Suppressed))
 	}
+	if len(s.DisabledRules) > 0 {
+		notes = append(notes, "rules switched off by the policy data: "+list(s.DisabledRules))
+	}
 	if s.Incomplete > 0 {
 		notes = append(notes, fmt.Sprintf("%s without IKE or IPsec settings (not judged on them)", report.Plural(s.Incomplete, "connection")))
 	}

@@ -101,6 +101,8 @@ type Summary struct {
 	Suppressed  int `json:"suppressed"`
 	New         int `json:"new"`
 	Resolved    int `json:"resolved"`
+	// DisabledRules are the rules the policy data switched off.
+	DisabledRules []string `json:"disabled_rules,omitempty"`
 	// BelowMinSeverity counts the findings --min-severity left out.
 	BelowMinSeverity int            `json:"below_min_severity"`
 	Incomplete       int            `json:"incomplete"`

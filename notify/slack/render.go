@@ -425,6 +425,13 @@ func scopeText(rep *report.Report, account string) string {
 	if s.BelowMinSeverity > 0 {
 		covered += fmt.Sprintf(" · %s below the minimum severity, not shown", report.Plural(s.BelowMinSeverity, "finding"))
 	}
+	if n := len(s.DisabledRules); n > 0 {
+		ids := make([]string, 0, min(n, 10))
+		for _, id := range s.DisabledRules[:min(n, 10)] {
+			ids = append(ids, code(id, 64))
+		}
+		covered += fmt.Sprintf(" · %s switched off by the policy data: %s", report.Plural(n, "rule"), strings.Join(ids, ", "))
+	}
 	lines = append(lines, covered)
 	return strings.Join(lines, "\n")
 }
