@@ -36,7 +36,7 @@ const usage = `usage:
   vpncheck event --file EVENT.json    one change event (ActionTrail CloudEvent) as the function takes it
   vpncheck rules [--format text|json] the rule catalogue
   vpncheck version
-Run 'vpncheck check -h' for the check flags.
+Run 'vpncheck COMMAND -h' for a command's flags, 'vpncheck help env' for the environment.
 `
 
 // runCLI runs one command and returns the process exit status.
@@ -55,6 +55,10 @@ func runCLI(ctx context.Context, args []string, getenv func(string) string, stdo
 	case "version", "--version", "-version":
 		return cmdVersion(ctx, getenv, stdout, stderr)
 	case "help", "-h", "--help":
+		if len(args) > 1 && (args[1] == "env" || args[1] == "environment") {
+			printEnvironment(stdout)
+			return exitOK
+		}
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	}
@@ -131,6 +135,9 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (map[string]b
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintf(stdout, "usage of %s:\n", fs.Name())
 			printFlags(stdout, fs)
+			if ex := examples[fs.Name()]; ex != "" {
+				fmt.Fprintf(stdout, "example:\n  %s\n", ex)
+			}
 			return nil, err
 		}
 		return nil, checker.Inputf("%v (see '%s -h')", err, fs.Name())
@@ -141,6 +148,13 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (map[string]b
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	return given, nil
+}
+
+// examples holds one example per command, printed under its flags.
+var examples = map[string]string{
+	"vpncheck check": "vpncheck check --regions cn-hangzhou,cn-shanghai --min-severity medium --format json",
+	"vpncheck event": "vpncheck event --file event.json --inventory saved.json --state ./state",
+	"vpncheck rules": "vpncheck rules --policies ./team-policies --format json",
 }
 
 // printFlags lists the flags GNU-style, as the README spells them.

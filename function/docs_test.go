@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -143,4 +145,58 @@ func TestDocsImportGraph(t *testing.T) {
 	}
 	b.WriteString("```\n")
 	generatedBlock(t, "../docs/architecture.md", "import graph", b.String())
+}
+
+// commands are the subcommands whose flags docs/configuration.md lists.
+var commands = []string{"check", "event", "rules"}
+
+// TestDocsConfigurationReference generates docs/configuration.md's
+// reference from the code: each command's own -h output and the
+// environment table (reference.go), and fails when a variable the code
+// reads has no entry there.
+func TestDocsConfigurationReference(t *testing.T) {
+	var b strings.Builder
+	for _, cmd := range commands {
+		var out, errOut bytes.Buffer
+		if code := runCLI(t.Context(), []string{cmd, "-h"}, func(string) string { return "" }, &out, &errOut); code != exitOK {
+			t.Fatalf("vpncheck %s -h: exit %d: %s", cmd, code, errOut.String())
+		}
+		fmt.Fprintf(&b, "### vpncheck %s\n\n```\n%s```\n\n", cmd, out.String())
+	}
+	generatedBlock(t, "../docs/configuration.md", "flags", b.String())
+
+	b.Reset()
+	b.WriteString("| variable | meaning |\n| --- | --- |\n")
+	documented := map[string]bool{}
+	for _, v := range environment {
+		names := make([]string, len(v.names))
+		for i, n := range v.names {
+			names[i] = "`" + n + "`"
+			documented[n] = true
+		}
+		fmt.Fprintf(&b, "| %s | %s |\n", strings.Join(names, ", "), strings.ReplaceAll(v.meaning, "|", `\|`))
+	}
+	generatedBlock(t, "../docs/configuration.md", "environment", b.String())
+
+	// Every variable named in the code (not in tests, not in this
+	// reference itself) has an entry.
+	files, err := filepath.Glob("*.go")
+	if err != nil || len(files) < 5 {
+		t.Fatalf("glob *.go: %v (%d files)", err, len(files))
+	}
+	name := regexp.MustCompile(`"((?:VPNCHECK|SLACK)_[A-Z_]+)"`)
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") || f == "reference.go" {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range name.FindAllStringSubmatch(string(src), -1) {
+			if !documented[m[1]] {
+				t.Errorf("%s reads %s, which the environment reference (reference.go) does not document", f, m[1])
+			}
+		}
+	}
 }
