@@ -78,15 +78,32 @@ func TestDifferentialTestInventories(t *testing.T) {
 	eng := builtin(t)
 	ref := interpreted(t, eng)
 	opt := Options{Now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), MinSeverity: report.Info}
-	paths, _ := filepath.Glob("../testdata/*.json")
-	more, _ := filepath.Glob("testdata/*.json")
+	paths, err := filepath.Glob("../testdata/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	more, err := filepath.Glob("testdata/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	compared, findings := 0, 0
 	for _, p := range append(paths, more...) {
 		raw, err := os.ReadFile(p)
-		if err != nil || !bytes.Contains(raw, []byte(`"VpnConnections"`)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(raw, []byte(`"VpnConnections"`)) {
 			continue // not an inventory
 		}
 		n := checkBoth(t, eng, ref, opt, p)
 		t.Logf("%s: %d findings alike", p, n)
+		compared++
+		findings += n
+	}
+	// A test that compared nothing would pass: the sample (15 findings)
+	// and the canaries (7) at least.
+	if compared < 2 || findings < 22 {
+		t.Fatalf("compared %d inventories and %d findings; the test inventories were not found", compared, findings)
 	}
 }
 

@@ -144,11 +144,11 @@ func config(data map[string]any) map[string]any {
 	return c
 }
 
-// evaluate runs the entrypoint on one connection. The result is read
-// straight from OPA's values, sparing a conversion to Go maps.
 // errEvalTimeout is one connection's evaluation passing the engine's bound.
 var errEvalTimeout = errors.New("evaluation timed out")
 
+// evaluate runs the entrypoint on one connection. The result is read
+// straight from OPA's values, sparing a conversion to Go maps.
 func (e *Engine) evaluate(ctx context.Context, c *Connection) ([]report.Finding, error) {
 	if e.compiled != nil {
 		set, err := e.compiled.Findings(c.astValue())

@@ -105,10 +105,10 @@ func buildVersion() string {
 	return "dev"
 }
 
-// fail prints one line on stderr and returns the status that fits err.
 // maxErrorLine bounds the one line an error prints on stderr.
 const maxErrorLine = 2000
 
+// fail prints one line on stderr and returns the status that fits err.
 func fail(stderr io.Writer, err error) int {
 	// One line, and inert for the terminal: errors can quote cloud text
 	// (a region id, a name).

@@ -17,7 +17,7 @@ import (
 	"github.com/vpncheck/vpncheck/notify/slack/slackfake"
 )
 
-// day is one day of runs on the sample account, through the real
+// dayRun is one run of a day of runs on the sample account, through the real
 // lifecycle: the first run, an hour without change, a fix (VPN1-CGW22 got
 // a strong key of its own, so its weak and shared key findings and
 // VPN2-CGW1's shared key finding are gone), and the next morning's digest.
