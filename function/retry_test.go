@@ -20,12 +20,12 @@ import (
 // API s: its keys, its endpoint, no profile, no metadata service.
 func eventEnv(t *testing.T, s *vpcfake.Server) map[string]string {
 	return map[string]string{
-		"HOME":                               t.TempDir(),
-		"ALIBABA_CLOUD_CLI_PROFILE_DISABLED": "true",
+		"HOME":                                t.TempDir(),
+		"ALIBABA_CLOUD_CLI_PROFILE_DISABLED":  "true",
 		"ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true",
-		"ALIBABA_CLOUD_ACCESS_KEY_ID":        liveAK,
-		"ALIBABA_CLOUD_ACCESS_KEY_SECRET":    liveSecret,
-		"VPNCHECK_VPC_ENDPOINT":              s.URL,
+		"ALIBABA_CLOUD_ACCESS_KEY_ID":         liveAK,
+		"ALIBABA_CLOUD_ACCESS_KEY_SECRET":     liveSecret,
+		"VPNCHECK_VPC_ENDPOINT":               s.URL,
 	}
 }
 
