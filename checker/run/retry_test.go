@@ -277,3 +277,17 @@ func TestClaimOfAnOlderVersion(t *testing.T) {
 		t.Errorf("a recorded run was claimed again: %v", err)
 	}
 }
+
+// A run key's generation record that is not a number cannot be replaced:
+// the run checks again instead of failing for ever.
+func TestCorruptRunRecordChecksAgain(t *testing.T) {
+	store := dirStore(t)
+	ctx := context.Background()
+	led := newLedger(store, "1234", func() time.Time { return t0 })
+	if err := store.Create(ctx, led.runKey("k", "gen"), []byte("not a number")); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := led.claim(ctx, "k", "", t0.Add(time.Hour)); err != nil || c.held != 1 {
+		t.Errorf("claim: %+v %v, want attempt 1 held", c, err)
+	}
+}

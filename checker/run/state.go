@@ -32,13 +32,15 @@ import (
 // Every write is create-only. A generation is written before its news is
 // delivered and marked done after, so news is never lost: a retry of the
 // same run, or any later run, finds a generation without done and delivers
-// what is not acknowledged (at least once). Only a run that collected
-// everything records its generation under its run key, and only such a run
-// is replayed by a retry; a retry of any other attempt (a region failed, a
-// listing was partial, the source could not start) takes the next attempt
-// and checks again, against the generations before it. Acknowledged parts are never
+// what is not acknowledged (at least once). Acknowledged parts are never
 // posted again, and concurrent runs compute their news against each
 // other's generations, so no finding is posted twice.
+//
+// Only a run that collected everything records its generation under its
+// run key, and only such a run is replayed by a retry. A retry of any other
+// attempt (a region failed, a listing was partial, the source could not
+// start) takes the next attempt and checks again, against the generations
+// before it, delivering first what the earlier attempt left undelivered.
 
 // keepGenerations is how many generations the log keeps.
 const keepGenerations = 24
@@ -186,20 +188,21 @@ func (l *ledger) claim(ctx context.Context, key, digest string, lease time.Time)
 				prev = l.readClaim(ctx, key, last)
 			}
 		}
-		switch {
-		case first.Digest != "" && digest != "" && first.Digest != digest:
+		if first.Digest != "" && digest != "" && first.Digest != digest {
 			return &claim{reused: true}, nil
-		case have["gen"]:
+		}
+		if have["gen"] {
 			b, err := l.store.Get(ctx, l.runKey(key, "gen"))
 			if err != nil {
 				return nil, fmt.Errorf("claim run %s: read its generation: %w", key, err)
 			}
-			gen, err := strconv.ParseInt(string(b), 10, 64)
-			if err != nil || gen < 1 {
-				return nil, fmt.Errorf("claim run %s: its generation record is corrupt", key)
+			// A record that is not a generation number cannot be replaced
+			// (create-only): the run checks again rather than wedge its key.
+			if gen, err := strconv.ParseInt(string(b), 10, 64); err == nil && gen > 0 {
+				return &claim{gen: gen}, nil
 			}
-			return &claim{gen: gen}, nil
-		case last > 0 && !have[endKey(last)] && l.now().Before(prev.LeaseUntil):
+		}
+		if last > 0 && !have[endKey(last)] && l.now().Before(prev.LeaseUntil) {
 			return &claim{live: true}, nil
 		}
 		err = l.store.Create(ctx, l.runKey(key, attemptKey(last+1)), body)
