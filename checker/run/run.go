@@ -227,9 +227,13 @@ func Execute(ctx context.Context, p Plan) Outcome {
 	out, completed := p.execute(ctx, led, now)
 	if !completed {
 		// Not being able to say so only makes a retry wait out the lease.
-		if err := led.release(ctx, p.RunKey, c.held); err != nil && out.Report != nil {
-			out.Report.Errors = append(out.Report.Errors, report.ErrorEntry{Code: report.CodeStateUnwritable,
-				Message: err.Error() + ": a retry waits until this attempt's lease has passed"})
+		if err := led.release(ctx, p.RunKey, c.held); err != nil {
+			err = fmt.Errorf("%w: a retry waits until this attempt's lease has passed", err)
+			if out.Report != nil {
+				out.Report.Errors = append(out.Report.Errors, report.ErrorEntry{Code: report.CodeStateUnwritable, Message: err.Error()})
+			} else {
+				out.Err = errors.Join(out.Err, err) // the run failed already: said with its reason
+			}
 		}
 	}
 	return out
