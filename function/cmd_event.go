@@ -27,6 +27,8 @@ func cmdEvent(ctx context.Context, args []string, getenv func(string) string, st
 	file := fs.String("file", "", "the CloudEvent to replay, as EventBridge delivers it (JSON `FILE`)")
 	var inv listFlag
 	fs.Var(&inv, "inventory", "judge the connection as a saved DescribeVpnConnections response `FILE` holds it, instead of describing it (repeatable)")
+	regions := fs.String("regions", "", "the regions the deployment checks, comma-separated, or \"all\": an event of another region is ignored, as the function ignores it (env "+envRegions+"; default: the home region)")
+	exclude := fs.String("exclude-regions", "", "regions the deployment skips: their events are ignored (env "+envExcludeRegions+")")
 	var rf runFlags
 	rf.register(fs, "the connection could not be judged")
 	given, err := parseFlags(fs, args, stdout)
@@ -48,6 +50,12 @@ func cmdEvent(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if !ev.Relevant {
 		fmt.Fprintf(stderr, "vpncheck: event %s ignored: not a change to an IPsec-VPN connection\n", output.TerminalText(ev.Name, 80))
+		return exitOK
+	}
+	rule := regionRule{regions: pick(*regions, given["regions"], "regions", envRegions, getenv),
+		exclude: pick(*exclude, given["exclude-regions"], "exclude-regions", envExcludeRegions, getenv), home: homeRegion(getenv)}
+	if why := rule.ignores(ev.Region); why != "" {
+		fmt.Fprintf(stderr, "vpncheck: event %s ignored: %s\n", output.TerminalText(ev.Name, 80), output.TerminalText(why, maxErrorLine))
 		return exitOK
 	}
 	ctx, cancel := rf.withDeadline(ctx)

@@ -35,10 +35,9 @@ func (h *fcHandler) handleChange(ctx context.Context, fctx *fccontext.FcContext,
 		log.Debug("event ignored: not a change to an IPsec-VPN connection", "event", ev.Name, "id", ev.ID)
 		return ack, nil
 	}
-	if !h.checksRegion(ev.Region, fctx.Region) {
-		// The timer never scans it: findings posted now would never be
-		// resolved, only held.
-		log.Info("event ignored: its region is not one this deployment checks", "event", ev.Name, "region", ev.Region, "connection_id", ev.ConnectionID)
+	rule := regionRule{regions: setting{h.getenv(envRegions), envRegions}, exclude: setting{h.getenv(envExcludeRegions), envExcludeRegions}, home: fctx.Region}
+	if why := rule.ignores(ev.Region); why != "" {
+		log.Info("event ignored: its region is not one this deployment checks", "event", ev.Name, "region", ev.Region, "connection_id", ev.ConnectionID, "why", why)
 		return ack, nil
 	}
 	if fctx.AccountId != "" && ev.AccountID != fctx.AccountId {
@@ -76,9 +75,10 @@ func (h *fcHandler) handleChange(ctx context.Context, fctx *fccontext.FcContext,
 // changePlan narrows a run to the event's connection and puts the change on
 // its report: what the function and `vpncheck event` share. The run key is
 // the event's dedupe key (source and id; the state store encodes it), so a
-// second delivery of the same event finds the first one's claim.
+// second delivery of the same event finds the first one's claim; the
+// event's digest tells it from another event under the same id.
 func changePlan(p *run.Plan, ev *change.Event) {
-	p.RunKey = ev.DedupeKey()
+	p.RunKey, p.EventDigest = ev.DedupeKey(), ev.Digest()
 	p.Scope = &run.Scope{Region: ev.Region, ConnectionID: ev.ConnectionID}
 	p.Change = &report.Change{
 		Event: ev.Name, EventID: ev.ID, RequestID: ev.RequestID, AccountID: ev.AccountID,
@@ -88,16 +88,31 @@ func changePlan(p *run.Plan, ev *change.Event) {
 	}
 }
 
-// checksRegion says whether the timer's runs scan region: VPNCHECK_REGIONS
-// (else the function's own region, or every region for "all"), less
-// VPNCHECK_EXCLUDE_REGIONS.
-func (h *fcHandler) checksRegion(region, home string) bool {
-	if slices.Contains(splitComma(h.getenv(envExcludeRegions)), region) {
-		return false
+// regionRule is which regions a deployment's runs scan: the regions listed
+// ("all": every one), else the home region (for the command line, when it
+// has none: every one), less the excluded. A change event of any other
+// region is acknowledged and ignored: no run ever scans that region, so
+// findings posted now would never be resolved, only held. The function and
+// `vpncheck event` both decide with it.
+type regionRule struct {
+	regions, exclude setting // the flag or variable that gave each
+	home             string
+}
+
+// ignores says why region is not one the rule checks, or "" when it is.
+func (r regionRule) ignores(region string) string {
+	if slices.Contains(r.exclude.list(), region) {
+		return fmt.Sprintf("%s excludes region %s", r.exclude.name, region)
 	}
-	regions := splitComma(h.getenv(envRegions))
-	if len(regions) == 0 {
-		return region == home
+	listed := r.regions.list()
+	switch {
+	case len(listed) > 0:
+		if slices.ContainsFunc(listed, func(l string) bool { return l == region || strings.EqualFold(l, "all") }) {
+			return ""
+		}
+		return fmt.Sprintf("region %s is not one %s lists", region, r.regions.name)
+	case r.home == "" || region == r.home:
+		return ""
 	}
-	return slices.ContainsFunc(regions, func(r string) bool { return r == region || strings.EqualFold(r, "all") })
+	return fmt.Sprintf("region %s is not the home region %s, the only one checked when %s is not set", region, r.home, r.regions.name)
 }

@@ -141,10 +141,9 @@ func NewCollector(cfg CollectorConfig) (*Collector, error) {
 		c.cfg.MaxBodyBytes = MaxBodyBytes
 	}
 	if cfg.Endpoint != "" {
-		u, err := url.Parse(cfg.Endpoint)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
-			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-			return nil, fmt.Errorf("%w %q: want scheme://host[:port], e.g. https://vpc-vpc.cn-hangzhou.aliyuncs.com", ErrInvalidEndpoint, cfg.Endpoint)
+		u, err := parseEndpoint(cfg.Endpoint)
+		if err != nil {
+			return nil, err
 		}
 		c.scheme, c.host = strings.ToUpper(u.Scheme), u.Host
 	}
@@ -170,6 +169,28 @@ func NewCollector(cfg CollectorConfig) (*Collector, error) {
 	tr.MaxIdleConnsPerHost = c.cfg.Concurrency
 	c.httpc = &http.Client{Transport: tr, Timeout: c.cfg.ConnectTimeout + c.cfg.ReadTimeout}
 	return c, nil
+}
+
+// parseEndpoint reads a VPC endpoint, scheme://host[:port].
+func parseEndpoint(endpoint string) (*url.URL, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		return nil, fmt.Errorf("%w %q: want scheme://host[:port], e.g. https://vpc-vpc.cn-hangzhou.aliyuncs.com", ErrInvalidEndpoint, endpoint)
+	}
+	return u, nil
+}
+
+// Validate checks what a collector is configured with before anything is
+// collected: a malformed endpoint is the user's input (checker.ErrInput).
+func (cfg CollectorConfig) Validate() error {
+	if cfg.Endpoint == "" {
+		return nil
+	}
+	if _, err := parseEndpoint(cfg.Endpoint); err != nil {
+		return checker.Inputf("VPNCHECK_VPC_ENDPOINT: %v", err)
+	}
+	return nil
 }
 
 // credentialsHint says what to do when no credential could be loaded.

@@ -20,6 +20,9 @@ type Live struct {
 	Home string
 }
 
+// Validate is run.Validator: the configuration, before the run claims its key.
+func (l Live) Validate() error { return l.Config.Validate() }
+
 // Collect reads every connection of the regions into inv. Failures of a
 // region are recorded in inv; the error is for what stops the whole run
 // (a bad endpoint, no region left, credentials, DescribeRegions) or for

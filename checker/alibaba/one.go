@@ -52,6 +52,9 @@ const CodeStillChanging = "ConnectionStillChanging"
 // changing are the connection statuses of a change still under way.
 var changing = map[string]bool{"updating": true, "creating": true, "deleting": true, "attaching": true, "detaching": true}
 
+// Validate is run.Validator: the configuration, before the run claims its key.
+func (o One) Validate() error { return o.Config.Validate() }
+
 // Collect describes the connection into inv. Failures are recorded in inv
 // (the region fails, so nothing of the connection is resolved); the error
 // is for what stops the run (a bad endpoint, credentials).

@@ -1,6 +1,7 @@
 package change
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"maps"
@@ -475,6 +476,33 @@ func TestDedupeKey(t *testing.T) {
 			t.Errorf("%s and %s share a dedupe key", name, other)
 		}
 		seen[ev.DedupeKey()] = name
+	}
+}
+
+// A redelivery has the digest of the first delivery; the same id over
+// another call or connection has another.
+func TestDigest(t *testing.T) {
+	parse := func(body []byte) *Event {
+		t.Helper()
+		ev, err := Parse(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	first := parse(readSample(t, "api-modify-weakens.json"))
+	again := parse(readSample(t, "api-modify-weakens-redelivered.json"))
+	if first.Digest() == "" || first.Digest() != again.Digest() {
+		t.Errorf("a redelivery's digest %q differs from the first's %q", again.Digest(), first.Digest())
+	}
+	other := parse(bytes.ReplaceAll(readSample(t, "api-modify-weakens.json"), []byte("vco-testmodify0001"), []byte("vco-testmodify0009")))
+	if other.DedupeKey() != first.DedupeKey() || other.Digest() == first.Digest() {
+		t.Errorf("another connection under the same id: key %q digest %q, first %q %q", other.DedupeKey(), other.Digest(), first.DedupeKey(), first.Digest())
+	}
+	// The key in the request changes no digest: none is kept.
+	otherKey := parse(bytes.ReplaceAll(readSample(t, "api-modify-weakens.json"), []byte("CANARY-EVT-PSK-1a2b3c"), []byte("CANARY-EVT-PSK-other")))
+	if otherKey.Digest() != first.Digest() {
+		t.Error("the digest depends on the request's key")
 	}
 }
 

@@ -180,6 +180,7 @@ const (
 	CodeNotJudged           = "NotJudged"           // collected, but the policies could not judge it in time
 	CodeStateUnreadable     = "StateUnreadable"     // the state store could not be read: every finding counts as new
 	CodeStateUnwritable     = "StateUnwritable"     // the state store could not be written
+	CodeEventIDReused       = "EventIdReused"       // an event id delivered before with other content: judged on its own
 )
 
 // Worst is the highest severity among the findings, and whether there is any.

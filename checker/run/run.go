@@ -57,6 +57,13 @@ type Plan struct {
 	Notifier Notifier
 	// RunKey names the run across retries (see notify.Run).
 	RunKey string
+	// EventDigest is what the run's event says (change.Event.Digest): a
+	// run key first claimed with another digest is another event reusing
+	// the id, judged on its own and named in errors (EventIdReused).
+	EventDigest string
+	// reusedID is the run key another event claimed first, when this is
+	// such a run.
+	reusedID string
 
 	// Unattended is a run no one watches at a terminal (Function Compute):
 	// bad input is told to the notifier like any other failure.
@@ -152,7 +159,20 @@ func (p Plan) collectWithin(ctx context.Context, inv *checker.Inventory) error {
 	return p.Source.Collect(cctx, inv)
 }
 
+// Validator is a Source that can tell, before anything is collected,
+// that it cannot start (a malformed endpoint): the run then fails before
+// it takes its run key.
+type Validator interface {
+	Validate() error
+}
+
 // Execute runs a plan.
+//
+// With a state and a run key, the run key is claimed first, after
+// everything that can be checked without collecting has been: a retry of a
+// run that completed its collection replays that run (posting only what
+// was not acknowledged); a retry of one that did not collects and judges
+// again. An attempt that ends without completing releases its claim.
 func Execute(ctx context.Context, p Plan) Outcome {
 	var out Outcome
 	if p.SetupErr != nil {
@@ -165,42 +185,73 @@ func Execute(ctx context.Context, p Plan) Outcome {
 		}
 		return p.failed(ctx, out, err)
 	}
+	if v, ok := p.Source.(Validator); ok {
+		if err := v.Validate(); err != nil {
+			return p.collectFailed(ctx, out, err)
+		}
+	}
 
 	now := p.Now
 	if now.IsZero() {
 		now = time.Now()
 	}
-	var led *ledger
-	if p.State != nil {
-		clock := time.Now
-		if !p.Now.IsZero() {
-			clock = func() time.Time { return p.Now }
-		}
-		led = newLedger(p.State, p.AccountID, clock)
-		if !p.ReadOnlyState && p.RunKey != "" {
-			c, err := led.claim(ctx, p.RunKey, leaseUntil(ctx, now))
-			switch {
-			case err != nil:
-				return p.failed(ctx, out, err)
-			case c != nil && c.gen > 0:
-				return p.resume(ctx, led, c.gen)
-			case c != nil && c.live:
-				out.Err = fmt.Errorf("run %s is being run by another attempt whose lease has not ended: try again later", p.RunKey)
-				return out
+	if p.State == nil {
+		out, _ = p.execute(ctx, nil, now)
+		return out
+	}
+	clock := time.Now
+	if !p.Now.IsZero() {
+		clock = func() time.Time { return p.Now }
+	}
+	led := newLedger(p.State, p.AccountID, clock)
+	if p.ReadOnlyState || p.RunKey == "" {
+		out, _ = p.execute(ctx, led, now)
+		return out
+	}
+	c, err := led.claim(ctx, p.RunKey, p.EventDigest, leaseUntil(ctx, now))
+	if err == nil && c.reused {
+		// The same id over another event: a run of its own, under a key
+		// of its own (so that its own retries are recognised), and said.
+		p.reusedID, p.RunKey = p.RunKey, reusedKey(p.RunKey, p.EventDigest)
+		c, err = led.claim(ctx, p.RunKey, p.EventDigest, leaseUntil(ctx, now))
+	}
+	switch {
+	case err != nil:
+		return p.failed(ctx, out, err)
+	case c.gen > 0:
+		return p.resume(ctx, led, c.gen)
+	case c.live || c.held == 0:
+		out.Err = fmt.Errorf("run %s is being run by another attempt whose lease has not ended: try again later", p.RunKey)
+		return out
+	}
+	out, completed := p.execute(ctx, led, now)
+	if !completed {
+		// Not being able to say so only makes a retry wait out the lease.
+		if err := led.release(ctx, p.RunKey, c.held); err != nil {
+			err = fmt.Errorf("%w: a retry waits until this attempt's lease has passed", err)
+			if out.Report != nil {
+				out.Report.Errors = append(out.Report.Errors, report.ErrorEntry{Code: report.CodeStateUnwritable, Message: err.Error()})
+			} else {
+				out.Err = errors.Join(out.Err, err) // the run failed already: said with its reason
 			}
-			// else: the first attempt, or one that died before it wrote
-			// anything (so nothing was posted): go on as new.
 		}
 	}
+	return out
+}
 
+// reusedKey is the run key of an event that reuses another event's id.
+func reusedKey(key, digest string) string {
+	return key + "#" + digest[:min(len(digest), 16)]
+}
+
+// execute collects, judges and reports. completed says the run collected
+// everything it was asked to and recorded its generation under its run
+// key: a retry replays it instead of checking again.
+func (p Plan) execute(ctx context.Context, led *ledger, now time.Time) (out Outcome, completed bool) {
 	inv := checker.NewInventory()
 	srcErr := p.collectWithin(ctx, inv)
 	if srcErr != nil && !errors.Is(srcErr, checker.ErrSaveInventory) {
-		if errors.Is(srcErr, checker.ErrInput) && !p.Unattended {
-			out.Err = srcErr // the user at the terminal fixes it; nothing to tell the channel
-			return out
-		}
-		return p.failed(ctx, out, fmt.Errorf("collect: %w", srcErr))
+		return p.collectFailed(ctx, out, srcErr), false
 	}
 
 	if p.FitMemory {
@@ -221,27 +272,36 @@ func Execute(ctx context.Context, p Plan) Outcome {
 		MinSeverity: p.MinSeverity, Now: p.Now, AccountID: p.AccountID, Inputs: p.Inputs, KnownKeys: known,
 	})
 	if err != nil {
-		return p.failed(ectx, out, err)
+		return p.failed(ectx, out, err), false
 	}
 	out.Report, out.Secrets = res.Report, res.Secrets
 	out.Report.Change = p.Change
+	whole := srcErr == nil && collectedWhole(out.Report)
 	if p.StateErr != nil {
 		out.Report.Errors = append(out.Report.Errors, report.ErrorEntry{Code: report.CodeStateUnreadable,
 			Message: p.StateErr.Error() + ": every finding counts as new, and nothing is remembered"})
 	}
+	if p.reusedID != "" {
+		e := report.ErrorEntry{Code: report.CodeEventIDReused,
+			Message: fmt.Sprintf("event %s was delivered before with other content (another call or connection): this one is judged as an event of its own", p.reusedID)}
+		if p.Scope != nil {
+			e.ConnectionID = p.Scope.ConnectionID
+		}
+		out.Report.Errors = append(out.Report.Errors, e)
+	}
 
 	if led != nil {
-		d, handled, err := p.advance(ectx, led, res, now, read)
+		d, handled, recorded, err := p.advance(ectx, led, res, now, read, whole)
 		if err != nil {
 			out.Delivery, out.Err = d, fmt.Errorf("notify: %w", err)
-			return out
+			return out, recorded
 		}
 		if handled {
 			if p.Notifier != nil {
 				out.Delivery = d
 			}
 			out.Err = errors.Join(out.Report.NoRegionScanned(), srcErr)
-			return out
+			return out, recorded
 		}
 	}
 	if p.Notifier != nil {
@@ -249,11 +309,37 @@ func Execute(ctx context.Context, p Plan) Outcome {
 		out.Delivery = &d
 		if err != nil {
 			out.Err = fmt.Errorf("notify: %w", err)
-			return out
+			return out, false
 		}
 	}
 	out.Err = errors.Join(out.Report.NoRegionScanned(), srcErr)
-	return out
+	return out, false
+}
+
+// collectFailed ends a run whose source could not start or stopped: bad
+// input at a terminal is the user's to fix (nothing to tell the channel);
+// anything else is told like any failure.
+func (p Plan) collectFailed(ctx context.Context, out Outcome, err error) Outcome {
+	if errors.Is(err, checker.ErrInput) && !p.Unattended {
+		out.Err = err
+		return out
+	}
+	return p.failed(ctx, out, fmt.Errorf("collect: %w", err))
+}
+
+// collectedWhole says whether a run read everything it was asked to: every
+// region scanned, no listing partial, every connection judged, no deadline
+// cut. Only such a run is replayed on a retry of its run key.
+func collectedWhole(rep *report.Report) bool {
+	if rep.NoRegionScanned() != nil || rep.Failed() {
+		return false
+	}
+	for _, e := range rep.Errors {
+		if e.Code == report.CodeDeadlineExceeded {
+			return false
+		}
+	}
+	return true
 }
 
 func (p Plan) notifyRun(secrets *checker.Secrets) notify.Run {

@@ -24,8 +24,10 @@ import (
 //	                         with the news that run n had to deliver (its outbox)
 //	gens/<n>/part-<i>        message i of generation n's news, acknowledged
 //	gens/<n>/done            every message of generation n delivered
-//	runs/<key>/claim         a run key taken (a lease, for retries of the same event)
-//	runs/<key>/gen           the generation that run key wrote
+//	runs/<key>/claim         attempt 1 of a run key (a lease, and the digest
+//	runs/<key>/claim-<n>     of the event), and attempt n of it
+//	runs/<key>/end-<n>       attempt n ended without completing
+//	runs/<key>/gen           the generation a completed attempt wrote
 //
 // Every write is create-only. A generation is written before its news is
 // delivered and marked done after, so news is never lost: a retry of the
@@ -33,6 +35,12 @@ import (
 // what is not acknowledged (at least once). Acknowledged parts are never
 // posted again, and concurrent runs compute their news against each
 // other's generations, so no finding is posted twice.
+//
+// Only a run that collected everything records its generation under its
+// run key, and only such a run is replayed by a retry. A retry of any other
+// attempt (a region failed, a listing was partial, the source could not
+// start) takes the next attempt and checks again, against the generations
+// before it, delivering first what the earlier attempt left undelivered.
 
 // keepGenerations is how many generations the log keeps.
 const keepGenerations = 24
@@ -119,33 +127,117 @@ func (l *ledger) genKey(gen int64, name string) string {
 	return l.account + "gens/" + strconv.FormatInt(gen, 10) + "/" + name
 }
 
-// claim takes a run key: nil when this attempt is the first; else the
-// generation an earlier attempt wrote (0 if it wrote none yet) and whether
-// that attempt may still be working.
-type claim struct {
-	gen  int64
-	live bool
+// claimRecord is an attempt's claim on its run key.
+type claimRecord struct {
+	LeaseUntil time.Time `json:"lease_until"`
+	// Digest is what the run's event said (Plan.EventDigest); "" for runs
+	// of no event, and in claims older than it.
+	Digest string `json:"digest,omitempty"`
 }
 
-func (l *ledger) claim(ctx context.Context, key string, lease time.Time) (*claim, error) {
-	body, _ := json.Marshal(map[string]time.Time{"lease_until": lease})
-	err := l.store.Create(ctx, l.runKey(key, "claim"), body)
-	if err == nil {
-		return nil, nil
+// attemptKey names attempt n's claim ("claim" for the first, as before
+// attempts were numbered) and endKey the mark it leaves when it ends
+// without having completed.
+func attemptKey(n int) string {
+	if n == 1 {
+		return "claim"
 	}
-	if !errors.Is(err, state.ErrExists) {
-		return nil, fmt.Errorf("claim run %s: %w", key, err)
+	return "claim-" + strconv.Itoa(n)
+}
+func endKey(n int) string { return "end-" + strconv.Itoa(n) }
+
+// claim is what claiming a run key found. Exactly one of these holds:
+// held > 0, this run holds attempt held of the key; gen > 0, an attempt
+// completed and wrote generation gen (replay it); live, another attempt
+// holds the key and may still be working; reused, the key was first
+// claimed by an event with another digest.
+type claim struct {
+	held   int
+	gen    int64
+	live   bool
+	reused bool
+}
+
+// claim takes a run key. Attempts are numbered; each is a create-only
+// claim, so of racing attempts exactly one takes the next number. An
+// attempt that ends without completing leaves an end mark (release), and
+// one that died is taken over when its lease has passed: either way the
+// next attempt collects and judges again. Only a completed attempt's
+// generation, recorded under "gen", ends the key for good.
+func (l *ledger) claim(ctx context.Context, key, digest string, lease time.Time) (*claim, error) {
+	prefix := l.runKey(key, "")
+	body, _ := json.Marshal(claimRecord{LeaseUntil: lease, Digest: digest})
+	for range 5 {
+		names, err := l.store.List(ctx, prefix)
+		if err != nil {
+			return nil, fmt.Errorf("claim run %s: %w", key, err)
+		}
+		have := map[string]bool{}
+		for _, k := range names {
+			have[strings.TrimPrefix(k, prefix)] = true
+		}
+		last := 0
+		for have[attemptKey(last+1)] {
+			last++
+		}
+		var first, prev claimRecord
+		if last > 0 {
+			first = l.readClaim(ctx, key, 1)
+			prev = first
+			if last > 1 {
+				prev = l.readClaim(ctx, key, last)
+			}
+		}
+		if first.Digest != "" && digest != "" && first.Digest != digest {
+			return &claim{reused: true}, nil
+		}
+		if have["gen"] {
+			b, err := l.store.Get(ctx, l.runKey(key, "gen"))
+			if err != nil {
+				return nil, fmt.Errorf("claim run %s: read its generation: %w", key, err)
+			}
+			// A record that is not a generation number cannot be replaced
+			// (create-only): the run checks again rather than wedge its key.
+			if gen, err := strconv.ParseInt(string(b), 10, 64); err == nil && gen > 0 {
+				return &claim{gen: gen}, nil
+			}
+		}
+		if last > 0 && !have[endKey(last)] && l.now().Before(prev.LeaseUntil) {
+			return &claim{live: true}, nil
+		}
+		err = l.store.Create(ctx, l.runKey(key, attemptKey(last+1)), body)
+		if err == nil {
+			return &claim{held: last + 1}, nil
+		}
+		if !errors.Is(err, state.ErrExists) {
+			return nil, fmt.Errorf("claim run %s: %w", key, err)
+		}
+		// Another attempt took this number first: look again.
 	}
-	c := &claim{}
-	if b, err := l.store.Get(ctx, l.runKey(key, "gen")); err == nil {
-		c.gen, _ = strconv.ParseInt(string(b), 10, 64)
-		return c, nil
+	return &claim{live: true}, nil
+}
+
+// readClaim reads attempt n's claim; one that cannot be read counts as
+// lapsed, with no digest.
+func (l *ledger) readClaim(ctx context.Context, key string, n int) claimRecord {
+	var c claimRecord
+	if b, err := l.store.Get(ctx, l.runKey(key, attemptKey(n))); err == nil {
+		_ = json.Unmarshal(b, &c)
 	}
-	var prev map[string]time.Time
-	if b, err := l.store.Get(ctx, l.runKey(key, "claim")); err == nil && json.Unmarshal(b, &prev) == nil {
-		c.live = l.now().Before(prev["lease_until"])
+	return c
+}
+
+// release ends attempt n of a run key that did not complete, so that a
+// retry collects and judges again at once instead of waiting out the lease.
+// It is written even when the run's deadline has passed.
+func (l *ledger) release(ctx context.Context, key string, n int) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reserveDelivery)
+	defer cancel()
+	err := l.store.Create(ctx, l.runKey(key, endKey(n)), []byte(l.now().UTC().Format(time.RFC3339)))
+	if err != nil && !errors.Is(err, state.ErrExists) {
+		return fmt.Errorf("release run %s: %w", key, err)
 	}
-	return c, nil
+	return nil
 }
 
 // errCorrupt is a generation that was read but cannot be used. The run
@@ -244,15 +336,17 @@ func leaseUntil(ctx context.Context, now time.Time) time.Time {
 }
 
 // pending lists the recent generations whose news was not all delivered
-// and whose writer's lease has passed: a run that died mid-delivery.
-func (l *ledger) pending(ctx context.Context, upTo int64) []int64 {
+// and whose writer's lease has passed (a run that died mid-delivery), or
+// that an earlier attempt of runKey wrote: this run holds the key, so that
+// attempt has ended.
+func (l *ledger) pending(ctx context.Context, upTo int64, runKey string) []int64 {
 	var out []int64
 	for g := max(upTo-3, 1); g <= upTo; g++ {
 		if _, done, err := l.parts(ctx, g); err != nil || done {
 			continue
 		}
 		gd, err := l.at(ctx, g)
-		if err != nil || gd.Outbox == nil || l.now().Before(gd.Outbox.LeaseUntil) {
+		if err != nil || gd.Outbox == nil || (l.now().Before(gd.Outbox.LeaseUntil) && (runKey == "" || gd.Outbox.RunKey != runKey)) {
 			continue
 		}
 		out = append(out, g)
@@ -293,8 +387,10 @@ func (l *ledger) deliver(ctx context.Context, n Notifier, gen int64, ob *outbox,
 //
 // handled is false when the news is left to the caller to deliver (read
 // only, or the state could not be used). read, when set, is the state as
-// the run read it before its check: the first comparison uses it.
-func (p Plan) advance(ctx context.Context, led *ledger, res *checker.Result, now time.Time, read *stateRead) (d *notify.Delivery, handled bool, err error) {
+// the run read it before its check: the first comparison uses it. whole
+// says the run collected everything it was asked to: only then is its
+// generation recorded under its run key (recorded), for retries to replay.
+func (p Plan) advance(ctx context.Context, led *ledger, res *checker.Result, now time.Time, read *stateRead, whole bool) (d *notify.Delivery, handled, recorded bool, err error) {
 	rep := res.Report
 	judged := completelyJudged(rep)
 	opts := lifecycle.Options{Now: now, DigestEvery: p.DigestEvery, Judged: judged, Suppressed: res.Suppressed, Hidden: res.Hidden,
@@ -315,10 +411,10 @@ func (p Plan) advance(ctx context.Context, led *ledger, res *checker.Result, now
 		}
 		if err == nil && !p.ReadOnlyState {
 			// News a run that died could not deliver goes out first.
-			for _, pg := range led.pending(ctx, gen) {
+			for _, pg := range led.pending(ctx, gen, p.RunKey) {
 				if old, err := led.at(ctx, pg); err == nil && old.Outbox != nil {
 					if _, err := led.deliver(ctx, p.Notifier, pg, old.Outbox, nil); err != nil {
-						return nil, true, fmt.Errorf("deliver the news of generation %d, left undelivered by an earlier run: %w", pg, err)
+						return nil, true, false, fmt.Errorf("deliver the news of generation %d, left undelivered by an earlier run: %w", pg, err)
 					}
 				}
 			}
@@ -326,12 +422,12 @@ func (p Plan) advance(ctx context.Context, led *ledger, res *checker.Result, now
 		rep.Resolved = rep.Resolved[:0]
 		next := lifecycle.Advance(g.State, rep, opts)
 		if p.ReadOnlyState || (err != nil && !errors.Is(err, errCorrupt)) {
-			return nil, false, nil // a store that cannot be read is not written either
+			return nil, false, false, nil // a store that cannot be read is not written either
 		}
 		ob := &outbox{RunKey: p.RunKey, Created: now.UTC(), LeaseUntil: leaseUntil(ctx, led.now()), Report: rep, Lifecycle: rep.Lifecycle, AccountID: rep.AccountID}
 		doc, err := json.Marshal(generation{State: next, Outbox: ob})
 		if err != nil {
-			return nil, false, fmt.Errorf("encode state: %w", err)
+			return nil, false, false, fmt.Errorf("encode state: %w", err)
 		}
 		err = led.log.Append(ctx, gen+1, doc)
 		if errors.Is(err, state.ErrExists) && attempt < 5 {
@@ -340,10 +436,18 @@ func (p Plan) advance(ctx context.Context, led *ledger, res *checker.Result, now
 		if err != nil {
 			rep.Errors = append(rep.Errors, report.ErrorEntry{Code: report.CodeStateUnwritable,
 				Message: fmt.Sprintf("write state generation %d: %v (%s): this run's news is delivered without duplicate protection", gen+1, err, led.store.String())})
-			return nil, false, nil
+			return nil, false, false, nil
 		}
-		if p.RunKey != "" {
-			if err := led.store.Create(ctx, led.runKey(p.RunKey, "gen"), []byte(strconv.FormatInt(gen+1, 10))); err != nil && !errors.Is(err, state.ErrExists) {
+		if p.RunKey != "" && whole {
+			// Recorded before the news goes out: a retry after a crash
+			// mid-delivery replays this generation's news, no more. A run
+			// that did not collect everything is not recorded: its retry
+			// checks again, against this generation.
+			err := led.store.Create(ctx, led.runKey(p.RunKey, "gen"), []byte(strconv.FormatInt(gen+1, 10)))
+			switch {
+			case err == nil, errors.Is(err, state.ErrExists):
+				recorded = true
+			default:
 				rep.Errors = append(rep.Errors, report.ErrorEntry{Code: report.CodeStateUnwritable, Message: fmt.Sprintf("record run %s: %v", p.RunKey, err)})
 			}
 		}
@@ -351,7 +455,7 @@ func (p Plan) advance(ctx context.Context, led *ledger, res *checker.Result, now
 		if err == nil {
 			_ = led.log.Prune(ctx) // old generations only cost storage
 		}
-		return d, true, err
+		return d, true, recorded, err
 	}
 }
 
