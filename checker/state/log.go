@@ -57,6 +57,12 @@ var errUnknown = errors.New("outcome unknown")
 // log (the next generation starts a new line of descent).
 var ErrDamaged = errors.New("not a " + strings.TrimSpace(headerPrefix) + " object")
 
+// tooLarge is a generation over MaxObject: ErrDamaged, in its own words.
+type tooLarge struct{ error }
+
+func (e tooLarge) Is(target error) bool { return target == ErrDamaged }
+func (e tooLarge) Unwrap() error        { return e.error }
+
 func (l Log) String() string { return fmt.Sprintf("log %q in %s", l.Prefix, l.Store) }
 
 func (l Log) key(gen int64) string {
@@ -107,7 +113,7 @@ func (l Log) read(ctx context.Context, gen int64) (header, []byte, error) {
 	if errors.Is(err, ErrTooLarge) {
 		// Never one of ours (Append refuses to write one): superseded
 		// like any damaged generation.
-		return header{}, nil, fmt.Errorf("generation %d: %w: %w", gen, ErrDamaged, err)
+		return header{}, nil, tooLarge{fmt.Errorf("generation %d: %w", gen, err)}
 	}
 	if err != nil {
 		return header{}, nil, err
