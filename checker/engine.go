@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -18,6 +19,14 @@ import (
 
 // Entrypoint is the query every connection is evaluated with.
 const Entrypoint = "data.vpncheck.main.findings"
+
+// MaxFindingText bounds, in characters, each text a policy gives a finding
+// (title, message, remediation, tunnel id) and a rule's catalogue entry
+// (title, description, remediation). A team's rule decides these texts,
+// and every finding is kept in the report, the state and its outbox: a
+// 1.2 MB message made a 6.8 MB state generation. Longer text is cut and
+// ends in "…". The built-in rules' texts are a few hundred characters.
+const MaxFindingText = 1000
 
 // ErrPolicy marks policies that do not load, compile, validate or evaluate.
 var ErrPolicy = policies.ErrPolicy
@@ -77,8 +86,8 @@ func newEngine(ctx context.Context, set *policies.Set) (*Engine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: rule %s: %v", ErrPolicy, r.ID, err)
 		}
-		e.rules = append(e.rules, report.Rule{ID: r.ID, Title: r.Title, Severity: sev, Description: r.Description,
-			Remediation: r.Remediation, References: r.References, Package: r.Package})
+		e.rules = append(e.rules, report.Rule{ID: r.ID, Title: bound(r.Title), Severity: sev, Description: bound(r.Description),
+			Remediation: bound(r.Remediation), References: r.References, Package: r.Package})
 	}
 	e.byID = make(map[string]*report.Rule, len(e.rules))
 	for i := range e.rules {
@@ -222,7 +231,7 @@ func findingOf(v ast.Value) (report.Finding, error) {
 		}
 		return ""
 	}
-	f := report.Finding{Rule: str("rule"), Title: str("title"), Message: str("message"), Remediation: str("remediation"), TunnelID: str("tunnel_id")}
+	f := report.Finding{Rule: str("rule"), Title: bound(str("title")), Message: bound(str("message")), Remediation: bound(str("remediation")), TunnelID: bound(str("tunnel_id"))}
 	for _, req := range [][2]string{{"rule", f.Rule}, {"title", f.Title}, {"message", f.Message}} {
 		if req[1] == "" {
 			return f, fmt.Errorf("a finding of rule %q has no %s", f.Rule, req[0])
@@ -238,3 +247,21 @@ func findingOf(v ast.Value) (report.Finding, error) {
 
 // oneLine folds a multi-line message onto one line.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// bound cuts s to MaxFindingText characters, the last one "…".
+func bound(s string) string {
+	if len(s) <= MaxFindingText {
+		return s // fewer bytes than the limit: fewer characters too
+	}
+	n := 0
+	for i := range s {
+		if n == MaxFindingText-1 {
+			if _, size := utf8.DecodeRuneInString(s[i:]); i+size == len(s) {
+				return s // exactly MaxFindingText characters
+			}
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
+}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+	"unicode/utf8"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/bundle"
@@ -239,5 +240,48 @@ func TestEngineBundle(t *testing.T) {
 	}
 	if builtin(t).Revision() != "" || builtin(t).Config().PSK.EstimateMaxLength != 64 {
 		t.Errorf("built-in: revision %q, config %+v", builtin(t).Revision(), builtin(t).Config())
+	}
+}
+
+// A team's rule decides its findings' texts; each is cut to
+// MaxFindingText characters, so one rule cannot grow every report and
+// state generation by megabytes.
+func TestEngineBoundsFindingText(t *testing.T) {
+	long := strings.Repeat("é", 600_000) // 1.2 MB
+	rule := strings.NewReplacer(
+		"# title: Connection name missing", "# title: Connection name missing "+strings.Repeat("t", 5000),
+		"#   remediation: Name it.", "#   remediation: Name it. "+strings.Repeat("r", 5000),
+		`"the connection has no name"`, `"`+long+`"`,
+	).Replace(customRule)
+	eng, err := NewEngine(context.Background(), Policies{Builtin: policies.FS, Custom: fstest.MapFS{"r.rego": {Data: []byte(rule)}}, NoBuiltinRules: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := NewInventory()
+	inv.add("cn-test", []*Connection{normalizeJSON(t, `{"VpnConnectionId": "vco-1"}`)})
+	res, err := eng.Check(context.Background(), inv, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Report.Findings) != 1 {
+		t.Fatalf("findings %+v", res.Report.Findings)
+	}
+	f := res.Report.Findings[0]
+	r := eng.Rules()[0]
+	for _, tc := range []struct{ name, text, start string }{
+		{"message", f.Message, "éé"}, {"title", f.Title, "Connection name missing t"}, {"remediation", f.Remediation, "Name it. r"},
+		{"rule title", r.Title, "Connection name missing t"}, {"rule remediation", r.Remediation, "Name it. r"},
+	} {
+		if n := utf8.RuneCountInString(tc.text); n != MaxFindingText || !utf8.ValidString(tc.text) || !strings.HasPrefix(tc.text, tc.start) || !strings.HasSuffix(tc.text, "…") {
+			t.Errorf("%s: %d characters (valid UTF-8 %v), %.30q…%q; want %d ending in …", tc.name, n, utf8.ValidString(tc.text), tc.text, tc.text[max(0, len(tc.text)-8):], MaxFindingText)
+		}
+	}
+	for _, s := range []string{"", "short", strings.Repeat("é", MaxFindingText), strings.Repeat("a", MaxFindingText)} {
+		if got := bound(s); got != s {
+			t.Errorf("bound of %d characters changed it", utf8.RuneCountInString(s))
+		}
+	}
+	if got := bound(strings.Repeat("a", MaxFindingText+1)); utf8.RuneCountInString(got) != MaxFindingText || !strings.HasSuffix(got, "a…") {
+		t.Errorf("bound of MaxFindingText+1: %d characters", utf8.RuneCountInString(got))
 	}
 }

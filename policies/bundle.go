@@ -25,20 +25,31 @@ const KeyID = "vpncheck"
 // signature when publicKey is set: then an unsigned bundle, a changed,
 // added or missing file, or another key's signature is an error. Without a
 // key a signed bundle is refused too: it asks to be verified.
+//
+// inspectBundle bounds the archive and checks each file against the
+// manifest's roots and the signature's file list first, since OPA's reader
+// inflates every file into memory before it checks any.
 func readBundle(data []byte, publicKey string, caps *ast.Capabilities, tests bool) (*tree, string, error) {
-	r := bundle.NewReader(bytes.NewReader(data)).
-		WithRegoVersion(ast.RegoV1).
-		WithProcessAnnotations(true).
-		WithCapabilities(caps).
-		WithSizeLimitBytes(maxBundleSize)
+	var vc *bundle.VerificationConfig
 	if publicKey != "" {
-		vc, err := verificationConfig(publicKey)
-		if err != nil {
+		var err error
+		if vc, err = verificationConfig(publicKey); err != nil {
 			return nil, "", err
 		}
-		r = r.WithBundleVerificationConfig(vc)
 	}
-	b, err := r.Read()
+	var b bundle.Bundle
+	err := inspectBundle(data, vc)
+	if err == nil {
+		r := bundle.NewReader(bytes.NewReader(data)).
+			WithRegoVersion(ast.RegoV1).
+			WithProcessAnnotations(true).
+			WithCapabilities(caps).
+			WithSizeLimitBytes(MaxBundleBytes)
+		if vc != nil {
+			r = r.WithBundleVerificationConfig(vc)
+		}
+		b, err = r.Read()
+	}
 	switch {
 	case err == nil:
 	case publicKey == "" && strings.Contains(err.Error(), "verification key not provided"):

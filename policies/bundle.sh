@@ -88,9 +88,27 @@ while IFS= read -r f; do
 			;;
 		esac
 		# The root is the rule package: vpncheck.rules.<name>[.more] -> vpncheck/rules/<name>.
-		roots+=("$(printf '%s' "$pkg" | cut -d. -f1-3 | tr . /)")
+		root=$(printf '%s' "$pkg" | cut -d. -f1-3 | tr . /)
+		# vpncheck refuses a bundle file outside the roots (policies/inspect.go).
+		case ${f#./} in
+		"$root"/*) ;;
+		*)
+			echo "bundle.sh: ${f#./}: a rule of package $pkg must live under $root/ (vpncheck loads only files under the bundle's roots)" >&2
+			exit 1
+			;;
+		esac
+		roots+=("$root")
 		;;
-	*) has_data=1 ;;
+	*)
+		case ${f#./} in
+		vpncheck/config/* | data.json | data.yaml | data.yml | vpncheck/data.json | vpncheck/data.yaml | vpncheck/data.yml) ;;
+		*)
+			echo "bundle.sh: ${f#./}: data lives in vpncheck/config/ (or a top-level data.json); vpncheck loads only files under the bundle's roots" >&2
+			exit 1
+			;;
+		esac
+		has_data=1
+		;;
 	esac
 done <"$stage.files"
 [ -z "$has_data" ] || roots+=("vpncheck/config")

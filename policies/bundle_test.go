@@ -198,8 +198,10 @@ func TestBundleRefused(t *testing.T) {
 			`.manifest root "psk"`},
 		{"data under a rule's root", build(t, files("vpncheck/rules/x/data.json", `{"psk": {"min_length": 20}}`), "r1", []string{"vpncheck/rules/x"}, "", "", nil), "",
 			`data: it puts "rules" at data.vpncheck.rules, outside data.vpncheck.config`},
-		{"a package outside vpncheck.rules", build(t, files("team/x.rego", strings.Replace(teamRule, "package vpncheck.rules.name_missing", "package team.x", 1)), "r1", []string{"vpncheck/rules/team"}, "", "", nil), "",
+		{"a package outside vpncheck.rules", build(t, files("vpncheck/rules/team/x.rego", strings.Replace(teamRule, "package vpncheck.rules.name_missing", "package team.x", 1)), "r1", []string{"vpncheck/rules/team"}, "", "", nil), "",
 			"manifest roots [vpncheck/rules/team] do not permit 'package team.x'"},
+		{"a rule file outside the roots", build(t, files("team/x.rego", strings.Replace(teamRule, "package vpncheck.rules.name_missing", "package vpncheck.rules.team", 1)), "r1", []string{"vpncheck/rules/team"}, "", "", nil), "",
+			"team/x.rego lies outside the manifest's roots (vpncheck/rules/team)"},
 		{"not a bundle", []byte("PK\x03\x04 a zip"), "", "archive read failed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

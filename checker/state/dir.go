@@ -57,12 +57,23 @@ func (d *dirStore) Get(_ context.Context, key string) ([]byte, error) {
 		return nil, fmt.Errorf("get %s in %s: %w", key, d, err)
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err == nil && !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("get %s in %s: %w", key, d, ErrNotFound)
-	}
-	data, err := io.ReadAll(f)
+	fi, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("get %s in %s: %w", key, d, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("get %s in %s: %w", key, d, ErrNotFound)
+	}
+	if fi.Size() > MaxObject {
+		return nil, fmt.Errorf("get %s in %s: %d bytes, over %d MiB: %w", key, d, fi.Size(), MaxObject>>20, ErrTooLarge)
+	}
+	// The file may grow after Stat: read one byte past the limit to tell.
+	data, err := io.ReadAll(io.LimitReader(f, MaxObject+1))
+	if err != nil {
+		return nil, fmt.Errorf("get %s in %s: %w", key, d, err)
+	}
+	if len(data) > MaxObject {
+		return nil, fmt.Errorf("get %s in %s: over %d MiB: %w", key, d, MaxObject>>20, ErrTooLarge)
 	}
 	return data, nil
 }

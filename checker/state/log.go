@@ -57,13 +57,27 @@ var errUnknown = errors.New("outcome unknown")
 // log (the next generation starts a new line of descent).
 var ErrDamaged = errors.New("not a " + strings.TrimSpace(headerPrefix) + " object")
 
+// tooLarge is a generation over MaxObject: ErrDamaged, in its own words.
+type tooLarge struct{ error }
+
+func (e tooLarge) Is(target error) bool { return target == ErrDamaged }
+func (e tooLarge) Unwrap() error        { return e.error }
+
 func (l Log) String() string { return fmt.Sprintf("log %q in %s", l.Prefix, l.Store) }
 
 func (l Log) key(gen int64) string {
 	return fmt.Sprintf("%s%s%0*d%s", l.Prefix, genPrefix, genDigits, gen, genSuffix)
 }
 
-// gens lists the generations present, oldest first.
+// maxGap is how far above the generation below it (0 for the lowest) a
+// generation may be numbered. Generations are appended one by one, so the
+// ones present are consecutive; a number far beyond is a stray object
+// (gen-09223372036854775807.json, whose successor would overflow) and is
+// not part of the log. 2^40 appends at one a second take 35,000 years.
+const maxGap = 1 << 40
+
+// gens lists the generations present, oldest first, leaving out numbers
+// that cannot be part of the log (see maxGap).
 func (l Log) gens(ctx context.Context) ([]int64, error) {
 	keys, err := l.Store.List(ctx, l.Prefix+genPrefix)
 	if err != nil {
@@ -83,12 +97,24 @@ func (l Log) gens(ctx context.Context) ([]int64, error) {
 		}
 	}
 	slices.Sort(gens)
-	return gens, nil
+	kept, below := gens[:0], int64(0)
+	for _, g := range gens {
+		if g-below <= maxGap {
+			kept = append(kept, g)
+			below = g
+		}
+	}
+	return kept, nil
 }
 
 // read returns a generation's header and document.
 func (l Log) read(ctx context.Context, gen int64) (header, []byte, error) {
 	obj, err := l.Store.Get(ctx, l.key(gen))
+	if errors.Is(err, ErrTooLarge) {
+		// Never one of ours (Append refuses to write one): superseded
+		// like any damaged generation.
+		return header{}, nil, tooLarge{fmt.Errorf("generation %d: %w", gen, err)}
+	}
 	if err != nil {
 		return header{}, nil, err
 	}
@@ -160,6 +186,11 @@ func (l Log) Append(ctx context.Context, gen int64, data []byte) error {
 		return fmt.Errorf("append generation %d to %s: %w", gen, l, err)
 	}
 	obj := slices.Concat([]byte(headerPrefix), line, []byte("\n"), data)
+	if len(obj) > MaxObject {
+		// Written, it could never be read back: every later run would
+		// supersede it and start from nothing.
+		return fmt.Errorf("append generation %d to %s: %d bytes, over the %d MiB a generation may hold", gen, l, len(obj), MaxObject>>20)
+	}
 	if err := l.Store.Create(ctx, l.key(gen), obj); err != nil {
 		return fmt.Errorf("append generation %d to %s: %w", gen, l, err)
 	}

@@ -117,9 +117,15 @@ func (s *ossStore) Get(ctx context.Context, key string) ([]byte, error) {
 		return nil, fmt.Errorf("get %s: %w", s.name(key), ossError(err))
 	}
 	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
+	if res.ContentLength > MaxObject {
+		return nil, fmt.Errorf("get %s: %d bytes, over %d MiB: %w", s.name(key), res.ContentLength, MaxObject>>20, ErrTooLarge)
+	}
+	data, err := io.ReadAll(io.LimitReader(res.Body, MaxObject+1))
 	if err != nil {
 		return nil, fmt.Errorf("get %s: read body: %w", s.name(key), err)
+	}
+	if len(data) > MaxObject {
+		return nil, fmt.Errorf("get %s: over %d MiB: %w", s.name(key), MaxObject>>20, ErrTooLarge)
 	}
 	// The SDK checks CRC-64 on uploads only.
 	if want := oss.ToString(res.HashCRC64); want != "" {

@@ -26,11 +26,20 @@ var (
 	// "." or ".." segment, or a segment starting with "." (reserved for the
 	// directory store's temporary files).
 	ErrInvalidKey = errors.New("state: invalid key")
+	// ErrTooLarge is the answer to Get of an object over MaxObject bytes:
+	// it is not read.
+	ErrTooLarge = errors.New("state: object too large")
 )
+
+// MaxObject bounds an object Get reads: a generation of 10,000
+// connections' findings is a few MiB, so anything near this is not one of
+// vpncheck's, and reading it whole would cost the function its memory.
+const MaxObject = 64 << 20
 
 // Store is a small object store whose only write is create-only.
 type Store interface {
-	// Get returns the object's content, or ErrNotFound.
+	// Get returns the object's content, ErrNotFound, or ErrTooLarge for an
+	// object over MaxObject bytes (refused before its body is read).
 	Get(ctx context.Context, key string) ([]byte, error)
 	// Create stores a new object, or returns ErrExists if the key exists.
 	Create(ctx context.Context, key string, data []byte) error

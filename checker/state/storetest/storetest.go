@@ -32,6 +32,8 @@ func Run(t *testing.T, open func(t *testing.T) state.Store) {
 		{"LogCounter", logCounter},
 		{"LogPrune", logPrune},
 		{"LogStaleWriter", logStaleWriter},
+		{"LogStrayGeneration", logStrayGeneration},
+		{"TooLarge", tooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -324,6 +326,90 @@ func logStaleWriter(t *testing.T, s state.Store) {
 	l := state.Log{Store: s, Prefix: "zero/"}
 	if err := l.Append(ctx, 0, []byte("zero")); err == nil || isExists(err) {
 		t.Errorf("Append of generation 0: error %v, want a plain error", err)
+	}
+}
+
+// logStrayGeneration: an object named like a generation whose number
+// cannot follow the log's (the largest int64, or far beyond the newest
+// generation) is not part of the log: Latest and Append go on as if it
+// were not there, instead of wedging on a successor that would overflow.
+func logStrayGeneration(t *testing.T, s state.Store) {
+	ctx := t.Context()
+	tests := []struct {
+		name   string
+		gens   int64    // appended first
+		strays []string // then created, with junk
+		want   int64    // Latest before the next Append
+	}{
+		{"alone at the largest number", 0, []string{"09223372036854775807"}, 0},
+		{"above the log", 3, []string{"09223372036854775807", "09223372036854775806"}, 3},
+		{"far above the log", 3, []string{fmt.Sprintf("%020d", 3+1<<41)}, 3},
+		{"far above, then one after it", 2, []string{fmt.Sprintf("%020d", 2+1<<42), fmt.Sprintf("%020d", 3+1<<42)}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := state.Log{Store: s, Prefix: strings.ReplaceAll(tt.name, " ", "-") + "/", Keep: 2}
+			for gen := int64(1); gen <= tt.gens; gen++ {
+				if err := l.Append(ctx, gen, fmt.Appendf(nil, "%d", gen)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, n := range tt.strays {
+				mustCreate(t, s, l.Prefix+"gen-"+n+".json", "stray")
+			}
+			for run := range 3 {
+				want := tt.want + int64(run)
+				gen, data, err := l.Latest(ctx)
+				if gen != want || err != nil || (want > 0 && string(data) != fmt.Sprint(want)) {
+					t.Fatalf("run %d: Latest = %d, %q, %v; want %d", run, gen, data, err, want)
+				}
+				if err := l.Append(ctx, gen+1, fmt.Appendf(nil, "%d", gen+1)); err != nil {
+					t.Fatalf("run %d: %v", run, err)
+				}
+				if err := l.Prune(ctx); err != nil {
+					t.Fatalf("run %d: %v", run, err)
+				}
+			}
+		})
+	}
+}
+
+// tooLarge: Get refuses an object over state.MaxObject without reading it
+// whole; a generation that large is damaged, superseded by the next
+// Append; and Append refuses to write one.
+func tooLarge(t *testing.T, s state.Store) {
+	if testing.Short() {
+		t.Skip("writes a 64 MiB object")
+	}
+	ctx := t.Context()
+	l := state.Log{Store: s, Prefix: "large/"}
+	if err := l.Append(ctx, 1, []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	big := make([]byte, state.MaxObject+1)
+	key := l.Prefix + "gen-00000000000000000002.json"
+	if err := s.Create(ctx, key, big); err != nil {
+		t.Fatal(err)
+	}
+	big = nil
+	if data, err := s.Get(ctx, key); !errors.Is(err, state.ErrTooLarge) || data != nil {
+		t.Fatalf("Get of %d bytes: %d bytes, error %v; want ErrTooLarge", state.MaxObject+1, len(data), err)
+	}
+	gen, data, err := l.Latest(ctx)
+	if gen != 2 || data != nil || !errors.Is(err, state.ErrDamaged) || !errors.Is(err, state.ErrTooLarge) {
+		t.Fatalf("Latest = %d, %d bytes, %v; want generation 2 damaged (too large)", gen, len(data), err)
+	}
+	if err := l.Append(ctx, 3, []byte("3")); err != nil {
+		t.Fatalf("Append over the large generation: %v", err)
+	}
+	if gen, data, err := l.Latest(ctx); gen != 3 || string(data) != "3" || err != nil {
+		t.Fatalf("Latest = %d, %q, %v; want 3", gen, data, err)
+	}
+	if err := l.Append(ctx, 4, make([]byte, state.MaxObject)); err == nil || isExists(err) {
+		t.Errorf("Append of a generation over the limit: error %v, want a plain error", err)
+	}
+	if _, err := s.Get(ctx, l.Prefix+"gen-00000000000000000004.json"); !errors.Is(err, state.ErrNotFound) {
+		t.Errorf("the refused generation was written: %v", err)
 	}
 }
 
