@@ -82,8 +82,21 @@ func runClock(getenv func(string) string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, checker.Inputf("%s: %q is not an RFC 3339 time (e.g. 2026-11-25T10:00:00Z)", envNow, v)
 	}
+	if t.Before(clockMin) || !t.Before(clockMax) {
+		return time.Time{}, checker.Inputf("%s: %q is out of range: give a time from %s to before %s",
+			envNow, v, clockMin.Format(time.DateOnly), clockMax.Format(time.DateOnly))
+	}
 	return t, nil
 }
+
+// The range of VPNCHECK_NOW. The state stores times as RFC 3339, which
+// has four-digit years, and a run stores times after its clock (a lease,
+// a deadline): a clock near the end of year 9999 would fail only when the
+// state is written, after the check.
+var (
+	clockMin = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	clockMax = time.Date(9000, 1, 1, 0, 0, 0, 0, time.UTC)
+)
 
 // openState opens the state store of spec (a directory, or
 // oss://bucket/prefix signed with cred in region). A bucket with versioning
