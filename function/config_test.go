@@ -32,3 +32,40 @@ func TestRunClockRange(t *testing.T) {
 		t.Errorf("got %v", got)
 	}
 }
+
+// TestStateLocationMistakes: a state location that can never work is a
+// usage error before anything runs, from the flag or the variable, for
+// check and event alike; it never degrades to a run without state.
+func TestStateLocationMistakes(t *testing.T) {
+	file := writeTemp(t, "a-file", "x")
+	ev := writeTemp(t, "event.json", "{}")
+	for _, tc := range []struct {
+		name, spec, region, want string
+	}{
+		{"oss without a bucket", "oss://", "cn-hangzhou", "invalid bucket name"},
+		{"oss without a region", "oss://vpncheck-state", "", "no OSS region"},
+		{"oss with a prefix, without a region", "oss://vpncheck-state/p", "", "no OSS region"},
+		{"file URL", "file:///x", "", "unsupported scheme"},
+		{"a regular file", file, "", "not a directory"},
+		{"under a regular file", file + "/state", "", "a parent is not a directory"},
+		{"invalid prefix", "oss://vpncheck-state/../x", "cn-hangzhou", "invalid key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{"ALIBABA_CLOUD_REGION_ID": tc.region, "ALIBABA_CLOUD_CLI_PROFILE_DISABLED": "true"}
+			for _, args := range [][]string{
+				{"check", "--inventory", "../testdata/sample.json", "--state", tc.spec},
+				{"event", "--file", ev, "--inventory", "../testdata/sample.json", "--state", tc.spec},
+			} {
+				code, out, errs := cli(t, env, args...)
+				if code != exitUsage || out != "" || !strings.Contains(errs, tc.want) || !strings.Contains(errs, "--state") || strings.Count(errs, "\n") != 1 {
+					t.Errorf("%s: exit %d, stdout %q, stderr %q", args[0], code, out, errs)
+				}
+			}
+			env[envState] = tc.spec
+			code, out, errs := cli(t, env, "check", "--inventory", "../testdata/sample.json")
+			if code != exitUsage || out != "" || !strings.Contains(errs, envState) {
+				t.Errorf("%s: exit %d, stdout %q, stderr %q", envState, code, out, errs)
+			}
+		})
+	}
+}
