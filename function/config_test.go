@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vpncheck/vpncheck/checker/vpcfake"
 )
 
 // TestRunClockRange: a clock the state cannot store is refused up front.
@@ -65,6 +67,58 @@ func TestStateLocationMistakes(t *testing.T) {
 			code, out, errs := cli(t, env, "check", "--inventory", "../testdata/sample.json")
 			if code != exitUsage || out != "" || !strings.Contains(errs, envState) {
 				t.Errorf("%s: exit %d, stdout %q, stderr %q", envState, code, out, errs)
+			}
+		})
+	}
+}
+
+// TestUnknownRegionRefused: a misspelt region is a usage error naming the
+// nearest id, offline (--region, by the built-in list) and live (--regions
+// and its variables, before any connection is described); a region the
+// endpoint's DescribeRegions answers is taken though it is not built in.
+func TestUnknownRegionRefused(t *testing.T) {
+	s, env := liveEnv(t)
+	s.Generate("cn-hangzhou", 1, canaryConn)
+	s.Generate("xx-test-1", 1, canaryConn)
+	s.SetRegions("cn-hangzhou", "xx-test-1")
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string // "" exit 0
+	}{
+		{"offline typo", nil, []string{"--inventory", "../testdata/sample.json", "--region", "cn-hangzou"}, "--region: unknown region cn-hangzou; did you mean cn-hangzhou?"},
+		{"offline, not built in", nil, []string{"--inventory", "../testdata/sample.json", "--region", "xx-test-1"}, "--region: unknown region xx-test-1"},
+		{"offline, built in", nil, []string{"--inventory", "../testdata/sample.json", "--region", "me-central-1"}, ""},
+		{"live typo", nil, []string{"--regions", "cn-hangzhou,cn-hangzou"}, "unknown region cn-hangzou; did you mean cn-hangzhou?"},
+		{"live typo from the variable", map[string]string{envRegions: "cn-hangzou"}, nil, "did you mean cn-hangzhou?"},
+		{"excluded typo", map[string]string{envExcludeRegions: "cn-hangzou"}, []string{"--regions", "cn-hangzhou"}, "did you mean cn-hangzhou?"},
+		{"home region typo", map[string]string{"ALIBABA_CLOUD_REGION_ID": "cn-hangzou"}, nil, "did you mean cn-hangzhou?"},
+		{"the endpoint's region", nil, []string{"--regions", "xx-test-1"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(s.Log())
+			e := map[string]string{}
+			for k, v := range env {
+				e[k] = v
+			}
+			for k, v := range tc.env {
+				e[k] = v
+			}
+			code, out, errs := cli(t, e, append([]string{"check", "--format", "json"}, tc.args...)...)
+			if tc.want == "" {
+				if code != exitOK {
+					t.Fatalf("exit %d, stderr %q", code, errs)
+				}
+				return
+			}
+			if code != exitUsage || out != "" || !strings.Contains(errs, tc.want) || strings.Count(errs, "\n") != 1 {
+				t.Errorf("exit %d, stdout %q, stderr %q, want exit 2 and %q", code, out, errs, tc.want)
+			}
+			for _, c := range s.Log()[before:] {
+				if c.Action == vpcfake.ActionDescribeVpnConnections {
+					t.Errorf("%s described before the refusal", c.Region)
+				}
 			}
 		})
 	}
