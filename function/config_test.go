@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -122,4 +123,69 @@ func TestUnknownRegionRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConfigurationMistakesBinary: each mistake of issue 19 is exit 2 from
+// the compiled binary (it was 0, or 3 after the check), with one line on
+// stderr and nothing on stdout; in Function Compute the invocation fails
+// and says why in words.
+func TestConfigurationMistakesBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	testBinary(t) // before any test changes HOME, which go build reads
+	vpc, live := hostileEnv(t)
+	vpc.Generate("cn-hangzhou", 1, canaryConn)
+	file := writeTemp(t, "a-file", "x")
+	sample := filepath.Join("..", "testdata", "sample.json")
+	offline := map[string]string{"ALIBABA_CLOUD_CLI_PROFILE_DISABLED": "true", "HOME": t.TempDir()}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"state oss://", offline, []string{"--inventory", sample, "--state", "oss://"}, "invalid bucket name"},
+		{"state oss://bucket without a region", offline, []string{"--inventory", sample, "--state", "oss://vpncheck-state"}, "no OSS region"},
+		{"state file URL", offline, []string{"--inventory", sample, "--state", "file:///x"}, "unsupported scheme"},
+		{"state a regular file", offline, []string{"--inventory", sample, "--state", file}, "not a directory"},
+		{"clock out of range", map[string]string{envNow: "9999-12-31T23:59:59Z"}, []string{"--inventory", sample, "--state", t.TempDir()}, "VPNCHECK_NOW"},
+		{"offline region typo", offline, []string{"--inventory", sample, "--region", "cn-hangzou"}, "unknown region cn-hangzou; did you mean cn-hangzhou?"},
+		{"live region typo", live, []string{"--regions", "cn-hangzou"}, "unknown region cn-hangzou; did you mean cn-hangzhou?"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runBinary(t, tc.env, time.Minute, append([]string{"check"}, tc.args...)...)
+			if r.code != exitUsage || r.stdout != "" || !strings.Contains(r.stderr, tc.want) || strings.Count(r.stderr, "\n") != 1 {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 and %q", r.code, r.stdout, r.stderr, tc.want)
+			}
+		})
+	}
+
+	t.Run("function", func(t *testing.T) {
+		for _, tc := range []struct {
+			name string
+			env  map[string]string
+			body string
+			want string
+		}{
+			{"array body", nil, `[1,2,3]`, `the body is an array; want a JSON object: a timer event {\"triggerTime\", \"triggerName\", \"payload\"}`},
+			{"string body", nil, `"str"`, "the body is a string; want a JSON object"},
+			{"state file URL", map[string]string{envState: "file:///x"}, timerEvent, "VPNCHECK_STATE: open state store \\\"file:///x\\\": state location: unsupported scheme"},
+			{"region typo", nil, `{"payload": {"regions": ["cn-hangzou"]}}`, "unknown region cn-hangzou; did you mean cn-hangzhou?"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				e := startFunction(t, tc.env)
+				e.vpc.Generate("cn-hangzhou", 1, weakConn)
+				out := e.rt.invoke(t, tc.body, e.creds, 30*time.Second)
+				if !out.failed || !strings.Contains(string(out.body), tc.want) || strings.Contains(string(out.body), "struct") {
+					t.Errorf("failed %v, %s; want a failure saying %q", out.failed, out.body, tc.want)
+				}
+				for _, c := range e.vpc.Log() {
+					if c.Action == vpcfake.ActionDescribeVpnConnections {
+						t.Errorf("%s described", c.Region)
+					}
+				}
+			})
+		}
+	})
 }
