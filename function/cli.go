@@ -15,6 +15,7 @@ import (
 	"github.com/vpncheck/vpncheck/checker/alibaba"
 	"github.com/vpncheck/vpncheck/checker/compiled"
 	"github.com/vpncheck/vpncheck/checker/output"
+	"github.com/vpncheck/vpncheck/checker/region"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/checker/run"
 )
@@ -260,6 +261,12 @@ func parseCheck(args []string, getenv func(string) string, stdout io.Writer) (*c
 		return nil, err
 	}
 	cfg.inventories = inv
+	if cfg.region = strings.TrimSpace(cfg.region); cfg.region != "" {
+		// Offline, only the built-in list can tell a region from a typo.
+		if err := region.Check([]string{cfg.region}, nil); err != nil {
+			return nil, checker.Inputf("--region: %v", err)
+		}
+	}
 	for _, f := range []string{"regions", "exclude-regions", "save-inventory"} {
 		if given[f] {
 			cfg.liveFlags = append(cfg.liveFlags, "--"+f)

@@ -82,13 +82,44 @@ func runClock(getenv func(string) string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, checker.Inputf("%s: %q is not an RFC 3339 time (e.g. 2026-11-25T10:00:00Z)", envNow, v)
 	}
+	if t.Before(clockMin) || !t.Before(clockMax) {
+		return time.Time{}, checker.Inputf("%s: %q is out of range: give a time from %s to before %s",
+			envNow, v, clockMin.Format(time.DateOnly), clockMax.Format(time.DateOnly))
+	}
 	return t, nil
+}
+
+// The range of VPNCHECK_NOW. The state stores times as RFC 3339, which
+// has four-digit years, and a run stores times after its clock (a lease,
+// a deadline): a clock near the end of year 9999 would fail only when the
+// state is written, after the check.
+var (
+	clockMin = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	clockMax = time.Date(9000, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// checkStateLocation refuses, before anything runs, a state location that
+// can never work (state.CheckLocation), and an OSS one without a region
+// to reach it in: a run without its state would report every finding as
+// new, and post them all again, on every run.
+func checkStateLocation(spec, name, region string) error {
+	if spec = strings.TrimSpace(spec); spec == "" {
+		return nil
+	}
+	if err := state.CheckLocation(spec); err != nil {
+		return checker.Inputf("%s: %v", name, err)
+	}
+	if strings.HasPrefix(spec, "oss://") && region == "" {
+		return checker.Inputf("%s: %s: no OSS region: set ALIBABA_CLOUD_REGION_ID (or an aliyun CLI profile with a region) to the bucket's region", name, spec)
+	}
+	return nil
 }
 
 // openState opens the state store of spec (a directory, or
 // oss://bucket/prefix signed with cred in region). A bucket with versioning
-// is refused (create-only writes do not hold there); any other failure to
-// open is returned as stateErr, and the run goes on without state.
+// (create-only writes do not hold there) and a location that can never
+// work are refused; any other failure to open (OSS unreachable, denied) is
+// returned as stateErr, and the run goes on without state.
 func openState(ctx context.Context, spec, region string, cred credentials.Credential, internal bool, getenv func(string) string) (store state.Store, stateErr, err error) {
 	if spec = strings.TrimSpace(spec); spec == "" {
 		return nil, nil, nil
@@ -101,7 +132,7 @@ func openState(ctx context.Context, spec, region string, cred credentials.Creden
 	switch {
 	case err == nil:
 		return store, nil, nil
-	case errors.Is(err, state.ErrVersioned), errors.Is(err, state.ErrInvalidKey):
+	case errors.Is(err, state.ErrVersioned), errors.Is(err, state.ErrInvalidKey), errors.Is(err, state.ErrLocation):
 		return nil, nil, err
 	}
 	return nil, fmt.Errorf("open state %s: %w", spec, err), nil

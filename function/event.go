@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/vpncheck/vpncheck/checker/report"
@@ -52,6 +53,11 @@ func parseEvent(body []byte) (invocation, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
 		return iv, nil
+	}
+	if json.Valid(body) && body[0] != '{' && string(body) != "null" {
+		// Say what is expected in words; the decoder would name the Go
+		// struct it decodes into.
+		return iv, fmt.Errorf(`event: the body is %s; want a JSON object: a timer event {"triggerTime", "triggerName", "payload"}, an ActionTrail CloudEvent, or {} (or nothing) for a manual check`, jsonValueKind(body))
 	}
 	var ev struct {
 		TriggerTime *string         `json:"triggerTime"`
@@ -132,7 +138,11 @@ func jsonProblem(err error) string {
 	case errors.As(err, &se):
 		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
 	case errors.As(err, &te):
-		return fmt.Sprintf("%s must be %s, not %s", te.Field, jsonKind(te.Type.String()), te.Value)
+		field := te.Field
+		if field == "" {
+			field = "the value"
+		}
+		return fmt.Sprintf("%s must be %s, not %s", field, jsonKind(te.Type), te.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return "unknown key " + strings.TrimPrefix(err.Error(), "json: unknown field ") + " (allowed: regions, min_severity, dry_run, account, run_key)"
 	case strings.Contains(err.Error(), "unexpected end of JSON input"):
@@ -141,16 +151,46 @@ func jsonProblem(err error) string {
 	return "invalid JSON"
 }
 
-func jsonKind(goType string) string {
-	switch goType {
-	case "string":
-		return "a string"
-	case "bool":
-		return "a boolean"
-	case "[]string":
-		return "an array of strings"
+// jsonKind names the JSON a Go type takes, in the words of the README,
+// never the Go type itself.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
 	}
-	return goType
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.String {
+			return "an array of strings"
+		}
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "a JSON object"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "another kind of value"
+}
+
+// jsonValueKind names the kind of a valid JSON value.
+func jsonValueKind(v []byte) string {
+	switch v[0] {
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	case '{':
+		return "an object"
+	}
+	return "a number"
 }
 
 // isAccountID accepts an Alibaba Cloud account id: digits only.

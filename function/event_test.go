@@ -57,11 +57,20 @@ func TestParseEventRejects(t *testing.T) {
 		{"bad severity", `{"payload": {"min_severity": "urgent"}}`, "min_severity"},
 		{"trigger time number", `{"triggerTime": 5}`, "triggerTime must be a string"},
 		{"trailing data", `{"payload": "{} {}"}`, "data after"},
+		{"array body", `[1,2,3]`, `the body is an array; want a JSON object: a timer event {"triggerTime", "triggerName", "payload"}`},
+		{"string body", `"str"`, "the body is a string; want a JSON object"},
+		{"number body", ` 42 `, "the body is a number; want a JSON object"},
+		{"boolean body", `true`, "the body is a boolean; want a JSON object"},
+		{"trigger name object", `{"triggerName": {"a": 1}}`, "triggerName must be a string, not object"},
+		{"regions of numbers", `{"payload": {"regions": [1]}}`, "must be a string, not number"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parseEvent([]byte(tc.body))
 			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
 				t.Errorf("err = %v, want one line containing %q", err, tc.want)
+			}
+			if err != nil && (strings.Contains(err.Error(), "struct") || strings.Contains(err.Error(), "*string")) {
+				t.Errorf("err = %v names Go types", err)
 			}
 		})
 	}

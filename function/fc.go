@@ -146,7 +146,11 @@ func (h *fcHandler) basePlan(ctx context.Context, fctx *fccontext.FcContext, run
 	if plan.Now, err = runClock(h.getenv); err != nil {
 		plan.SetupErr = err
 	}
-	if spec := h.getenv(envState); spec != "" {
+	if spec := strings.TrimSpace(h.getenv(envState)); spec != "" {
+		if err := checkStateLocation(spec, envState, fctx.Region); err != nil {
+			plan.SetupErr = err // a failed invocation that says why, before anything runs
+			return plan
+		}
 		// Opened per invocation: it signs with this invocation's
 		// credentials, which are not the last one's.
 		if o := h.ossOptions(fctx); o.Credential != nil {

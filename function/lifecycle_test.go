@@ -488,11 +488,16 @@ func TestLifecycleStateUnreadable(t *testing.T) {
 		})
 	}
 	t.Run("a file where the directory should be", func(t *testing.T) {
+		// A location that can never hold a state is a usage error (issue
+		// 19), not a run without state that posts every finding again.
 		file := writeTemp(t, "state", "a file")
-		before := len(sl.Posts())
-		rep := run("file", file, nil)
-		if !rep.hasError(report.CodeStateUnreadable) || rep.Summary.New != 3 || len(sl.Posts()) == before {
-			t.Errorf("new %d, errors %+v", rep.Summary.New, rep.Errors)
+		before, scans := len(sl.Posts()), vpc.Calls(vpcfake.ActionDescribeVpnConnections, "cn-hangzhou")
+		r := runBinary(t, env, 60*time.Second, "check", "--regions", "cn-hangzhou", "--state", file, "--notify", "--format", "json")
+		if r.code != exitUsage || r.stdout != "" || !strings.Contains(r.stderr, "not a directory") {
+			t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+		}
+		if len(sl.Posts()) != before || vpc.Calls(vpcfake.ActionDescribeVpnConnections, "cn-hangzhou") != scans {
+			t.Errorf("a refused state location still led to a post or a scan")
 		}
 	})
 	t.Run("OSS answering 500", func(t *testing.T) {

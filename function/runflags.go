@@ -49,7 +49,11 @@ func (r *runFlags) register(fs *flag.FlagSet, failOnWhat string) {
 func (r *runFlags) resolve(given map[string]bool, getenv func(string) string) error {
 	var err error
 	r.policy.resolve(given, getenv)
-	r.state = pick(*r.stateFlag, given["state"], "state", envState, getenv).value
+	st := pick(*r.stateFlag, given["state"], "state", envState, getenv)
+	r.state = strings.TrimSpace(st.value)
+	if err := checkStateLocation(r.state, st.name, homeRegion(getenv)); err != nil {
+		return err
+	}
 	if r.digest, err = digestPeriod(getenv); err != nil {
 		return err
 	}

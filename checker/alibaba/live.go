@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/region"
 )
 
 // Live is a source of connections: the VPC OpenAPI of the regions named,
@@ -38,11 +39,9 @@ func (l Live) Collect(ctx context.Context, inv *checker.Inventory) error {
 	if err != nil {
 		return err
 	}
-	regions := l.Regions
-	if slices.ContainsFunc(regions, func(r string) bool { return strings.EqualFold(r, "all") }) {
-		if regions, err = col.Regions(ctx, l.Home); err != nil {
-			return err
-		}
+	regions, err := l.resolve(ctx, col)
+	if err != nil {
+		return err
 	}
 	regions = slices.DeleteFunc(slices.Clone(regions), func(r string) bool { return slices.Contains(l.Exclude, r) })
 	if len(regions) == 0 {
@@ -53,4 +52,36 @@ func (l Live) Collect(ctx context.Context, inv *checker.Inventory) error {
 		err = errors.Join(err, l.Config.Save.Close())
 	}
 	return err
+}
+
+// resolve turns the regions asked for into the regions to scan, and
+// refuses an id that is not a region (a typo would otherwise fail as a DNS
+// error after the SDK's retries). Ids in the built-in list are taken as
+// they are; DescribeRegions is asked for "all", and about any other id (a
+// region newer than the list, or a test double's), before anything is
+// described.
+func (l Live) resolve(ctx context.Context, col *Collector) ([]string, error) {
+	all := slices.ContainsFunc(l.Regions, func(r string) bool { return strings.EqualFold(r, "all") })
+	unsure := region.Unknown(l.Regions, l.Exclude)
+	if !all && len(unsure) == 0 {
+		return l.Regions, nil
+	}
+	home := l.Home
+	if !region.IsBuiltin(home) {
+		home = "" // a misspelt home region cannot answer either: ask the default endpoint
+	}
+	offered, err := col.Regions(ctx, home)
+	switch {
+	case err != nil && all:
+		return nil, err
+	case err != nil:
+		return nil, checker.Inputf("%v", &region.UnknownError{ID: unsure[0], Nearest: region.Nearest(unsure[0], region.Builtin()), Why: err.Error()})
+	}
+	if err := region.Check(unsure, offered); err != nil {
+		return nil, checker.Inputf("%v", err)
+	}
+	if all {
+		return offered, nil
+	}
+	return l.Regions, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/vpncheck/vpncheck/checker/report"
@@ -35,11 +36,14 @@ func (textWriter) Report(w io.Writer, r *report.Report) error {
 		}
 		return strings.Join(out, ", ")
 	}
-
-	fmt.Fprintf(b, "vpncheck: %s, %s", report.Plural(s.Connections, "connection"), report.Plural(s.Tunnels, "tunnel"))
-	if len(s.RegionsScan) > 0 {
-		fmt.Fprintf(b, " in %s", list(s.RegionsScan))
+	region := func(r string) string {
+		if r == report.UnknownRegion {
+			return "(" + report.UnknownRegionText + ")"
+		}
+		return id(r)
 	}
+
+	fmt.Fprintf(b, "vpncheck: %s, %s%s", report.Plural(s.Connections, "connection"), report.Plural(s.Tunnels, "tunnel"), scannedIn(s.RegionsScan, list))
 	fmt.Fprintf(b, ": %s", report.Plural(s.Findings, "finding"))
 	if counts := report.CountOf(r.Findings).Join(", "); counts != "" {
 		fmt.Fprintf(b, " (%s)", counts)
@@ -80,7 +84,7 @@ func (textWriter) Report(w io.Writer, r *report.Report) error {
 		if name == "" {
 			name = "(unnamed)"
 		}
-		fmt.Fprintf(b, "\n%s  %s  %s", name, id(g.ConnectionID), id(g.Region))
+		fmt.Fprintf(b, "\n%s  %s  %s", name, id(g.ConnectionID), region(g.Region))
 		if g.VPNGatewayID != "" {
 			fmt.Fprintf(b, "  gateway %s", id(g.VPNGatewayID))
 		}
@@ -104,18 +108,18 @@ func (textWriter) Report(w io.Writer, r *report.Report) error {
 		b.WriteString("\nResolved since the last run:\n")
 		for _, f := range r.Resolved {
 			name := TerminalText(f.ConnectionName, maxTermName)
-			fmt.Fprintf(b, "  %-8s  %-22s  %s  %s  %s\n", strings.ToUpper(f.Severity.String()), id(f.Rule), name, id(f.ConnectionID), id(f.Region))
+			fmt.Fprintf(b, "  %-8s  %-22s  %s  %s  %s\n", strings.ToUpper(f.Severity.String()), id(f.Rule), name, id(f.ConnectionID), region(f.Region))
 		}
 	}
 
 	if len(r.Errors) > 0 {
 		b.WriteString("\nScan errors:\n")
 		for _, e := range r.Errors {
-			region := id(e.Region)
-			if region == "" {
-				region = "-"
+			where := region(e.Region)
+			if where == "" {
+				where = "-"
 			}
-			fmt.Fprintf(b, "  %s  %s  %s", region, id(e.Code), msg(e.Message))
+			fmt.Fprintf(b, "  %s  %s  %s", where, id(e.Code), msg(e.Message))
 			if e.RequestID != "" {
 				fmt.Fprintf(b, " (request %s)", id(e.RequestID))
 			}
@@ -123,4 +127,20 @@ func (textWriter) Report(w io.Writer, r *report.Report) error {
 		}
 	}
 	return b.Flush()
+}
+
+// scannedIn says where the connections came from, for the report's first
+// line: " in cn-hangzhou, cn-shanghai"; files that named no region (and
+// no --region) say so in words instead of "in unknown".
+func scannedIn(regions []string, list func([]string) string) string {
+	named := slices.DeleteFunc(slices.Clone(regions), func(r string) bool { return r == report.UnknownRegion })
+	switch {
+	case len(named) == len(regions) && len(named) > 0:
+		return " in " + list(named)
+	case len(named) > 0:
+		return " in " + list(named) + " and files whose region was not given (set --region)"
+	case len(regions) > 0:
+		return ", " + report.UnknownRegionText + " (set --region)"
+	}
+	return ""
 }

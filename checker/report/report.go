@@ -168,6 +168,10 @@ func New() *Report {
 // UnknownRegion labels connections from an inventory file that names no region.
 const UnknownRegion = "unknown"
 
+// UnknownRegionText is how text for people (the terminal, Slack) names
+// UnknownRegion: "in unknown" reads as a region called unknown.
+const UnknownRegionText = "region not given"
+
 // Error codes that vpncheck itself reports (the API's own codes pass through).
 const (
 	CodeIncompleteInventory = "IncompleteInventory" // a file declares more connections than it holds

@@ -19,16 +19,18 @@ type dirStore struct {
 	root string
 }
 
+// openDir opens path, creating it if missing. A path that cannot be made
+// a directory is ErrLocation: the local disk does not heal by itself.
 func openDir(path string) (*dirStore, error) {
 	if err := os.MkdirAll(path, 0o700); err != nil {
-		return nil, fmt.Errorf("open state dir %s: %w", path, err)
+		return nil, fmt.Errorf("open state dir %s: %w: %w", path, ErrLocation, err)
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("open state dir %s: %w", path, err)
+		return nil, fmt.Errorf("open state dir %s: %w: %w", path, ErrLocation, err)
 	}
 	if !fi.IsDir() {
-		return nil, fmt.Errorf("open state dir %s: not a directory", path)
+		return nil, fmt.Errorf("open state dir %s: %w: not a directory", path, ErrLocation)
 	}
 	return &dirStore{root: path}, nil
 }

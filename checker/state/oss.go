@@ -46,23 +46,33 @@ type ossStore struct {
 	root    string // "" or "some/prefix/"
 }
 
-func openOSS(ctx context.Context, spec string, opt Options) (*ossStore, error) {
+// parseOSS reads oss://bucket[/prefix] into the bucket and the root ("" or
+// "prefix/").
+func parseOSS(spec string) (bucket, root string, err error) {
 	bucket, prefix, _ := strings.Cut(strings.TrimPrefix(spec, "oss://"), "/")
 	if !oss.IsValidBucketName(&bucket) {
-		return nil, fmt.Errorf("open state store %s: invalid bucket name %q", spec, bucket)
+		return "", "", fmt.Errorf("open state store %s: %w: invalid bucket name %q", spec, ErrLocation, bucket)
 	}
-	s := &ossStore{bucket: bucket, retryer: retry.NewStandard(func(o *retry.RetryOptions) {
+	if prefix = strings.TrimSuffix(prefix, "/"); prefix != "" {
+		if err := checkKey(prefix); err != nil {
+			return "", "", fmt.Errorf("open state store %s: prefix: %w", spec, err)
+		}
+		root = prefix + "/"
+	}
+	return bucket, root, nil
+}
+
+func openOSS(ctx context.Context, spec string, opt Options) (*ossStore, error) {
+	bucket, root, err := parseOSS(spec)
+	if err != nil {
+		return nil, err
+	}
+	s := &ossStore{bucket: bucket, root: root, retryer: retry.NewStandard(func(o *retry.RetryOptions) {
 		o.MaxAttempts = ossAttempts
 		o.MaxBackoff = ossMaxBackoff
 	})}
-	if prefix = strings.TrimSuffix(prefix, "/"); prefix != "" {
-		if err := checkKey(prefix); err != nil {
-			return nil, fmt.Errorf("open state store %s: prefix: %w", spec, err)
-		}
-		s.root = prefix + "/"
-	}
 	if opt.Region == "" {
-		return nil, fmt.Errorf("open %s: no OSS region", s)
+		return nil, fmt.Errorf("open %s: %w: no OSS region", s, ErrLocation)
 	}
 	if opt.Credential == nil {
 		return nil, fmt.Errorf("open %s: no credential", s)
@@ -70,6 +80,9 @@ func openOSS(ctx context.Context, spec string, opt Options) (*ossStore, error) {
 	s.client = newOSSClient(opt, s.retryer)
 
 	res, err := s.client.GetBucketVersioning(ctx, &oss.GetBucketVersioningRequest{Bucket: &s.bucket})
+	if serviceCode(err) == "NoSuchBucket" {
+		return nil, fmt.Errorf("open %s: %w: get bucket versioning: %w", s, ErrLocation, ossError(err))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: get bucket versioning: %w", s, ossError(err))
 	}

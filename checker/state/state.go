@@ -8,7 +8,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
+	"syscall"
 
 	"github.com/aliyun/credentials-go/credentials"
 )
@@ -29,6 +31,11 @@ var (
 	// ErrTooLarge is the answer to Get of an object over MaxObject bytes:
 	// it is not read.
 	ErrTooLarge = errors.New("state: object too large")
+	// ErrLocation refuses a location that can never hold a state: not a
+	// directory or oss://bucket[/prefix], an invalid bucket name, a path
+	// that is not a directory, an OSS location without a region, a bucket
+	// that does not exist. It is the user's to fix, not a passing failure.
+	ErrLocation = errors.New("state location")
 )
 
 // MaxObject bounds an object Get reads: a generation of 10,000
@@ -66,17 +73,40 @@ type Options struct {
 }
 
 // Open opens "oss://bucket/prefix" or a local directory path, which is
-// created (mode 0700) if missing.
+// created (mode 0700) if missing. A location that can never work is an
+// error wrapping ErrLocation.
 func Open(ctx context.Context, spec string, opt Options) (Store, error) {
-	switch {
-	case strings.HasPrefix(spec, "oss://"):
+	if err := CheckLocation(spec); err != nil {
+		return nil, err
+	}
+	if strings.HasPrefix(spec, "oss://") {
 		return openOSS(ctx, spec, opt)
-	case spec == "":
-		return nil, errors.New("open state store: empty spec, want a directory or oss://bucket/prefix")
-	case strings.Contains(spec, "://"):
-		return nil, fmt.Errorf("open state store %q: unsupported scheme, want a directory or oss://bucket/prefix", spec)
 	}
 	return openDir(spec)
+}
+
+// CheckLocation checks spec without touching the network or creating
+// anything: a directory path that is a directory or does not exist yet, or
+// oss://bucket[/prefix] with a valid bucket name and prefix. Its errors
+// wrap ErrLocation (or ErrInvalidKey for the prefix).
+func CheckLocation(spec string) error {
+	switch {
+	case spec == "":
+		return fmt.Errorf("open state store: %w: empty, want a directory or oss://bucket/prefix", ErrLocation)
+	case strings.HasPrefix(spec, "oss://"):
+		_, _, err := parseOSS(spec)
+		return err
+	case strings.Contains(spec, "://"):
+		return fmt.Errorf("open state store %q: %w: unsupported scheme, want a directory or oss://bucket/prefix", spec, ErrLocation)
+	}
+	fi, err := os.Stat(spec)
+	switch {
+	case err == nil && !fi.IsDir():
+		return fmt.Errorf("open state dir %s: %w: not a directory", spec, ErrLocation)
+	case errors.Is(err, syscall.ENOTDIR):
+		return fmt.Errorf("open state dir %s: %w: a parent is not a directory", spec, ErrLocation)
+	}
+	return nil
 }
 
 // checkKey accepts a key made of one or more '/'-separated segments, none

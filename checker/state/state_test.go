@@ -231,20 +231,24 @@ func TestOpenErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		spec string
-		opt  state.Options
-		want string
+		spec     string
+		opt      state.Options
+		want     string
+		location bool // a location that can never work: ErrLocation
 	}{
-		{"", state.Options{}, "empty spec"},
-		{"s3://bucket/p", state.Options{}, "unsupported scheme"},
-		{file, state.Options{}, "not a directory"},
-		{"oss://", state.Options{Region: "cn-hangzhou", Credential: c}, "invalid bucket name"},
-		{"oss://Bad_Bucket/p", state.Options{Region: "cn-hangzhou", Credential: c}, "invalid bucket name"},
-		{"oss://" + bkt + "//p", state.Options{Region: "cn-hangzhou", Credential: c}, "invalid key"},
-		{"oss://" + bkt + "/../p", state.Options{Region: "cn-hangzhou", Credential: c}, "invalid key"},
-		{"oss://" + bkt + "/p", state.Options{Credential: c, Endpoint: f.URL}, "no OSS region"},
-		{"oss://" + bkt + "/p", state.Options{Region: "cn-hangzhou", Endpoint: f.URL}, "no credential"},
-		{"oss://nosuchbucket/p", state.Options{Region: "cn-hangzhou", Credential: c, Endpoint: f.URL}, "404 NoSuchBucket"},
+		{"", state.Options{}, "empty", true},
+		{"s3://bucket/p", state.Options{}, "unsupported scheme", true},
+		{"file:///x", state.Options{}, "unsupported scheme", true},
+		{file, state.Options{}, "not a directory", true},
+		{filepath.Join(file, "sub"), state.Options{}, "a parent is not a directory", true},
+		{"oss://", state.Options{Region: "cn-hangzhou", Credential: c}, "invalid bucket name", true},
+		{"oss://Bad_Bucket/p", state.Options{Region: "cn-hangzhou", Credential: c}, "invalid bucket name", true},
+		{"oss://" + bkt + "//p", state.Options{Region: "cn-hangzhou", Credential: c}, "invalid key", false},
+		{"oss://" + bkt + "/../p", state.Options{Region: "cn-hangzhou", Credential: c}, "invalid key", false},
+		{"oss://" + bkt + "/p", state.Options{Credential: c, Endpoint: f.URL}, "no OSS region", true},
+		{"oss://" + bkt, state.Options{Credential: c, Endpoint: f.URL}, "no OSS region", true},
+		{"oss://" + bkt + "/p", state.Options{Region: "cn-hangzhou", Endpoint: f.URL}, "no credential", false},
+		{"oss://nosuchbucket/p", state.Options{Region: "cn-hangzhou", Credential: c, Endpoint: f.URL}, "404 NoSuchBucket", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.spec, func(t *testing.T) {
@@ -252,7 +256,19 @@ func TestOpenErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Open(%q): error %v, want %q", tt.spec, err, tt.want)
 			}
+			if errors.Is(err, state.ErrLocation) != tt.location {
+				t.Errorf("Open(%q): error %v, ErrLocation %v, want %v", tt.spec, err, errors.Is(err, state.ErrLocation), tt.location)
+			}
+			// What can be told offline is told by CheckLocation alone.
+			if cerr := state.CheckLocation(tt.spec); tt.location && !strings.Contains(tt.want, "NoSuchBucket") && !strings.Contains(tt.want, "region") && cerr == nil {
+				t.Errorf("CheckLocation(%q) = nil", tt.spec)
+			}
 		})
+	}
+	for _, ok := range []string{filepath.Join(t.TempDir(), "new", "state"), t.TempDir(), "oss://" + bkt, "oss://" + bkt + "/a/b/"} {
+		if err := state.CheckLocation(ok); err != nil {
+			t.Errorf("CheckLocation(%q) = %v", ok, err)
+		}
 	}
 }
 

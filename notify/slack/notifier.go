@@ -322,10 +322,7 @@ func (n *Notifier) postOnce(ctx context.Context, m Message, thread string, meta 
 		err := slackgo.PostWebhookCustomHTTPContext(ctx, n.cfg.WebhookURL, n.client, &slackgo.WebhookMessage{
 			Text: m.Text, Blocks: &slackgo.Blocks{BlockSet: m.Blocks},
 		})
-		if err != nil && reason != "" {
-			err = fmt.Errorf("%w (%s)", err, reason)
-		}
-		return "", err
+		return "", webhookFailure(err, reason)
 	}
 	opts := []slackgo.MsgOption{
 		slackgo.MsgOptionText(m.Text, false),
@@ -454,6 +451,55 @@ func ours(m slackgo.SlackMetadata, key string, kind Kind) (int, bool) {
 	}
 	return int(part), true
 }
+
+// webhookAnswers say what an incoming webhook's refusals mean, in words
+// an operator can act on (Slack, "Handling errors" of incoming webhooks).
+// These answers are final: the URL, its app or its channel is gone or
+// wrong, and no retry changes that.
+var webhookAnswers = map[string]struct{ what, fix string }{
+	"no_service":                        {"the Slack webhook URL is wrong or was revoked", "set SLACK_WEBHOOK_URL to the URL of an active incoming webhook"},
+	"no_service_id":                     {"the Slack webhook URL is wrong (it names no webhook)", "set SLACK_WEBHOOK_URL to the URL Slack shows for the webhook"},
+	"no_team":                           {"the Slack webhook URL is wrong (no such workspace)", "set SLACK_WEBHOOK_URL to the URL Slack shows for the webhook"},
+	"no_active_hooks":                   {"the Slack webhook was disabled", "turn it on again, or set SLACK_WEBHOOK_URL to an active one"},
+	"invalid_token":                     {"the Slack webhook URL was revoked or its token is wrong", "set SLACK_WEBHOOK_URL to the URL of an active incoming webhook"},
+	"team_disabled":                     {"the Slack workspace of the webhook is disabled", "use a webhook of an active workspace"},
+	"channel_not_found":                 {"the Slack webhook's channel no longer exists", "create a webhook for an existing channel"},
+	"channel_is_archived":               {"the Slack webhook's channel is archived", "unarchive it, or create a webhook for another channel"},
+	"action_prohibited":                 {"a Slack admin restricted posting to the webhook's channel", "ask the admin, or use another channel"},
+	"posting_to_general_channel_denied": {"only admins may post to the webhook's channel", "create a webhook for another channel"},
+	"user_not_found":                    {"the Slack webhook's channel or user no longer exists", "create a new webhook"},
+}
+
+// webhookFailure is err with Slack's reason from the answer's body. A
+// refusal that means the URL or its channel cannot be used is said in those
+// words instead of slack-go's "slack server error: 404 Not Found" (a
+// revoked webhook is not a server error); the status stays in err's chain,
+// so it is still not retried.
+func webhookFailure(err error, reason string) error {
+	if err == nil || reason == "" {
+		return err
+	}
+	var sc slackgo.StatusCodeError
+	if errors.As(err, &sc) && sc.Code < 500 {
+		if a, ok := webhookAnswers[reason]; ok {
+			return &webhookError{status: sc.Code, reason: reason, what: a.what, fix: a.fix, err: err}
+		}
+	}
+	return fmt.Errorf("%w (%s)", err, reason)
+}
+
+// webhookError is a final refusal of the webhook, in words.
+type webhookError struct {
+	status            int
+	reason, what, fix string
+	err               error
+}
+
+func (e *webhookError) Error() string {
+	return fmt.Sprintf("%s (HTTP %d %s): %s", e.what, e.status, e.reason, e.fix)
+}
+
+func (e *webhookError) Unwrap() error { return e.err }
 
 // reasonTransport keeps the first bytes of an error response's body, which
 // slack-go's webhook call discards, so an error can say "invalid_blocks".

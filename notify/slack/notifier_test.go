@@ -163,6 +163,41 @@ func TestWebhookRejectedIsNotRetried(t *testing.T) {
 	}
 }
 
+// TestWebhookGoneSaysSo: Slack's answers for a webhook that is wrong,
+// revoked or whose channel is archived name that, not a "server error",
+// and are not retried.
+func TestWebhookGoneSaysSo(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		script func(*slackfake.Server)
+		want   string
+	}{
+		{"revoked", (*slackfake.Server).RevokeWebhook, "webhook URL is wrong or was revoked (HTTP 404 no_service)"},
+		{"invalid token", func(f *slackfake.Server) {
+			f.FailNext(slackfake.Failure{Status: 403, Error: "invalid_token"})
+		}, "webhook URL was revoked or its token is wrong (HTTP 403 invalid_token)"},
+		{"channel archived", func(f *slackfake.Server) {
+			f.FailNext(slackfake.Failure{Status: 410, Error: "channel_is_archived"})
+		}, "channel is archived"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := newFake(t, slackfake.Options{})
+			tc.script(fake)
+			n, s := webhookNotifier(t, fake, Config{})
+			_, err := n.NotifyReport(context.Background(), notify.Run{}, sampleFixture(t))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "server error") || strings.Contains(err.Error(), fake.WebhookURL()) {
+				t.Errorf("error %q calls it a server error or names the URL", err)
+			}
+			if len(s.all()) != 0 || len(fake.Requests()) != 1 {
+				t.Errorf("retried: waits %v, %d requests", s.all(), len(fake.Requests()))
+			}
+		})
+	}
+}
+
 func TestRetryAfterBeyondDeadlineFailsAtOnce(t *testing.T) {
 	fake := newFake(t, slackfake.Options{})
 	fake.FailNext(slackfake.Failure{Status: 429, RetryAfter: 50})

@@ -317,7 +317,9 @@ func RenderAllClear(rep *report.Report, meta Meta) []Message {
 		p.addHere(b)
 	}
 	fallback := fmt.Sprintf("VPN check: all clear, %s checked", report.Plural(rep.Summary.Connections, "connection"))
-	if r := plainRegions(rep.Summary.RegionsScan); r != "" {
+	if r := plainRegions(rep.Summary.RegionsScan); r == report.UnknownRegionText {
+		fallback += ", " + r
+	} else if r != "" {
 		fallback += " in " + r
 	}
 	return p.finish(meta, fallback, nil)
@@ -445,6 +447,9 @@ func regionLink(region string) string {
 
 // regionText shows a region: bare when it looks like a region id, else as code.
 func regionText(region string) string {
+	if region == report.UnknownRegion {
+		return "_" + report.UnknownRegionText + "_"
+	}
 	if linkable(region) {
 		return region
 	}
@@ -542,7 +547,9 @@ func connHeader(g *report.Group, continued bool) string {
 		return s + " (continued)"
 	}
 	var where []string
-	if f.Region != "" {
+	if f.Region == report.UnknownRegion {
+		where = append(where, report.UnknownRegionText)
+	} else if f.Region != "" {
 		where = append(where, "region "+regionText(f.Region))
 	}
 	if f.VPNGatewayID != "" {
@@ -641,6 +648,8 @@ func plainRegions(rs []string) string {
 	other := 0
 	for _, r := range rs {
 		switch {
+		case r == report.UnknownRegion:
+			out = append(out, report.UnknownRegionText)
 		case !linkable(r):
 			other++
 		case len(out) < show:

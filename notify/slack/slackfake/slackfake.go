@@ -106,6 +106,7 @@ type Server struct {
 	script     []Failure
 	fileScript []Failure
 	posts      []Post
+	revoked    bool // the webhook was removed: every post answers 404 no_service
 	requests   []Request
 	seq        int
 	uploads    map[string]*upload // by upload URL path
@@ -161,6 +162,14 @@ func (s *Server) Token() string { return s.opt.Token }
 
 // Channel is the channel the server knows.
 func (s *Server) Channel() string { return s.opt.Channel }
+
+// RevokeWebhook removes the webhook, as an admin removing its app does:
+// from now on every post to it answers 404 no_service, as Slack does.
+func (s *Server) RevokeWebhook() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.revoked = true
+}
 
 // FailNext scripts the answers to the next posting requests, in order.
 func (s *Server) FailNext(fs ...Failure) {
@@ -246,7 +255,12 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(status)
 		_, _ = io.WriteString(w, text)
 	}
-	if r.URL.Path != s.opt.WebhookPath {
+	s.mu.Lock()
+	revoked := s.revoked
+	s.mu.Unlock()
+	if r.URL.Path != s.opt.WebhookPath || revoked {
+		// As Slack answers a URL that names no webhook, or one whose app
+		// was removed.
 		plain(http.StatusNotFound, "no_service")
 		return
 	}
