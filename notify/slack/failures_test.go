@@ -168,7 +168,7 @@ func TestReopenedAgeInMessages(t *testing.T) {
 		return lifecycle.Options{Now: start.Add(time.Duration(h) * time.Hour), DigestEvery: 24 * time.Hour, Judged: func(*report.Finding) bool { return true }}
 	}
 	st := lifecycle.Advance(nil, mk(f), o(0))
-	st = lifecycle.Advance(st, mk(), o(1))  // fixed
+	st = lifecycle.Advance(st, mk(), o(1))   // fixed
 	st = lifecycle.Advance(st, mk(f), o(20)) // back
 	digest := mk(f)
 	st = lifecycle.Advance(st, digest, o(24))
