@@ -241,6 +241,13 @@ func findingOf(v ast.Value) (report.Finding, error) {
 	if err != nil {
 		return f, fmt.Errorf("a finding of rule %s: %v", f.Rule, err)
 	}
+	// A side is part of the finding's id and of how it reads: one of two
+	// words, not free text.
+	switch f.Side = str("side"); f.Side {
+	case "", "local", "remote":
+	default:
+		return f, fmt.Errorf("a finding of rule %s: side %q, want local or remote", f.Rule, f.Side)
+	}
 	f.Severity = sev
 	return f, nil
 }

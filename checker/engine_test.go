@@ -285,3 +285,44 @@ func TestEngineBoundsFindingText(t *testing.T) {
 		t.Errorf("bound of MaxFindingText+1: %d characters", utf8.RuneCountInString(got))
 	}
 }
+
+// Two subnet-any findings on one connection (its local and its remote
+// side) carry their side, so their ids differ: the state keeps both, and
+// fixing one side resolves that one alone. Both the compiled policies and
+// the interpreter (custom data forces it) say so.
+func TestEngineSubnetAnySides(t *testing.T) {
+	ctx := context.Background()
+	inter, err := NewEngine(ctx, Policies{Builtin: policies.FS, Custom: fstest.MapFS{"data.json": {Data: []byte(`{"vpncheck": {"config": {"psk": {"min_length": 4}}}}`)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, eng := range map[string]*Engine{"compiled": builtin(t), "interpreter": inter} {
+		inv := NewInventory()
+		inv.add("cn-test", []*Connection{normalizeJSON(t, `{"VpnConnectionId": "vco-1", "LocalSubnet": "0.0.0.0/0", "RemoteSubnet": "0.0.0.0/0"}`)})
+		res, err := eng.Check(ctx, inv, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sides, ids := map[string]bool{}, map[string]bool{}
+		for _, f := range res.Report.Findings {
+			if f.Rule == "subnet-any" {
+				sides[f.Side] = true
+				ids[report.FindingID(&f)] = true
+			}
+		}
+		if !sides["local"] || !sides["remote"] || len(sides) != 2 || len(ids) != 2 {
+			t.Errorf("%s: subnet-any sides %v, %d ids, want local and remote apart", name, sides, len(ids))
+		}
+	}
+	bad := strings.Replace(customRule, `lib.finding(rego.metadata.chain(), {}, "", "the connection has no name")`,
+		`object.union(lib.finding(rego.metadata.chain(), {}, "", "the connection has no name"), {"side": "<!here>"})`, 1)
+	eng, err := NewEngine(ctx, Policies{Builtin: policies.FS, Custom: fstest.MapFS{"r.rego": {Data: []byte(bad)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := NewInventory()
+	inv.add("cn-test", []*Connection{normalizeJSON(t, `{"VpnConnectionId": "vco-1"}`)})
+	if _, err = eng.Check(ctx, inv, Options{}); !errors.Is(err, ErrPolicy) || !strings.Contains(err.Error(), "want local or remote") {
+		t.Errorf("a side of free text: err = %v", err)
+	}
+}

@@ -304,22 +304,31 @@ func lifecycleSequence(t *testing.T, bot bool) {
 		t.Errorf("state after the fix: gen %d, %d open, resolved %v", v.gen, len(v.state.Open), v.state.Resolved)
 	}
 
-	// 4. cn-shanghai cannot be read, and its connection is fixed meanwhile:
-	// nothing there is resolved, and the message says so.
+	// 4. cn-shanghai cannot be read (403 Forbidden.RAM for three hourly
+	// runs), and its connection is fixed meanwhile: nothing there is
+	// resolved, and the first run says so, once; the runs while it goes on
+	// failing say nothing.
 	vpc.ReplaceConnection("cn-shanghai", vpcfake.Connection("cn-shanghai", 0))
-	vpc.Inject("cn-shanghai", vpcfake.Fault{Code: "Forbidden.RAM", Times: 1})
-	rep, _, text = check(3 * time.Hour)
-	if rep.Summary.Resolved != 0 || len(rep.Summary.RegionsFailed) != 1 {
-		t.Errorf("failed region: resolved %d, failed %v", rep.Summary.Resolved, rep.Summary.RegionsFailed)
+	vpc.Inject("cn-shanghai", vpcfake.Fault{Code: "Forbidden.RAM", Times: 3})
+	rep, posts, text = check(3 * time.Hour)
+	if rep.Summary.Resolved != 0 || len(rep.Summary.RegionsFailed) != 1 || len(posts) == 0 {
+		t.Errorf("failed region: resolved %d, failed %v, %d posts", rep.Summary.Resolved, rep.Summary.RegionsFailed, len(posts))
 	}
-	mustContain(t, "failed region's message", text, "cn-shanghai", "Forbidden.RAM", "stay open")
+	mustContain(t, "failed region's message", text, "cn-shanghai", "Forbidden.RAM", "stay open", "1 region not scanned")
 	v = readLedger(t, store)
 	if len(v.state.Open) != 4 || v.open("dpd-disabled", sh) == nil || v.open("ike-v1", sh) == nil {
 		t.Errorf("state after the failed region: %d open, want the 2 of cn-shanghai kept", len(v.state.Open))
 	}
+	for _, at := range []time.Duration{3*time.Hour + 20*time.Minute, 3*time.Hour + 40*time.Minute} {
+		quiet(at, 4)
+	}
+	if n := vpc.Calls(vpcfake.ActionDescribeVpnConnections, "cn-shanghai"); n < 3 {
+		t.Fatalf("cn-shanghai was described %d times during its failure, want every run", n)
+	}
 
 	// 5. cn-shanghai readable again but still weak, md5 back: the md5
-	// finding is new again, with its first sighting kept.
+	// finding is new again, with its first sighting kept; the end of the
+	// failure is said once, with what the region holds now.
 	vpc.ReplaceConnection("cn-shanghai", lcConn("cn-shanghai", 0, false, nil))
 	vpc.ReplaceConnection("cn-hangzhou", lcConn("cn-hangzhou", 0, true, nil))
 	rep, _, text = check(4 * time.Hour)
@@ -331,6 +340,12 @@ func lifecycleSequence(t *testing.T, bot bool) {
 		t.Errorf("reopened: md5 said %d times, want once:\n%s", n, text)
 	}
 	mustNotContain("reopened message", text, msgDPD, msgIKEv1, "stay open")
+	mustContain(t, "recovery's message", text, "Scanned again (1)", "Forbidden.RAM", "failing since 2026-11-25 13:00 UTC (1 hour)",
+		"now 2 findings there (1 medium, 1 low) on 1 connection", "1 region scanned again")
+	if v = readLedger(t, store); len(v.state.Failing) != 0 {
+		t.Errorf("state after the recovery: still failing %+v", v.state.Failing)
+	}
+	quiet(4*time.Hour+30*time.Minute, 5)
 	v = readLedger(t, store)
 	if len(v.state.Open) != 5 || v.state.Resolved[md5ID] != nil {
 		t.Errorf("state after the reopening: %d open, resolved %v", len(v.state.Open), v.state.Resolved)

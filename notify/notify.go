@@ -127,7 +127,7 @@ func (g Guard) Report(rep *report.Report) *report.Report {
 		out := make([]report.Finding, len(fs))
 		for i, f := range fs {
 			for _, p := range []*string{&f.Rule, &f.Title, &f.Message, &f.Remediation, &f.AccountID, &f.AccountName, &f.Region,
-				&f.ConnectionID, &f.ConnectionName, &f.VPNGatewayID, &f.TunnelID, &f.ExceptionExpired, &f.ID} {
+				&f.ConnectionID, &f.ConnectionName, &f.VPNGatewayID, &f.TunnelID, &f.Side, &f.ExceptionExpired, &f.ID} {
 				*p = g.Scrub(*p)
 			}
 			out[i] = f
@@ -149,13 +149,24 @@ func (g Guard) Report(rep *report.Report) *report.Report {
 	c.Lifecycle.NewlySuppressed = findings(rep.Lifecycle.NewlySuppressed)
 	c.Lifecycle.SeverityChanged = findings(rep.Lifecycle.SeverityChanged)
 	c.Lifecycle.Held = scrubAll(rep.Lifecycle.Held)
-	c.Errors = make([]report.ErrorEntry, len(rep.Errors))
-	for i, e := range rep.Errors {
-		for _, p := range []*string{&e.Region, &e.Code, &e.Message, &e.RequestID, &e.ConnectionID, &e.AccountID} {
-			*p = g.Scrub(*p)
+	errs := func(es []report.ErrorEntry) []report.ErrorEntry {
+		if es == nil {
+			return nil
 		}
-		c.Errors[i] = e
+		out := make([]report.ErrorEntry, len(es))
+		for i, e := range es {
+			for _, p := range []*string{&e.Region, &e.Code, &e.Message, &e.RequestID, &e.ConnectionID, &e.AccountID} {
+				*p = g.Scrub(*p)
+			}
+			out[i] = e
+		}
+		return out
 	}
+	c.Errors = errs(rep.Errors)
+	if c.Errors == nil {
+		c.Errors = []report.ErrorEntry{}
+	}
+	c.Lifecycle.Recovered = errs(rep.Lifecycle.Recovered)
 	c.Summary.RegionsScan = scrubAll(rep.Summary.RegionsScan)
 	c.Summary.RegionsFailed = scrubAll(rep.Summary.RegionsFailed)
 	if rep.Summary.Accounts != nil {

@@ -22,6 +22,9 @@ type State struct {
 	Open       map[string]*Record `json:"open"`
 	Resolved   map[string]*Record `json:"resolved"`
 	LastDigest time.Time          `json:"last_digest,omitzero"`
+	// Failing are the scan errors met by recent runs and not yet ended, by
+	// place (see Failure): each is said when it begins and when it ends.
+	Failing map[string]*Failure `json:"failing,omitempty"`
 	// Keys are the fingerprints of the account's pre-shared keys, by
 	// tunnel, for psk-reused in a change event's run; nil until a run made
 	// them.
@@ -109,6 +112,7 @@ func Advance(prev *State, rep *report.Report, o Options) *State {
 		rec := &Record{}
 		if old, ok := prev.Open[f.ID]; ok {
 			f.Status, f.FirstSeen, rec.LastPosted = report.StatusOpen, old.Finding.FirstSeen, old.LastPosted
+			f.ReopenedAt = old.Finding.ReopenedAt
 			if old.Finding.Severity != f.Severity {
 				was := old.Finding.Severity
 				f.PreviousSeverity = &was
@@ -120,7 +124,9 @@ func Advance(prev *State, rep *report.Report, o Options) *State {
 		} else {
 			f.Status, f.FirstSeen, rec.LastPosted = report.StatusNew, now, now
 			if old, ok := prev.Resolved[f.ID]; ok {
-				f.Reopened, f.FirstSeen = true, old.Finding.FirstSeen // its history is kept
+				// Its history is kept; its age counts from now.
+				at := now
+				f.Reopened, f.FirstSeen, f.ReopenedAt = true, old.Finding.FirstSeen, &at
 				delete(next.Resolved, f.ID)
 			}
 			rep.Summary.New++
@@ -171,15 +177,16 @@ func Advance(prev *State, rep *report.Report, o Options) *State {
 	l.Held = slices.Sorted(maps.Keys(held))
 
 	for _, r := range next.Open {
-		if l.OldestOpen.IsZero() || r.Finding.FirstSeen.Before(l.OldestOpen) {
-			l.OldestOpen = r.Finding.FirstSeen
+		if since := r.Finding.OpenSince(); l.OldestOpen.IsZero() || since.Before(l.OldestOpen) {
+			l.OldestOpen = since
 		}
 	}
+	next.Failing = advanceFailures(prev.Failing, rep, o, now, keep)
 	switch {
 	case o.DigestEvery <= 0, o.Partial != nil:
 	case prev.LastDigest.IsZero():
 		next.LastDigest = now // the first run says everything anyway; the period starts here
-	case now.Sub(prev.LastDigest) >= o.DigestEvery && len(next.Open) > 0:
+	case now.Sub(prev.LastDigest) >= o.DigestEvery && len(next.Open)+len(next.Failing) > 0:
 		l.Digest = true
 		next.LastDigest = now
 	}

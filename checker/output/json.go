@@ -128,7 +128,7 @@ func appendFinding(b []byte, f *report.Finding) ([]byte, error) {
 	b = append(b, ',')
 	b = str(b, "vpn_gateway_id", f.VPNGatewayID)
 	b = append(b, ',')
-	for _, kv := range [...][2]string{{"tunnel_id", f.TunnelID}, {"exception_expired", f.ExceptionExpired}} {
+	for _, kv := range [...][2]string{{"tunnel_id", f.TunnelID}, {"side", f.Side}, {"exception_expired", f.ExceptionExpired}} {
 		if kv[1] != "" {
 			b = str(b, kv[0], kv[1])
 			b = append(b, ',')
@@ -145,6 +145,12 @@ func appendFinding(b []byte, f *report.Finding) ([]byte, error) {
 	}
 	if f.Reopened {
 		b = append(b, ","+in+"reopened\": true"...)
+	}
+	if f.ReopenedAt != nil {
+		b = append(b, ","+in+"reopened_at\": "...)
+		if b, ok = appendTime(b, *f.ReopenedAt); !ok {
+			return nil, refused(f)
+		}
 	}
 	if f.ResolvedAt != nil {
 		b = append(b, ","+in+"resolved_at\": "...)

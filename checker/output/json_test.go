@@ -177,7 +177,14 @@ func TestJSONRandomFindingsByteIdentical(t *testing.T) {
 			if rng.IntN(2) == 0 {
 				f.TunnelID, f.ExceptionExpired = text(), text()
 			}
+			if rng.IntN(2) == 0 {
+				f.Side = text()
+			}
 			f.Reopened = rng.IntN(2) == 0
+			if rng.IntN(2) == 0 {
+				at := when()
+				f.ReopenedAt = &at
+			}
 			if rng.IntN(2) == 0 {
 				at := when()
 				f.ResolvedAt = &at

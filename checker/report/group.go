@@ -148,13 +148,18 @@ func PluralWord(n int, noun string) string {
 }
 
 // FindingID is a finding's stable identity: a fingerprint of its account,
-// region, connection, tunnel and rule. The message is left out on purpose:
-// its wording may change while the problem stays the same.
+// region, connection, tunnel and rule, and its side when it has one (the
+// ids of findings without a side are as they were before sides). The
+// message is left out on purpose: its wording may change while the
+// problem stays the same.
 func FindingID(f *Finding) string {
 	h := sha256.New()
 	for _, p := range []string{f.AccountID, f.Region, f.ConnectionID, f.TunnelID, f.Rule} {
 		h.Write([]byte(p))
 		h.Write([]byte{0})
+	}
+	if f.Side != "" {
+		h.Write([]byte("side\x00" + f.Side + "\x00"))
 	}
 	return "vf-" + hex.EncodeToString(h.Sum(nil)[:12])
 }

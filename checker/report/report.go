@@ -58,19 +58,23 @@ const SchemaVersion = 1
 
 // Finding is one rule violated by one connection (or one of its tunnels).
 type Finding struct {
-	Rule             string   `json:"rule"`
-	Severity         Severity `json:"severity"`
-	Title            string   `json:"title"`
-	Message          string   `json:"message"`
-	Remediation      string   `json:"remediation"`
-	AccountID        string   `json:"account_id,omitempty"`
-	AccountName      string   `json:"account_name,omitempty"` // the member account's display name, when known
-	Region           string   `json:"region"`
-	ConnectionID     string   `json:"connection_id"`
-	ConnectionName   string   `json:"connection_name"`
-	VPNGatewayID     string   `json:"vpn_gateway_id"`
-	TunnelID         string   `json:"tunnel_id,omitempty"`
-	ExceptionExpired string   `json:"exception_expired,omitempty"` // expiry date of an exception that no longer applies
+	Rule           string   `json:"rule"`
+	Severity       Severity `json:"severity"`
+	Title          string   `json:"title"`
+	Message        string   `json:"message"`
+	Remediation    string   `json:"remediation"`
+	AccountID      string   `json:"account_id,omitempty"`
+	AccountName    string   `json:"account_name,omitempty"` // the member account's display name, when known
+	Region         string   `json:"region"`
+	ConnectionID   string   `json:"connection_id"`
+	ConnectionName string   `json:"connection_name"`
+	VPNGatewayID   string   `json:"vpn_gateway_id"`
+	TunnelID       string   `json:"tunnel_id,omitempty"`
+	// Side is "local" or "remote" for a rule that judges each side of the
+	// connection apart (subnet-any): two findings of one rule on one
+	// connection are told apart by it, in their ids too.
+	Side             string `json:"side,omitempty"`
+	ExceptionExpired string `json:"exception_expired,omitempty"` // expiry date of an exception that no longer applies
 
 	// Lifecycle (see Lifecycle): a stable id of account, region,
 	// connection, tunnel and rule; new or open; when first seen.
@@ -79,8 +83,19 @@ type Finding struct {
 	FirstSeen        time.Time  `json:"first_seen"`
 	LastSeen         time.Time  `json:"-"`
 	Reopened         bool       `json:"reopened,omitempty"`          // new again after it had been resolved
+	ReopenedAt       *time.Time `json:"reopened_at,omitempty"`       // when it was last reopened, kept while it stays open
 	ResolvedAt       *time.Time `json:"resolved_at,omitempty"`       // in Report.Resolved only
 	PreviousSeverity *Severity  `json:"previous_severity,omitempty"` // the severity it was open with, when that changed
+}
+
+// OpenSince is when the finding's current spell began: its reopening, or
+// its first sighting. Ages count from it, not from a first sighting
+// before it was fixed.
+func (f *Finding) OpenSince() time.Time {
+	if f.ReopenedAt != nil {
+		return *f.ReopenedAt
+	}
+	return f.FirstSeen
 }
 
 // Status is where a finding stands between runs.
@@ -122,6 +137,11 @@ type ErrorEntry struct {
 	RequestID    string `json:"request_id,omitempty"`
 	ConnectionID string `json:"connection_id,omitempty"`
 	AccountID    string `json:"account_id,omitempty"`
+
+	// Lifecycle, in a run with a state: new (failing since this run) or
+	// open (failing since FirstSeen, already said). Unset without a state.
+	Status    Status    `json:"status,omitempty"`
+	FirstSeen time.Time `json:"first_seen,omitzero"`
 }
 
 // Report is the result of a check.
@@ -315,14 +335,79 @@ type Lifecycle struct {
 	// Digest asks for a digest of every open finding in this run's
 	// message (the digest period elapsed), worst and oldest first.
 	Digest bool
+	// Recovered are the failures of earlier runs that this run no longer
+	// met where it scanned (ErrorEntry.FirstSeen: when they began): said
+	// once, as findings are when fixed.
+	Recovered []ErrorEntry
+}
+
+// NewErrors are the errors that are news: every one without a state; with
+// one, those that were not failing before this run.
+func (r *Report) NewErrors() []ErrorEntry {
+	if !r.Lifecycle.Stateful {
+		return r.Errors
+	}
+	var out []ErrorEntry
+	for _, e := range r.Errors {
+		if e.Status != StatusOpen {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// StillFailing are the errors already said in an earlier run (a state's
+// run only).
+func (r *Report) StillFailing() []ErrorEntry {
+	if !r.Lifecycle.Stateful {
+		return nil
+	}
+	var out []ErrorEntry
+	for _, e := range r.Errors {
+		if e.Status == StatusOpen {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// partialCodes are the errors that leave a region scanned but its data
+// partial: a listing cut short, an inventory file short of its total,
+// connections not judged.
+var partialCodes = map[string]bool{
+	CodeIncompleteInventory: true, CodeIncompleteResponse: true, CodeNotJudged: true, CodeDeadlineExceeded: true,
+}
+
+// PartialRegions are the regions scanned (not failed) whose data is
+// partial, sorted as RegionsScan is.
+func (r *Report) PartialRegions() []string {
+	partial := map[string]bool{}
+	for _, e := range r.Errors {
+		if partialCodes[e.Code] && e.Region != "" {
+			partial[e.Region] = true
+		}
+	}
+	var out []string
+	for _, reg := range r.Summary.RegionsScan {
+		if partial[reg] {
+			out = append(out, reg)
+		}
+	}
+	return out
 }
 
 // News reports whether the run has anything to tell: new, resolved,
 // newly suppressed or re-rated findings, scan errors, or a digest due.
+// With a state a failure is news once, when it begins (a failure already
+// said is not), and again when it ends (Recovered).
 func (r *Report) News() bool {
 	l := &r.Lifecycle
+	failures := len(r.Errors) > 0 || len(r.Summary.RegionsFailed) > 0
+	if l.Stateful {
+		failures = len(r.NewErrors()) > 0 || len(l.Recovered) > 0
+	}
 	return r.Summary.New > 0 || len(r.Resolved) > 0 || len(l.NewlySuppressed) > 0 ||
-		len(l.SeverityChanged) > 0 || len(r.Errors) > 0 || len(r.Summary.RegionsFailed) > 0 || l.Digest
+		len(l.SeverityChanged) > 0 || failures || l.Digest
 }
 
 // Rule is one entry of the rule catalogue, as its METADATA states it.

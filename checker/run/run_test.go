@@ -274,3 +274,48 @@ func TestFailOnNamesWhatReachedIt(t *testing.T) {
 		})
 	}
 }
+
+// A scan error is news once through the pipeline, whose outbox keeps the
+// errors' statuses: the first run whose listing is partial posts, the
+// next partial one does not, the run that reads the region whole again
+// posts its end.
+func TestFailureNewsOnceThroughThePipeline(t *testing.T) {
+	eng, store, n := engine(t), dirStore(t), &fakeNotifier{failPart: -1}
+	ctx := context.Background()
+	raw, err := os.ReadFile(sample(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	partial := filepath.Join(t.TempDir(), "partial.json")
+	if err := os.WriteFile(partial, []byte(strings.Replace(string(raw), `"TotalCount": 2`, `"TotalCount": 3`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		file      string
+		posts     int
+		status    report.Status
+		recovered int
+	}{
+		{sample(t), 2, "", 0},
+		{partial, 2, report.StatusNew, 0},
+		{partial, 0, report.StatusOpen, 0},
+		{sample(t), 2, "", 1},
+		{sample(t), 0, "", 0},
+	}
+	for i, s := range steps {
+		before := len(n.posted)
+		out := Execute(ctx, plan(t, eng, store, n, fmt.Sprint("hourly@", i), time.Duration(i)*time.Hour, s.file))
+		if out.Err != nil {
+			t.Fatalf("run %d: %v", i, out.Err)
+		}
+		got := report.Status("")
+		for _, e := range out.Report.Errors {
+			if e.Code == report.CodeIncompleteInventory {
+				got = e.Status
+			}
+		}
+		if posts := len(n.posted) - before; posts != s.posts || got != s.status || len(out.Report.Lifecycle.Recovered) != s.recovered {
+			t.Errorf("run %d: %d posts (want %d), error status %q (want %q), recovered %+v", i, posts, s.posts, got, s.status, out.Report.Lifecycle.Recovered)
+		}
+	}
+}

@@ -142,7 +142,7 @@ func lineShape(rep *report.Report, meta Meta) string {
 	shape = append(shape, lines(scopeText(rep, accountOf(rep, meta))))
 	conns := report.ByConnection(rep.Findings)
 	ov, _ := overviewLines(conns)
-	for _, ls := range [][]string{errorLines(rep), ov} {
+	for _, ls := range [][]string{errorLines(rep.Errors), ov} {
 		for _, l := range ls {
 			shape = append(shape, lines(l))
 		}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vpncheck/vpncheck/checker/report"
@@ -47,7 +48,9 @@ func lifecycleBlocks(p *packer, left *leftOut, rep *report.Report, now time.Time
 		}
 		summaryList(p, left, "newly excepted findings", fmt.Sprintf(":no_bell: *Now covered by an exception (%d)*: no longer reported", len(l.NewlySuppressed)), lines, maxChangeLines)
 	}
-	if line := unchangedLine(rep, now); line != "" {
+	// A digest lists every open finding with its age: the count of those
+	// unchanged would say its total a second time.
+	if line := unchangedLine(rep, now); line != "" && !(l.Digest && len(rep.Findings) > 0) {
 		p.addHere(sectionBlock(line))
 	}
 	if len(l.Held) > 0 {
@@ -70,6 +73,9 @@ func findingLine(f report.Finding) string {
 	if f.TunnelID != "" {
 		s += ", tunnel " + code(f.TunnelID, 80)
 	}
+	if f.Side != "" {
+		s += ", " + text(f.Side, 16) + " side"
+	}
 	return s
 }
 
@@ -79,10 +85,10 @@ func openFor(f report.Finding, now time.Time) string {
 	if f.ResolvedAt != nil {
 		end = *f.ResolvedAt
 	}
-	if f.FirstSeen.IsZero() || end.IsZero() {
+	if f.OpenSince().IsZero() || end.IsZero() {
 		return ""
 	}
-	return ", open " + age(end.Sub(f.FirstSeen))
+	return ", open " + age(end.Sub(f.OpenSince()))
 }
 
 // unchangedLine counts the open findings that are neither new nor
@@ -131,13 +137,13 @@ func digestBlocks(p *packer, rep *report.Report, now time.Time) int {
 		if a.Severity != b.Severity {
 			return int(b.Severity) - int(a.Severity)
 		}
-		return cmp.Compare(a.FirstSeen.Unix(), b.FirstSeen.Unix())
+		return cmp.Compare(a.OpenSince().Unix(), b.OpenSince().Unix())
 	})
 	lines := make([]string, len(open))
 	for i, f := range open {
 		lines[i] = severityEmoji[f.Severity] + " " + findingLine(f)
-		if !f.FirstSeen.IsZero() && !now.IsZero() {
-			lines[i] += " · open " + age(now.Sub(f.FirstSeen))
+		if !f.OpenSince().IsZero() && !now.IsZero() {
+			lines[i] += " · open " + age(now.Sub(f.OpenSince()))
 		}
 		if f.Status != report.StatusOpen {
 			lines[i] += " · _new_"
@@ -148,8 +154,9 @@ func digestBlocks(p *packer, rep *report.Report, now time.Time) int {
 	for _, f := range rep.Lifecycle.Suppressed {
 		lines = append(lines, ":no_bell: "+findingLine(f)+" · _suppressed by an exception_")
 	}
-	title := fmt.Sprintf(":clipboard: *Digest: everything open* · %s (%s) on %s, worst and oldest first",
-		report.Plural(len(open), "finding"), report.CountOf(open).Join(", "), report.Plural(len(report.ByConnection(open)), "connection"))
+	// The total is the header's; the digest says how it divides.
+	title := fmt.Sprintf(":clipboard: *Digest: everything open* · %s on %s, worst and oldest first",
+		report.CountOf(open).Join(", "), report.Plural(len(report.ByConnection(open)), "connection"))
 	if n := rep.Summary.Suppressed; n > 0 {
 		title += fmt.Sprintf("; %d more suppressed by exceptions", n)
 	}
@@ -181,4 +188,102 @@ func fullReport(rep *report.Report, meta Meta) (*File, error) {
 		name += "-" + hex.EncodeToString(h[:4])
 	}
 	return &File{Name: name + ".json", Title: "VPN check: the complete report", Content: buf.Bytes()}, nil
+}
+
+// failureBlocks says what became of the failures of earlier runs: those
+// that ended (a region scanned again, with what it holds now), and those
+// that go on, said when they began and listed here again only because
+// this run posts anyway.
+func failureBlocks(p *packer, left *leftOut, rep *report.Report, now time.Time) {
+	l := &rep.Lifecycle
+	if len(l.Recovered) > 0 {
+		lines := make([]string, len(l.Recovered))
+		for i, e := range l.Recovered {
+			lines[i] = ":white_check_mark: " + recoveredLine(rep, e, now)
+		}
+		title := fmt.Sprintf(":white_check_mark: *Scanned again (%d)*: failing in earlier runs, read whole in this one", len(l.Recovered))
+		summaryList(p, left, "ended failures", title, lines, maxChangeLines)
+	}
+	if still := rep.StillFailing(); len(still) > 0 {
+		lines := make([]string, len(still))
+		for i, e := range still {
+			lines[i] = errorLines([]report.ErrorEntry{e})[0] + " · since " + failingSince(e.FirstSeen, now)
+		}
+		title := fmt.Sprintf(":hourglass_flowing_sand: *Still failing (%d)*: said when each began", len(still))
+		summaryList(p, left, "failures still going on", title, lines, maxErrorLines)
+	}
+}
+
+// recoveredLine is one ended failure: where, since when, and what its
+// place holds now.
+func recoveredLine(rep *report.Report, e report.ErrorEntry, now time.Time) string {
+	var where []string
+	if e.Region != "" {
+		where = append(where, regionText(e.Region))
+	}
+	if e.ConnectionID != "" {
+		where = append(where, code(e.ConnectionID, 80))
+	}
+	s := strings.Join(where, " ")
+	if e.Code != "" {
+		s += " " + code(e.Code, 80)
+	}
+	s += ", failing since " + failingSince(e.FirstSeen, now)
+	var there []report.Finding
+	for _, f := range rep.Findings {
+		if f.Region == e.Region && (e.ConnectionID == "" || f.ConnectionID == e.ConnectionID) && (e.AccountID == "" || f.AccountID == "" || f.AccountID == e.AccountID) {
+			there = append(there, f)
+		}
+	}
+	if len(there) == 0 {
+		return s + ": no findings there now"
+	}
+	s += fmt.Sprintf(": now %s there (%s) on %s", report.Plural(len(there), "finding"), report.CountOf(there).Join(", "),
+		report.Plural(len(report.ByConnection(there)), "connection"))
+	if n := len(there) - countOpen(there); n > 0 {
+		s += fmt.Sprintf(", %d of them new", n)
+	}
+	return s
+}
+
+func countOpen(fs []report.Finding) int {
+	n := 0
+	for _, f := range fs {
+		if f.Status == report.StatusOpen {
+			n++
+		}
+	}
+	return n
+}
+
+// failingSince is when a failure began, with its age.
+func failingSince(since, now time.Time) string {
+	if since.IsZero() {
+		return "an earlier run"
+	}
+	s := since.UTC().Format("2006-01-02 15:04 UTC")
+	if !now.IsZero() {
+		s += " (" + age(now.Sub(since)) + ")"
+	}
+	return s
+}
+
+// recoveredWords counts the ended failures for a title: regions scanned
+// again, else scan errors gone.
+func recoveredWords(rs []report.ErrorEntry) string {
+	if r := recoveredRegions(rs); len(r) > 0 {
+		return report.Plural(len(r), "region") + " scanned again"
+	}
+	return report.Plural(len(rs), "scan error") + " gone"
+}
+
+// recoveredRegions are the regions whose failure ended, each once.
+func recoveredRegions(rs []report.ErrorEntry) []string {
+	var out []string
+	for _, e := range rs {
+		if e.Region != "" && e.ConnectionID == "" && !slices.Contains(out, e.Region) {
+			out = append(out, e.Region)
+		}
+	}
+	return out
 }

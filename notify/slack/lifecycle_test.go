@@ -204,8 +204,17 @@ func TestDayOfMessages(t *testing.T) {
 			}
 		case "digest":
 			all := asSeen(view)
-			if !strings.Contains(all, "Digest: everything open · 12 findings") || !strings.Contains(all, "open 24 hours") {
+			if !strings.Contains(all, "Digest: everything open · 1 critical, 5 high") || !strings.Contains(all, "open 24 hours") {
 				t.Errorf("the digest does not list what is open:\n%s", all)
+			}
+			// The total is said once, in the header (the notification
+			// text, apart from the blocks, says it too).
+			var blocks strings.Builder
+			for _, p := range view {
+				blocks.Write(p.Blocks)
+			}
+			if n := strings.Count(blocks.String(), "12 "); n != 1 {
+				t.Errorf("the digest states its total %d times, want once:\n%s", n, all)
 			}
 		}
 	}

@@ -4,6 +4,7 @@ package slack
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -184,7 +185,8 @@ func render(rep *report.Report, meta Meta, style Style, budget int, file bool) (
 	for _, b := range changeBlocks(rep) {
 		p.addHere(b)
 	}
-	summaryList(p, &left, "scan errors", errorTitle(rep), errorLines(rep), maxErrorLines)
+	summaryList(p, &left, "scan errors", errorTitle(rep), errorLines(rep.NewErrors()), maxErrorLines)
+	failureBlocks(p, &left, rep, meta.Now)
 	lifecycleBlocks(p, &left, rep, meta.Now)
 	if len(conns) > 0 {
 		p.addHere(dividerBlock())
@@ -204,19 +206,22 @@ func render(rep *report.Report, meta Meta, style Style, budget int, file bool) (
 			left.conns += k
 		}
 	}
-	if style == Thread && len(conns) > 0 {
+	digest := rep.Lifecycle.Digest && len(rep.Findings) > 0
+	switch {
+	case style == Thread && len(conns) > 0:
 		hint := "Details for each connection are in the thread :thread:"
 		if rep.Lifecycle.Stateful {
 			hint = "Details of each new finding are in the thread :thread:"
 		}
 		p.addHere(contextBlock(hint))
+	case style == Thread && digest:
+		p.addHere(contextBlock("The digest of everything open is in the thread :thread:"))
 	}
 	p.markNote()
 	if style == Thread {
 		p.breakMessage()
 	}
 
-	digest := rep.Lifecycle.Digest && len(rep.Findings) > 0
 	if digest {
 		// New findings in full take at most half of what is left; the
 		// digest lists everything open, the new ones too.
@@ -372,6 +377,13 @@ func reportTitle(rep *report.Report, fresh []report.Finding) string {
 	if n := len(l.NewlySuppressed); n > 0 {
 		parts = append(parts, fmt.Sprintf("%d now excepted", n))
 	}
+	if n := len(l.Recovered); n > 0 {
+		if len(parts) == 0 {
+			emoji = ":white_check_mark:"
+		}
+		parts = append(parts, recoveredWords(l.Recovered))
+	}
+	trouble := troubleWords(rep)
 	title := "VPN check: "
 	switch {
 	case l.Digest && len(rep.Findings) > 0:
@@ -382,16 +394,37 @@ func reportTitle(rep *report.Report, fresh []report.Finding) string {
 		if len(parts) > 0 {
 			title += " · "
 		}
+	case len(parts) == 0 && len(trouble) > 0:
+		emoji = ":warning:" // the trouble is the news: said below
+	case len(parts) == 0 && len(rep.NewErrors()) > 0:
+		emoji = ":warning:"
+		parts = append(parts, report.Plural(len(rep.NewErrors()), "scan error"))
 	case len(parts) == 0 && len(rep.Findings) == 0:
 		parts = append(parts, "no findings")
 	case len(parts) == 0:
 		parts = append(parts, "nothing new")
 	}
 	title = emoji + " " + title + strings.Join(parts, " · ")
-	if n := len(s.RegionsFailed); n > 0 {
-		title += fmt.Sprintf(", %s not scanned", report.Plural(n, "region"))
+	if len(trouble) > 0 {
+		if !strings.HasSuffix(title, ": ") {
+			title += ", "
+		}
+		title += strings.Join(trouble, ", ")
 	}
 	return title
+}
+
+// troubleWords says how the scan fell short, for a title: regions not
+// scanned and regions read only partially.
+func troubleWords(rep *report.Report) []string {
+	var out []string
+	if n := len(rep.Summary.RegionsFailed); n > 0 {
+		out = append(out, fmt.Sprintf("%s not scanned", report.Plural(n, "region")))
+	}
+	if n := len(rep.PartialRegions()); n > 0 {
+		out = append(out, fmt.Sprintf("partial data from %s", report.Plural(n, "region")))
+	}
+	return out
 }
 
 // severityCounts lists the counts by severity, worst first.
@@ -405,12 +438,17 @@ func scopeText(rep *report.Report, account string) string {
 	}
 	if len(s.RegionsScan) > 0 {
 		links := make([]string, 0, len(s.RegionsScan))
+		partial := rep.PartialRegions()
 		for i, r := range s.RegionsScan {
 			if i == 20 {
 				links = append(links, fmt.Sprintf("and %d more", len(s.RegionsScan)-20))
 				break
 			}
-			links = append(links, regionLink(r))
+			link := regionLink(r)
+			if slices.Contains(partial, r) {
+				link += " _(partial)_"
+			}
+			links = append(links, link)
 		}
 		lines = append(lines, "*Regions scanned* "+strings.Join(links, ", "))
 	}
@@ -471,12 +509,12 @@ func regionList(rs []string) string {
 }
 
 func errorTitle(rep *report.Report) string {
-	return fmt.Sprintf(":warning: *Scan errors (%d)*: findings may be missing for these", len(rep.Errors))
+	return fmt.Sprintf(":warning: *Scan errors (%d)*: findings may be missing for these", len(rep.NewErrors()))
 }
 
-func errorLines(rep *report.Report) []string {
-	lines := make([]string, 0, len(rep.Errors))
-	for _, e := range rep.Errors {
+func errorLines(errs []report.ErrorEntry) []string {
+	lines := make([]string, 0, len(errs))
+	for _, e := range errs {
 		var where []string
 		if e.Region != "" {
 			where = append(where, regionText(e.Region))
@@ -611,8 +649,12 @@ func fallbackText(rep *report.Report, fresh []report.Finding, account string) st
 		fmt.Fprintf(&b, "VPN check: %s on %s", severityCounts(fresh, ", "), report.Plural(len(report.ByConnection(fresh)), "connection"))
 	case l.Digest && len(rep.Findings) > 0:
 		fmt.Fprintf(&b, "VPN check digest: %s open", report.Plural(len(rep.Findings), "finding"))
-	case len(rep.Findings) == 0 && len(rep.Resolved) == 0:
+	case len(rep.Findings) == 0 && len(rep.Resolved) == 0 && len(l.Recovered) == 0:
 		b.WriteString("VPN check: no findings")
+	case len(rep.Resolved) == 0 && len(l.Recovered) == 0 && len(troubleWords(rep)) > 0:
+		b.WriteString("VPN check: " + strings.Join(troubleWords(rep), ", "))
+	case len(rep.Resolved) == 0 && len(l.Recovered) == 0 && len(rep.NewErrors()) > 0:
+		b.WriteString("VPN check: " + report.Plural(len(rep.NewErrors()), "scan error"))
 	default:
 		b.WriteString("VPN check: nothing new")
 	}
@@ -625,6 +667,9 @@ func fallbackText(rep *report.Report, fresh []report.Finding, account string) st
 	if n := len(l.NewlySuppressed); n > 0 {
 		fmt.Fprintf(&b, ", %d now excepted", n)
 	}
+	if len(l.Recovered) > 0 {
+		b.WriteString(", " + recoveredWords(l.Recovered))
+	}
 	if safeToken(account) {
 		b.WriteString(", account " + account)
 	}
@@ -636,6 +681,12 @@ func fallbackText(rep *report.Report, fresh []report.Finding, account string) st
 	}
 	if n := len(s.RegionsFailed); n > 0 {
 		fmt.Fprintf(&b, "; not scanned: %s", plainRegions(s.RegionsFailed))
+	}
+	if p := rep.PartialRegions(); len(p) > 0 {
+		fmt.Fprintf(&b, "; partial data: %s", plainRegions(p))
+	}
+	if r := recoveredRegions(l.Recovered); len(r) > 0 {
+		fmt.Fprintf(&b, "; scanned again: %s", plainRegions(r))
 	}
 	return truncRunes(b.String(), fallbackBudget)
 }

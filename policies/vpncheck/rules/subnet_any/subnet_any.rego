@@ -8,7 +8,8 @@
 #   through the peer. NIST SP 800-77 Rev. 1 recommends traffic selectors
 #   that match only the intended networks. Severity medium: broad exposure
 #   that needs another weakness to be exploited. The any-address values are
-#   policy data (subnets.any).
+#   policy data (subnets.any). Each side is a finding of its own, with its
+#   side (local or remote).
 # related_resources:
 #   - ref: https://csrc.nist.gov/pubs/sp/800/77/r1/final
 #     description: NIST SP 800-77 Rev. 1, Guide to IPsec VPNs, on traffic selectors
@@ -26,7 +27,9 @@ import rego.v1
 
 import data.vpncheck.lib
 
-deny contains lib.finding(rego.metadata.chain(), {}, cidr, message) if {
+# Each side is its own finding, named by its side field, so that the two
+# findings of one connection keep apart ids and read apart.
+deny contains object.union(lib.finding(rego.metadata.chain(), {}, cidr, message), {"side": side}) if {
 	some side in ["local", "remote"]
 	some cidr in object.get(input.connection, sprintf("%s_subnets", [side]), [])
 	lib.listed(lib.config.subnets.any, cidr)

@@ -10,6 +10,7 @@ test_remote_any_fires if {
 	f.rule == "subnet-any"
 	f.severity == "medium"
 	f.message == "remote subnet list includes 0.0.0.0/0"
+	f.side == "remote"
 	not f.tunnel_id
 }
 
@@ -18,9 +19,9 @@ test_both_sides_fire if {
 		"local_subnets": ["0.0.0.0/0", "10.0.0.0/8"],
 		"remote_subnets": ["192.168.0.0/16", "0.0.0.0/0"],
 	}}
-	{f.message | some f in findings} == {
-		"local subnet list includes 0.0.0.0/0",
-		"remote subnet list includes 0.0.0.0/0",
+	{[f.side, f.message] | some f in findings} == {
+		["local", "local subnet list includes 0.0.0.0/0"],
+		["remote", "remote subnet list includes 0.0.0.0/0"],
 	}
 }
 
