@@ -2,7 +2,10 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -33,5 +36,38 @@ func TestDumpInputIsPrivate(t *testing.T) {
 		if fi.Size() < 10 {
 			t.Errorf("%s: %d bytes, want the inputs", filepath.Base(name), fi.Size())
 		}
+	}
+}
+
+// A run of this package's tests leaves nothing in the temporary directory:
+// the binary the tests build is removed at the end (TestMain). One test
+// that builds and runs the binary is run again as its own `go test` with a
+// fresh TMPDIR, which must be empty afterwards.
+func TestBuiltBinaryIsRemovedAfterTheRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go test again, which builds the binary")
+	}
+	if os.Getenv("VPNCHECK_TEST_BINARY") != "" {
+		t.Skip("VPNCHECK_TEST_BINARY: the tests build nothing")
+	}
+	tmp := filepath.Join(t.TempDir(), "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "test", "-count=1", "-run", "^TestHostileNoCredentialsSaysWhatToDo$", ".")
+	cmd.Env = append(slices.Clone(startEnv), "TMPDIR="+tmp, "GOTMPDIR=")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go test: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "ok") {
+		t.Fatalf("go test ran nothing:\n%s", out)
+	}
+	left, err := os.ReadDir(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range left {
+		t.Errorf("left in TMPDIR after the run: %s", e.Name())
 	}
 }
