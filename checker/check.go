@@ -434,7 +434,7 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 		rep.Findings = append(rep.Findings, j.findings...)
 	}
 	rep.Summary.Suppressed, rep.Summary.BelowMinSeverity = len(res.Suppressed), len(res.Hidden)
-	rep.PolicyRevision = e.revision
+	rep.PolicyRevision = e.policyRevision
 	rep.Summary.DisabledRules = e.disabled
 	rep.Finish()
 	rep.MarkAllNew(now)

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vpncheck/vpncheck/checker/compiled"
 )
 
 // --dump-input names every weak key's length and guess estimate: it is
@@ -69,5 +72,30 @@ func TestBuiltBinaryIsRemovedAfterTheRun(t *testing.T) {
 	}
 	for _, e := range left {
 		t.Errorf("left in TMPDIR after the run: %s", e.Name())
+	}
+}
+
+// The JSON and text reports name the policies that judged the run, as
+// `vpncheck version` and the Slack footer do.
+func TestReportsNamePolicyRevision(t *testing.T) {
+	want := "built-in " + compiled.SourceHash[:12]
+	code, out, errs := cli(t, nil, "version")
+	if code != exitOK || !strings.Contains(out, "policies: "+want+",") {
+		t.Fatalf("version: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	code, out, errs = cli(t, nil, "check", "--inventory", "../testdata/sample.json", "--region", "cn-hangzhou", "--format", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	var rep map[string]any
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep["policy_revision"] != want {
+		t.Errorf("policy_revision = %v, want %q", rep["policy_revision"], want)
+	}
+	code, out, errs = cli(t, nil, "check", "--inventory", "../testdata/sample.json", "--region", "cn-hangzhou")
+	if code != exitOK || !strings.Contains(out, "\n  policies: "+want+"\n") {
+		t.Errorf("text: exit %d, stderr %q, no policies line in:\n%.400s", code, errs, out)
 	}
 }
