@@ -345,7 +345,8 @@ func (cfg *checkConfig) source(getenv func(string) string) (run.Source, error) {
 	}
 	var save alibaba.PageSaver
 	if cfg.saveInventory != "" {
-		saver, err := checker.NewSaver(cfg.saveInventory)
+		cfg.fingerprints = true
+		saver, err := checker.NewSaver(cfg.saveInventory, cfg.pepper)
 		if err != nil {
 			return nil, checker.Inputf("--save-inventory: %v", err)
 		}
