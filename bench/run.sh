@@ -54,11 +54,11 @@ echo "- 500 distinct keys: $sms ms; every key distinct (13,334): $ams ms, RSS $(
   "$per_key ms more per extra distinct key"
 
 echo
-echo "A team's rule added (policies/examples/custom_rule: a rule and a data override, so OPA's interpreter runs), 10,000 connections:"
-read -r cms_team crss_team ccpu_team < <(measure "$out/vpncheck" check --inventory "$out/shared.json" --format json --policies policies/examples/custom_rule)
+echo "A team's rule added (examples/team-policies/custom_rule: a rule and a data override, so OPA's interpreter runs), 10,000 connections:"
+read -r cms_team crss_team ccpu_team < <(measure "$out/vpncheck" check --inventory "$out/shared.json" --format json --policies examples/team-policies/custom_rule)
 echo "- $cms_team ms, RSS $((crss_team / 1024)) MB, CPU $(awk -v c="$ccpu_team" 'BEGIN{print c/1000}') s"
 if [ -n "${OLD_VPNCHECK:-}" ]; then
-  read -r BASELINE_MS _ _ < <(measure "$OLD_VPNCHECK" check --inventory "$out/shared.json" --format json --policies policies/examples/custom_rule)
+  read -r BASELINE_MS _ _ < <(measure "$OLD_VPNCHECK" check --inventory "$out/shared.json" --format json --policies examples/team-policies/custom_rule)
   echo "- the same with $OLD_VPNCHECK: $BASELINE_MS ms"
 fi
 

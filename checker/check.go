@@ -330,6 +330,11 @@ type Options struct {
 	// the state the others. Its entries of the run's own connections are
 	// left out (the run's read is newer). A whole run passes the Salt alone.
 	KnownKeys *KeyPrints
+	// KeyPepper, when set, is the HMAC key of every key fingerprint the
+	// run makes or compares (VPNCHECK_KEY_PEPPER): a secret that never
+	// enters the state, a save, a report or a log. Fingerprints made with
+	// another pepper, or none, never match the run's.
+	KeyPepper []byte
 }
 
 // Result is a report plus the run's secrets, kept for the last guard on
@@ -385,7 +390,7 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 	}
 	rep.Summary.Connections = len(conns)
 
-	secrets, keyErrs, prints := analyzeKeysKnown(ctx, conns, e.keyPolicy(), opt.KnownKeys)
+	secrets, keyErrs, prints := analyzeKeysKnown(ctx, conns, e.keyPolicy(opt.KeyPepper), opt.KnownKeys)
 	rep.Errors = append(rep.Errors, keyErrs...)
 	if opt.Inputs != nil {
 		if err := writeInputs(opt.Inputs, conns); err != nil {
@@ -434,7 +439,7 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 		rep.Findings = append(rep.Findings, j.findings...)
 	}
 	rep.Summary.Suppressed, rep.Summary.BelowMinSeverity = len(res.Suppressed), len(res.Hidden)
-	rep.PolicyRevision = e.revision
+	rep.PolicyRevision = e.policyRevision
 	rep.Summary.DisabledRules = e.disabled
 	rep.Finish()
 	rep.MarkAllNew(now)

@@ -13,6 +13,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/rego"
 
 	"github.com/vpncheck/vpncheck/checker/compiled"
+	"github.com/vpncheck/vpncheck/checker/compiled/rt"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/policies"
 )
@@ -39,13 +40,16 @@ type Policies = policies.Options
 // Engine is the compiled policy set, prepared once and safe for concurrent
 // evaluation.
 type Engine struct {
-	query      rego.PreparedEvalQuery
-	rules      []report.Rule
-	revision   string          // the team bundle's revision, or ""
-	config     policies.Config // what Go reads of the validated policy data
-	byID       map[string]*report.Rule
-	banned     []string
-	exceptions []Exception
+	query    rego.PreparedEvalQuery
+	rules    []report.Rule
+	revision string // the team bundle's revision, or ""
+	// policyRevision names the policies every report says it used (see
+	// PolicyRevision).
+	policyRevision string
+	config         policies.Config // what Go reads of the validated policy data
+	byID           map[string]*report.Rule
+	banned         []string
+	exceptions     []Exception
 	// evalTimeout bounds one connection's evaluation (policy data
 	// evaluation.timeout_ms): a runaway rule costs that connection, not the run.
 	evalTimeout time.Duration
@@ -129,7 +133,37 @@ func newEngine(ctx context.Context, set *policies.Set) (*Engine, error) {
 	if e.compiled, err = compiled.For(set.Modules, set.Data); err != nil {
 		return nil, fmt.Errorf("%w: compiled policies: %v", ErrPolicy, err)
 	}
+	if e.policyRevision, err = policyRevision(set, e.compiled != nil); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrPolicy, err)
+	}
 	return e, nil
+}
+
+// policyRevision names a loaded set as `vpncheck version` does: the team
+// bundle's .manifest revision; else "built-in " and the first 12 hex digits
+// of the built-in set's hash (compiled.SourceHash); else, for a team
+// directory or a bundle without a revision, "built-in and team " and the
+// hash of everything that runs, so two reports judged by different rules
+// never carry the same name.
+func policyRevision(set *policies.Set, builtin bool) (string, error) {
+	if set.Revision != "" {
+		return set.Revision, nil
+	}
+	if builtin {
+		return "built-in " + compiled.SourceHash[:12], nil
+	}
+	h, err := rt.SourceHash(set.Modules, set.Data)
+	if err != nil {
+		return "", err
+	}
+	team := set.Source != ""
+	for name := range set.Modules {
+		team = team || strings.HasPrefix(name, "custom:")
+	}
+	if team {
+		return "built-in and team " + h[:12], nil
+	}
+	return "built-in " + h[:12], nil
 }
 
 // Rules is the catalogue, ordered by id.
@@ -138,6 +172,11 @@ func (e *Engine) Rules() []report.Rule { return e.rules }
 // Revision is the team bundle's revision (its .manifest), or "" for the
 // built-in policies and a team directory.
 func (e *Engine) Revision() string { return e.revision }
+
+// PolicyRevision names the policies the engine runs, as each report's
+// policy_revision: the team bundle's revision, "built-in <hash>" or
+// "built-in and team <hash>" (see policyRevision).
+func (e *Engine) PolicyRevision() string { return e.policyRevision }
 
 // Compiled reports whether the built-in policies run compiled ahead of
 // time (the policies and data are exactly the built-in ones).

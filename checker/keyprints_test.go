@@ -22,7 +22,7 @@ func TestKeyPrintsOfARun(t *testing.T) {
 		{"TunnelId": "t2", "TunnelIkeConfig": {"Psk": "CANARY-PRINT-1"}}]}}`)
 	conns := []*Connection{dual, keyConn(t, "vco-b", "CANARY-PRINT-2"), normalizeJSON(t, `{"VpnConnectionId": "vco-c"}`)}
 	_, _, prints := analyzeKeysKnown(context.Background(), conns, keyPolicy{}, &KeyPrints{})
-	salt, ok := parseSalt(prints.Salt)
+	salt, ok := parseSalt(prints.Salt, nil)
 	if !ok || salt.iter != kdfIterations {
 		t.Fatalf("salt %q", prints.Salt)
 	}

@@ -43,14 +43,16 @@ const CodeKeysNotJudged = "KeysNotJudged"
 // keyPolicy is what the policy data says about judging keys.
 type keyPolicy struct {
 	banned []string
+	// pepper keys every fingerprint (Options.KeyPepper); nil: none.
+	pepper []byte
 	// estimateMaxLength is how many characters zxcvbn sees; 0 means
 	// DefaultEstimateMaxLength.
 	estimateMaxLength int
 }
 
-// keyPolicy reads the engine's policy data on keys.
-func (e *Engine) keyPolicy() keyPolicy {
-	return keyPolicy{banned: e.banned, estimateMaxLength: e.config.PSK.EstimateMaxLength}
+// keyPolicy reads the engine's policy data on keys, for a run with pepper.
+func (e *Engine) keyPolicy(pepper []byte) keyPolicy {
+	return keyPolicy{banned: e.banned, estimateMaxLength: e.config.PSK.EstimateMaxLength, pepper: pepper}
 }
 
 func (p keyPolicy) maxLength() int {
@@ -91,7 +93,7 @@ func analyzeKeys(ctx context.Context, conns []*Connection, p keyPolicy) (*Secret
 // connections (the run's read of them is newer).
 func analyzeKeysKnown(ctx context.Context, conns []*Connection, p keyPolicy, known *KeyPrints) (*Secrets, []report.ErrorEntry, *KeyPrints) {
 	kr := newKeyring(p.maxLength())
-	kr.printer = printSalt(known, conns)
+	kr.printer = printSalt(known, conns, p.pepper)
 	comparing := kr.printer != nil && len(known.Tunnels) > 0
 	var keyed []keyedTunnel
 	secrets := &Secrets{}
@@ -126,9 +128,12 @@ func analyzeKeysKnown(ctx context.Context, conns []*Connection, p keyPolicy, kno
 				sources.plain = true
 			case k.saved != nil:
 				t.PSK = k.saved.facts()
-				salt, saltOK := parseSalt(k.saved.salt)
+				salt, saltOK := parseSalt(k.saved.salt, p.pepper)
 				fp, folded := string(k.saved.Fingerprint), string(k.saved.FoldedFingerprint)
-				if !saltOK || fp == "" || folded == "" {
+				if otherPepper(k.saved.salt, p.pepper) {
+					notes.add(c, "peppered")
+					t.PSK.SharedWith = 1
+				} else if !saltOK || fp == "" || folded == "" {
 					notes.add(c, "unsalted")
 					t.PSK.SharedWith = 1
 				} else {
@@ -177,7 +182,7 @@ func analyzeKeysKnown(ctx context.Context, conns []*Connection, p keyPolicy, kno
 	var prints *KeyPrints
 	if kr.printer != nil {
 		prints = tunnelPrints(kr.printer, keyed)
-		addKnown(known, prints.Salt, keyed, conns)
+		addKnown(known, prints.Salt, keyed, conns, p.pepper)
 	}
 	errs := notes.entries()
 	if why := sources.mixed(); why != "" {
@@ -208,12 +213,14 @@ func (k keyedTunnel) fingerprint() string {
 // known's and the state keeps one salt across runs; a fresh one when known
 // has none. With nothing to compare with, a save's salt that keys every
 // key of the run wins, so that keys known only by their saved
-// fingerprints are printed too.
-func printSalt(known *KeyPrints, conns []*Connection) *kdfSalt {
+// fingerprints are printed too. Every salt is the run's pepper's: a salt
+// of another pepper (or none) is not the run's, as a salt of another save
+// is not (see parseSalt).
+func printSalt(known *KeyPrints, conns []*Connection, pepper []byte) *kdfSalt {
 	if known == nil {
 		return nil
 	}
-	s, ok := parseSalt(known.Salt)
+	s, ok := parseSalt(known.Salt, pepper)
 	if ok && len(known.Tunnels) > 0 {
 		return &s
 	}
@@ -230,13 +237,13 @@ func printSalt(known *KeyPrints, conns []*Connection) *kdfSalt {
 			}
 		}
 	}
-	if ss, sok := parseSalt(saved); sok && !plain && !several {
+	if ss, sok := parseSalt(saved, pepper); sok && !plain && !several {
 		return &ss
 	}
 	if ok {
 		return &s
 	}
-	fresh := kdfSalt{iter: kdfIterations, salt: make([]byte, 16)}
+	fresh := kdfSalt{iter: kdfIterations, salt: make([]byte, 16), pepper: pepper}
 	if _, err := rand.Read(fresh.salt); err != nil {
 		panic("crypto/rand: " + err.Error()) // never fails on Linux
 	}
@@ -272,11 +279,11 @@ func tunnelPlace(c *Connection, i int, taken map[string]string) string {
 
 // addKnown adds to each keyed tunnel's sharing the tunnels of known, of
 // other connections than the run's, whose fingerprint is its key's.
-func addKnown(known *KeyPrints, salt string, keyed []keyedTunnel, conns []*Connection) {
+func addKnown(known *KeyPrints, salt string, keyed []keyedTunnel, conns []*Connection, pepper []byte) {
 	if known == nil || len(known.Tunnels) == 0 {
 		return
 	}
-	if ks, ok := parseSalt(known.Salt); !ok || ks.String() != salt {
+	if ks, ok := parseSalt(known.Salt, pepper); !ok || ks.String() != salt {
 		return
 	}
 	ours := make(map[[2]string]bool, len(conns))
@@ -465,6 +472,7 @@ var keyNoteText = map[string]string{
 	"unestimated": "had no guess estimate (the run's deadline came first, or the save that wrote them had none): psk-weak judged them on length and the banned list only",
 	"redacted":    "are redacted without the facts vpncheck saves in their place (an inventory written by another tool): psk-weak, psk-reused and psk-exposed could not judge them",
 	"unsalted":    "carry saved facts without a usable fingerprint or VpncheckSalt: the banned list and psk-reused could not judge them",
+	"peppered":    "carry fingerprints made with another key pepper (VPNCHECK_KEY_PEPPER), or without one where this run has one or the reverse: the banned list and psk-reused could not judge them",
 	"uncompared":  "carry the fingerprints of a save that cannot be compared with those the state keeps of the account's other connections: psk-reused compared them within this run only",
 }
 
@@ -472,7 +480,7 @@ var keyNoteText = map[string]string{
 // naming the connections (already masked).
 func (n *keyNotes) entries() []report.ErrorEntry {
 	var out []report.ErrorEntry
-	for _, reason := range []string{"unestimated", "redacted", "unsalted", "uncompared"} {
+	for _, reason := range []string{"unestimated", "redacted", "unsalted", "peppered", "uncompared"} {
 		regions := n.byReason[reason]
 		names := make([]string, 0, len(regions))
 		for r := range regions {

@@ -2,6 +2,7 @@ package checker
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/pbkdf2"
 	"crypto/rand"
 	"crypto/sha256"
@@ -54,11 +55,13 @@ type Saver struct {
 }
 
 // NewSaver creates dir (mode 0700) if need be, and draws the save's salt.
-func NewSaver(dir string) (*Saver, error) {
+// A pepper (VPNCHECK_KEY_PEPPER; none: nil) keys every fingerprint of the
+// save: a replay judges them only with the same pepper.
+func NewSaver(dir string, pepper []byte) (*Saver, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSaveInventory, err)
 	}
-	salt := kdfSalt{iter: kdfIterations, salt: make([]byte, 16)}
+	salt := kdfSalt{iter: kdfIterations, salt: make([]byte, 16), pepper: pepper}
 	if _, err := rand.Read(salt.salt); err != nil {
 		return nil, fmt.Errorf("%w: salt: %v", ErrSaveInventory, err)
 	}
@@ -354,35 +357,102 @@ const kdfIterations = 1000
 // maxKDFIterations bounds what a file may ask of a replay.
 const maxKDFIterations = 100_000
 
-// kdfSalt keys the fingerprints of one save; its text form is
-// "pbkdf2-sha256:<iterations>:<salt in hex>".
+// kdfSalt keys the fingerprints of one save, or of one account's state.
+// Its text form is "pbkdf2-sha256:<iterations>:<salt in hex>", or with a
+// pepper "pbkdf2-sha256-hmac:<iterations>:<salt in hex>:<pepper id>".
+// The pepper itself is never written: it is a secret kept outside the
+// state and the saves (VPNCHECK_KEY_PEPPER), without which a stolen state
+// file gives no way to test guesses of a key. The pepper id tells
+// fingerprints of one pepper from another's (a change of pepper reads as
+// a change of salt), and without the pepper it tells nothing about it.
 type kdfSalt struct {
-	iter int
-	salt []byte
+	iter   int
+	salt   []byte
+	pepper []byte // nil: unpeppered
 }
+
+const (
+	saltScheme         = "pbkdf2-sha256"
+	pepperedSaltScheme = "pbkdf2-sha256-hmac"
+)
 
 func (k kdfSalt) String() string {
-	return "pbkdf2-sha256:" + strconv.Itoa(k.iter) + ":" + hex.EncodeToString(k.salt)
+	s := saltScheme
+	if len(k.pepper) > 0 {
+		s = pepperedSaltScheme
+	}
+	s += ":" + strconv.Itoa(k.iter) + ":" + hex.EncodeToString(k.salt)
+	if len(k.pepper) > 0 {
+		s += ":" + pepperID(k.pepper, k.salt)
+	}
+	return s
 }
 
-func parseSalt(s string) (kdfSalt, bool) {
-	parts := strings.Split(s, ":")
-	if len(parts) != 3 || parts[0] != "pbkdf2-sha256" {
+// pepperID names a pepper beside one salt: HMAC-SHA256 keyed by the
+// pepper, of a fixed label and the salt, cut to 64 bits.
+func pepperID(pepper, salt []byte) string {
+	m := hmac.New(sha256.New, pepper)
+	m.Write([]byte("vpncheck key pepper id\x00"))
+	m.Write(salt)
+	return hex.EncodeToString(m.Sum(nil)[:8])
+}
+
+// parseSalt reads a salt's text form for a run whose pepper is pepper
+// (nil: none). ok is false for text that is not a salt, and for a salt
+// made with another pepper, or with none where the run has one, or the
+// reverse: its fingerprints cannot be compared with the run's.
+func parseSalt(s string, pepper []byte) (kdfSalt, bool) {
+	k, id, ok := splitSalt(s)
+	if !ok || (id == "") != (len(pepper) == 0) {
 		return kdfSalt{}, false
+	}
+	if id != "" && !hmac.Equal([]byte(id), []byte(pepperID(pepper, k.salt))) {
+		return kdfSalt{}, false
+	}
+	k.pepper = pepper
+	return k, true
+}
+
+// otherPepper reports whether s is a well-formed salt that parseSalt
+// refuses for pepper: it was made with another pepper, or none.
+func otherPepper(s string, pepper []byte) bool {
+	_, _, ok := splitSalt(s)
+	_, same := parseSalt(s, pepper)
+	return ok && !same
+}
+
+// splitSalt parses either text form; id is "" for an unpeppered salt.
+func splitSalt(s string) (k kdfSalt, id string, ok bool) {
+	parts := strings.Split(s, ":")
+	switch {
+	case len(parts) == 3 && parts[0] == saltScheme:
+	case len(parts) == 4 && parts[0] == pepperedSaltScheme && len(parts[3]) == 16:
+		if _, err := hex.DecodeString(parts[3]); err != nil {
+			return kdfSalt{}, "", false
+		}
+		id = parts[3]
+	default:
+		return kdfSalt{}, "", false
 	}
 	iter, err := strconv.Atoi(parts[1])
 	salt, herr := hex.DecodeString(parts[2])
 	if err != nil || herr != nil || iter < 1 || iter > maxKDFIterations || len(salt) < 8 {
-		return kdfSalt{}, false
+		return kdfSalt{}, "", false
 	}
-	return kdfSalt{iter: iter, salt: salt}, true
+	return kdfSalt{iter: iter, salt: salt}, id, true
 }
 
-// fingerprint is the hex PBKDF2-HMAC-SHA256 of key with the salt.
+// fingerprint is the hex PBKDF2-HMAC-SHA256 of key with the salt; with a
+// pepper, the HMAC-SHA256 of that, keyed by the pepper.
 func (k kdfSalt) fingerprint(key string) string {
 	b, err := pbkdf2.Key(sha256.New, key, k.salt, k.iter, sha256.Size)
 	if err != nil {
 		return ""
+	}
+	if len(k.pepper) > 0 {
+		m := hmac.New(sha256.New, k.pepper)
+		m.Write(b)
+		b = m.Sum(nil)
 	}
 	return hex.EncodeToString(b)
 }

@@ -79,9 +79,23 @@ func findingLines(rep *report.Report) []string {
 // A replay of what --save-inventory wrote gives the findings of the run
 // that saved it, and the saved files hold no key.
 func TestSaveReplayGivesTheSameFindings(t *testing.T) {
+	// With a pepper (VPNCHECK_KEY_PEPPER) too: the replay, given the same
+	// pepper, judges the banned list and reuse alike; the files hold no pepper.
+	for _, pepper := range [][]byte{nil, pepperA} {
+		scheme := "pbkdf2-sha256"
+		if pepper != nil {
+			scheme = "pbkdf2-sha256-hmac"
+		}
+		t.Run(scheme, func(t *testing.T) {
+			testSaveReplay(t, pepper, scheme)
+		})
+	}
+}
+
+func testSaveReplay(t *testing.T, pepper []byte, scheme string) {
 	eng := builtin(t)
 	dir := filepath.Join(t.TempDir(), "save")
-	saver, err := NewSaver(dir)
+	saver, err := NewSaver(dir, pepper)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,19 +136,19 @@ func TestSaveReplayGivesTheSameFindings(t *testing.T) {
 	replay := NewInventory()
 	for _, f := range files {
 		b, _ := os.ReadFile(f)
-		for _, canary := range []string{"CANARY", "password", "123456", "Zq8#kW2!"} {
+		for _, canary := range []string{"CANARY", "PEPPER", "password", "123456", "Zq8#kW2!"} {
 			if strings.Contains(string(b), canary) {
 				t.Errorf("%s holds %q", filepath.Base(f), canary)
 			}
 		}
-		if !strings.Contains(string(b), `"VpncheckSalt": "pbkdf2-sha256:`) || !strings.Contains(string(b), `"PageSize": 50`) {
+		if !strings.Contains(string(b), `"VpncheckSalt": "`+scheme+`:`) || !strings.Contains(string(b), `"PageSize": 50`) {
 			t.Errorf("%s: no salt or page size", f)
 		}
 		if err := replay.ReadFile(f, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
-	replayRes, err := eng.Check(context.Background(), replay, Options{Now: fixedNow})
+	replayRes, err := eng.Check(context.Background(), replay, Options{Now: fixedNow, KeyPepper: pepper})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,12 +182,12 @@ func TestSaveReplayGivesTheSameFindings(t *testing.T) {
 
 func TestSaltRoundTrip(t *testing.T) {
 	s := kdfSalt{iter: kdfIterations, salt: []byte("0123456789abcdef")}
-	got, ok := parseSalt(s.String())
+	got, ok := parseSalt(s.String(), nil)
 	if !ok || got.iter != s.iter || !bytes.Equal(got.salt, s.salt) || got.fingerprint("k") != s.fingerprint("k") {
 		t.Fatalf("parse %q: %+v %v", s, got, ok)
 	}
 	for _, bad := range []string{"", "sha1:1000:00", "pbkdf2-sha256:0:0011223344556677", "pbkdf2-sha256:99999999:0011223344556677", "pbkdf2-sha256:10:zz"} {
-		if _, ok := parseSalt(bad); ok {
+		if _, ok := parseSalt(bad, nil); ok {
 			t.Errorf("%q parsed", bad)
 		}
 	}

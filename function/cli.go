@@ -304,7 +304,7 @@ func cmdCheck(ctx context.Context, args []string, getenv func(string) string, st
 		return fail(stderr, err)
 	}
 	if cfg.dumpInput != "" {
-		f, err := os.Create(cfg.dumpInput)
+		f, err := createPrivate(cfg.dumpInput)
 		if err != nil {
 			return fail(stderr, checker.Inputf("--dump-input: %v", err))
 		}
@@ -313,6 +313,24 @@ func cmdCheck(ctx context.Context, args []string, getenv func(string) string, st
 	}
 
 	return cfg.finish(cfg.org.execute(ctx, plan), stdout, stderr) // run.Execute, per member account with --accounts
+}
+
+// createPrivate creates or truncates name readable by its owner only, as
+// saved inventories are: the policy inputs name every weak key's length and
+// guess estimate. A file that existed loses its wider mode too; a device
+// (--dump-input /dev/stdout) is left as it is.
+func createPrivate(name string) (*os.File, error) {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm() != 0o600 {
+		if err := f.Chmod(0o600); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	return f, nil
 }
 
 // homeRegion is the command line's own region: ALIBABA_CLOUD_REGION_ID,
@@ -348,7 +366,8 @@ func (cfg *checkConfig) source(getenv func(string) string) (run.Source, error) {
 	}
 	var save alibaba.PageSaver
 	if cfg.saveInventory != "" {
-		saver, err := checker.NewSaver(cfg.saveInventory)
+		cfg.fingerprints = true
+		saver, err := checker.NewSaver(cfg.saveInventory, cfg.pepper)
 		if err != nil {
 			return nil, checker.Inputf("--save-inventory: %v", err)
 		}

@@ -35,6 +35,7 @@ const (
 	envPolicyBundle    = "VPNCHECK_POLICY_BUNDLE"
 	envPolicyPublicKey = "VPNCHECK_POLICY_PUBLIC_KEY"
 	envNow             = "VPNCHECK_NOW"
+	envKeyPepper       = "VPNCHECK_KEY_PEPPER"
 
 	// Organisation-wide checks (accounts.go; README, "Organisation").
 	envAccounts        = "VPNCHECK_ACCOUNTS"
@@ -69,6 +70,28 @@ func digestPeriod(getenv func(string) string) (time.Duration, error) {
 	}
 	return d, nil
 }
+
+// minKeyPepper is the shortest pepper accepted, in bytes: a pepper is
+// worth having only when it cannot be guessed.
+const minKeyPepper = 16
+
+// keyPepper reads VPNCHECK_KEY_PEPPER, the secret HMAC key of the key
+// fingerprints in the state and in saved inventories (nil when unset).
+// Its value is never quoted, in an error or anywhere else.
+func keyPepper(getenv func(string) string) ([]byte, error) {
+	v := strings.TrimSpace(getenv(envKeyPepper))
+	if v == "" {
+		return nil, nil
+	}
+	if len(v) < minKeyPepper {
+		return nil, checker.Inputf("%s is %d bytes long: give a random secret of at least %d (e.g. openssl rand -base64 32)", envKeyPepper, len(v), minKeyPepper)
+	}
+	return []byte(v), nil
+}
+
+// unpepperedWarning is logged once per run that keeps key fingerprints
+// without a pepper.
+const unpepperedWarning = "key fingerprints are not peppered: whoever reads the state (or a saved inventory) can test guesses of a pre-shared key against them; set " + envKeyPepper + " to a random secret kept outside the state"
 
 // runClock reads VPNCHECK_NOW, the run's clock for tests and replays (RFC
 // 3339): it dates the lifecycle, the digest and exception expiry. Unset:

@@ -34,6 +34,10 @@ type fcHandler struct {
 	remote      *remotePolicies // a team bundle in OSS, re-checked each invocation
 	notifier    *slack.Notifier
 	notifierErr error
+	// pepper keys the state's key fingerprints (VPNCHECK_KEY_PEPPER, nil:
+	// none); a pepper that cannot be used fails every invocation.
+	pepper    []byte
+	pepperErr error
 }
 
 // fcResult is what an invocation returns: the report's summary and errors.
@@ -67,7 +71,10 @@ func newFCHandler(ctx context.Context, getenv func(string) string, log *slog.Log
 	h := &fcHandler{getenv: getenv, log: log}
 	h.engine, h.remote, h.engineErr = instancePolicies(ctx, getenv)
 	h.notifier, h.notifierErr = notifierFromEnv(getenv)
+	h.pepper, h.pepperErr = keyPepper(getenv)
 	switch {
+	case h.pepperErr != nil:
+		log.Error("key pepper is invalid: every invocation will fail", "error", h.pepperErr.Error())
 	case h.engineErr != nil:
 		log.Error("policies did not load: every invocation will fail", "error", h.engineErr.Error())
 	case errors.Is(h.notifierErr, slack.ErrNotConfigured):
@@ -90,6 +97,9 @@ func (h *fcHandler) handle(ctx context.Context, event []byte) (*fcResult, error)
 		fctx = &fccontext.FcContext{}
 	}
 	log := h.log.With("request_id", fctx.RequestID)
+	if h.getenv(envState) != "" && h.pepper == nil && h.pepperErr == nil {
+		log.Warn(unpepperedWarning) // once per invocation, whatever it runs
+	}
 	if h.notifierErr != nil && !errors.Is(h.notifierErr, slack.ErrNotConfigured) {
 		err := fmt.Errorf("slack configuration: %w", h.notifierErr)
 		log.Error("invocation failed", "error", err.Error())
@@ -145,6 +155,10 @@ func (h *fcHandler) basePlan(ctx context.Context, fctx *fccontext.FcContext, run
 	}
 	if plan.Now, err = runClock(h.getenv); err != nil {
 		plan.SetupErr = err
+	}
+	plan.KeyPepper = h.pepper
+	if h.pepperErr != nil {
+		plan.SetupErr = h.pepperErr
 	}
 	if spec := strings.TrimSpace(h.getenv(envState)); spec != "" {
 		if err := checkStateLocation(spec, envState, fctx.Region); err != nil {

@@ -26,12 +26,25 @@ import (
 
 var (
 	binOnce sync.Once
+	binDir  string // removed by TestMain once every test has run
 	binPath string
 	binErr  error
 )
 
 // startEnv is the environment before any test changed it.
 var startEnv = os.Environ()
+
+// TestMain removes the binary the tests built (about 60 MB a run), which
+// no single test owns: the first test that needs it builds it, once.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		if err := os.RemoveAll(binDir); err != nil {
+			fmt.Fprintf(os.Stderr, "remove the test binary: %v\n", err)
+		}
+	}
+	os.Exit(code)
+}
 
 func vpncheckBinary(t *testing.T) string {
 	t.Helper()
@@ -41,6 +54,7 @@ func vpncheckBinary(t *testing.T) string {
 			binErr = err
 			return
 		}
+		binDir = dir
 		binPath = filepath.Join(dir, "vpncheck")
 		build := exec.Command("go", "build", "-o", binPath, ".")
 		// The environment the test binary started with: a test that moved

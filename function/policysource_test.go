@@ -27,7 +27,7 @@ import (
 // the rule's required tags set to tags.
 func teamBundle(t *testing.T, revision, key string, tags []string) []byte {
 	t.Helper()
-	res, err := loader.NewFileLoader().WithFS(os.DirFS("../policies/examples/custom_rule")).WithRegoVersion(ast.RegoV1).
+	res, err := loader.NewFileLoader().WithFS(os.DirFS("../examples/team-policies/custom_rule")).WithRegoVersion(ast.RegoV1).
 		Filtered([]string{"."}, func(_ string, info fs.FileInfo, _ int) bool { return strings.HasSuffix(info.Name(), "_test.rego") })
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -30,6 +31,10 @@ type runFlags struct {
 	state       string // a directory, or oss://bucket/prefix
 	digest      time.Duration
 	now         time.Time // VPNCHECK_NOW; zero: the real clock
+	pepper      []byte    // VPNCHECK_KEY_PEPPER; nil: none
+	// fingerprints is set once the run is planned to keep key
+	// fingerprints (--state, --save-inventory): unpeppered, it warns.
+	fingerprints bool
 
 	formatFlag, minSevFlag, failOnFlag, stateFlag *string
 }
@@ -58,6 +63,9 @@ func (r *runFlags) resolve(given map[string]bool, getenv func(string) string) er
 		return err
 	}
 	if r.now, err = runClock(getenv); err != nil {
+		return err
+	}
+	if r.pepper, err = keyPepper(getenv); err != nil {
 		return err
 	}
 	if r.format, err = output.Get(*r.formatFlag); err != nil {
@@ -91,7 +99,7 @@ func (r *runFlags) withDeadline(ctx context.Context) (context.Context, context.C
 // (checked before anything is collected, so a misconfigured --notify costs
 // no API calls) and the state store. Its error is the user's to fix.
 func (r *runFlags) plan(ctx context.Context, getenv func(string) string) (run.Plan, error) {
-	plan := run.Plan{MinSeverity: r.minSeverity, FitMemory: adaptMemoryLimit, DigestEvery: r.digest, Now: r.now}
+	plan := run.Plan{MinSeverity: r.minSeverity, FitMemory: adaptMemoryLimit, DigestEvery: r.digest, Now: r.now, KeyPepper: r.pepper}
 	plan.Engine, plan.EngineErr = loadEngine(ctx, r.policy.dir, r.policy.noBuiltin, getenv)
 	if errors.Is(plan.EngineErr, checker.ErrInput) {
 		return plan, plan.EngineErr
@@ -104,6 +112,7 @@ func (r *runFlags) plan(ctx context.Context, getenv func(string) string) (run.Pl
 		plan.Notifier = n
 	}
 	if r.state != "" {
+		r.fingerprints = true
 		var cred credentials.Credential
 		if strings.HasPrefix(r.state, "oss://") {
 			var err error
@@ -122,6 +131,9 @@ func (r *runFlags) plan(ctx context.Context, getenv func(string) string) (run.Pl
 
 // finish prints the outcome's report and maps it to the exit status.
 func (r *runFlags) finish(out run.Outcome, stdout, stderr io.Writer) int {
+	if r.fingerprints && len(r.pepper) == 0 {
+		slog.New(slog.NewTextHandler(stderr, nil)).Warn(unpepperedWarning)
+	}
 	if out.Report != nil {
 		if err := r.format.Report(stdout, out.Report); err != nil {
 			return fail(stderr, fmt.Errorf("write report: %w", err))

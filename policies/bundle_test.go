@@ -132,7 +132,7 @@ func TestExampleBundleLoadsAndFires(t *testing.T) {
 		alg  string
 	}{{"RSA", rk, "RS256"}, {"EC", ek, "ES256"}} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := build(t, os.DirFS("examples/custom_rule"), "git-3f2a9c1", exampleRoots, tc.key.private, tc.alg, nil)
+			b := build(t, os.DirFS("../examples/team-policies/custom_rule"), "git-3f2a9c1", exampleRoots, tc.key.private, tc.alg, nil)
 			set := load(t, policies.Options{Bundle: b, Source: "oss://team/policies.tar.gz", PublicKey: tc.key.public})
 			if set.Revision != "git-3f2a9c1" {
 				t.Errorf("revision %q", set.Revision)
@@ -147,7 +147,7 @@ func TestExampleBundleLoadsAndFires(t *testing.T) {
 		})
 	}
 	// Unsigned, without a key configured: loads (a team trying it out).
-	set := load(t, policies.Options{Bundle: build(t, os.DirFS("examples/custom_rule"), "dev", exampleRoots, "", "", nil)})
+	set := load(t, policies.Options{Bundle: build(t, os.DirFS("../examples/team-policies/custom_rule"), "dev", exampleRoots, "", "", nil)})
 	if set.Revision != "dev" {
 		t.Errorf("revision %q", set.Revision)
 	}
@@ -155,7 +155,7 @@ func TestExampleBundleLoadsAndFires(t *testing.T) {
 
 func TestBundleRefused(t *testing.T) {
 	rk, ek := testKeys(t)
-	example := os.DirFS("examples/custom_rule")
+	example := os.DirFS("../examples/team-policies/custom_rule")
 	other := mustRSA(t)
 	otherRSA := pair(other, &other.PublicKey)
 	signed := func(change func(*bundle.Bundle)) []byte {
@@ -222,7 +222,7 @@ func TestBundleRefused(t *testing.T) {
 // With a key configured, a directory (which carries no signature) is refused.
 func TestDirectoryRefusedWithAKey(t *testing.T) {
 	rk, _ := testKeys(t)
-	_, err := policies.Load(context.Background(), policies.Options{Custom: os.DirFS("examples/custom_rule"), Source: "examples/custom_rule", PublicKey: rk.public})
+	_, err := policies.Load(context.Background(), policies.Options{Custom: os.DirFS("../examples/team-policies/custom_rule"), Source: "examples/custom_rule", PublicKey: rk.public})
 	if !errors.Is(err, policies.ErrPolicy) || !strings.Contains(err.Error(), "policies examples/custom_rule: a directory carries no signature") {
 		t.Errorf("err = %v", err)
 	}

@@ -19,7 +19,7 @@ func FuzzPolicyData(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(builtin)
-	if team, err := os.ReadFile("examples/custom_rule/vpncheck/config/data.json"); err == nil {
+	if team, err := os.ReadFile("../examples/team-policies/custom_rule/vpncheck/config/data.json"); err == nil {
 		f.Add(team)
 	}
 	for _, s := range []string{

@@ -84,11 +84,40 @@ func TestRego(t *testing.T) {
 	runRegoTests(t, load(t, policies.Options{Tests: true}), "")
 }
 
+// TestOpaTestDirectory runs the Rego tests the way `opa test policies`
+// loads them (every .rego and data file under the directory, nothing
+// filtered): the first command a security team types must be green, so no
+// tree under policies/ may add rules the built-in tests see (team examples
+// live in examples/team-policies).
+func TestOpaTestDirectory(t *testing.T) {
+	modules, store, err := tester.LoadWithParserOptions([]string{"."}, nil, ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
+	if err != nil {
+		t.Fatalf("load policies/ as opa test does: %v", err)
+	}
+	ch, err := tester.NewRunner().SetStore(store).SetModules(modules).RaiseBuiltinErrors(true).RunTests(context.Background(), nil)
+	if err != nil {
+		t.Fatalf("run rego tests: %v", err)
+	}
+	n := 0
+	for r := range ch {
+		n++
+		switch {
+		case r.Error != nil:
+			t.Errorf("%s: %s.%s: error under opa test policies: %v", r.Location, r.Package, r.Name, r.Error)
+		case r.Fail:
+			t.Errorf("%s: %s.%s fails under opa test policies%s", r.Location, r.Package, r.Name, failedAt(r))
+		}
+	}
+	if n == 0 {
+		t.Fatal("no Rego tests found")
+	}
+}
+
 // TestExampleRule runs the worked example of policies/README.md the way
 // `--policies examples/custom_rule` loads it: over the built-in tree, with
 // its data merged over the built-in data.
 func TestExampleRule(t *testing.T) {
-	set := load(t, policies.Options{Custom: os.DirFS("examples/custom_rule"), Source: "examples/custom_rule", Tests: true})
+	set := load(t, policies.Options{Custom: os.DirFS("../examples/team-policies/custom_rule"), Source: "examples/custom_rule", Tests: true})
 	runRegoTests(t, set, `missing_required_tag_test`)
 }
 

@@ -336,7 +336,7 @@ func TestSaveInventoryRoundTrip(t *testing.T) {
 	s.Generate("cn-hangzhou", 123, canaryConnection)
 	s.Generate("cn-shanghai", 7, canaryConnection)
 	dir := filepath.Join(t.TempDir(), "saved", "run")
-	saver, err := checker.NewSaver(dir)
+	saver, err := checker.NewSaver(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

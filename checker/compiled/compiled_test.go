@@ -53,7 +53,7 @@ func TestForOnlyTheBuiltInSet(t *testing.T) {
 	if p, err := compiled.For(set.Modules, set.Data); err != nil || p == nil {
 		t.Fatalf("built-in set: %v, %v", p, err)
 	}
-	custom := load(t, policies.Options{Custom: os.DirFS("../../policies/examples/custom_rule"), Source: "example"})
+	custom := load(t, policies.Options{Custom: os.DirFS("../../examples/team-policies/custom_rule"), Source: "example"})
 	if p, _ := compiled.For(custom.Modules, custom.Data); p != nil {
 		t.Error("a team's rules ran compiled")
 	}

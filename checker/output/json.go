@@ -34,6 +34,11 @@ func (jsonWriter) Report(w io.Writer, r *report.Report) error {
 	if err := field("schema_version", r.SchemaVersion, false); err != nil {
 		return err
 	}
+	if r.PolicyRevision != "" { // the policies that judged the run
+		if err := field("policy_revision", r.PolicyRevision, false); err != nil {
+			return err
+		}
+	}
 	if err := findingList(bw, "findings", r.Findings, false); err != nil {
 		return err
 	}

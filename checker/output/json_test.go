@@ -64,13 +64,18 @@ func referenceReport(w io.Writer, r *report.Report) error {
 	if errs == nil {
 		errs = []report.ErrorEntry{}
 	}
-	for _, step := range []func() error{
+	steps := []func() error{
 		func() error { return field("schema_version", r.SchemaVersion, false) },
+	}
+	if r.PolicyRevision != "" {
+		steps = append(steps, func() error { return field("policy_revision", r.PolicyRevision, false) })
+	}
+	for _, step := range append(steps,
 		func() error { return list("findings", r.Findings, false) },
 		func() error { return field("summary", &r.Summary, false) },
 		func() error { return field("errors", errs, false) },
 		func() error { return list("resolved", r.Resolved, true) },
-	} {
+	) {
 		if err := step(); err != nil {
 			return err
 		}
@@ -167,6 +172,9 @@ func TestJSONRandomFindingsByteIdentical(t *testing.T) {
 	}
 	for round := range 300 {
 		r := report.New()
+		if rng.IntN(2) == 0 {
+			r.PolicyRevision = text()
+		}
 		for range rng.IntN(12) {
 			f := report.Finding{Rule: text(), Severity: report.Severity(rng.IntN(7) - 1), Title: text(), Message: text(),
 				Remediation: text(), Region: text(), ConnectionID: text(), ConnectionName: text(), VPNGatewayID: text(),

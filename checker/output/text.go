@@ -75,6 +75,9 @@ func (textWriter) Report(w io.Writer, r *report.Report) error {
 	if r.Change != nil {
 		notes = append(notes, "change: "+TerminalText(r.Change.Summary(), maxTermMessage))
 	}
+	if r.PolicyRevision != "" {
+		notes = append(notes, "policies: "+id(r.PolicyRevision))
+	}
 	for _, n := range notes {
 		fmt.Fprintf(b, "  %s\n", n)
 	}

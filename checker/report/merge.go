@@ -83,6 +83,9 @@ func Merge(parts []AccountPart) *Report {
 			return f
 		}
 		if r := p.Report; r != nil {
+			if out.PolicyRevision == "" { // one engine judges every account
+				out.PolicyRevision = r.PolicyRevision
+			}
 			for _, f := range r.Findings {
 				out.Findings = append(out.Findings, stamp(f))
 			}

@@ -185,3 +185,18 @@ func keysOf(m map[string]AccountSummary) map[string]bool {
 	}
 	return out
 }
+
+// An organisation-wide report names the policies its accounts were judged
+// by (one engine judges them all), even when the first account has no
+// report.
+func TestMergeKeepsThePolicyRevision(t *testing.T) {
+	a := accountReport("1001", []string{"cn-hangzhou"}, nil, 1)
+	a.PolicyRevision = "built-in 7caa9c575875"
+	out := Merge([]AccountPart{
+		{AccountID: "1000", Errors: []ErrorEntry{{Code: CodeAccountUnavailable, Message: "no role"}}},
+		{AccountID: "1001", Report: a},
+	})
+	if out.PolicyRevision != "built-in 7caa9c575875" {
+		t.Errorf("merged policy_revision = %q", out.PolicyRevision)
+	}
+}

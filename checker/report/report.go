@@ -154,8 +154,9 @@ type Report struct {
 	// ResolvedAt set.
 	Resolved []Finding `json:"resolved"`
 
-	// PolicyRevision is the revision of the team's policy bundle, when the
-	// policies came from one.
+	// PolicyRevision names the policies that judged the run: a team
+	// bundle's revision, or "built-in " and the built-in set's hash (see
+	// checker.Engine.PolicyRevision).
 	PolicyRevision string `json:"policy_revision,omitempty"`
 
 	// Lifecycle is what changed since the previous run, for notifiers.

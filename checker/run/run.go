@@ -80,6 +80,10 @@ type Plan struct {
 	ReadOnlyState bool
 	// DigestEvery is how often the open findings are sent whole (0: never).
 	DigestEvery time.Duration
+	// KeyPepper is the HMAC key of the key fingerprints the state keeps
+	// (checker.Options.KeyPepper); nil: unpeppered. Where it comes from is
+	// the caller's business (an environment variable, a secret store).
+	KeyPepper []byte
 
 	// FitMemory raises the soft heap limit for a run whose collected
 	// connections fill much of it (set when vpncheck owns GOMEMLIMIT).
@@ -270,6 +274,7 @@ func (p Plan) execute(ctx context.Context, led *ledger, now time.Time) (out Outc
 	ectx := ctx
 	res, err := p.Engine.Check(ectx, inv, checker.Options{
 		MinSeverity: p.MinSeverity, Now: p.Now, AccountID: p.AccountID, Inputs: p.Inputs, KnownKeys: known,
+		KeyPepper: p.KeyPepper,
 	})
 	if err != nil {
 		return p.failed(ectx, out, err), false

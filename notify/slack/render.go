@@ -65,8 +65,9 @@ type Meta struct {
 	// same on every retry of one timer event. Shown in each message's footer
 	// and used to skip what a retry already delivered. Empty: no footer key.
 	RunKey string
-	// PolicyRevision is the revision of a team's policy bundle, shown in
-	// the footer (set from the report).
+	// PolicyRevision names the policies that judged the run (a team
+	// bundle's revision, or the built-in set's), shown in the footer (set
+	// from the report).
 	PolicyRevision string
 	// AccountID is the account checked, when known; else the report's.
 	AccountID string
