@@ -49,6 +49,13 @@ const (
 	// the fan-out invokes when the invocation's headers do not name them.
 	envFCFunctionName = "FC_FUNCTION_NAME"
 	envFCQualifier    = "FC_QUALIFIER"
+
+	// Secrets from KMS Secrets Manager and the deploy commands (secrets.go,
+	// setup.go; docs/deploy.md).
+	envSlackSecret     = "VPNCHECK_SLACK_SECRET"
+	envKeyPepperSecret = "VPNCHECK_KEY_PEPPER_SECRET"
+	envKMSEndpoint     = "VPNCHECK_KMS_ENDPOINT"
+	envRAMEndpoint     = "VPNCHECK_RAM_ENDPOINT"
 )
 
 // defaultDigest is how often the open findings are sent whole.

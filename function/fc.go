@@ -34,6 +34,7 @@ type fcHandler struct {
 	remote      *remotePolicies // a team bundle in OSS, re-checked each invocation
 	notifier    *slack.Notifier
 	notifierErr error
+	secrets     *instanceSecrets // from KMS, read by the first invocation (secrets.go); nil: none
 }
 
 // fcResult is what an invocation returns: the report's summary and errors.
@@ -66,10 +67,18 @@ func serveFC() int {
 func newFCHandler(ctx context.Context, getenv func(string) string, log *slog.Logger) *fcHandler {
 	h := &fcHandler{getenv: getenv, log: log}
 	h.engine, h.remote, h.engineErr = instancePolicies(ctx, getenv)
-	h.notifier, h.notifierErr = notifierFromEnv(getenv)
+	if needsKMS(getenv) {
+		h.secrets = &instanceSecrets{}
+	}
+	if strings.TrimSpace(getenv(envSlackSecret)) == "" {
+		h.notifier, h.notifierErr = notifierFromEnv(getenv)
+	}
 	switch {
 	case h.engineErr != nil:
 		log.Error("policies did not load: every invocation will fail", "error", h.engineErr.Error())
+	case h.secrets != nil:
+		log.Info("ready: secrets are read from KMS by the first invocation",
+			"slack_secret", getenv(envSlackSecret), "key_pepper_secret", getenv(envKeyPepperSecret))
 	case errors.Is(h.notifierErr, slack.ErrNotConfigured):
 		log.Warn("Slack is not configured: every invocation but a dry run will fail after its check, so that nobody mistakes it for a quiet one")
 	case h.notifierErr != nil:
@@ -90,6 +99,10 @@ func (h *fcHandler) handle(ctx context.Context, event []byte) (*fcResult, error)
 		fctx = &fccontext.FcContext{}
 	}
 	log := h.log.With("request_id", fctx.RequestID)
+	if err := h.loadSecrets(ctx, fctx); err != nil {
+		log.Error("invocation failed: secrets not read", "error", err.Error())
+		return nil, err
+	}
 	if h.notifierErr != nil && !errors.Is(h.notifierErr, slack.ErrNotConfigured) {
 		err := fmt.Errorf("slack configuration: %w", h.notifierErr)
 		log.Error("invocation failed", "error", err.Error())

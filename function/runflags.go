@@ -93,7 +93,11 @@ func (r *runFlags) plan(ctx context.Context, getenv func(string) string) (run.Pl
 		return plan, plan.EngineErr
 	}
 	if r.notify {
-		n, err := notifierFromEnv(getenv)
+		sg, err := slackGetenv(ctx, getenv, cliReader(getenv))
+		if err != nil {
+			return plan, fmt.Errorf("--notify: %w", err)
+		}
+		n, err := notifierFromEnv(sg)
 		if err != nil {
 			return plan, checker.Inputf("--notify: %v", err)
 		}

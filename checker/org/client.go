@@ -187,8 +187,11 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// asAPIError turns the SDK's *tea.SDKError into an *APIError; other errors
-// (network, timeouts) pass unchanged.
+// AsAPIError turns a darabonba SDK's *tea.SDKError (any generated SDK's,
+// KMS's included) into an *APIError; other errors (network, timeouts) pass
+// unchanged.
+func AsAPIError(err error) error { return asAPIError(err) }
+
 func asAPIError(err error) error {
 	var se *tea.SDKError
 	if !errors.As(err, &se) {
