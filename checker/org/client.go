@@ -88,7 +88,11 @@ func NewClient(cred credentials.Credential, endpoint string, o ClientOptions) (*
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = (&net.Dialer{Timeout: o.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
 	tr.ResponseHeaderTimeout = o.ReadTimeout
-	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	// Keep the roots the default transport trusts (a test's own CA).
+	if tr.TLSClientConfig == nil {
+		tr.TLSClientConfig = &tls.Config{}
+	}
+	tr.TLSClientConfig.MinVersion = tls.VersionTLS12
 	return &Client{
 		conf: openapiutil.Config{
 			Credential:     alibaba.LockCredential(cred),
