@@ -80,7 +80,7 @@ func bucketSteps(ctx context.Context, c Config, cl *oss.Client) ([]Step, error) 
 	switch {
 	case code == "NoSuchBucket":
 		return []Step{{Change: Create, What: "create bucket " + b,
-			Why: "the function's state: private, versioning never enabled (vpncheck refuses versioned buckets), AES256 encryption at rest, multipart leftovers removed after a day",
+			Why:   "the function's state: private, versioning never enabled (vpncheck refuses versioned buckets), AES256 encryption at rest, multipart leftovers removed after a day",
 			apply: func(ctx context.Context) error { return createBucket(ctx, c, cl) }}}, nil
 	case code == "AccessDenied" && strings.Contains(msg, "does not belong to you"):
 		return nil, c.taken()

@@ -331,7 +331,7 @@ func planMember(ctx context.Context, c Config, env Env, m *memberPlan) error {
 			}})
 	case !sameDocument(role.Trust, trust):
 		m.steps = append(m.steps, Step{Account: id, Change: Update, What: "update the trust policy of role " + c.ReaderRole,
-			Why: "it must trust " + RoleARN(c.AccountID, c.Role) + " only" + externalNote(c),
+			Why:   "it must trust " + RoleARN(c.AccountID, c.Role) + " only" + externalNote(c),
 			apply: func(ctx context.Context) error { return r.updateTrust(ctx, c.ReaderRole, trust) }})
 	default:
 		m.steps = append(m.steps, Step{Account: id, What: "role " + c.ReaderRole, Why: "already there"})
