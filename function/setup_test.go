@@ -48,7 +48,7 @@ func startDeployFakes(t *testing.T) *deployFakes {
 		"HOME": t.TempDir(), "ALIBABA_CLOUD_CLI_PROFILE_DISABLED": "true",
 		"ALIBABA_CLOUD_ACCESS_KEY_ID": me.AccessKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": deployKey,
 		"VPNCHECK_DEPLOY_REGION": "cn-hangzhou",
-		"VPNCHECK_RAM_ENDPOINT": f.ram.URL, "VPNCHECK_STS_ENDPOINT": f.sts.Endpoint(), "VPNCHECK_RESOURCEMANAGER_ENDPOINT": f.rm.URL,
+		"VPNCHECK_RAM_ENDPOINT":  f.ram.URL, "VPNCHECK_STS_ENDPOINT": f.sts.Endpoint(), "VPNCHECK_RESOURCEMANAGER_ENDPOINT": f.rm.URL,
 		"VPNCHECK_OSS_ENDPOINT": f.oss.URL, "VPNCHECK_KMS_ENDPOINT": f.kms.URL, "VPNCHECK_FC_ENDPOINT": f.fc.URL,
 		"VPNCHECK_STATE": "oss://vpncheck-state-" + deployAccount + "/vpncheck", "VPNCHECK_SLACK_SECRET": "vpncheck/slack",
 	}
