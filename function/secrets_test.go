@@ -43,6 +43,7 @@ func TestFunctionSlackFromKMS(t *testing.T) {
 	kms.Put(kmsfake.Secret{Name: "vpncheck/pepper", Data: pepperCanary})
 	for i := range 2 {
 		out = e.rt.invoke(t, `{"triggerTime": "2026-11-25T1`+string(rune('0'+i))+`:05:00Z", "triggerName": "hourly", "payload": "{}"}`, e.creds, 30*time.Second)
+		t.Logf("result: %s", out.body)
 		r := decodeResult(t, out)
 		if r.Slack == nil || r.Slack.Posted == 0 {
 			t.Errorf("invocation %d: nothing posted: %s", i, out.body)

@@ -80,8 +80,15 @@ func bucketSteps(ctx context.Context, c Config, cl *oss.Client) ([]Step, error) 
 	switch {
 	case code == "NoSuchBucket":
 		return []Step{{Change: Create, What: "create bucket " + b,
-			Why:   "the function's state: private, versioning never enabled (vpncheck refuses versioned buckets), AES256 encryption at rest, multipart leftovers removed after a day",
-			apply: func(ctx context.Context) error { return createBucket(ctx, c, cl) }}}, nil
+			Why: "the function's state: private, versioning never enabled (vpncheck refuses versioned buckets), AES256 encryption at rest, multipart leftovers removed after a day",
+			apply: func(ctx context.Context) error {
+				if err := createBucket(ctx, c, cl); err != nil && !errors.Is(err, ErrBucketTaken) {
+					return fmt.Errorf("create bucket %s: %w", b, err)
+				} else if err != nil {
+					return err
+				}
+				return nil
+			}}}, nil
 	case code == "AccessDenied" && strings.Contains(msg, "does not belong to you"):
 		return nil, c.taken()
 	case err != nil:
@@ -95,13 +102,20 @@ func bucketSteps(ctx context.Context, c Config, cl *oss.Client) ([]Step, error) 
 	if acl := oss.ToString(bi.ACL); acl != "private" {
 		steps = append(steps, Step{Change: Update, What: "set the ACL of bucket " + b + " to private", Why: "it is " + acl + ": the state is nobody else's",
 			apply: func(ctx context.Context) error {
-				_, err := cl.PutBucketAcl(ctx, &oss.PutBucketAclRequest{Bucket: oss.Ptr(b), Acl: oss.BucketACLPrivate})
-				return ossErr("oss:PutBucketAcl", err)
+				if _, err := cl.PutBucketAcl(ctx, &oss.PutBucketAclRequest{Bucket: oss.Ptr(b), Acl: oss.BucketACLPrivate}); err != nil {
+					return fmt.Errorf("set the ACL of bucket %s: %w", b, ossErr("oss:PutBucketAcl", err))
+				}
+				return nil
 			}})
 	}
 	if sse := oss.ToString(bi.SseRule.SSEAlgorithm); sse == "" || sse == "None" {
 		steps = append(steps, Step{Change: Update, What: "encrypt bucket " + b + " at rest (AES256)", Why: "it has no default server-side encryption",
-			apply: func(ctx context.Context) error { return encrypt(ctx, cl, b) }})
+			apply: func(ctx context.Context) error {
+				if err := encrypt(ctx, cl, b); err != nil {
+					return fmt.Errorf("encrypt bucket %s: %w", b, err)
+				}
+				return nil
+			}})
 	}
 	lc, err := cl.GetBucketLifecycle(ctx, &oss.GetBucketLifecycleRequest{Bucket: oss.Ptr(b)})
 	var rules []oss.LifecycleRule
@@ -119,7 +133,10 @@ func bucketSteps(ctx context.Context, c Config, cl *oss.Client) ([]Step, error) 
 	if !has {
 		steps = append(steps, Step{Change: Update, What: "add lifecycle rule " + LifecycleRuleID + " to bucket " + b, Why: "remove multipart leftovers under " + c.StatePrefix + "/ after a day (the bucket's other rules stay)",
 			apply: func(ctx context.Context) error {
-				return putLifecycle(ctx, cl, b, append(rules, c.lifecycleRule()))
+				if err := putLifecycle(ctx, cl, b, append(rules, c.lifecycleRule())); err != nil {
+					return fmt.Errorf("put the lifecycle of bucket %s: %w", b, err)
+				}
+				return nil
 			}})
 	}
 	if len(steps) == 0 {

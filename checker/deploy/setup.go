@@ -176,7 +176,7 @@ func apply(ctx context.Context, steps []Step, out io.Writer, applied *int) error
 			continue
 		}
 		if err := s.apply(ctx); err != nil {
-			return fmt.Errorf("%s: %w", s.What, err)
+			return fmt.Errorf("apply the plan: %w", err)
 		}
 		*applied++
 		prefix := ""
