@@ -14,6 +14,7 @@ import (
 	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/fleet"
 	"github.com/vpncheck/vpncheck/checker/report"
+	"github.com/vpncheck/vpncheck/checker/secrets"
 	"github.com/vpncheck/vpncheck/checker/state"
 	"github.com/vpncheck/vpncheck/notify/slack"
 	"github.com/vpncheck/vpncheck/policies"
@@ -274,4 +275,22 @@ func orgSettingsFrom(accounts, exclude setting, getenv func(string) string) (org
 func (o orgSettings) settings() fleet.Settings {
 	return fleet.Settings{All: o.all, Accounts: o.accounts, Exclude: o.exclude, RoleName: o.roleName, ExternalID: o.externalID,
 		RMEndpoint: o.rmEndpoint, STSEndpoint: o.stsEndpoint, FCEndpoint: o.fcEndpoint}
+}
+
+// secretPepper is the key-fingerprint pepper held in the secret that
+// VPNCHECK_KEY_PEPPER_SECRET names, read through r; "" when the variable is
+// unset (the plain VPNCHECK_KEY_PEPPER, read beside it, then applies).
+func secretPepper(ctx context.Context, getenv func(string) string, r func() (secrets.Reader, error)) (pepper string, err error) {
+	name := strings.TrimSpace(getenv(envKeyPepperSecret))
+	if name == "" {
+		return "", nil
+	}
+	reader, err := r()
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", envKeyPepperSecret, err)
+	}
+	if pepper, err = secrets.Pepper(ctx, reader, name); err != nil {
+		return "", fmt.Errorf("%s: %w", envKeyPepperSecret, err)
+	}
+	return pepper, nil
 }

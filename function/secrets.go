@@ -57,24 +57,6 @@ func slackGetenv(ctx context.Context, getenv func(string) string, r func() (secr
 	}, nil
 }
 
-// secretPepper is the key-fingerprint pepper held in the secret that
-// VPNCHECK_KEY_PEPPER_SECRET names, read through r; "" when the variable is
-// unset (the plain VPNCHECK_KEY_PEPPER, read beside it, then applies).
-func secretPepper(ctx context.Context, getenv func(string) string, r func() (secrets.Reader, error)) (pepper string, err error) {
-	name := strings.TrimSpace(getenv(envKeyPepperSecret))
-	if name == "" {
-		return "", nil
-	}
-	reader, err := r()
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", envKeyPepperSecret, err)
-	}
-	if pepper, err = secrets.Pepper(ctx, reader, name); err != nil {
-		return "", fmt.Errorf("%s: %w", envKeyPepperSecret, err)
-	}
-	return pepper, nil
-}
-
 // cliReader reads secrets with the command line's credential chain in its
 // home region.
 func cliReader(getenv func(string) string) func() (secrets.Reader, error) {

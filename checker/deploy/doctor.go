@@ -265,7 +265,7 @@ func (d *doctor) functionChecks(ctx context.Context, fn *function, fnErr error) 
 		err = errors.New("a Slack credential is in plain text in the function's configuration")
 		fix = "store it in a KMS secret, export VPNCHECK_SLACK_SECRET=NAME, unset SLACK_WEBHOOK_URL and SLACK_BOT_TOKEN, run vpncheck setup and s deploy"
 	case strings.TrimSpace(fn.Env["VPNCHECK_SLACK_SECRET"]) == "":
-		err = errors.New("Slack is not configured (VPNCHECK_SLACK_SECRET is empty)")
+		err = errors.New("no Slack destination: VPNCHECK_SLACK_SECRET is empty")
 		fix = "export VPNCHECK_SLACK_SECRET=NAME (a KMS secret holding {\"webhook_url\": ...}) and run s deploy"
 	}
 	d.add("function environment ("+strings.Join(names, ", ")+") takes Slack from a KMS secret", err, fix)
