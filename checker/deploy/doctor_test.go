@@ -133,6 +133,10 @@ func TestDoctorFindsEachBrokenPiece(t *testing.T) {
 			d.fn.Environment = map[string]string{"SLACK_WEBHOOK_URL": webhookCanary, "VPNCHECK_STATE": "oss://" + d.cfg.StateBucket + "/vpncheck", "VPNCHECK_KEY_PEPPER_SECRET": "vpncheck/pepper"}
 			d.fc.SetFunction("vpncheck", d.fn)
 		}, "✗ function environment (SLACK_WEBHOOK_URL, VPNCHECK_KEY_PEPPER_SECRET, VPNCHECK_STATE) takes Slack from a KMS secret: a Slack credential is in plain text", "fix: store it in a KMS secret, export VPNCHECK_SLACK_SECRET=NAME"},
+		{"no Slack destination", func(d *deployed) {
+			delete(d.fn.Environment, "VPNCHECK_SLACK_SECRET")
+			d.fc.SetFunction("vpncheck", d.fn)
+		}, "takes Slack from a KMS secret: no Slack destination: VPNCHECK_SLACK_SECRET is empty", "fix: export VPNCHECK_SLACK_SECRET=NAME"},
 		{"versioned bucket", func(d *deployed) { d.oss.SetVersioning(d.cfg.StateBucket, "Enabled") },
 			"✗ state bucket " + "vpncheck-state-" + mgmt + " exists, is yours, private and never versioned: versioning is Enabled", "fix: use a new bucket whose versioning was never enabled"},
 		{"Slack secret missing", func(d *deployed) {
