@@ -36,6 +36,8 @@ const usage = `usage:
   vpncheck check [flags]              one check now: collect, evaluate, report
   vpncheck event --file EVENT.json    one change event (ActionTrail CloudEvent) as the function takes it
   vpncheck rules [--format text|json] the rule catalogue
+  vpncheck setup [--dry-run] [--yes]  prepare the account for the function (docs/deploy.md)
+  vpncheck doctor                     check a deployed function, one line per check
   vpncheck version
 Run 'vpncheck COMMAND -h' for a command's flags, 'vpncheck help env' for the environment.
 `
@@ -53,6 +55,10 @@ func runCLI(ctx context.Context, args []string, getenv func(string) string, stdo
 		return cmdRules(ctx, args[1:], getenv, stdout, stderr)
 	case "event":
 		return cmdEvent(ctx, args[1:], getenv, stdout, stderr)
+	case "setup":
+		return cmdSetup(ctx, args[1:], getenv, cliStdin, stdout, stderr)
+	case "doctor":
+		return cmdDoctor(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		return cmdVersion(ctx, getenv, stdout, stderr)
 	case "help", "-h", "--help":

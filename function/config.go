@@ -14,6 +14,7 @@ import (
 	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/fleet"
 	"github.com/vpncheck/vpncheck/checker/report"
+	"github.com/vpncheck/vpncheck/checker/secrets"
 	"github.com/vpncheck/vpncheck/checker/state"
 	"github.com/vpncheck/vpncheck/notify/slack"
 	"github.com/vpncheck/vpncheck/policies"
@@ -50,6 +51,13 @@ const (
 	// the fan-out invokes when the invocation's headers do not name them.
 	envFCFunctionName = "FC_FUNCTION_NAME"
 	envFCQualifier    = "FC_QUALIFIER"
+
+	// Secrets from KMS Secrets Manager and the deploy commands (secrets.go,
+	// setup.go; docs/deploy.md).
+	envSlackSecret     = "VPNCHECK_SLACK_SECRET"
+	envKeyPepperSecret = "VPNCHECK_KEY_PEPPER_SECRET"
+	envKMSEndpoint     = "VPNCHECK_KMS_ENDPOINT"
+	envRAMEndpoint     = "VPNCHECK_RAM_ENDPOINT"
 )
 
 // defaultDigest is how often the open findings are sent whole.
@@ -321,4 +329,28 @@ func orgSettingsFrom(accounts, exclude setting, getenv func(string) string) (org
 func (o orgSettings) settings() fleet.Settings {
 	return fleet.Settings{All: o.all, Accounts: o.accounts, Exclude: o.exclude, RoleName: o.roleName, ExternalID: o.externalID,
 		RMEndpoint: o.rmEndpoint, STSEndpoint: o.stsEndpoint, FCEndpoint: o.fcEndpoint}
+}
+
+// secretPepper is the key-fingerprint pepper held in the secret that
+// VPNCHECK_KEY_PEPPER_SECRET names, read through r; "" when the variable is
+// unset (the plain VPNCHECK_KEY_PEPPER, read beside it, then applies).
+func secretPepper(ctx context.Context, getenv func(string) string, r func() (secrets.Reader, error)) (pepper string, err error) {
+	name := strings.TrimSpace(getenv(envKeyPepperSecret))
+	if name == "" {
+		return "", nil
+	}
+	reader, err := r()
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", envKeyPepperSecret, err)
+	}
+	if strings.TrimSpace(getenv(envKeyPepper)) != "" {
+		return "", checker.Inputf("%s and %s are both set: keep the secret, unset the plain variable", envKeyPepperSecret, envKeyPepper)
+	}
+	if pepper, err = secrets.Pepper(ctx, reader, name); err != nil {
+		return "", fmt.Errorf("%s: %w", envKeyPepperSecret, err)
+	}
+	if pepper = strings.TrimSpace(pepper); len(pepper) < minKeyPepper {
+		return "", checker.Inputf("%s: the secret %s holds %d bytes: give a random pepper of at least %d (e.g. openssl rand -base64 32)", envKeyPepperSecret, name, len(pepper), minKeyPepper)
+	}
+	return pepper, nil
 }

@@ -38,6 +38,7 @@ type fcHandler struct {
 	// none); a pepper that cannot be used fails every invocation.
 	pepper    []byte
 	pepperErr error
+	secrets     *instanceSecrets // from KMS, read by the first invocation (secrets.go); nil: none
 }
 
 // fcResult is what an invocation returns: the report's summary and errors.
@@ -70,13 +71,21 @@ func serveFC() int {
 func newFCHandler(ctx context.Context, getenv func(string) string, log *slog.Logger) *fcHandler {
 	h := &fcHandler{getenv: getenv, log: log}
 	h.engine, h.remote, h.engineErr = instancePolicies(ctx, getenv)
-	h.notifier, h.notifierErr = notifierFromEnv(getenv)
 	h.pepper, h.pepperErr = keyPepper(getenv)
+	if needsKMS(getenv) {
+		h.secrets = &instanceSecrets{}
+	}
+	if strings.TrimSpace(getenv(envSlackSecret)) == "" {
+		h.notifier, h.notifierErr = notifierFromEnv(getenv)
+	}
 	switch {
 	case h.pepperErr != nil:
 		log.Error("key pepper is invalid: every invocation will fail", "error", h.pepperErr.Error())
 	case h.engineErr != nil:
 		log.Error("policies did not load: every invocation will fail", "error", h.engineErr.Error())
+	case h.secrets != nil:
+		log.Info("ready: secrets are read from KMS by the first invocation",
+			"slack_secret", getenv(envSlackSecret), "key_pepper_secret", getenv(envKeyPepperSecret))
 	case errors.Is(h.notifierErr, slack.ErrNotConfigured):
 		log.Warn("Slack is not configured: every invocation but a dry run will fail after its check, so that nobody mistakes it for a quiet one")
 	case h.notifierErr != nil:
@@ -97,7 +106,11 @@ func (h *fcHandler) handle(ctx context.Context, event []byte) (*fcResult, error)
 		fctx = &fccontext.FcContext{}
 	}
 	log := h.log.With("request_id", fctx.RequestID)
-	if h.getenv(envState) != "" && h.pepper == nil && h.pepperErr == nil {
+	if err := h.loadSecrets(ctx, fctx); err != nil {
+		log.Error("invocation failed: secrets not read", "error", err.Error())
+		return nil, err
+	}
+	if h.getenv(envState) != "" && h.pepper == nil && h.pepperErr == nil && h.secretPepper() == nil {
 		log.Warn(unpepperedWarning) // once per invocation, whatever it runs
 	}
 	if h.notifierErr != nil && !errors.Is(h.notifierErr, slack.ErrNotConfigured) {
@@ -157,6 +170,9 @@ func (h *fcHandler) basePlan(ctx context.Context, fctx *fccontext.FcContext, run
 		plan.SetupErr = err
 	}
 	plan.KeyPepper = h.pepper
+	if p := h.secretPepper(); p != nil {
+		plan.KeyPepper = p
+	}
 	if h.pepperErr != nil {
 		plan.SetupErr = h.pepperErr
 	}

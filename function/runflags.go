@@ -105,11 +105,22 @@ func (r *runFlags) plan(ctx context.Context, getenv func(string) string) (run.Pl
 		return plan, plan.EngineErr
 	}
 	if r.notify {
-		n, err := notifierFromEnv(getenv)
+		sg, err := slackGetenv(ctx, getenv, cliReader(getenv))
+		if err != nil {
+			return plan, fmt.Errorf("--notify: %w", err)
+		}
+		n, err := notifierFromEnv(sg)
 		if err != nil {
 			return plan, checker.Inputf("--notify: %v", err)
 		}
 		plan.Notifier = n
+	}
+	if strings.TrimSpace(getenv(envKeyPepperSecret)) != "" {
+		p, err := secretPepper(ctx, getenv, cliReader(getenv))
+		if err != nil {
+			return plan, err
+		}
+		r.pepper, plan.KeyPepper = []byte(p), []byte(p)
 	}
 	if r.state != "" {
 		r.fingerprints = true

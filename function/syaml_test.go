@@ -89,9 +89,16 @@ func TestServerlessDevsProject(t *testing.T) {
 				t.Errorf("%s: the commented example %s is not read by the code", name, m[1])
 			}
 		}
-		for _, k := range []string{"SLACK_WEBHOOK_URL", "VPNCHECK_REGIONS"} {
+		for _, k := range []string{envSlackSecret, "VPNCHECK_REGIONS"} {
 			if _, ok := p.Env[k]; !ok {
 				t.Errorf("%s: environment lacks %s", name, k)
+			}
+		}
+		// A Slack credential in the function's configuration can be read
+		// by anyone who can read the function: only the secret's name.
+		for _, k := range []string{"SLACK_WEBHOOK_URL", "SLACK_BOT_TOKEN"} {
+			if _, ok := p.Env[k]; ok {
+				t.Errorf("%s: environment sets %s: use %s", name, k, envSlackSecret)
 			}
 		}
 

@@ -821,7 +821,7 @@ func credentialHint(code string) string {
 	case strings.HasPrefix(code, "InvalidSecurityToken"):
 		return "the STS security token is invalid or expired"
 	case strings.HasPrefix(code, "Forbidden"), strings.HasPrefix(code, "Forbbiden"):
-		return "grant vpc:DescribeVpnConnections and vpc:DescribeRegions, see function/ram-policy.json"
+		return "grant vpc:DescribeVpnConnections and vpc:DescribeRegions (vpncheck setup creates that policy: docs/deploy.md)"
 	}
 	return ""
 }

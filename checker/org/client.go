@@ -88,7 +88,11 @@ func NewClient(cred credentials.Credential, endpoint string, o ClientOptions) (*
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = (&net.Dialer{Timeout: o.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
 	tr.ResponseHeaderTimeout = o.ReadTimeout
-	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	// Keep the roots the default transport trusts (a test's own CA).
+	if tr.TLSClientConfig == nil {
+		tr.TLSClientConfig = &tls.Config{}
+	}
+	tr.TLSClientConfig.MinVersion = tls.VersionTLS12
 	return &Client{
 		conf: openapiutil.Config{
 			Credential:     alibaba.LockCredential(cred),
@@ -187,8 +191,11 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// asAPIError turns the SDK's *tea.SDKError into an *APIError; other errors
-// (network, timeouts) pass unchanged.
+// AsAPIError turns a darabonba SDK's *tea.SDKError (any generated SDK's,
+// KMS's included) into an *APIError; other errors (network, timeouts) pass
+// unchanged.
+func AsAPIError(err error) error { return asAPIError(err) }
+
 func asAPIError(err error) error {
 	var se *tea.SDKError
 	if !errors.As(err, &se) {

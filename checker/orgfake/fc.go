@@ -31,7 +31,10 @@ type Invocation struct {
 }
 
 // FC fakes FC 3.0 InvokeFunction (ROA style, ACS3-HMAC-SHA256):
-// POST /2023-03-30/functions/{functionName}/invocations. An asynchronous
+// POST /2023-03-30/functions/{functionName}/invocations; and for vpncheck
+// doctor GetFunction (GET /2023-03-30/functions/{functionName}) and
+// ListTriggers (GET /2023-03-30/functions/{functionName}/triggers) of the
+// functions configured with SetFunction. An asynchronous
 // invocation answers 202; its task id is accepted once, a repeat answers
 // 409. Errors have FC 3.0's body {"Code","Message","RequestId"}. Its methods
 // are safe for concurrent use.
@@ -48,6 +51,35 @@ type FC struct {
 	tasks       map[string]bool // by function + "\x00" + task id
 	invocations []Invocation
 	refused     int
+	configs     map[string]FunctionConfig
+}
+
+// FunctionConfig is what GetFunction and ListTriggers answer for a
+// function.
+type FunctionConfig struct {
+	Role        string            // the role's ARN
+	Environment map[string]string // environmentVariables
+	LogProject  string
+	LogStore    string
+	Triggers    []Trigger
+}
+
+// Trigger is one trigger of a function.
+type Trigger struct {
+	Name   string
+	Type   string // "timer", "eventbridge", ...
+	Config string // triggerConfig, a JSON string
+}
+
+// SetFunction makes the function exist with cfg.
+func (s *FC) SetFunction(name string, cfg FunctionConfig) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.functions[name] = true
+	if s.configs == nil {
+		s.configs = map[string]FunctionConfig{}
+	}
+	s.configs[name] = cfg
 }
 
 // StartFC starts a fake that accepts the callers' credentials. Close it
@@ -85,8 +117,17 @@ func (s *FC) Refused() int {
 
 var invokePath = regexp.MustCompile(`^/2023-03-30/functions/([^/]+)/invocations$`)
 
+var (
+	functionPath = regexp.MustCompile(`^/2023-03-30/functions/([^/]+)$`)
+	triggersPath = regexp.MustCompile(`^/2023-03-30/functions/([^/]+)/triggers$`)
+)
+
 func (s *FC) serve(w http.ResponseWriter, r *http.Request) {
 	reqID := s.ids.next('F')
+	if r.Method == http.MethodGet {
+		s.serveGet(w, r, reqID)
+		return
+	}
 	status, aerr := s.answer(r)
 	w.Header().Set("x-fc-request-id", reqID)
 	w.Header().Set("x-acs-request-id", reqID)
@@ -147,4 +188,60 @@ func (s *FC) answer(r *http.Request) (int, *acsfake.Error) {
 	}
 	s.invocations = append(s.invocations, inv)
 	return http.StatusAccepted, nil
+}
+
+// serveGet answers GetFunction and ListTriggers.
+func (s *FC) serveGet(w http.ResponseWriter, r *http.Request, reqID string) {
+	w.Header().Set("x-fc-request-id", reqID)
+	w.Header().Set("x-acs-request-id", reqID)
+	ans, aerr := s.get(r)
+	if aerr != nil {
+		s.mu.Lock()
+		s.refused++
+		s.mu.Unlock()
+		writeJSON(w, aerr.Status, map[string]any{"Code": aerr.Code, "Message": aerr.Message, "RequestId": reqID})
+		return
+	}
+	writeJSON(w, http.StatusOK, ans)
+}
+
+func (s *FC) get(r *http.Request) (map[string]any, *acsfake.Error) {
+	if _, aerr := s.verify.Verify(r, nil); aerr != nil {
+		return nil, aerr
+	}
+	if v := r.Header.Get("x-acs-version"); v != FCVersion {
+		return nil, &acsfake.Error{Status: http.StatusBadRequest, Code: "InvalidArgument", Message: "unsupported API version " + v}
+	}
+	action := r.Header.Get("x-acs-action")
+	name := ""
+	if m := functionPath.FindStringSubmatch(r.URL.Path); m != nil && action == "GetFunction" {
+		name = m[1]
+	} else if m := triggersPath.FindStringSubmatch(r.URL.Path); m != nil && action == "ListTriggers" {
+		name = m[1]
+	} else {
+		return nil, &acsfake.Error{Status: http.StatusBadRequest, Code: "PathNotSupported", Message: "'GET' against '" + r.URL.Path + "' is not supported"}
+	}
+	s.mu.Lock()
+	cfg, ok := s.configs[name]
+	s.mu.Unlock()
+	if !ok {
+		return nil, &acsfake.Error{Status: http.StatusNotFound, Code: "FunctionNotFound", Message: "function '" + name + "' does not exist"}
+	}
+	if action == "ListTriggers" {
+		list := []map[string]any{}
+		for _, t := range cfg.Triggers {
+			list = append(list, map[string]any{"triggerName": t.Name, "triggerType": t.Type, "triggerConfig": t.Config, "qualifier": "LATEST", "status": "Ready"})
+		}
+		return map[string]any{"triggers": list, "nextToken": ""}, nil
+	}
+	env := map[string]any{}
+	for k, v := range cfg.Environment {
+		env[k] = v
+	}
+	ans := map[string]any{"functionName": name, "runtime": "go1", "handler": "vpncheck", "role": cfg.Role, "environmentVariables": env,
+		"memorySize": 256, "cpu": 0.25, "timeout": 300}
+	if cfg.LogProject != "" {
+		ans["logConfig"] = map[string]any{"project": cfg.LogProject, "logstore": cfg.LogStore, "enableRequestMetrics": true}
+	}
+	return ans, nil
 }

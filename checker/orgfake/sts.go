@@ -57,6 +57,8 @@ type STS struct {
 	onIssue  []func(accountID string, c acsfake.Credential)
 	calls    []AssumeRoleCall
 	lifetime time.Duration
+
+	identities map[string][2]string // label -> account id, user name
 }
 
 var (
@@ -118,6 +120,43 @@ func (s *STS) SetLifetime(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.lifetime = d
+}
+
+// SetIdentity makes GetCallerIdentity answer accountID (and userName, a
+// RAM user of it) for the credential labelled label.
+func (s *STS) SetIdentity(label, accountID, userName string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.identities == nil {
+		s.identities = map[string][2]string{}
+	}
+	s.identities[label] = [2]string{accountID, userName}
+}
+
+// identity answers GetCallerIdentity signed ACS3-HMAC-SHA256, as the
+// darabonba client sends it.
+func (s *STS) identity(r *http.Request, body []byte, call *AssumeRoleCall) (map[string]any, *acsfake.Error, *acsfake.Credential) {
+	label, aerr := s.verify.Verify(r, body)
+	if aerr != nil {
+		return nil, aerr, nil
+	}
+	call.Caller = label
+	if r.Header.Get("x-acs-version") != STSVersion {
+		return nil, &acsfake.Error{Status: http.StatusBadRequest, Code: "InvalidVersion", Message: "Specified parameter Version is not valid."}, nil
+	}
+	if r.Header.Get("x-acs-action") != "GetCallerIdentity" {
+		return nil, &acsfake.Error{Status: http.StatusNotFound, Code: "InvalidAction.NotFound", Message: "Specified api is not found, please check your url and method."}, nil
+	}
+	s.mu.Lock()
+	id, ok := s.identities[label]
+	s.mu.Unlock()
+	if !ok {
+		id = [2]string{label, "deployer"}
+	}
+	return map[string]any{
+		"AccountId": id[0], "UserId": "2" + strings.Repeat("0", 15), "PrincipalId": "2" + strings.Repeat("0", 15),
+		"IdentityType": "RAMUser", "Arn": "acs:ram::" + id[0] + ":user/" + id[1],
+	}, nil, nil
 }
 
 // OnIssue calls fn with every credential the fake issues, as it issues it.
@@ -193,6 +232,9 @@ func (s *STS) answer(r *http.Request, call *AssumeRoleCall) (map[string]any, *ac
 	body, err := readBody(r, 1<<20)
 	if err != nil {
 		return nil, &acsfake.Error{Status: http.StatusBadRequest, Code: "InvalidParameter", Message: "The request body is too large."}, nil
+	}
+	if strings.HasPrefix(r.Header.Get("Authorization"), "ACS3-") { // the darabonba client: GetCallerIdentity
+		return s.identity(r, body, call)
 	}
 	p := params(r, body)
 	label, aerr := s.verify.VerifyRPC(r, p)

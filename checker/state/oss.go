@@ -92,6 +92,16 @@ func openOSS(ctx context.Context, spec string, opt Options) (*ossStore, error) {
 	return s, nil
 }
 
+// NewOSSClient is an OSS client built as the store builds its own (no SDK
+// debug log, bounded timeouts and retries), for other jobs on the same
+// bucket: vpncheck setup and doctor.
+func NewOSSClient(opt Options) *oss.Client {
+	return newOSSClient(opt, retry.NewStandard(func(o *retry.RetryOptions) {
+		o.MaxAttempts = ossAttempts
+		o.MaxBackoff = ossMaxBackoff
+	}))
+}
+
 // newOSSClient builds an OSS client from the options.
 func newOSSClient(opt Options, retryer retry.Retryer) *oss.Client {
 	// Config is built field by field, not with oss.LoadDefaultConfig: that

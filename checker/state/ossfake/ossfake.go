@@ -4,8 +4,11 @@
 // OSS4-HMAC-SHA256 signatures, so the real client code runs in tests.
 //
 // It serves PutObject (with x-oss-forbid-overwrite), GetObject,
-// HeadObject, DeleteObject, ListObjectsV2 and GetBucketVersioning, with
-// fault injection and a request log.
+// HeadObject, DeleteObject, ListObjectsV2 and GetBucketVersioning, and for
+// vpncheck setup PutBucket, GetBucketInfo, PutBucketEncryption and
+// Put/GetBucketLifecycle, with fault injection and a request log. A
+// foreign bucket (another account's) answers AccessDenied, and
+// BucketAlreadyExists to PutBucket.
 package ossfake
 
 import (
@@ -41,6 +44,8 @@ type Config struct {
 	AccessKeyID, AccessKeySecret, SecurityToken string
 	// Buckets exist from the start, unversioned and empty.
 	Buckets []string
+	// Foreign buckets exist but belong to another account.
+	Foreign []string
 	// PageSize caps max-keys in ListObjectsV2 (default 1000), so tests can
 	// force many pages.
 	PageSize int
@@ -85,6 +90,9 @@ type Server struct {
 }
 
 type bucket struct {
+	acl        string // "private" unless set
+	sse        string // default server-side encryption: "", "AES256" or "KMS"
+	lifecycle  []byte // the LifecycleConfiguration XML as put; nil: none
 	versioning string // "", "Enabled" or "Suspended"
 	objects    map[string]object
 }
@@ -109,7 +117,7 @@ func New(t testing.TB, cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, buckets: map[string]*bucket{}}
 	for _, b := range cfg.Buckets {
-		s.buckets[b] = &bucket{objects: map[string]object{}}
+		s.buckets[b] = &bucket{acl: "private", objects: map[string]object{}}
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
@@ -124,6 +132,27 @@ func (s *Server) SetVersioning(bucketName, status string) {
 	defer s.mu.Unlock()
 	if b := s.buckets[bucketName]; b != nil {
 		b.versioning = status
+	}
+}
+
+// BucketSettings are a bucket's ACL, default encryption and lifecycle
+// configuration (XML as put, "" for none).
+func (s *Server) BucketSettings(bucketName string) (acl, sse, lifecycle string, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.buckets[bucketName]
+	if b == nil {
+		return "", "", "", false
+	}
+	return b.acl, b.sse, string(b.lifecycle), true
+}
+
+// SetACL sets a bucket's ACL ("private", "public-read", ...).
+func (s *Server) SetACL(bucketName, acl string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b := s.buckets[bucketName]; b != nil {
+		b.acl = acl
 	}
 }
 
@@ -263,6 +292,18 @@ func operation(r *http.Request, key string) string {
 		return "GetBucketVersioning"
 	case key == "" && r.Method == http.MethodGet && q.Get("list-type") == "2":
 		return "ListObjectsV2"
+	case key == "" && r.Method == http.MethodGet && q.Has("bucketInfo"):
+		return "GetBucketInfo"
+	case key == "" && r.Method == http.MethodPut && q.Has("encryption"):
+		return "PutBucketEncryption"
+	case key == "" && r.Method == http.MethodPut && q.Has("lifecycle"):
+		return "PutBucketLifecycle"
+	case key == "" && r.Method == http.MethodGet && q.Has("lifecycle"):
+		return "GetBucketLifecycle"
+	case key == "" && r.Method == http.MethodPut && q.Has("acl"):
+		return "PutBucketAcl"
+	case key == "" && r.Method == http.MethodPut && len(q) == 0:
+		return "PutBucket"
 	case key == "" || len(q) > 0: // other sub-resources: ?acl, ?tagging, ...
 		return "Unknown"
 	}
@@ -315,11 +356,79 @@ func (s *Server) writeError(w *recorder, r *http.Request, bucketName, key string
 
 // do runs one operation. s.mu is held.
 func (s *Server) do(w http.ResponseWriter, r *http.Request, op, bucketName, key string, body []byte) error {
+	if slices.Contains(s.cfg.Foreign, bucketName) {
+		if op == "PutBucket" {
+			return errorf(http.StatusConflict, "BucketAlreadyExists", "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.")
+		}
+		return errorf(http.StatusForbidden, "AccessDenied", "The bucket you access does not belong to you.")
+	}
 	b := s.buckets[bucketName]
+	if op == "PutBucket" {
+		if b != nil {
+			return errorf(http.StatusConflict, "BucketAlreadyExists", "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.")
+		}
+		acl := r.Header.Get("x-oss-acl")
+		if acl == "" {
+			acl = "private"
+		}
+		s.buckets[bucketName] = &bucket{acl: acl, objects: map[string]object{}}
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
 	if b == nil {
 		return errorf(http.StatusNotFound, "NoSuchBucket", "The specified bucket does not exist.")
 	}
 	switch op {
+	case "GetBucketInfo":
+		type info struct {
+			XMLName xml.Name `xml:"BucketInfo"`
+			Bucket  struct {
+				Name       string `xml:"Name"`
+				Location   string `xml:"Location"`
+				Region     string `xml:"Region"`
+				ACL        string `xml:"AccessControlList>Grant"`
+				Versioning string `xml:"Versioning,omitempty"`
+				SSE        string `xml:"ServerSideEncryptionRule>SSEAlgorithm"`
+			} `xml:"Bucket"`
+		}
+		var v info
+		v.Bucket.Name, v.Bucket.Location, v.Bucket.Region = bucketName, "oss-"+s.cfg.Region, s.cfg.Region
+		v.Bucket.ACL, v.Bucket.Versioning, v.Bucket.SSE = b.acl, b.versioning, b.sse
+		if v.Bucket.SSE == "" {
+			v.Bucket.SSE = "None"
+		}
+		writeXML(w, v)
+	case "PutBucketAcl":
+		b.acl = r.Header.Get("x-oss-acl")
+		w.WriteHeader(http.StatusOK)
+	case "PutBucketEncryption":
+		var rule struct {
+			Algorithm string `xml:"ApplyServerSideEncryptionByDefault>SSEAlgorithm"`
+		}
+		if xml.Unmarshal(body, &rule) != nil || (rule.Algorithm != "AES256" && rule.Algorithm != "KMS" && rule.Algorithm != "SM4") {
+			return errorf(http.StatusBadRequest, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.")
+		}
+		b.sse = rule.Algorithm
+		w.WriteHeader(http.StatusOK)
+	case "PutBucketLifecycle":
+		var conf struct {
+			Rules []struct {
+				ID     string `xml:"ID"`
+				Status string `xml:"Status"`
+			} `xml:"Rule"`
+		}
+		if xml.Unmarshal(body, &conf) != nil || len(conf.Rules) == 0 {
+			return errorf(http.StatusBadRequest, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.")
+		}
+		b.lifecycle = slices.Clone(body)
+		w.WriteHeader(http.StatusOK)
+	case "GetBucketLifecycle":
+		if b.lifecycle == nil {
+			return errorf(http.StatusNotFound, "NoSuchLifecycle", "No Row found in Lifecycle Table.")
+		}
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusOK)
+		w.Write(b.lifecycle)
 	case "GetBucketVersioning":
 		type status struct {
 			XMLName xml.Name `xml:"VersioningConfiguration"`
