@@ -119,6 +119,7 @@ func (r *runFlags) plan(ctx context.Context, getenv func(string) string) (run.Pl
 // finish prints the outcome's report and maps it to the exit status.
 func (r *runFlags) finish(out run.Outcome, stdout, stderr io.Writer) int {
 	if out.Report != nil {
+		out.Report.ProductVersion = buildVersion() // OCSF names its producer
 		if err := r.format.Report(stdout, out.Report); err != nil {
 			return fail(stderr, fmt.Errorf("write report: %w", err))
 		}

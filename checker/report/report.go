@@ -72,6 +72,11 @@ type Finding struct {
 	TunnelID         string   `json:"tunnel_id,omitempty"`
 	ExceptionExpired string   `json:"exception_expired,omitempty"` // expiry date of an exception that no longer applies
 
+	// Tags are the connection's tags (keys masked as everywhere else),
+	// for writers that label the resource (OCSF); not in the JSON report
+	// or the state. Findings of one connection share the map: read only.
+	Tags map[string]string `json:"-"`
+
 	// Lifecycle (see Lifecycle): a stable id of account, region,
 	// connection, tunnel and rule; new or open; when first seen.
 	ID               string     `json:"id"`
@@ -137,6 +142,10 @@ type Report struct {
 	// PolicyRevision is the revision of the team's policy bundle, when the
 	// policies came from one.
 	PolicyRevision string `json:"policy_revision,omitempty"`
+
+	// ProductVersion is the vpncheck build that wrote the report, for
+	// writers that name their producer (OCSF); set by the caller.
+	ProductVersion string `json:"-"`
 
 	// Lifecycle is what changed since the previous run, for notifiers.
 	Lifecycle Lifecycle `json:"-"`
