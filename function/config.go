@@ -51,6 +51,13 @@ const (
 	envFCQualifier    = "FC_QUALIFIER"
 )
 
+// Findings for a SIEM and Cloud Config custom-rule evaluations (fc_ocsf.go,
+// fc_config.go).
+const (
+	envLogFindings    = "VPNCHECK_LOG_FINDINGS"
+	envConfigEndpoint = "VPNCHECK_CONFIG_ENDPOINT"
+)
+
 // defaultDigest is how often the open findings are sent whole.
 const defaultDigest = 24 * time.Hour
 

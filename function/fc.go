@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -34,6 +35,7 @@ type fcHandler struct {
 	remote      *remotePolicies // a team bundle in OSS, re-checked each invocation
 	notifier    *slack.Notifier
 	notifierErr error
+	findingLog  io.Writer // the function's log, for VPNCHECK_LOG_FINDINGS (fc_ocsf.go)
 }
 
 // fcResult is what an invocation returns: the report's summary and errors.
@@ -55,7 +57,9 @@ type slackResult struct {
 // serveFC runs the Function Compute runtime loop; it returns only if the
 // runtime API goes away.
 func serveFC() int {
-	h := newFCHandler(context.Background(), os.Getenv, slog.New(slog.NewJSONHandler(os.Stdout, nil)))
+	stdout := &lockedWriter{w: os.Stdout} // the log and the OCSF lines share it (fc_ocsf.go)
+	h := newFCHandler(context.Background(), os.Getenv, slog.New(slog.NewJSONHandler(stdout, nil)))
+	h.findingLog = stdout
 	// The platform may send an initializer invoke; the SDK panics when none
 	// is registered. The work it would do is done above, once.
 	fc.RegisterInitializerFunction(func(ctx context.Context) {})
@@ -146,6 +150,9 @@ func (h *fcHandler) basePlan(ctx context.Context, fctx *fccontext.FcContext, run
 	if plan.Now, err = runClock(h.getenv); err != nil {
 		plan.SetupErr = err
 	}
+	if _, err = logFindingsMode(h.getenv); err != nil {
+		plan.SetupErr = err
+	}
 	if spec := h.getenv(envState); spec != "" {
 		// Opened per invocation: it signs with this invocation's
 		// credentials, which are not the last one's.
@@ -180,6 +187,7 @@ func (h *fcHandler) finish(log *slog.Logger, out run.Outcome, runKey string, dry
 			log.Warn("scan error", "region", e.Region, "code", e.Code, "message", scrub(e.Message), "request_id_api", e.RequestID)
 		}
 	}
+	h.logFindings(log, out, dryRun) // VPNCHECK_LOG_FINDINGS (fc_ocsf.go)
 	if d := out.Delivery; d != nil {
 		if res != nil {
 			res.Slack = &slackResult{Messages: d.Messages, Posted: d.Posted, Skipped: d.Skipped}
