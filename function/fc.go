@@ -17,6 +17,7 @@ import (
 	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/alibaba"
 	"github.com/vpncheck/vpncheck/checker/change"
+	"github.com/vpncheck/vpncheck/checker/configrule"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/checker/run"
 	"github.com/vpncheck/vpncheck/checker/state"
@@ -46,6 +47,7 @@ type fcResult struct {
 	Summary       report.Summary      `json:"summary"`
 	Errors        []report.ErrorEntry `json:"errors"`
 	Slack         *slackResult        `json:"slack,omitempty"`
+	Config        *configResult       `json:"config,omitempty"` // a Cloud Config rule's evaluations (fc_config.go)
 }
 
 type slackResult struct {
@@ -94,6 +96,9 @@ func (h *fcHandler) handle(ctx context.Context, event []byte) (*fcResult, error)
 		fctx = &fccontext.FcContext{}
 	}
 	log := h.log.With("request_id", fctx.RequestID)
+	if configrule.IsEvent(event) { // a Cloud Config custom rule (fc_config.go): no Slack involved
+		return h.handleConfigRule(ctx, fctx, log, event)
+	}
 	if h.notifierErr != nil && !errors.Is(h.notifierErr, slack.ErrNotConfigured) {
 		err := fmt.Errorf("slack configuration: %w", h.notifierErr)
 		log.Error("invocation failed", "error", err.Error())
