@@ -163,6 +163,14 @@ func TestFunctionConfigRule(t *testing.T) {
 		}
 	})
 
+	t.Run("put refused", func(t *testing.T) {
+		cfg.Inject(acsfake.Fault{Code: "NoPermission", Times: 1})
+		out, evs := invoke("tok-refused", configEvent(t, "tok-refused", connItem(weak), false, ""))
+		if !out.failed || !strings.Contains(string(out.body), "NoPermission") || !strings.Contains(string(out.body), "config:PutEvaluations") || len(evs) != 0 {
+			t.Errorf("outcome %v %s, %d evaluations", out.failed, out.body, len(evs))
+		}
+	})
+
 	if n := len(e.slack.Requests()); n != 0 {
 		t.Errorf("a Config rule event posted %d Slack requests", n)
 	}
