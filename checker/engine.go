@@ -238,6 +238,7 @@ func (e *Engine) findings(c *Connection, set ast.Set) ([]report.Finding, error) 
 			return fmt.Errorf("%w: connection %s: %v", ErrPolicy, ci.ID, err)
 		}
 		f.AccountID, f.Region, f.ConnectionID, f.ConnectionName, f.VPNGatewayID = ci.AccountID, ci.Region, ci.ID, ci.Name, ci.VPNGatewayID
+		f.Tags = ci.Tags
 		// Share the catalogue's copy of texts every finding of a rule repeats.
 		if r := e.byID[f.Rule]; r != nil {
 			if f.Title == r.Title {

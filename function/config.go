@@ -60,6 +60,13 @@ const (
 	envRAMEndpoint     = "VPNCHECK_RAM_ENDPOINT"
 )
 
+// Findings for a SIEM and Cloud Config custom-rule evaluations (fc_ocsf.go,
+// fc_config.go).
+const (
+	envLogFindings    = "VPNCHECK_LOG_FINDINGS"
+	envConfigEndpoint = "VPNCHECK_CONFIG_ENDPOINT"
+)
+
 // defaultDigest is how often the open findings are sent whole.
 const defaultDigest = 24 * time.Hour
 

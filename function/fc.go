@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/alibaba"
 	"github.com/vpncheck/vpncheck/checker/change"
+	"github.com/vpncheck/vpncheck/checker/configrule"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/checker/run"
 	"github.com/vpncheck/vpncheck/checker/state"
@@ -36,9 +38,10 @@ type fcHandler struct {
 	notifierErr error
 	// pepper keys the state's key fingerprints (VPNCHECK_KEY_PEPPER, nil:
 	// none); a pepper that cannot be used fails every invocation.
-	pepper    []byte
-	pepperErr error
-	secrets     *instanceSecrets // from KMS, read by the first invocation (secrets.go); nil: none
+	pepper     []byte
+	pepperErr  error
+	secrets    *instanceSecrets // from KMS, read by the first invocation (secrets.go); nil: none
+	findingLog io.Writer        // the function's log, for VPNCHECK_LOG_FINDINGS (fc_ocsf.go)
 }
 
 // fcResult is what an invocation returns: the report's summary and errors.
@@ -49,6 +52,7 @@ type fcResult struct {
 	Summary       report.Summary      `json:"summary"`
 	Errors        []report.ErrorEntry `json:"errors"`
 	Slack         *slackResult        `json:"slack,omitempty"`
+	Config        *configResult       `json:"config,omitempty"` // a Cloud Config rule's evaluations (fc_config.go)
 }
 
 type slackResult struct {
@@ -60,7 +64,9 @@ type slackResult struct {
 // serveFC runs the Function Compute runtime loop; it returns only if the
 // runtime API goes away.
 func serveFC() int {
-	h := newFCHandler(context.Background(), os.Getenv, slog.New(slog.NewJSONHandler(os.Stdout, nil)))
+	stdout := &lockedWriter{w: os.Stdout} // the log and the OCSF lines share it (fc_ocsf.go)
+	h := newFCHandler(context.Background(), os.Getenv, slog.New(slog.NewJSONHandler(stdout, nil)))
+	h.findingLog = stdout
 	// The platform may send an initializer invoke; the SDK panics when none
 	// is registered. The work it would do is done above, once.
 	fc.RegisterInitializerFunction(func(ctx context.Context) {})
@@ -106,6 +112,9 @@ func (h *fcHandler) handle(ctx context.Context, event []byte) (*fcResult, error)
 		fctx = &fccontext.FcContext{}
 	}
 	log := h.log.With("request_id", fctx.RequestID)
+	if configrule.IsEvent(event) { // a Cloud Config custom rule (fc_config.go): no Slack involved
+		return h.handleConfigRule(ctx, fctx, log, event)
+	}
 	if err := h.loadSecrets(ctx, fctx); err != nil {
 		log.Error("invocation failed: secrets not read", "error", err.Error())
 		return nil, err
@@ -176,6 +185,9 @@ func (h *fcHandler) basePlan(ctx context.Context, fctx *fccontext.FcContext, run
 	if h.pepperErr != nil {
 		plan.SetupErr = h.pepperErr
 	}
+	if _, err = logFindingsMode(h.getenv); err != nil {
+		plan.SetupErr = err
+	}
 	if spec := strings.TrimSpace(h.getenv(envState)); spec != "" {
 		if err := checkStateLocation(spec, envState, fctx.Region); err != nil {
 			plan.SetupErr = err // a failed invocation that says why, before anything runs
@@ -214,6 +226,7 @@ func (h *fcHandler) finish(log *slog.Logger, out run.Outcome, runKey string, dry
 			log.Warn("scan error", "region", e.Region, "code", e.Code, "message", scrub(e.Message), "request_id_api", e.RequestID)
 		}
 	}
+	h.logFindings(log, out, dryRun) // VPNCHECK_LOG_FINDINGS (fc_ocsf.go)
 	if d := out.Delivery; d != nil {
 		if res != nil {
 			res.Slack = &slackResult{Messages: d.Messages, Posted: d.Posted, Skipped: d.Skipped}

@@ -146,6 +146,7 @@ func (r *runFlags) finish(out run.Outcome, stdout, stderr io.Writer) int {
 		slog.New(slog.NewTextHandler(stderr, nil)).Warn(unpepperedWarning)
 	}
 	if out.Report != nil {
+		out.Report.ProductVersion = buildVersion() // OCSF names its producer
 		if err := r.format.Report(stdout, out.Report); err != nil {
 			return fail(stderr, fmt.Errorf("write report: %w", err))
 		}

@@ -21,6 +21,7 @@ type Writer interface {
 var formats = map[string]Writer{
 	"text": textWriter{},
 	"json": jsonWriter{},
+	"ocsf": ocsfWriter{},
 }
 
 // Formats lists the format names, sorted.

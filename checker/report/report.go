@@ -76,6 +76,11 @@ type Finding struct {
 	Side             string `json:"side,omitempty"`
 	ExceptionExpired string `json:"exception_expired,omitempty"` // expiry date of an exception that no longer applies
 
+	// Tags are the connection's tags (keys masked as everywhere else),
+	// for writers that label the resource (OCSF); not in the JSON report
+	// or the state. Findings of one connection share the map: read only.
+	Tags map[string]string `json:"-"`
+
 	// Lifecycle (see Lifecycle): a stable id of account, region,
 	// connection, tunnel and rule; new or open; when first seen.
 	ID               string     `json:"id"`
@@ -158,6 +163,10 @@ type Report struct {
 	// bundle's revision, or "built-in " and the built-in set's hash (see
 	// checker.Engine.PolicyRevision).
 	PolicyRevision string `json:"policy_revision,omitempty"`
+
+	// ProductVersion is the vpncheck build that wrote the report, for
+	// writers that name their producer (OCSF); set by the caller.
+	ProductVersion string `json:"-"`
 
 	// Lifecycle is what changed since the previous run, for notifiers.
 	Lifecycle Lifecycle `json:"-"`

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/output"
+	"github.com/vpncheck/vpncheck/checker/run"
+)
+
+// logFindingsOCSF is the one value of VPNCHECK_LOG_FINDINGS: each new,
+// changed and resolved finding is also written to the function's log as
+// one OCSF Compliance Finding a line, for Log Service and a SIEM reading it.
+const logFindingsOCSF = "ocsf"
+
+// logFindingsMode reads VPNCHECK_LOG_FINDINGS: empty or "off", or "ocsf".
+func logFindingsMode(getenv func(string) string) (string, error) {
+	switch v := strings.ToLower(strings.TrimSpace(getenv(envLogFindings))); v {
+	case "", "off", "none":
+		return "", nil
+	case logFindingsOCSF:
+		return v, nil
+	default:
+		return "", checker.Inputf("%s: %q is not ocsf or off", envLogFindings, v)
+	}
+}
+
+// lockedWriter serialises whole writes, so that the JSON log lines of
+// concurrent invocations and the OCSF lines never interleave.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// logFindings writes the run's news as OCSF lines to the function's log
+// when VPNCHECK_LOG_FINDINGS=ocsf. A dry run posts nothing, and logs none.
+func (h *fcHandler) logFindings(log *slog.Logger, out run.Outcome, dryRun bool) {
+	if out.Report == nil || dryRun || h.findingLog == nil {
+		return
+	}
+	if mode, err := logFindingsMode(h.getenv); err != nil || mode != logFindingsOCSF {
+		return // a bad value failed the run before it started (basePlan)
+	}
+	out.Report.ProductVersion = buildVersion()
+	scrub := func(b []byte) []byte { return b }
+	if out.Secrets != nil { // a last guard: the report holds no key
+		scrub = func(b []byte) []byte { return []byte(out.Secrets.Scrub(string(b))) }
+	}
+	n := 0
+	err := output.OCSFEvents(out.Report, true, func(line []byte) error {
+		n++
+		_, err := h.findingLog.Write(scrub(line))
+		return err
+	})
+	if err != nil {
+		log.Error("OCSF findings not logged", "error", err.Error())
+		return
+	}
+	log.Info("OCSF findings logged", "lines", n)
+}
