@@ -88,8 +88,8 @@ func cmdVersion(ctx context.Context, getenv func(string) string, stdout, stderr 
 	pol := "built-in " + compiled.SourceHash[:12]
 	if rev := eng.Revision(); rev != "" {
 		pol = "built-in and team bundle revision " + rev
-	} else if !eng.Compiled() {
-		pol = "built-in and " + getenv(envPolicyDir)
+	} else if dir := getenv(envPolicyDir); dir != "" {
+		pol = "built-in and " + dir
 	}
 	fmt.Fprintf(stdout, "policies: %s, %s\n", pol, report.Plural(len(eng.Rules()), "rule"))
 	return exitOK

@@ -12,9 +12,9 @@ import (
 	"github.com/vpncheck/vpncheck/checker/compiled/rt"
 )
 
-// SourceHash is rt.SourceHash of the built-in policies and data this
-// code was generated from.
-const SourceHash = "7caa9c5758753bf3bd79d56e9f2e2a77bbef2dde419e83c4e82ceca632d6a076"
+// SourceHash is rt.SourceHash of the built-in modules this code was
+// generated from (the data is read at run time).
+const SourceHash = "a7923ddde1df6646d6992be956a28171eea78e8729d4d3f70b4d5d788b98b75f"
 
 // Policy is the compiled entrypoint over one copy of the policy data.
 type Policy struct {
