@@ -18,14 +18,15 @@ var diffConnections = flag.Int("diff.connections", 2000,
 	"varied generated connections the compiled/interpreted differential test judges (go test ./checker -run Differential -diff.connections 50000)")
 
 // interpreted is eng with the compiled policies switched off: OPA's
-// interpreter on the same policies and data, the reference.
+// interpreter on the same policies (a team's rules too) and data, the
+// reference.
 func interpreted(t testing.TB, eng *Engine) *Engine {
 	t.Helper()
 	if eng.compiled == nil {
 		t.Fatal("the built-in engine does not run compiled")
 	}
 	ref := *eng
-	ref.compiled = nil
+	ref.compiled, ref.team = nil, nil // everything in OPA, team rules included
 	return &ref
 }
 

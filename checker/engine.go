@@ -2,6 +2,9 @@ package checker
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -58,10 +61,13 @@ type Engine struct {
 	disabled []string
 	// tagPolicy governs exceptions declared by connection tags.
 	tagPolicy TagPolicy
-	// compiled is the built-in policies compiled ahead of time, set only
-	// when the loaded policies and data are exactly those (else nil, and
-	// query runs).
+	// compiled is the built-in rules compiled ahead of time, set when the
+	// built-in modules are the ones it was generated from, whatever the
+	// data (else nil, and query runs everything).
 	compiled *compiled.Policy
+	// team runs a team's own rules in OPA beside compiled (nil without
+	// team rules).
+	team *rego.PreparedEvalQuery
 }
 
 // ruleSeverity is a rule's catalogue severity.
@@ -128,42 +134,50 @@ func newEngine(ctx context.Context, set *policies.Set) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: prepare %s: %s", ErrPolicy, Entrypoint, oneLine(err.Error()))
 	}
-	// The built-in policies and data, exactly, run as Go compiled from
-	// OPA's plan; a team's rules, a data override or tests run in OPA.
+	// The built-in rules run as Go compiled from OPA's plan over whatever
+	// data the team set; a team's own rules run in OPA beside them, unless
+	// they could see or change what a built-in rule gives (then all of it
+	// runs in OPA, the reference).
 	if e.compiled, err = compiled.For(set.Modules, set.Data); err != nil {
 		return nil, fmt.Errorf("%w: compiled policies: %v", ErrPolicy, err)
 	}
-	if e.policyRevision, err = policyRevision(set, e.compiled != nil); err != nil {
+	if e.compiled != nil && hasTeamModules(set) {
+		if e.team, err = teamBeside(ctx, set); err != nil {
+			return nil, err
+		}
+		if e.team == nil {
+			e.compiled = nil
+		}
+	}
+	if e.policyRevision, err = policyRevision(set); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrPolicy, err)
 	}
 	return e, nil
 }
 
 // policyRevision names a loaded set as `vpncheck version` does: the team
-// bundle's .manifest revision; else "built-in " and the first 12 hex digits
-// of the built-in set's hash (compiled.SourceHash); else, for a team
-// directory or a bundle without a revision, "built-in and team " and the
-// hash of everything that runs, so two reports judged by different rules
-// never carry the same name.
-func policyRevision(set *policies.Set, builtin bool) (string, error) {
+// bundle's .manifest revision; else "built-in " (or, with a team's
+// directory, "built-in and team ") and 12 hex digits of a hash of the
+// modules and the data, so two reports judged by different rules or
+// thresholds never carry the same name.
+func policyRevision(set *policies.Set) (string, error) {
 	if set.Revision != "" {
 		return set.Revision, nil
 	}
-	if builtin {
-		return "built-in " + compiled.SourceHash[:12], nil
-	}
-	h, err := rt.SourceHash(set.Modules, set.Data)
+	h, err := rt.SourceHash(set.Modules)
 	if err != nil {
 		return "", err
 	}
-	team := set.Source != ""
-	for name := range set.Modules {
-		team = team || strings.HasPrefix(name, "custom:")
+	data, err := json.Marshal(set.Data)
+	if err != nil {
+		return "", fmt.Errorf("hash policy data: %w", err)
 	}
-	if team {
-		return "built-in and team " + h[:12], nil
+	sum := sha256.Sum256(append([]byte(h+"\n"), data...))
+	id := hex.EncodeToString(sum[:6])
+	if set.Source != "" || hasTeamModules(set) {
+		return "built-in and team " + id, nil
 	}
-	return "built-in " + h[:12], nil
+	return "built-in " + id, nil
 }
 
 // Rules is the catalogue, ordered by id.
@@ -178,8 +192,8 @@ func (e *Engine) Revision() string { return e.revision }
 // "built-in and team <hash>" (see policyRevision).
 func (e *Engine) PolicyRevision() string { return e.policyRevision }
 
-// Compiled reports whether the built-in policies run compiled ahead of
-// time (the policies and data are exactly the built-in ones).
+// Compiled reports whether the built-in rules run compiled ahead of time
+// (the built-in modules are the ones the code was generated from).
 func (e *Engine) Compiled() bool { return e.compiled != nil }
 
 // Config is what vpncheck's Go code reads of the validated policy data.
@@ -195,23 +209,43 @@ func config(data map[string]any) map[string]any {
 // errEvalTimeout is one connection's evaluation passing the engine's bound.
 var errEvalTimeout = errors.New("evaluation timed out")
 
-// evaluate runs the entrypoint on one connection. The result is read
-// straight from OPA's values, sparing a conversion to Go maps.
+// evaluate runs the entrypoint on one connection: the compiled built-in
+// rules with a team's rules beside them, or everything in OPA. The
+// result is read straight from OPA's values, sparing a conversion to Go
+// maps.
 func (e *Engine) evaluate(ctx context.Context, c *Connection) ([]report.Finding, error) {
-	if e.compiled != nil {
-		set, err := e.compiled.Findings(c.astValue())
+	in := c.astValue()
+	if e.compiled == nil {
+		set, err := e.interpret(ctx, e.query, in, c)
 		if err != nil {
-			return nil, fmt.Errorf("%w: evaluate connection %s: %s", ErrPolicy, c.Connection.ID, oneLine(err.Error()))
+			return nil, err
 		}
 		return e.findings(c, set)
 	}
+	set, err := e.compiled.Findings(in)
+	if err != nil {
+		return nil, fmt.Errorf("%w: evaluate connection %s: %s", ErrPolicy, c.Connection.ID, oneLine(err.Error()))
+	}
+	if e.team != nil {
+		more, err := e.interpret(ctx, *e.team, in, c)
+		if err != nil {
+			return nil, err
+		}
+		set = set.Union(more)
+	}
+	return e.findings(c, set)
+}
+
+// interpret evaluates the entrypoint with OPA on one connection's input,
+// within the engine's evaluation bound.
+func (e *Engine) interpret(ctx context.Context, q rego.PreparedEvalQuery, in ast.Value, c *Connection) (ast.Set, error) {
 	qctx := ctx
 	if e.evalTimeout > 0 {
 		var cancel context.CancelFunc
 		qctx, cancel = context.WithTimeout(ctx, e.evalTimeout)
 		defer cancel()
 	}
-	rs, err := e.query.Eval(qctx, rego.EvalParsedInput(c.astValue()), rego.EvalGenerateJSON(keepTerm))
+	rs, err := q.Eval(qctx, rego.EvalParsedInput(in), rego.EvalGenerateJSON(keepTerm))
 	if err != nil && ctx.Err() == nil && qctx.Err() != nil {
 		return nil, errEvalTimeout
 	}
@@ -225,7 +259,7 @@ func (e *Engine) evaluate(ctx context.Context, c *Connection) ([]report.Finding,
 	if !ok {
 		return nil, fmt.Errorf("%w: %s is not a set of findings", ErrPolicy, Entrypoint)
 	}
-	return e.findings(c, set)
+	return set, nil
 }
 
 // findings reads one connection's set of findings, from either path.

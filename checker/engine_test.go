@@ -289,14 +289,10 @@ func TestEngineBoundsFindingText(t *testing.T) {
 // Two subnet-any findings on one connection (its local and its remote
 // side) carry their side, so their ids differ: the state keeps both, and
 // fixing one side resolves that one alone. Both the compiled policies and
-// the interpreter (custom data forces it) say so.
+// the interpreter say so.
 func TestEngineSubnetAnySides(t *testing.T) {
 	ctx := context.Background()
-	inter, err := NewEngine(ctx, Policies{Builtin: policies.FS, Custom: fstest.MapFS{"data.json": {Data: []byte(`{"vpncheck": {"config": {"psk": {"min_length": 4}}}}`)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, eng := range map[string]*Engine{"compiled": builtin(t), "interpreter": inter} {
+	for name, eng := range map[string]*Engine{"compiled": builtin(t), "interpreter": interpreted(t, builtin(t))} {
 		inv := NewInventory()
 		inv.add("cn-test", []*Connection{normalizeJSON(t, `{"VpnConnectionId": "vco-1", "LocalSubnet": "0.0.0.0/0", "RemoteSubnet": "0.0.0.0/0"}`)})
 		res, err := eng.Check(ctx, inv, Options{})

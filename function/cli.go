@@ -13,7 +13,6 @@ import (
 
 	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/alibaba"
-	"github.com/vpncheck/vpncheck/checker/compiled"
 	"github.com/vpncheck/vpncheck/checker/output"
 	"github.com/vpncheck/vpncheck/checker/region"
 	"github.com/vpncheck/vpncheck/checker/report"
@@ -92,11 +91,11 @@ func cmdVersion(ctx context.Context, getenv func(string) string, stdout, stderr 
 	if err != nil {
 		return fail(stderr, err)
 	}
-	pol := "built-in " + compiled.SourceHash[:12]
+	pol := eng.PolicyRevision() // what every report's policy_revision says
 	if rev := eng.Revision(); rev != "" {
 		pol = "built-in and team bundle revision " + rev
-	} else if !eng.Compiled() {
-		pol = "built-in and " + getenv(envPolicyDir)
+	} else if dir := getenv(envPolicyDir); dir != "" {
+		pol += " (" + dir + ")"
 	}
 	fmt.Fprintf(stdout, "policies: %s, %s\n", pol, report.Plural(len(eng.Rules()), "rule"))
 	return exitOK

@@ -3,18 +3,27 @@ package compiled
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/vpncheck/vpncheck/checker/compiled/rt"
 )
 
-// For returns the compiled policy for a loaded policy set when the set is
-// exactly the one the code was generated from (its modules and data have
-// SourceHash), or nil: a team's rules, a data override or another
-// built-in tree run in OPA's interpreter.
+// For returns the compiled built-in rules for a loaded policy set whose
+// built-in modules (named "builtin:...") are exactly the ones the code was
+// generated from (SourceHash), over the set's data, whatever a team's
+// data changed in it; nil when the built-in modules differ (another
+// tree, or the built-in rules left out). A team's own modules are not
+// part of it: the caller runs them beside it (see checker's engine).
 func For(modules map[string]*ast.Module, data map[string]any) (*Policy, error) {
-	h, err := rt.SourceHash(modules, data)
+	builtin := make(map[string]*ast.Module, len(modules))
+	for name, m := range modules {
+		if strings.HasPrefix(name, "builtin:") {
+			builtin[name] = m
+		}
+	}
+	h, err := rt.SourceHash(builtin)
 	if err != nil {
 		return nil, err
 	}

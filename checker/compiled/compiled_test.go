@@ -37,7 +37,7 @@ func TestGeneratedCodeIsCurrent(t *testing.T) {
 		t.Fatal("policy_gen.go is stale: the built-in policies, their data or tools/irgen changed; run go generate ./checker/compiled")
 	}
 	set := load(t, policies.Options{})
-	h, err := rt.SourceHash(set.Modules, set.Data)
+	h, err := rt.SourceHash(set.Modules)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,20 +46,26 @@ func TestGeneratedCodeIsCurrent(t *testing.T) {
 	}
 }
 
-// For gives the compiled policy for the built-in set only: a team's rule,
-// a data override or the built-in rules left out keep the interpreter.
-func TestForOnlyTheBuiltInSet(t *testing.T) {
+// For gives the compiled built-in rules whenever the built-in modules are
+// the ones the code was generated from: over a team's data too, and
+// beside a team's rules (which the engine runs in OPA); not when the
+// built-in rules are left out.
+func TestForTheBuiltInModules(t *testing.T) {
 	set := load(t, policies.Options{})
 	if p, err := compiled.For(set.Modules, set.Data); err != nil || p == nil {
 		t.Fatalf("built-in set: %v, %v", p, err)
 	}
-	custom := load(t, policies.Options{Custom: os.DirFS("../../examples/team-policies/custom_rule"), Source: "example"})
-	if p, _ := compiled.For(custom.Modules, custom.Data); p != nil {
-		t.Error("a team's rules ran compiled")
-	}
 	set.Data["vpncheck"].(map[string]any)["config"].(map[string]any)["disabled_rules"] = []any{"ike-v1"}
-	if p, _ := compiled.For(set.Modules, set.Data); p != nil {
-		t.Error("a data override ran compiled")
+	if p, err := compiled.For(set.Modules, set.Data); err != nil || p == nil {
+		t.Errorf("a data override left the compiled path: %v, %v", p, err)
+	}
+	custom := load(t, policies.Options{Custom: os.DirFS("../../examples/team-policies/custom_rule"), Source: "example"})
+	if p, err := compiled.For(custom.Modules, custom.Data); err != nil || p == nil {
+		t.Errorf("a team's rules took the built-in rules off the compiled path: %v, %v", p, err)
+	}
+	without := load(t, policies.Options{Custom: os.DirFS("../../examples/team-policies/custom_rule"), Source: "example", NoBuiltinRules: true})
+	if p, _ := compiled.For(without.Modules, without.Data); p != nil {
+		t.Error("the built-in rules left out, yet compiled code ran")
 	}
 }
 
@@ -250,7 +256,7 @@ func randomInput(rng *rand.Rand) ast.Value {
 func BenchmarkSourceHash(b *testing.B) {
 	set := load(b, policies.Options{})
 	for b.Loop() {
-		if _, err := rt.SourceHash(set.Modules, set.Data); err != nil {
+		if _, err := rt.SourceHash(set.Modules); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -12,9 +12,9 @@ import (
 	"github.com/vpncheck/vpncheck/checker/compiled/rt"
 )
 
-// SourceHash is rt.SourceHash of the built-in policies and data this
-// code was generated from.
-const SourceHash = "5679ab5f73446702c28498364449a69024fb5b3f765c46ea153ec78300e9f81a"
+// SourceHash is rt.SourceHash of the built-in modules this code was
+// generated from (the data is read at run time).
+const SourceHash = "3bb9e473957fd4b5757bdb599402662c174c668f0f126ce3516ab87d1b9fbdfa"
 
 // Policy is the compiled entrypoint over one copy of the policy data.
 type Policy struct {

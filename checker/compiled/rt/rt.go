@@ -402,11 +402,12 @@ func Sprintf(f, args *ast.Term) (*ast.Term, error) {
 	return ast.StringTerm(fmt.Sprintf(string(format), vals...)), nil
 }
 
-// SourceHash identifies a policy set: its modules (by name, as OPA prints
-// them, with their METADATA) and its data. The generated code carries the
-// hash of the set it was generated from; an engine uses it only for a set
-// with the same hash.
-func SourceHash(modules map[string]*ast.Module, data map[string]any) (string, error) {
+// SourceHash identifies the policies the generated code runs: the
+// modules (by name, as OPA prints them, with their METADATA), not the
+// data, which the code reads at run time like the interpreter does. The
+// generated code carries the hash of the modules it was generated from;
+// an engine uses it only for modules with the same hash.
+func SourceHash(modules map[string]*ast.Module) (string, error) {
 	names := make([]string, 0, len(modules))
 	for name := range modules {
 		names = append(names, name)
@@ -421,11 +422,6 @@ func SourceHash(modules map[string]*ast.Module, data map[string]any) (string, er
 		}
 		fmt.Fprintf(h, "module %q %d\n%s\n%d\n%s\n", name, len(m.String()), m.String(), len(ann), ann)
 	}
-	d, err := json.Marshal(data)
-	if err != nil {
-		return "", fmt.Errorf("hash data: %w", err)
-	}
-	fmt.Fprintf(h, "data %d\n%s\n", len(d), d)
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 

@@ -39,7 +39,7 @@ func Generate(ctx context.Context, pkg string) ([]byte, error) {
 
 // generate writes the Go for a loaded policy set.
 func generate(ctx context.Context, set *policies.Set, pkg string) ([]byte, error) {
-	hash, err := rt.SourceHash(set.Modules, set.Data)
+	hash, err := rt.SourceHash(set.Modules)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +57,7 @@ func generate(ctx context.Context, set *policies.Set, pkg string) ([]byte, error
 	b.WriteString("//lint:file-ignore SA4006 the plan binds values (a scan's key, a copy) that the rules do not all read\n\n")
 	fmt.Fprintf(&b, "package %s\n\n", pkg)
 	b.WriteString("import (\n\t\"sync\"\n\n\t\"github.com/open-policy-agent/opa/v1/ast\"\n\n\t\"github.com/vpncheck/vpncheck/checker/compiled/rt\"\n)\n\n")
-	fmt.Fprintf(&b, "// SourceHash is rt.SourceHash of the built-in policies and data this\n// code was generated from.\nconst SourceHash = %q\n\n", hash)
+	fmt.Fprintf(&b, "// SourceHash is rt.SourceHash of the built-in modules this code was\n// generated from (the data is read at run time).\nconst SourceHash = %q\n\n", hash)
 	b.WriteString(body)
 	src, err := format.Source(b.Bytes())
 	if err != nil {
