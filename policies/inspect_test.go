@@ -112,7 +112,7 @@ func zeros(n int, format string, size int) []entry {
 // accepted any number of files, any total and any file it ignores.
 func TestBundleBounds(t *testing.T) {
 	rk, _ := testKeys(t)
-	example := os.DirFS("examples/custom_rule")
+	example := os.DirFS("../examples/team-policies/custom_rule")
 	unsigned := entries(t, build(t, example, "r1", exampleRoots, "", "", nil))
 	signed := entries(t, build(t, example, "r1", exampleRoots, rk.private, "RS256", nil))
 	filler := MaxBundleFilesLeft(len(unsigned))
