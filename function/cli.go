@@ -158,8 +158,8 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (map[string]b
 
 // examples holds one example per command, printed under its flags.
 var examples = map[string]string{
-	"vpncheck check": "vpncheck check --regions cn-hangzhou,cn-shanghai --min-severity medium --format json",
-	"vpncheck event": "vpncheck event --file event.json --inventory saved.json --state ./state",
+	"vpncheck check":  "vpncheck check --regions cn-hangzhou,cn-shanghai --min-severity medium --format json",
+	"vpncheck event":  "vpncheck event --file event.json --inventory saved.json --state ./state",
 	"vpncheck rules":  "vpncheck rules --policies ./team-policies --format json",
 	"vpncheck setup":  "vpncheck setup --state-bucket vpncheck-state-1234567890123456 --slack-secret vpncheck/slack --dry-run",
 	"vpncheck doctor": "vpncheck doctor --function vpncheck",
