@@ -14,7 +14,7 @@ import (
 
 // SourceHash is rt.SourceHash of the built-in policies and data this
 // code was generated from.
-const SourceHash = "7caa9c5758753bf3bd79d56e9f2e2a77bbef2dde419e83c4e82ceca632d6a076"
+const SourceHash = "3684c9045b8b6609c07365cd8d4a1d7cd0d6c7b9c8e64e109685df6a5a9079fa"
 
 // Policy is the compiled entrypoint over one copy of the policy data.
 type Policy struct {

@@ -156,6 +156,14 @@ func appendFinding(b []byte, f *report.Finding) ([]byte, error) {
 		b = append(b, ',')
 		b = str(b, "previous_severity", f.PreviousSeverity.String())
 	}
+	if f.Fix != nil {
+		fb, err := marshalIndent(f.Fix, "      ")
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, ","+in+"fix\": "...)
+		b = append(b, fb...)
+	}
 	return append(b, "\n    }"...), nil
 }
 

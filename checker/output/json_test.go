@@ -187,6 +187,12 @@ func TestJSONRandomFindingsByteIdentical(t *testing.T) {
 				f.PreviousSeverity = &s
 			}
 			if rng.IntN(2) == 0 {
+				f.Fix = &report.Fix{API: report.FixAPI{Action: text(), Region: text(),
+					Parameters: map[string]any{"RegionId": text(), "IkeConfig": text(), "EnableDpd": true,
+						"TunnelOptionsSpecification": map[string]any{"TunnelIkeConfig": map[string]any{"IkeEncAlg": text()}}}},
+					CLI: text(), Terraform: report.FixTerraform{Resource: text(), Attributes: map[string]any{"enable_dpd": true}}, Note: text()}
+			}
+			if rng.IntN(2) == 0 {
 				r.Findings = append(r.Findings, f)
 			} else {
 				r.Resolved = append(r.Resolved, f)

@@ -81,6 +81,36 @@ type Finding struct {
 	Reopened         bool       `json:"reopened,omitempty"`          // new again after it had been resolved
 	ResolvedAt       *time.Time `json:"resolved_at,omitempty"`       // in Report.Resolved only
 	PreviousSeverity *Severity  `json:"previous_severity,omitempty"` // the severity it was open with, when that changed
+
+	// Fix is the change that clears the finding, when there is a
+	// mechanical one (see Fix); nil for a tunnel down, a failed health
+	// check and the like.
+	Fix *Fix `json:"fix,omitempty"`
+}
+
+// Fix is the exact change that clears a finding (or, combined, every
+// finding of a connection): the API call as data, the same call as an
+// aliyun CLI line, and the Terraform attributes of alicloud_vpn_connection
+// to change. It never holds a secret: a new pre-shared key is a
+// placeholder (NewKeyPlaceholder) that the user fills on their side.
+type Fix struct {
+	API       FixAPI       `json:"api"`
+	CLI       string       `json:"cli"`
+	Terraform FixTerraform `json:"terraform"`
+	Note      string       `json:"note"`
+}
+
+// FixAPI is one VPC API call (version 2016-04-28).
+type FixAPI struct {
+	Action     string         `json:"action"`
+	Region     string         `json:"region"`
+	Parameters map[string]any `json:"parameters"`
+}
+
+// FixTerraform is what to change in the connection's Terraform resource.
+type FixTerraform struct {
+	Resource   string         `json:"resource"`
+	Attributes map[string]any `json:"attributes"`
 }
 
 // Status is where a finding stands between runs.
