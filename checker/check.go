@@ -421,9 +421,6 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 		}
 		want := opt.PlanFor != "" && c.Connection.ID == opt.PlanFor
 		j.plan = e.addFixes(c, j.findings, want)
-		if want && j.plan == nil {
-			j.plan = &Plan{Region: c.Connection.Region, ConnectionID: c.Connection.ID, ConnectionName: c.Connection.Name}
-		}
 		return j
 	})
 	if err != nil {

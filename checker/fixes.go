@@ -5,15 +5,8 @@ import (
 	"github.com/vpncheck/vpncheck/checker/report"
 )
 
-// Plan is one connection's combined fix: one change for all its fixable
-// findings (see fix.Preferred.Plan).
-type Plan struct {
-	Region, ConnectionID, ConnectionName string
-	// Findings are the connection's reported findings, fixable or not.
-	Findings []report.Finding
-	// Fix is nil when none of them has a mechanical fix.
-	Fix *report.Fix
-}
+// Plan is one connection's combined fix (see fix.Preferred.Plan).
+type Plan = fix.Plan
 
 // preferred is the policy data's preferred values, as the fix needs them.
 func (e *Engine) preferred() fix.Preferred {

@@ -462,3 +462,13 @@ func keyVars(params map[string]any) []string {
 	slices.Sort(out)
 	return out
 }
+
+// Plan is one connection's combined fix: one change for all its fixable
+// findings, as vpncheck fix prints it.
+type Plan struct {
+	Region, ConnectionID, ConnectionName string
+	// Findings are the connection's reported findings, fixable or not.
+	Findings []report.Finding
+	// Fix is nil when none of them has a mechanical fix.
+	Fix *report.Fix
+}
