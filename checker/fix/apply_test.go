@@ -44,7 +44,9 @@ var (
 )
 
 func builtin(t *testing.T) *checker.Engine {
-	engineOnce.Do(func() { engine, engineErr = checker.NewEngine(context.Background(), checker.Policies{Builtin: policies.FS}) })
+	engineOnce.Do(func() {
+		engine, engineErr = checker.NewEngine(context.Background(), checker.Policies{Builtin: policies.FS})
+	})
 	if engineErr != nil {
 		t.Fatal(engineErr)
 	}
@@ -252,5 +254,3 @@ func TestCombinedPlanClearsTheConnection(t *testing.T) {
 		}
 	}
 }
-
-
