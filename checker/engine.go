@@ -222,7 +222,7 @@ func findingOf(v ast.Value) (report.Finding, error) {
 		}
 		return ""
 	}
-	f := report.Finding{Rule: str("rule"), Title: str("title"), Message: str("message"), Remediation: str("remediation"), TunnelID: str("tunnel_id")}
+	f := report.Finding{Rule: str("rule"), Title: str("title"), Message: str("message"), Remediation: str("remediation"), TunnelID: str("tunnel_id"), Value: str("value")}
 	for _, req := range [][2]string{{"rule", f.Rule}, {"title", f.Title}, {"message", f.Message}} {
 		if req[1] == "" {
 			return f, fmt.Errorf("a finding of rule %q has no %s", f.Rule, req[0])

@@ -53,13 +53,18 @@ func (e *Engine) addFixes(c *Connection, fs []report.Finding, want bool) *Plan {
 		}
 		fs[i].Fix = pref.For(view, &fs[i])
 	}
+	var combined *report.Fix
+	if view != nil {
+		combined = pref.Plan(view, fs)
+		for i := range fs {
+			if fs[i].Fix != nil {
+				fs[i].ConnectionFix = combined
+			}
+		}
+	}
 	if !want {
 		return nil
 	}
 	ci := &c.Connection
-	p := &Plan{Region: ci.Region, ConnectionID: ci.ID, ConnectionName: ci.Name, Findings: fs}
-	if view != nil {
-		p.Fix = pref.Plan(view, fs)
-	}
-	return p
+	return &Plan{Region: ci.Region, ConnectionID: ci.ID, ConnectionName: ci.Name, Findings: fs, Fix: combined}
 }

@@ -128,7 +128,7 @@ func appendFinding(b []byte, f *report.Finding) ([]byte, error) {
 	b = append(b, ',')
 	b = str(b, "vpn_gateway_id", f.VPNGatewayID)
 	b = append(b, ',')
-	for _, kv := range [...][2]string{{"tunnel_id", f.TunnelID}, {"exception_expired", f.ExceptionExpired}} {
+	for _, kv := range [...][2]string{{"tunnel_id", f.TunnelID}, {"value", f.Value}, {"exception_expired", f.ExceptionExpired}} {
 		if kv[1] != "" {
 			b = str(b, kv[0], kv[1])
 			b = append(b, ',')

@@ -175,7 +175,7 @@ func TestJSONRandomFindingsByteIdentical(t *testing.T) {
 				f.AccountID, f.AccountName = text(), text()
 			}
 			if rng.IntN(2) == 0 {
-				f.TunnelID, f.ExceptionExpired = text(), text()
+				f.TunnelID, f.ExceptionExpired, f.Value = text(), text(), text()
 			}
 			f.Reopened = rng.IntN(2) == 0
 			if rng.IntN(2) == 0 {

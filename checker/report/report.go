@@ -70,6 +70,7 @@ type Finding struct {
 	ConnectionName   string   `json:"connection_name"`
 	VPNGatewayID     string   `json:"vpn_gateway_id"`
 	TunnelID         string   `json:"tunnel_id,omitempty"`
+	Value            string   `json:"value,omitempty"`             // the offending value (des, group2, ...), when the rule has one
 	ExceptionExpired string   `json:"exception_expired,omitempty"` // expiry date of an exception that no longer applies
 
 	// Lifecycle (see Lifecycle): a stable id of account, region,
@@ -86,6 +87,11 @@ type Finding struct {
 	// mechanical one (see Fix); nil for a tunnel down, a failed health
 	// check and the like.
 	Fix *Fix `json:"fix,omitempty"`
+	// ConnectionFix is the connection's combined fix (every fixable
+	// finding of it in one call, as vpncheck fix prints it), shared by its
+	// findings, for notifiers that show one fix for many findings. Not in
+	// the JSON report: each finding's own fix is.
+	ConnectionFix *Fix `json:"-"`
 }
 
 // Fix is the exact change that clears a finding (or, combined, every

@@ -173,7 +173,8 @@ func Render(rep *report.Report, meta Meta, style Style) Rendering {
 func render(rep *report.Report, meta Meta, style Style, budget int, file bool) ([]Message, leftOut) {
 	account := accountOf(rep, meta)
 	fresh := newFindings(rep)
-	conns := report.ByConnection(fresh)
+	groups, own := groupProblems(fresh) // problems on many connections, told once (group.go)
+	conns := report.ByConnection(own)
 	var left leftOut
 	p := newPacker(budget)
 
@@ -186,6 +187,7 @@ func render(rep *report.Report, meta Meta, style Style, budget int, file bool) (
 	}
 	summaryList(p, &left, "scan errors", errorTitle(rep), errorLines(rep), maxErrorLines)
 	lifecycleBlocks(p, &left, rep, meta.Now)
+	problemSummary(p, &left, groups)
 	if len(conns) > 0 {
 		p.addHere(dividerBlock())
 		title := "*Connections with findings*"
@@ -204,7 +206,7 @@ func render(rep *report.Report, meta Meta, style Style, budget int, file bool) (
 			left.conns += k
 		}
 	}
-	if style == Thread && len(conns) > 0 {
+	if style == Thread && (len(conns) > 0 || len(groups) > 0) {
 		hint := "Details for each connection are in the thread :thread:"
 		if rep.Lifecycle.Stateful {
 			hint = "Details of each new finding are in the thread :thread:"
@@ -223,7 +225,10 @@ func render(rep *report.Report, meta Meta, style Style, budget int, file bool) (
 		room := budget - len(p.msgs)
 		p.max = budget - room/2
 	}
-	left.details = p.details(conns, meta.Now)
+	var unlisted int
+	left.details, unlisted = p.groupDetails(groups)
+	left.conns += unlisted
+	left.details = append(left.details, p.details(conns, meta.Now)...)
 	p.max = budget
 	if digest {
 		left.digest = digestBlocks(p, rep, meta.Now)
@@ -585,6 +590,7 @@ func findingText(f report.Finding, now time.Time) string {
 	if f.Remediation != "" {
 		s += "\n_Fix:_ " + text(f.Remediation, 1000)
 	}
+	s += findingFix(&f) // the command (group.go)
 	return s
 }
 
