@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/vpncheck/vpncheck/checker/report"
 )
 
 // A key that is also the tunnel's local id (psk-exposed) reaches no fix:
@@ -78,5 +80,25 @@ func TestPlanForOneConnection(t *testing.T) {
 	if ike["IkeVersion"] != "ikev2" || ike["IkePfs"] != "group14" || ike["IkeAuthAlg"] != "sha256" || ike["Psk"] != "${NEW_PSK}" ||
 		ipsec["IpsecPfs"] != "group14" || ipsec["IpsecAuthAlg"] != "sha256" {
 		t.Errorf("combined: %v %v", ike, ipsec)
+	}
+}
+
+// BenchmarkAddFixes is what fixes add to judging one connection with six
+// fixable findings (the per-finding fixes and the combined one).
+func BenchmarkAddFixes(b *testing.B) {
+	eng := builtin(b)
+	inv := NewInventory()
+	if err := inv.ReadFile("../testdata/sample.json", "cn-hangzhou"); err != nil {
+		b.Fatal(err)
+	}
+	c := inv.regions["cn-hangzhou"].conns[0]
+	found, err := eng.evaluate(context.Background(), c)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		fs := append([]report.Finding(nil), found...)
+		eng.addFixes(c, fs, false)
 	}
 }

@@ -236,3 +236,26 @@ func TestFleetSingleProblemHeadline(t *testing.T) {
 	msgs := Render(rep, Meta{RunKey: "k"}, Thread).Messages
 	assertLimits(t, msgs)
 }
+
+// The fix shown once for a group is a connection's whose one change does
+// exactly the group's fixes: not one that also fixes problems of its own.
+func TestFleetExampleDoesOnlyTheGroupsFix(t *testing.T) {
+	var fs []report.Finding
+	for i := range 4 {
+		id := fmt.Sprintf("vco-%d", i)
+		fx := &report.Fix{CLI: "aliyun vpc ModifyVpnConnectionAttribute --VpnConnectionId " + id + " --EnableDpd true"}
+		fs = append(fs, report.Finding{Rule: "dpd-disabled", Severity: report.Medium, Region: "cn-hangzhou", ConnectionID: id, Fix: fx, ConnectionFix: fx})
+	}
+	// vco-0 also has a weak cipher of its own: its combined call does more.
+	both := &report.Fix{CLI: "aliyun vpc ModifyVpnConnectionAttribute --VpnConnectionId vco-0 --EnableDpd true --IkeConfig x"}
+	fs[0].ConnectionFix = both
+	fs = append(fs, report.Finding{Rule: "ike-weak-encryption", Value: "des", Severity: report.High, Region: "cn-hangzhou", ConnectionID: "vco-0",
+		Fix: &report.Fix{CLI: "one"}, ConnectionFix: both})
+	groups, own := groupProblems(fs)
+	if len(groups) != 1 || len(own) != 1 {
+		t.Fatalf("%d groups, %d own", len(groups), len(own))
+	}
+	if got := groupFix(groups[0]); !strings.Contains(got, "For `vco-1`") || strings.Contains(got, "--IkeConfig") {
+		t.Errorf("example:\n%s", got)
+	}
+}

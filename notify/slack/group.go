@@ -46,6 +46,7 @@ type problemGroup struct {
 type connRef struct {
 	account, region, id, name string
 	fix                       *report.Fix // its combined fix, when known
+	example                   bool        // fix is exactly the group's problems' fix
 }
 
 func connKey(f *report.Finding) string {
@@ -71,6 +72,18 @@ func groupProblems(fs []report.Finding) (groups []*problemGroup, own []report.Fi
 		p.findings = append(p.findings, f)
 		p.worst = max(p.worst, f.Severity)
 		conns[p][connKey(&f)] = true
+	}
+	// outside counts, per connection, its fixable findings of problems
+	// that are not fleet-wide: its combined fix does more than a group's.
+	outside := map[string]int{}
+	for _, p := range order {
+		if len(conns[p]) < minFleet {
+			for _, f := range p.findings {
+				if f.Fix != nil {
+					outside[connKey(&f)]++
+				}
+			}
+		}
 	}
 	bySet := map[string]*problemGroup{}
 	var setOrder []string
@@ -105,7 +118,8 @@ func groupProblems(fs []report.Finding) (groups []*problemGroup, own []report.Fi
 					continue
 				}
 				seen[k] = true
-				g.conns = append(g.conns, connRef{account: f.AccountID, region: f.Region, id: f.ConnectionID, name: f.ConnectionName, fix: f.ConnectionFix})
+				c := connRef{account: f.AccountID, region: f.Region, id: f.ConnectionID, name: f.ConnectionName, fix: f.ConnectionFix}
+				g.conns = append(g.conns, c)
 			}
 		}
 		slices.SortFunc(g.conns, func(a, b connRef) int {
@@ -115,6 +129,28 @@ func groupProblems(fs []report.Finding) (groups []*problemGroup, own []report.Fi
 			return cmp.Or(cmp.Compare(b.worst, a.worst), cmp.Compare(a.rule, b.rule), cmp.Compare(a.value, b.value))
 		})
 		groups = append(groups, g)
+	}
+	// A connection's combined fix is the group's example only when every
+	// fixable finding of it belongs to the group.
+	fixableIn := map[string]int{}                // groups in which a connection has fixable findings
+	here := make([]map[string]bool, len(groups)) // per group, its connections with fixable findings in it
+	for gi, g := range groups {
+		here[gi] = map[string]bool{}
+		for _, p := range g.problems {
+			for _, f := range p.findings {
+				if k := connKey(&f); f.Fix != nil && !here[gi][k] {
+					here[gi][k] = true
+					fixableIn[k]++
+				}
+			}
+		}
+	}
+	for gi, g := range groups {
+		for i := range g.conns {
+			c := &g.conns[i]
+			k := c.account + "\x00" + c.region + "\x00" + c.id
+			c.example = c.fix != nil && here[gi][k] && outside[k] == 0 && fixableIn[k] == 1
+		}
 	}
 	slices.SortStableFunc(groups, func(a, b *problemGroup) int {
 		return cmp.Or(cmp.Compare(b.worst, a.worst), cmp.Compare(len(b.conns), len(a.conns)))
@@ -266,7 +302,7 @@ func groupHead(g *problemGroup) string {
 func groupFix(g *problemGroup) string {
 	var ex *connRef
 	for i := range g.conns {
-		if g.conns[i].fix != nil {
+		if g.conns[i].example {
 			ex = &g.conns[i]
 			break
 		}
