@@ -24,8 +24,8 @@ const minFleet = 3
 // vpncheck fix, since a cut command must never be pasted.
 const maxCLI = 1800
 
-// idsPerLine is how many connection ids one line of a compact list holds.
-const idsPerLine = 12
+// idsPerLine is how many connections one line of a compact list holds.
+const idsPerLine = 6
 
 // problem is one rule and value, and its findings.
 type problem struct {
@@ -327,6 +327,15 @@ func groupFix(g *problemGroup) string {
 	return truncMrkdwn(s, sectionBudget)
 }
 
+// label names a connection in a compact list: its name, when it has one
+// other than its id, and its id (what vpncheck fix --connection takes).
+func (c connRef) label() string {
+	if c.name == "" || c.name == c.id {
+		return code(c.id, 80)
+	}
+	return code(c.name, 60) + " " + code(c.id, 80)
+}
+
 // connLines lists connection ids, idsPerLine a line, each region's first
 // line naming it; counts[i] is how many line i holds.
 func connLines(conns []connRef) (lines []string, counts []int) {
@@ -338,7 +347,7 @@ func connLines(conns []connRef) (lines []string, counts []int) {
 		}
 		ids := make([]string, 0, j-i)
 		for _, c := range conns[i:j] {
-			ids = append(ids, code(c.id, 80))
+			ids = append(ids, c.label())
 		}
 		prefix := ""
 		if i == 0 || conns[i-1].region != region {
@@ -348,7 +357,7 @@ func connLines(conns []connRef) (lines []string, counts []int) {
 			}
 			prefix = fmt.Sprintf("*%s* (%d): ", regionText(region), n)
 		}
-		lines = append(lines, prefix+strings.Join(ids, " "))
+		lines = append(lines, prefix+strings.Join(ids, " · "))
 		counts = append(counts, j-i)
 		i = j
 	}
