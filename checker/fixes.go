@@ -1,6 +1,8 @@
 package checker
 
 import (
+	"sync"
+
 	"github.com/vpncheck/vpncheck/checker/fix"
 	"github.com/vpncheck/vpncheck/checker/report"
 )
@@ -39,32 +41,56 @@ func fixView(c *Connection) *fix.Connection {
 	return v
 }
 
-// addFixes gives each fixable finding of c its own fix, and returns the
+// connFixer makes one connection's fixes on demand (report.Fixer): it
+// holds the connection's settings as a fix reads them and which findings
+// it fixes, a few hundred bytes where the fixes themselves take about 2 KB
+// each.
+type connFixer struct {
+	pref  fix.Preferred
+	view  *fix.Connection
+	fixes []fixRef // the fixable findings
+	once  sync.Once
+	comb  *report.Fix
+}
+
+// fixRef is what a fix needs of a finding: its rule and tunnel.
+type fixRef struct{ rule, tunnel string }
+
+func (x *connFixer) Fix(f *report.Finding) *report.Fix { return x.pref.For(x.view, f) }
+func (x *connFixer) Fixable() int                      { return len(x.fixes) }
+func (x *connFixer) Combined() *report.Fix {
+	x.once.Do(func() {
+		fs := make([]report.Finding, len(x.fixes))
+		for i, r := range x.fixes {
+			fs[i] = report.Finding{Rule: r.rule, ConnectionID: x.view.ID, TunnelID: r.tunnel}
+		}
+		x.comb = x.pref.Plan(x.view, fs)
+	})
+	return x.comb
+}
+
+// addFixes gives each fixable finding of c its fixer, and returns the
 // connection's combined plan when want asks for it.
 func (e *Engine) addFixes(c *Connection, fs []report.Finding, want bool) *Plan {
-	var view *fix.Connection
-	pref := e.preferred()
+	var x *connFixer
 	for i := range fs {
 		if !fix.Fixable(fs[i].Rule) {
 			continue
 		}
-		if view == nil {
-			view = fixView(c)
+		if x == nil {
+			x = &connFixer{pref: e.preferred(), view: fixView(c)}
 		}
-		fs[i].Fix = pref.For(view, &fs[i])
-	}
-	var combined *report.Fix
-	if view != nil {
-		combined = pref.Plan(view, fs)
-		for i := range fs {
-			if fs[i].Fix != nil {
-				fs[i].ConnectionFix = combined
-			}
-		}
+		f := &fs[i]
+		x.fixes = append(x.fixes, fixRef{f.Rule, f.TunnelID})
+		f.Fixer = x
 	}
 	if !want {
 		return nil
 	}
 	ci := &c.Connection
-	return &Plan{Region: ci.Region, ConnectionID: ci.ID, ConnectionName: ci.Name, Findings: fs, Fix: combined}
+	p := &Plan{Region: ci.Region, ConnectionID: ci.ID, ConnectionName: ci.Name, Findings: fs}
+	if x != nil {
+		p.Fix = x.Combined()
+	}
+	return p
 }

@@ -30,12 +30,13 @@ func TestFixesCarryNoKey(t *testing.T) {
 	}
 	fixed := map[string]bool{}
 	for _, f := range rep.Findings {
-		fixed[f.Rule] = f.Fix != nil
-		if f.Fix == nil {
+		fx := f.FixNow()
+		fixed[f.Rule] = fx != nil
+		if fx == nil {
 			continue
 		}
 		var ike map[string]any
-		if s, ok := f.Fix.API.Parameters["IkeConfig"].(string); ok {
+		if s, ok := fx.API.Parameters["IkeConfig"].(string); ok {
 			if err := json.Unmarshal([]byte(s), &ike); err != nil {
 				t.Fatal(err)
 			}

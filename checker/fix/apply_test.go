@@ -182,7 +182,8 @@ func TestEachFixClearsItsFinding(t *testing.T) {
 		before := check(t, s, region, "").Report.Findings
 		s.Close()
 		for _, f := range before {
-			if f.Fix == nil {
+			fx := f.FixNow()
+			if fx == nil {
 				if fix.Fixable(f.Rule) {
 					t.Errorf("%s: fixable, but no fix", place(f))
 				}
@@ -191,12 +192,12 @@ func TestEachFixClearsItsFinding(t *testing.T) {
 			seen[f.Rule] = true
 			t.Run(inv.path[strings.LastIndex(inv.path, "/")+1:]+"/"+place(f), func(t *testing.T) {
 				s, region := seed(t, inv.path, inv.region)
-				apply(t, s, f.Fix)
+				apply(t, s, fx)
 				after := check(t, s, region, "").Report.Findings
 				was := places(before, f.ConnectionID)
 				for _, p := range places(after, f.ConnectionID) {
 					if p == place(f) {
-						t.Errorf("%s is still there after its fix:\n%s", p, f.Fix.CLI)
+						t.Errorf("%s is still there after its fix:\n%s", p, fx.CLI)
 					}
 					if !slices.Contains(was, p) {
 						t.Errorf("the fix of %s brought %s", place(f), p)
@@ -220,7 +221,7 @@ func TestCombinedPlanClearsTheConnection(t *testing.T) {
 		s, region := seed(t, inv.path, inv.region)
 		conns := map[string]bool{}
 		for _, f := range check(t, s, region, "").Report.Findings {
-			if f.Fix != nil {
+			if f.FixNow() != nil {
 				conns[f.ConnectionID] = true
 			}
 		}

@@ -94,7 +94,8 @@ func findingList(bw *bufio.Writer, name string, fs []report.Finding, last bool) 
 // escaping off, byte for byte: the fields in report.Finding's order, its
 // omitempty fields left out when empty, times as time.Time.MarshalJSON
 // writes them. A test holds the two together; a field added to Finding
-// must be added here.
+// must be added here. A fix made on demand (Finding.Fixer) is written
+// too, as though it were set.
 func appendFinding(b []byte, f *report.Finding) ([]byte, error) {
 	const in = "\n      \""
 	str := func(b []byte, key, v string) []byte {
@@ -156,8 +157,8 @@ func appendFinding(b []byte, f *report.Finding) ([]byte, error) {
 		b = append(b, ',')
 		b = str(b, "previous_severity", f.PreviousSeverity.String())
 	}
-	if f.Fix != nil {
-		fb, err := marshalIndent(f.Fix, "      ")
+	if fx := f.FixNow(); fx != nil {
+		fb, err := marshalIndent(fx, "      ")
 		if err != nil {
 			return nil, err
 		}

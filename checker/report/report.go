@@ -85,13 +85,33 @@ type Finding struct {
 
 	// Fix is the change that clears the finding, when there is a
 	// mechanical one (see Fix); nil for a tunnel down, a failed health
-	// check and the like.
+	// check and the like. A check leaves it nil and sets Fixer: fixes are
+	// made when they are written (FixNow), since at about 2 KB each they
+	// would hold a large run's memory many times over.
 	Fix *Fix `json:"fix,omitempty"`
-	// ConnectionFix is the connection's combined fix (every fixable
-	// finding of it in one call, as vpncheck fix prints it), shared by its
-	// findings, for notifiers that show one fix for many findings. Not in
-	// the JSON report: each finding's own fix is.
-	ConnectionFix *Fix `json:"-"`
+	// Fixer makes the finding's fix, and its connection's combined one,
+	// on demand; shared by the connection's fixable findings. Nil for a
+	// finding without a mechanical fix, and for one read back from JSON.
+	Fixer Fixer `json:"-"`
+}
+
+// Fixer makes the fixes of one connection's findings on demand.
+type Fixer interface {
+	// Fix is f's own fix.
+	Fix(f *Finding) *Fix
+	// Combined is one change for every fixable finding of the connection.
+	Combined() *Fix
+	// Fixable is how many findings of the connection Combined fixes.
+	Fixable() int
+}
+
+// FixNow is the finding's fix: Fix when set, else made by Fixer; nil when
+// there is none.
+func (f *Finding) FixNow() *Fix {
+	if f.Fix != nil || f.Fixer == nil {
+		return f.Fix
+	}
+	return f.Fixer.Fix(f)
 }
 
 // Fix is the exact change that clears a finding (or, combined, every

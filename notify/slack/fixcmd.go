@@ -29,22 +29,17 @@ func fixCommand(cli string) string {
 
 // alone reports whether f is its connection's only fixable finding: its
 // own call is the connection's whole change.
-func alone(f *report.Finding) bool {
-	return f.Fix != nil && f.ConnectionFix != nil && f.ConnectionFix.CLI == f.Fix.CLI
-}
+func alone(f *report.Finding) bool { return f.Fixer != nil && f.Fixer.Fixable() == 1 }
 
 // findingFix is what a finding's details add under its remediation: the
 // command, when the finding is its connection's only fixable one.
 func findingFix(f *report.Finding) string {
-	if f.Fix == nil {
-		return ""
-	}
-	if alone(f) {
-		if cmd := fixCommand(f.Fix.CLI); cmd != "" {
+	switch {
+	case alone(f):
+		if cmd := fixCommand(f.FixNow().CLI); cmd != "" {
 			return "\n_Command:_\n" + cmd
 		}
-	}
-	if f.ConnectionFix == nil {
+	case f.Fixer == nil && f.Fix != nil:
 		// A report read back from JSON: the combined call is not known.
 		return "\n_Command:_ `vpncheck fix --connection " + inert(f.ConnectionID, 80, true) + "` prints the one change for this connection."
 	}
@@ -54,20 +49,19 @@ func findingFix(f *report.Finding) string {
 // connectionFix is the block that closes a connection's details when
 // several of its findings are fixed by one change: that change, once.
 func connectionFix(g *report.Group) (block, bool) {
+	var x report.Fixer
 	n := 0
-	var combined *report.Fix
 	for i := range g.Findings {
-		f := &g.Findings[i]
-		if f.Fix != nil && f.ConnectionFix != nil && !alone(f) {
+		if f := &g.Findings[i]; f.Fixer != nil && !alone(f) {
+			x = f.Fixer
 			n++
-			combined = f.ConnectionFix
 		}
 	}
-	if combined == nil {
+	if x == nil {
 		return block{}, false
 	}
 	s := "_One change fixes the " + report.Plural(n, "finding") + " above_ (a gateway takes one change at a time: never one call per finding):"
-	if cmd := fixCommand(combined.CLI); cmd != "" {
+	if cmd := fixCommand(x.Combined().CLI); cmd != "" {
 		s += "\n" + cmd
 	} else {
 		s += " `vpncheck fix --connection " + inert(g.ConnectionID, 80, true) + "` prints it."

@@ -30,12 +30,22 @@ func TestThreadShowsTheCommand(t *testing.T) {
 	}
 }
 
+// fakeFixer stands for a connection's fixes.
+type fakeFixer struct {
+	own      map[string]*report.Fix // by rule
+	combined *report.Fix
+}
+
+func (x fakeFixer) Fix(f *report.Finding) *report.Fix { return x.own[f.Rule] }
+func (x fakeFixer) Combined() *report.Fix             { return x.combined }
+func (x fakeFixer) Fixable() int                      { return len(x.own) }
+
 // A connection's only fixable finding shows its command under it; a
 // command too long to show whole is never cut.
 func TestCommandUnderItsFinding(t *testing.T) {
 	fx := &report.Fix{CLI: "aliyun vpc ModifyVpnConnectionAttribute --RegionId cn-hangzhou --VpnConnectionId vco-1 --EnableDpd true"}
 	f := report.Finding{Rule: "dpd-disabled", Severity: report.Medium, Title: "DPD", Message: "DPD is off", Remediation: "Turn it on.",
-		Region: "cn-hangzhou", ConnectionID: "vco-1", Fix: fx, ConnectionFix: fx}
+		Region: "cn-hangzhou", ConnectionID: "vco-1", Fixer: fakeFixer{own: map[string]*report.Fix{"dpd-disabled": fx}, combined: fx}}
 	got := findingText(f, sampleMeta.Now)
 	if !strings.Contains(got, "_Command:_\n```aliyun vpc ModifyVpnConnectionAttribute --RegionId cn-hangzhou --VpnConnectionId vco-1 --EnableDpd true```") {
 		t.Errorf("no command under the finding:\n%s", got)
@@ -44,12 +54,12 @@ func TestCommandUnderItsFinding(t *testing.T) {
 		t.Error("a lone fix repeated under the connection")
 	}
 	long := &report.Fix{CLI: "aliyun vpc X " + strings.Repeat("--A b ", 400)}
-	f.Fix, f.ConnectionFix = long, long
+	f.Fixer = fakeFixer{own: map[string]*report.Fix{"dpd-disabled": long}, combined: long}
 	if got := findingText(f, sampleMeta.Now); strings.Contains(got, "```") {
 		t.Errorf("a command too long to show was cut and shown")
 	}
 	// Read back from JSON, the combined call is unknown: point to vpncheck fix.
-	f.ConnectionFix = nil
+	f.Fixer, f.Fix = nil, fx
 	if got := findingText(f, sampleMeta.Now); !strings.Contains(got, "`vpncheck fix --connection vco-1`") {
 		t.Errorf("no pointer to vpncheck fix:\n%s", got)
 	}

@@ -244,13 +244,14 @@ func TestFleetExampleDoesOnlyTheGroupsFix(t *testing.T) {
 	for i := range 4 {
 		id := fmt.Sprintf("vco-%d", i)
 		fx := &report.Fix{CLI: "aliyun vpc ModifyVpnConnectionAttribute --VpnConnectionId " + id + " --EnableDpd true"}
-		fs = append(fs, report.Finding{Rule: "dpd-disabled", Severity: report.Medium, Region: "cn-hangzhou", ConnectionID: id, Fix: fx, ConnectionFix: fx})
+		fs = append(fs, report.Finding{Rule: "dpd-disabled", Severity: report.Medium, Region: "cn-hangzhou", ConnectionID: id,
+			Fixer: fakeFixer{own: map[string]*report.Fix{"dpd-disabled": fx}, combined: fx}})
 	}
 	// vco-0 also has a weak cipher of its own: its combined call does more.
-	both := &report.Fix{CLI: "aliyun vpc ModifyVpnConnectionAttribute --VpnConnectionId vco-0 --EnableDpd true --IkeConfig x"}
-	fs[0].ConnectionFix = both
-	fs = append(fs, report.Finding{Rule: "ike-weak-encryption", Value: "des", Severity: report.High, Region: "cn-hangzhou", ConnectionID: "vco-0",
-		Fix: &report.Fix{CLI: "one"}, ConnectionFix: both})
+	both := fakeFixer{own: map[string]*report.Fix{"dpd-disabled": {}, "ike-weak-encryption": {}},
+		combined: &report.Fix{CLI: "aliyun vpc ModifyVpnConnectionAttribute --VpnConnectionId vco-0 --EnableDpd true --IkeConfig x"}}
+	fs[0].Fixer = both
+	fs = append(fs, report.Finding{Rule: "ike-weak-encryption", Value: "des", Severity: report.High, Region: "cn-hangzhou", ConnectionID: "vco-0", Fixer: both})
 	groups, own := groupProblems(fs)
 	if len(groups) != 1 || len(own) != 1 {
 		t.Fatalf("%d groups, %d own", len(groups), len(own))

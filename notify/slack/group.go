@@ -45,8 +45,8 @@ type problemGroup struct {
 // connRef is one connection of a group.
 type connRef struct {
 	account, region, id, name string
-	fix                       *report.Fix // its combined fix, when known
-	example                   bool        // fix is exactly the group's problems' fix
+	fixer                     report.Fixer // makes its combined fix, when known
+	example                   bool         // its combined fix is exactly the group's
 }
 
 func connKey(f *report.Finding) string {
@@ -79,7 +79,7 @@ func groupProblems(fs []report.Finding) (groups []*problemGroup, own []report.Fi
 	for _, p := range order {
 		if len(conns[p]) < minFleet {
 			for _, f := range p.findings {
-				if f.Fix != nil {
+				if f.Fixer != nil {
 					outside[connKey(&f)]++
 				}
 			}
@@ -118,7 +118,7 @@ func groupProblems(fs []report.Finding) (groups []*problemGroup, own []report.Fi
 					continue
 				}
 				seen[k] = true
-				c := connRef{account: f.AccountID, region: f.Region, id: f.ConnectionID, name: f.ConnectionName, fix: f.ConnectionFix}
+				c := connRef{account: f.AccountID, region: f.Region, id: f.ConnectionID, name: f.ConnectionName, fixer: f.Fixer}
 				g.conns = append(g.conns, c)
 			}
 		}
@@ -138,7 +138,7 @@ func groupProblems(fs []report.Finding) (groups []*problemGroup, own []report.Fi
 		here[gi] = map[string]bool{}
 		for _, p := range g.problems {
 			for _, f := range p.findings {
-				if k := connKey(&f); f.Fix != nil && !here[gi][k] {
+				if k := connKey(&f); f.Fixer != nil && !here[gi][k] {
 					here[gi][k] = true
 					fixableIn[k]++
 				}
@@ -149,7 +149,7 @@ func groupProblems(fs []report.Finding) (groups []*problemGroup, own []report.Fi
 		for i := range g.conns {
 			c := &g.conns[i]
 			k := c.account + "\x00" + c.region + "\x00" + c.id
-			c.example = c.fix != nil && here[gi][k] && outside[k] == 0 && fixableIn[k] == 1
+			c.example = c.fixer != nil && here[gi][k] && outside[k] == 0 && fixableIn[k] == 1
 		}
 	}
 	slices.SortStableFunc(groups, func(a, b *problemGroup) int {
@@ -309,7 +309,7 @@ func groupFix(g *problemGroup) string {
 	}
 	fixable := false
 	for _, pr := range g.problems {
-		fixable = fixable || pr.findings[0].Fix != nil
+		fixable = fixable || pr.findings[0].Fixer != nil || pr.findings[0].Fix != nil
 	}
 	switch {
 	case !fixable && len(g.problems) > 1:
@@ -319,7 +319,7 @@ func groupFix(g *problemGroup) string {
 	}
 	s := "_Fix, one change per connection_ (it sets everything above at once; a gateway takes one change at a time, so never one call per finding)."
 	if ex != nil {
-		if cmd := fixCommand(ex.fix.CLI); cmd != "" {
+		if cmd := fixCommand(ex.fixer.Combined().CLI); cmd != "" {
 			s += "\nFor " + code(ex.id, 80) + ", the others alike:\n" + cmd
 		}
 	}
