@@ -335,6 +335,9 @@ type Options struct {
 	// enters the state, a save, a report or a log. Fingerprints made with
 	// another pepper, or none, never match the run's.
 	KeyPepper []byte
+	// PlanFor, when set, asks for the combined fix of the connection with
+	// this id (in any region): Result.Plans.
+	PlanFor string
 }
 
 // Result is a report plus the run's secrets, kept for the last guard on
@@ -349,6 +352,9 @@ type Result struct {
 	// KeyPrints are the fingerprints of the run's keys, by tunnel; nil
 	// unless Options.KnownKeys asked for them.
 	KeyPrints *KeyPrints
+	// Plans are the combined fixes Options.PlanFor asked for, one per
+	// connection with that id that has findings, by region.
+	Plans []Plan
 }
 
 // Check evaluates every connection of the inventory and builds the report.
@@ -418,6 +424,8 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 			}
 			j.findings = append(j.findings, f)
 		}
+		want := opt.PlanFor != "" && c.Connection.ID == opt.PlanFor
+		j.plan = e.addFixes(c, j.findings, want)
 		return j
 	})
 	if err != nil {
@@ -436,6 +444,9 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 		}
 		res.Suppressed = append(res.Suppressed, j.suppressed...)
 		res.Hidden = append(res.Hidden, j.hidden...)
+		if j.plan != nil {
+			res.Plans = append(res.Plans, *j.plan)
+		}
 		rep.Findings = append(rep.Findings, j.findings...)
 	}
 	rep.Summary.Suppressed, rep.Summary.BelowMinSeverity = len(res.Suppressed), len(res.Hidden)
@@ -463,6 +474,7 @@ type judgement struct {
 	suppressed []report.Finding // covered by an exception
 	hidden     []report.Finding // below the minimum severity
 	tagError   *report.ErrorEntry
+	plan       *Plan // the combined fix Options.PlanFor asked for
 }
 
 // evaluateAll evaluates the connections on all cores with the one prepared

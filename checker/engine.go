@@ -305,7 +305,7 @@ func findingOf(v ast.Value) (report.Finding, error) {
 		}
 		return ""
 	}
-	f := report.Finding{Rule: str("rule"), Title: bound(str("title")), Message: bound(str("message")), Remediation: bound(str("remediation")), TunnelID: bound(str("tunnel_id"))}
+	f := report.Finding{Rule: str("rule"), Title: bound(str("title")), Message: bound(str("message")), Remediation: bound(str("remediation")), TunnelID: bound(str("tunnel_id")), Value: bound(str("value"))}
 	for _, req := range [][2]string{{"rule", f.Rule}, {"title", f.Title}, {"message", f.Message}} {
 		if req[1] == "" {
 			return f, fmt.Errorf("a finding of rule %q has no %s", f.Rule, req[0])

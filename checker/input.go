@@ -55,6 +55,8 @@ type Tunnel struct {
 	BGP          *BGP   `json:"bgp,omitempty"`
 
 	key tunnelKey // cleared once the key's facts are known
+	// idsMasked: the IKE local or remote id held a key, masked now.
+	idsMasked bool
 }
 
 // tunnelKey is what the input held of a tunnel's pre-shared key: the key,

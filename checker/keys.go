@@ -421,7 +421,9 @@ func maskConnection(c *Connection, r *strings.Replacer) {
 		t := &c.Tunnels[i]
 		t.ID = r.Replace(t.ID)
 		if ike := t.IKE; ike != nil {
-			ike.LocalID, ike.RemoteID = r.Replace(ike.LocalID), r.Replace(ike.RemoteID)
+			local, remote := r.Replace(ike.LocalID), r.Replace(ike.RemoteID)
+			t.idsMasked = local != ike.LocalID || remote != ike.RemoteID
+			ike.LocalID, ike.RemoteID = local, remote
 		}
 		if b := t.BGP; b != nil {
 			b.LocalASN, b.PeerASN = r.Replace(b.LocalASN), r.Replace(b.PeerASN)

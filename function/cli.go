@@ -33,6 +33,7 @@ var version, commit = "", ""
 
 const usage = `usage:
   vpncheck check [flags]              one check now: collect, evaluate, report
+  vpncheck fix --connection ID        print one combined fix plan for a connection (changes nothing)
   vpncheck event --file EVENT.json    one change event (ActionTrail CloudEvent) as the function takes it
   vpncheck rules [--format text|json] the rule catalogue
   vpncheck setup [--dry-run] [--yes]  prepare the account for the function (docs/deploy.md)
@@ -50,6 +51,8 @@ func runCLI(ctx context.Context, args []string, getenv func(string) string, stdo
 	switch args[0] {
 	case "check":
 		return cmdCheck(ctx, args[1:], getenv, stdout, stderr)
+	case "fix":
+		return cmdFix(ctx, args[1:], getenv, stdout, stderr)
 	case "rules":
 		return cmdRules(ctx, args[1:], getenv, stdout, stderr)
 	case "event":
@@ -159,6 +162,7 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (map[string]b
 // examples holds one example per command, printed under its flags.
 var examples = map[string]string{
 	"vpncheck check":  "vpncheck check --regions cn-hangzhou,cn-shanghai --min-severity medium --format json",
+	"vpncheck fix":    "vpncheck fix --connection vco-bp1example --inventory saved.json --format json",
 	"vpncheck event":  "vpncheck event --file event.json --inventory saved.json --state ./state",
 	"vpncheck rules":  "vpncheck rules --policies ./team-policies --format json",
 	"vpncheck setup":  "vpncheck setup --state-bucket vpncheck-state-1234567890123456 --slack-secret vpncheck/slack --dry-run",

@@ -148,7 +148,7 @@ func TestDocsImportGraph(t *testing.T) {
 }
 
 // commands are the subcommands whose flags docs/configuration.md lists.
-var commands = []string{"check", "event", "rules", "setup", "doctor"}
+var commands = []string{"check", "fix", "event", "rules", "setup", "doctor"}
 
 // TestDocsConfigurationReference generates docs/configuration.md's
 // reference from the code: each command's own -h output and the

@@ -19,7 +19,9 @@ func TestTextAndSlackOrderConnectionsAlike(t *testing.T) {
 	f := func(conn string, sev report.Severity, n int) []report.Finding {
 		out := make([]report.Finding, n)
 		for i := range out {
-			out[i] = report.Finding{Rule: "r" + string(rune('a'+i)), Title: "t", Message: "m", Remediation: "fix",
+			// A value per connection: each problem its own, told per
+			// connection (a problem on many connections is told once).
+			out[i] = report.Finding{Rule: "r" + string(rune('a'+i)), Value: conn, Title: "t", Message: "m", Remediation: "fix",
 				Region: "cn-hangzhou", ConnectionID: "vco-" + conn, ConnectionName: conn, Severity: sev}
 		}
 		return out

@@ -29,9 +29,71 @@ const schemaURL = "https://github.com/vpncheck/vpncheck/policies/schema/config.s
 // Config is the part of the policy data that vpncheck's Go code reads; Load
 // fills it from the validated data, so every field is set.
 type Config struct {
+	Values        ValuesConfig        `json:"values"`
+	Preferred     PreferredConfig     `json:"preferred"`
 	PSK           PSKConfig           `json:"psk"`
 	TagExceptions TagExceptionsConfig `json:"tag_exceptions"`
 	Evaluation    EvaluationConfig    `json:"evaluation"`
+}
+
+// ValuesConfig is values: what the algorithm rules allow and deny.
+type ValuesConfig struct {
+	Encryption  ValueLists `json:"encryption"`
+	Integrity   ValueLists `json:"integrity"`
+	DHGroup     ValueLists `json:"dh_group"`
+	IKEVersion  ValueLists `json:"ike_version"`
+	IKEMode     ValueLists `json:"ike_mode"`
+	PFSDisabled []string   `json:"pfs_disabled"`
+}
+
+// ValueLists is one kind's allowed and denied values.
+type ValueLists struct {
+	Allowed []string `json:"allowed"`
+	Denied  []string `json:"denied"`
+}
+
+// PreferredConfig is preferred: the values a finding's fix sets.
+type PreferredConfig struct {
+	IKE struct {
+		Version    string `json:"version"`
+		Mode       string `json:"mode"`
+		Encryption string `json:"encryption"`
+		Integrity  string `json:"integrity"`
+		DHGroup    string `json:"dh_group"`
+	} `json:"ike"`
+	IPsec struct {
+		Encryption string `json:"encryption"`
+		Integrity  string `json:"integrity"`
+		PFS        string `json:"pfs"`
+	} `json:"ipsec"`
+}
+
+// checkPreferred refuses a preferred value that its rule would still flag:
+// a fix that sets it would not clear the finding.
+func checkPreferred(c *Config) error {
+	p, v := &c.Preferred, &c.Values
+	for _, x := range []struct {
+		key, value string
+		lists      ValueLists
+		alsoBad    []string
+	}{
+		{"ike.version", p.IKE.Version, v.IKEVersion, nil},
+		{"ike.mode", p.IKE.Mode, v.IKEMode, nil},
+		{"ike.encryption", p.IKE.Encryption, v.Encryption, nil},
+		{"ike.integrity", p.IKE.Integrity, v.Integrity, nil},
+		{"ike.dh_group", p.IKE.DHGroup, v.DHGroup, nil},
+		{"ipsec.encryption", p.IPsec.Encryption, v.Encryption, nil},
+		{"ipsec.integrity", p.IPsec.Integrity, v.Integrity, nil},
+		{"ipsec.pfs", p.IPsec.PFS, v.DHGroup, v.PFSDisabled},
+	} {
+		in := func(list []string) bool {
+			return slices.ContainsFunc(list, func(s string) bool { return strings.EqualFold(s, x.value) })
+		}
+		if !in(x.lists.Allowed) || in(x.lists.Denied) || in(x.alsoBad) {
+			return fmt.Errorf("policy data vpncheck.config.preferred.%s: %q is not an allowed value (a fix setting it would not clear the finding)", x.key, x.value)
+		}
+	}
+	return nil
 }
 
 // PSKConfig is what vpncheck needs to derive the facts about keys.
@@ -132,6 +194,9 @@ func validateConfig(cfg, custom any, source string, known map[string]bool) (Conf
 	var c Config
 	if err := json.Unmarshal(b, &c); err != nil {
 		return Config{}, fmt.Errorf("policy data: %w", err)
+	}
+	if err := checkPreferred(&c); err != nil {
+		return Config{}, err
 	}
 	return c, nil
 }

@@ -14,7 +14,7 @@ import (
 
 // SourceHash is rt.SourceHash of the built-in modules this code was
 // generated from (the data is read at run time).
-const SourceHash = "3bb9e473957fd4b5757bdb599402662c174c668f0f126ce3516ab87d1b9fbdfa"
+const SourceHash = "a573fbf0ba5d3d968e2577ec2e100f912e08843723888f8f1a04365d1be04e24"
 
 // Policy is the compiled entrypoint over one copy of the policy data.
 type Policy struct {
@@ -93,66 +93,67 @@ var (
 	s80  = ast.StringTerm("by_rule")
 	s81  = ast.StringTerm("by_value")
 	s82  = ast.StringTerm("tunnel_id")
-	s83  = ast.StringTerm("message")
-	s84  = ast.StringTerm("rule")
-	s85  = ast.StringTerm("dpd_disabled")
-	s92  = ast.StringTerm("dpd")
-	s93  = ast.StringTerm("dead peer detection is off%s")
-	s94  = ast.StringTerm("health_check_disabled")
-	s102 = ast.StringTerm("connection")
-	s103 = ast.StringTerm("health_check")
-	s104 = ast.StringTerm("health check is configured but disabled")
-	s110 = ast.StringTerm("health check is failing")
-	s111 = ast.StringTerm("ike_aggressive_mode")
-	s118 = ast.StringTerm("ike")
-	s119 = ast.StringTerm("mode")
-	s120 = ast.StringTerm("version")
-	s121 = ast.StringTerm("IKE mode is %s%s")
-	s122 = ast.StringTerm("ike_v1")
-	s127 = ast.StringTerm("IKE version is %s%s")
-	s128 = ast.StringTerm("ike_weak_dh_group")
-	s135 = ast.StringTerm("IKE DH group is %s%s")
-	s136 = ast.StringTerm("ike_weak_encryption")
-	s143 = ast.StringTerm("IKE encryption algorithm is %s%s")
-	s144 = ast.StringTerm("ike_weak_integrity")
-	s151 = ast.StringTerm("IKE integrity algorithm is %s%s")
-	s152 = ast.StringTerm("ipsec_pfs_disabled")
-	s159 = ast.StringTerm("ipsec")
-	s160 = ast.StringTerm("IPsec perfect forward secrecy is off%s")
-	s161 = ast.StringTerm("ipsec_weak_dh_group")
-	s167 = ast.StringTerm("IPsec PFS group is %s%s")
-	s168 = ast.StringTerm("ipsec_weak_encryption")
-	s175 = ast.StringTerm("IPsec encryption algorithm is %s%s")
-	s176 = ast.StringTerm("ipsec_weak_integrity")
-	s183 = ast.StringTerm("IPsec integrity algorithm is %s%s")
-	s184 = ast.StringTerm("psk_exposed")
-	s191 = ast.StringTerm("exposed_in")
-	s193 = ast.StringTerm(", ")
-	s194 = ast.StringTerm("pre-shared key%s is readable in %s")
-	s195 = ast.StringTerm("psk_reused")
-	s201 = ast.StringTerm("shared_with")
-	s203 = ast.StringTerm("pre-shared key%s is shared by %d tunnels")
-	s204 = ast.StringTerm("psk_weak")
-	s211 = ast.StringTerm("length")
-	s212 = ast.StringTerm("%d characters, below the minimum of %d")
-	s213 = ast.StringTerm("banned")
-	s214 = ast.StringTerm("a commonly used key")
-	s215 = ast.StringTerm("guesses")
-	s216 = ast.StringTerm("estimated_length")
-	s217 = ast.StringTerm(" (the estimate covers the first %d characters)")
-	s218 = ast.StringTerm("guesses_log10")
-	s219 = ast.StringTerm("estimated at about 10^%d guesses, below the minimum of %v%s")
-	s220 = ast.StringTerm("pre-shared key is weak%s: %s")
-	s221 = ast.StringTerm("subnet_any")
-	s231 = ast.StringTerm("%s_subnets")
-	s232 = ast.StringTerm("%s subnet list includes %s")
-	s233 = ast.StringTerm("side")
-	s234 = ast.StringTerm("tunnel_not_established")
-	s241 = ast.StringTerm("tunnel is not established%s: status %s")
-	s242 = ast.StringTerm("unknown_algorithm")
-	s252 = ast.StringTerm("kind")
-	s253 = ast.StringTerm("label")
-	s262 = ast.StringTerm("%s %s is neither allowed nor denied by policy data%s")
+	s83  = ast.StringTerm("value")
+	s84  = ast.StringTerm("message")
+	s85  = ast.StringTerm("rule")
+	s86  = ast.StringTerm("dpd_disabled")
+	s93  = ast.StringTerm("dpd")
+	s94  = ast.StringTerm("dead peer detection is off%s")
+	s95  = ast.StringTerm("health_check_disabled")
+	s103 = ast.StringTerm("connection")
+	s104 = ast.StringTerm("health_check")
+	s105 = ast.StringTerm("health check is configured but disabled")
+	s111 = ast.StringTerm("health check is failing")
+	s112 = ast.StringTerm("ike_aggressive_mode")
+	s119 = ast.StringTerm("ike")
+	s120 = ast.StringTerm("mode")
+	s121 = ast.StringTerm("version")
+	s122 = ast.StringTerm("IKE mode is %s%s")
+	s123 = ast.StringTerm("ike_v1")
+	s128 = ast.StringTerm("IKE version is %s%s")
+	s129 = ast.StringTerm("ike_weak_dh_group")
+	s136 = ast.StringTerm("IKE DH group is %s%s")
+	s137 = ast.StringTerm("ike_weak_encryption")
+	s144 = ast.StringTerm("IKE encryption algorithm is %s%s")
+	s145 = ast.StringTerm("ike_weak_integrity")
+	s152 = ast.StringTerm("IKE integrity algorithm is %s%s")
+	s153 = ast.StringTerm("ipsec_pfs_disabled")
+	s160 = ast.StringTerm("ipsec")
+	s161 = ast.StringTerm("IPsec perfect forward secrecy is off%s")
+	s162 = ast.StringTerm("ipsec_weak_dh_group")
+	s168 = ast.StringTerm("IPsec PFS group is %s%s")
+	s169 = ast.StringTerm("ipsec_weak_encryption")
+	s176 = ast.StringTerm("IPsec encryption algorithm is %s%s")
+	s177 = ast.StringTerm("ipsec_weak_integrity")
+	s184 = ast.StringTerm("IPsec integrity algorithm is %s%s")
+	s185 = ast.StringTerm("psk_exposed")
+	s192 = ast.StringTerm("exposed_in")
+	s194 = ast.StringTerm(", ")
+	s195 = ast.StringTerm("pre-shared key%s is readable in %s")
+	s196 = ast.StringTerm("psk_reused")
+	s202 = ast.StringTerm("shared_with")
+	s204 = ast.StringTerm("pre-shared key%s is shared by %d tunnels")
+	s205 = ast.StringTerm("psk_weak")
+	s212 = ast.StringTerm("length")
+	s213 = ast.StringTerm("%d characters, below the minimum of %d")
+	s214 = ast.StringTerm("banned")
+	s215 = ast.StringTerm("a commonly used key")
+	s216 = ast.StringTerm("guesses")
+	s217 = ast.StringTerm("estimated_length")
+	s218 = ast.StringTerm(" (the estimate covers the first %d characters)")
+	s219 = ast.StringTerm("guesses_log10")
+	s220 = ast.StringTerm("estimated at about 10^%d guesses, below the minimum of %v%s")
+	s221 = ast.StringTerm("pre-shared key is weak%s: %s")
+	s222 = ast.StringTerm("subnet_any")
+	s232 = ast.StringTerm("%s_subnets")
+	s233 = ast.StringTerm("%s subnet list includes %s")
+	s234 = ast.StringTerm("side")
+	s235 = ast.StringTerm("tunnel_not_established")
+	s242 = ast.StringTerm("tunnel is not established%s: status %s")
+	s243 = ast.StringTerm("unknown_algorithm")
+	s253 = ast.StringTerm("kind")
+	s254 = ast.StringTerm("label")
+	s263 = ast.StringTerm("%s %s is neither allowed nor denied by policy data%s")
 	n0   = ast.NumberTerm("1e14")
 	n1   = ast.NumberTerm("16")
 	n2   = ast.NumberTerm("0")
@@ -179,13 +180,13 @@ func (e *eval) plan(l0, l1 *ast.Term) error {
 		if l2, err = e.memo20(l0, l1); err != nil {
 			return err
 		} else if l2 == nil {
-			goto L281
+			goto L286
 		}
 		l3 = l2
 		l4 = ast.ObjectTerm([2]*ast.Term{s0, l3})
 		e.result = append(e.result, l4)
 	}
-L281:
+L286:
 	return nil
 }
 
@@ -222,7 +223,7 @@ func (e *eval) memo0(input, data *ast.Term) (*ast.Term, error) {
 	if e.done[0] {
 		return e.memo[0], nil
 	}
-	t, err := e.f10_deny(input, data)
+	t, err := e.f11_deny(input, data)
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +234,7 @@ func (e *eval) memo0(input, data *ast.Term) (*ast.Term, error) {
 // once4 is g0.data.vpncheck.main._disabled, computed once per policy: it reads data alone.
 func (e *eval) once4(input, data *ast.Term) (*ast.Term, error) {
 	m := &e.p.memo[4]
-	m.once.Do(func() { m.t, m.err = e.f11__disabled(input, data) })
+	m.once.Do(func() { m.t, m.err = e.f12__disabled(input, data) })
 	return m.t, m.err
 }
 
@@ -242,7 +243,7 @@ func (e *eval) memo1(input, data *ast.Term) (*ast.Term, error) {
 	if e.done[1] {
 		return e.memo[1], nil
 	}
-	t, err := e.f12_deny(input, data)
+	t, err := e.f13_deny(input, data)
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +256,7 @@ func (e *eval) memo2(input, data *ast.Term) (*ast.Term, error) {
 	if e.done[2] {
 		return e.memo[2], nil
 	}
-	t, err := e.f13_deny(input, data)
+	t, err := e.f14_deny(input, data)
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +269,7 @@ func (e *eval) memo3(input, data *ast.Term) (*ast.Term, error) {
 	if e.done[3] {
 		return e.memo[3], nil
 	}
-	t, err := e.f14_deny(input, data)
+	t, err := e.f15_deny(input, data)
 	if err != nil {
 		return nil, err
 	}
@@ -281,7 +282,7 @@ func (e *eval) memo4(input, data *ast.Term) (*ast.Term, error) {
 	if e.done[4] {
 		return e.memo[4], nil
 	}
-	t, err := e.f17_deny(input, data)
+	t, err := e.f18_deny(input, data)
 	if err != nil {
 		return nil, err
 	}
@@ -294,7 +295,7 @@ func (e *eval) memo5(input, data *ast.Term) (*ast.Term, error) {
 	if e.done[5] {
 		return e.memo[5], nil
 	}
-	t, err := e.f19_deny(input, data)
+	t, err := e.f20_deny(input, data)
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +308,7 @@ func (e *eval) memo6(input, data *ast.Term) (*ast.Term, error) {
 	if e.done[6] {
 		return e.memo[6], nil
 	}
-	t, err := e.f20_deny(input, data)
+	t, err := e.f21_deny(input, data)
 	if err != nil {
 		return nil, err
 	}
@@ -320,7 +321,7 @@ func (e *eval) memo7(input, data *ast.Term) (*ast.Term, error) {
 	if e.done[7] {
 		return e.memo[7], nil
 	}
-	t, err := e.f21_deny(input, data)
+	t, err := e.f22_deny(input, data)
 	if err != nil {
 		return nil, err
 	}
@@ -333,7 +334,7 @@ func (e *eval) memo8(input, data *ast.Term) (*ast.Term, error) {
 	if e.done[8] {
 		return e.memo[8], nil
 	}
-	t, err := e.f22_deny(input, data)
+	t, err := e.f23_deny(input, data)
 	if err != nil {
 		return nil, err
 	}
@@ -346,7 +347,7 @@ func (e *eval) memo9(input, data *ast.Term) (*ast.Term, error) {
 	if e.done[9] {
 		return e.memo[9], nil
 	}
-	t, err := e.f23_deny(input, data)
+	t, err := e.f24_deny(input, data)
 	if err != nil {
 		return nil, err
 	}
@@ -359,7 +360,7 @@ func (e *eval) memo10(input, data *ast.Term) (*ast.Term, error) {
 	if e.done[10] {
 		return e.memo[10], nil
 	}
-	t, err := e.f24_deny(input, data)
+	t, err := e.f25_deny(input, data)
 	if err != nil {
 		return nil, err
 	}
@@ -372,7 +373,7 @@ func (e *eval) memo11(input, data *ast.Term) (*ast.Term, error) {
 	if e.done[11] {
 		return e.memo[11], nil
 	}
-	t, err := e.f25_deny(input, data)
+	t, err := e.f26_deny(input, data)
 	if err != nil {
 		return nil, err
 	}
@@ -385,7 +386,7 @@ func (e *eval) memo12(input, data *ast.Term) (*ast.Term, error) {
 	if e.done[12] {
 		return e.memo[12], nil
 	}
-	t, err := e.f26_deny(input, data)
+	t, err := e.f27_deny(input, data)
 	if err != nil {
 		return nil, err
 	}
@@ -398,7 +399,7 @@ func (e *eval) memo13(input, data *ast.Term) (*ast.Term, error) {
 	if e.done[13] {
 		return e.memo[13], nil
 	}
-	t, err := e.f27_deny(input, data)
+	t, err := e.f28_deny(input, data)
 	if err != nil {
 		return nil, err
 	}
@@ -411,7 +412,7 @@ func (e *eval) memo14(input, data *ast.Term) (*ast.Term, error) {
 	if e.done[14] {
 		return e.memo[14], nil
 	}
-	t, err := e.f28_deny(input, data)
+	t, err := e.f29_deny(input, data)
 	if err != nil {
 		return nil, err
 	}
@@ -424,7 +425,7 @@ func (e *eval) memo15(input, data *ast.Term) (*ast.Term, error) {
 	if e.done[15] {
 		return e.memo[15], nil
 	}
-	t, err := e.f30__weaknesses(input, data)
+	t, err := e.f31__weaknesses(input, data)
 	if err != nil {
 		return nil, err
 	}
@@ -437,7 +438,7 @@ func (e *eval) memo16(input, data *ast.Term) (*ast.Term, error) {
 	if e.done[16] {
 		return e.memo[16], nil
 	}
-	t, err := e.f31_deny(input, data)
+	t, err := e.f32_deny(input, data)
 	if err != nil {
 		return nil, err
 	}
@@ -450,7 +451,7 @@ func (e *eval) memo17(input, data *ast.Term) (*ast.Term, error) {
 	if e.done[17] {
 		return e.memo[17], nil
 	}
-	t, err := e.f32_deny(input, data)
+	t, err := e.f33_deny(input, data)
 	if err != nil {
 		return nil, err
 	}
@@ -463,7 +464,7 @@ func (e *eval) memo18(input, data *ast.Term) (*ast.Term, error) {
 	if e.done[18] {
 		return e.memo[18], nil
 	}
-	t, err := e.f33_deny(input, data)
+	t, err := e.f34_deny(input, data)
 	if err != nil {
 		return nil, err
 	}
@@ -474,7 +475,7 @@ func (e *eval) memo18(input, data *ast.Term) (*ast.Term, error) {
 // once5 is g0.data.vpncheck.rules.unknown_algorithm._fields, computed once per policy: it reads data alone.
 func (e *eval) once5(input, data *ast.Term) (*ast.Term, error) {
 	m := &e.p.memo[5]
-	m.once.Do(func() { m.t, m.err = e.f34__fields(input, data) })
+	m.once.Do(func() { m.t, m.err = e.f35__fields(input, data) })
 	return m.t, m.err
 }
 
@@ -483,7 +484,7 @@ func (e *eval) memo19(input, data *ast.Term) (*ast.Term, error) {
 	if e.done[19] {
 		return e.memo[19], nil
 	}
-	t, err := e.f38_deny(input, data)
+	t, err := e.f39_deny(input, data)
 	if err != nil {
 		return nil, err
 	}
@@ -496,7 +497,7 @@ func (e *eval) memo20(input, data *ast.Term) (*ast.Term, error) {
 	if e.done[20] {
 		return e.memo[20], nil
 	}
-	t, err := e.f39_findings(input, data)
+	t, err := e.f40_findings(input, data)
 	if err != nil {
 		return nil, err
 	}
@@ -1100,9 +1101,63 @@ func (e *eval) f8__tunnel_ref(l0, l1, l3 *ast.Term) (*ast.Term, error) {
 	}
 }
 
+// g0.data.vpncheck.lib._value_ref
+func (e *eval) f9__value_ref(l0, l1, l3 *ast.Term) (*ast.Term, error) {
+	var l2, l4, l5, l6, l7 *ast.Term
+	_ = l2
+	_ = l4
+	_ = l5
+	_ = l6
+	_ = l7
+	var err error
+	_ = err
+	{
+		{
+			l4 = nil
+			l5 = l3
+			if l6, err = rt.NEQ(l5, s30); err != nil {
+				return nil, err
+			} else if l6 == nil {
+				goto L42
+			}
+			if rt.IsFalse(l6) {
+				goto L42
+			}
+			l7 = ast.ObjectTerm([2]*ast.Term{s83, l5})
+			if err = rt.Assign(&l4, l7); err != nil {
+				return nil, err
+			}
+		}
+	L42:
+		{
+			if l4 != nil {
+				goto L43
+			}
+			l5 = l3
+			l6 = ast.NewTerm(ast.NewObject())
+			if err = rt.Assign(&l4, l6); err != nil {
+				return nil, err
+			}
+		}
+	L43:
+		{
+			if l4 == nil {
+				goto L44
+			}
+			if err = rt.Assign(&l2, l4); err != nil {
+				return nil, err
+			}
+		}
+	L44:
+	}
+	{
+		return l2, nil
+	}
+}
+
 // g0.data.vpncheck.lib.finding
-func (e *eval) f9_finding(l0, l1, l3, l4, l5, l6 *ast.Term) (*ast.Term, error) {
-	var l2, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32, l33, l34, l35 *ast.Term
+func (e *eval) f10_finding(l0, l1, l3, l4, l5, l6 *ast.Term) (*ast.Term, error) {
+	var l2, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32, l33, l34, l35, l36, l37, l38, l39 *ast.Term
 	_ = l2
 	_ = l7
 	_ = l8
@@ -1133,6 +1188,10 @@ func (e *eval) f9_finding(l0, l1, l3, l4, l5, l6 *ast.Term) (*ast.Term, error) {
 	_ = l33
 	_ = l34
 	_ = l35
+	_ = l36
+	_ = l37
+	_ = l38
+	_ = l39
 	var err error
 	_ = err
 	{
@@ -1144,82 +1203,94 @@ func (e *eval) f9_finding(l0, l1, l3, l4, l5, l6 *ast.Term) (*ast.Term, error) {
 		if l12, err = e.f6__rule_metadata(l0, l1, l8); err != nil {
 			return nil, err
 		} else if l12 == nil {
-			goto L41
+			goto L46
 		}
 		l13 = l12
 		l14 = l13
 		if l15 = rt.Dot(l14, s7); l15 == nil {
-			goto L41
+			goto L46
 		}
 		if l16 = rt.Dot(l15, s8); l16 == nil {
-			goto L41
+			goto L46
 		}
 		l17 = l16
 		if l18 = rt.Dot(l14, s7); l18 == nil {
-			goto L41
+			goto L46
 		}
 		if l19 = rt.Dot(l18, s12); l19 == nil {
-			goto L41
+			goto L46
 		}
 		l20 = l19
 		if l21, err = e.f7_severity(l0, l1, l17, l20, l10); err != nil {
 			return nil, err
 		} else if l21 == nil {
-			goto L41
+			goto L46
 		}
 		l22 = l21
 		if l23, err = e.f8__tunnel_ref(l0, l1, l9); err != nil {
 			return nil, err
 		} else if l23 == nil {
-			goto L41
+			goto L46
 		}
 		l24 = l23
-		if l25 = rt.Dot(l14, s7); l25 == nil {
-			goto L41
-		}
-		if l26 = rt.Dot(l25, s10); l26 == nil {
-			goto L41
-		}
-		l27 = l26
-		if l28 = rt.Dot(l14, s7); l28 == nil {
-			goto L41
-		}
-		if l29 = rt.Dot(l28, s8); l29 == nil {
-			goto L41
-		}
-		l30 = l29
-		if l31 = rt.Dot(l14, s24); l31 == nil {
-			goto L41
-		}
-		l32 = l31
-		l33 = ast.ObjectTerm([2]*ast.Term{s83, l11}, [2]*ast.Term{s10, l27}, [2]*ast.Term{s84, l30}, [2]*ast.Term{s12, l22}, [2]*ast.Term{s24, l32})
-		if l34, err = rt.ObjectUnion(l33, l24); err != nil {
+		if l25, err = e.f9__value_ref(l0, l1, l10); err != nil {
 			return nil, err
-		} else if l34 == nil {
-			goto L41
+		} else if l25 == nil {
+			goto L46
 		}
-		l35 = l34
-		if err = rt.Assign(&l7, l35); err != nil {
+		l26 = l25
+		if l27, err = rt.ObjectUnion(l24, l26); err != nil {
+			return nil, err
+		} else if l27 == nil {
+			goto L46
+		}
+		l28 = l27
+		if l29 = rt.Dot(l14, s7); l29 == nil {
+			goto L46
+		}
+		if l30 = rt.Dot(l29, s10); l30 == nil {
+			goto L46
+		}
+		l31 = l30
+		if l32 = rt.Dot(l14, s7); l32 == nil {
+			goto L46
+		}
+		if l33 = rt.Dot(l32, s8); l33 == nil {
+			goto L46
+		}
+		l34 = l33
+		if l35 = rt.Dot(l14, s24); l35 == nil {
+			goto L46
+		}
+		l36 = l35
+		l37 = ast.ObjectTerm([2]*ast.Term{s84, l11}, [2]*ast.Term{s10, l31}, [2]*ast.Term{s85, l34}, [2]*ast.Term{s12, l22}, [2]*ast.Term{s24, l36})
+		if l38, err = rt.ObjectUnion(l37, l28); err != nil {
+			return nil, err
+		} else if l38 == nil {
+			goto L46
+		}
+		l39 = l38
+		if err = rt.Assign(&l7, l39); err != nil {
 			return nil, err
 		}
 	}
-L41:
+L46:
 	{
 		if l7 == nil {
-			goto L42
+			goto L47
 		}
 		if err = rt.Assign(&l2, l7); err != nil {
 			return nil, err
 		}
 	}
-L42:
+L47:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.rules.bgp_down.deny
-func (e *eval) f10_deny(l0, l1 *ast.Term) (*ast.Term, error) {
+func (e *eval) f11_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32, l33, l34, l35, l36, l37, l38, l39 *ast.Term
 	_ = l2
 	_ = l3
@@ -1269,92 +1340,92 @@ func (e *eval) f10_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 		l4 = e.p.k[26]
 		l14 = l4
 		if l15 = rt.Dot(l0, s26); l15 == nil {
-			goto L45
+			goto L50
 		}
 		for it := rt.NewIter(l15); it.Next(); {
 			l16, l17 = it.Key, it.Value
 			l18 = l16
 			l19 = l17
 			if l20 = rt.Dot(l19, s27); l20 == nil {
-				goto L47
+				goto L52
 			}
 			if l21 = rt.Dot(l20, s28); l21 == nil {
-				goto L47
+				goto L52
 			}
 			if rt.Compare(l21, rt.True) != 0 {
-				goto L47
+				goto L52
 			}
 			if l22 = rt.Dot(l19, s27); l22 == nil {
-				goto L47
+				goto L52
 			}
 			if l23 = rt.Dot(l22, s29); l23 == nil {
-				goto L47
+				goto L52
 			}
 			l24 = l23
 			if l25, err = rt.NEQ(l24, s30); err != nil {
 				return nil, err
 			} else if l25 == nil {
-				goto L47
+				goto L52
 			}
 			if rt.IsFalse(l25) {
-				goto L47
+				goto L52
 			}
 			if l26, err = e.once3(l0, l1); err != nil {
 				return nil, err
 			} else if l26 == nil {
-				goto L47
+				goto L52
 			}
 			if l27 = rt.Dot(l26, s29); l27 == nil {
-				goto L47
+				goto L52
 			}
 			if l28 = rt.Dot(l27, s67); l28 == nil {
-				goto L47
+				goto L52
 			}
 			l29 = l28
 			{
 				if l30, err = e.f4_listed(l0, l1, l29, l24); err != nil {
 					return nil, err
 				} else if l30 == nil {
-					goto L48
+					goto L53
 				}
 				if rt.IsFalse(l30) {
-					goto L48
+					goto L53
 				}
-				goto L47
+				goto L52
 			}
-		L48:
+		L53:
 			if l31, err = e.f5_on(l0, l1, l19); err != nil {
 				return nil, err
 			} else if l31 == nil {
-				goto L47
+				goto L52
 			}
 			l32 = l31
 			if l34, err = rt.SprintfArgs(s79, l32, l24); err != nil {
 				return nil, err
 			} else if l34 == nil {
-				goto L47
+				goto L52
 			}
 			l35 = l34
 			l36 = l35
 			l37 = l14
-			if l38, err = e.f9_finding(l0, l1, l37, l19, l24, l36); err != nil {
+			if l38, err = e.f10_finding(l0, l1, l37, l19, l24, l36); err != nil {
 				return nil, err
 			} else if l38 == nil {
-				goto L47
+				goto L52
 			}
 			l39 = l38
 			l2.Value.(ast.Set).Add(l39)
-		L47:
+		L52:
 		}
 	}
-L45:
+L50:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.main._disabled
-func (e *eval) f11__disabled(l0, l1 *ast.Term) (*ast.Term, error) {
+func (e *eval) f12__disabled(l0, l1 *ast.Term) (*ast.Term, error) {
 	var l2, l3, l4, l5, l6, l7, l8, l9 *ast.Term
 	_ = l2
 	_ = l3
@@ -1374,10 +1445,10 @@ func (e *eval) f11__disabled(l0, l1 *ast.Term) (*ast.Term, error) {
 		if l4, err = e.once3(l0, l1); err != nil {
 			return nil, err
 		} else if l4 == nil {
-			goto L51
+			goto L56
 		}
 		if l5 = rt.Dot(l4, s61); l5 == nil {
-			goto L51
+			goto L56
 		}
 		for it := rt.NewIter(l5); it.Next(); {
 			l6, l7 = it.Key, it.Value
@@ -1386,14 +1457,14 @@ func (e *eval) f11__disabled(l0, l1 *ast.Term) (*ast.Term, error) {
 			l2.Value.(ast.Set).Add(l9)
 		}
 	}
-L51:
+L56:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.rules.dpd_disabled.deny
-func (e *eval) f12_deny(l0, l1 *ast.Term) (*ast.Term, error) {
+func (e *eval) f13_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29 *ast.Term
 	_ = l2
 	_ = l3
@@ -1433,50 +1504,50 @@ func (e *eval) f12_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 		l4 = e.p.k[36]
 		l14 = l4
 		if l15 = rt.Dot(l0, s26); l15 == nil {
-			goto L56
+			goto L61
 		}
 		for it := rt.NewIter(l15); it.Next(); {
 			l16, l17 = it.Key, it.Value
 			l18 = l16
 			l19 = l17
-			if l20 = rt.Dot(l19, s92); l20 == nil {
-				goto L58
+			if l20 = rt.Dot(l19, s93); l20 == nil {
+				goto L63
 			}
 			if rt.Compare(l20, rt.False) != 0 {
-				goto L58
+				goto L63
 			}
 			if l21, err = e.f5_on(l0, l1, l19); err != nil {
 				return nil, err
 			} else if l21 == nil {
-				goto L58
+				goto L63
 			}
 			l22 = l21
-			if l24, err = rt.SprintfArgs(s93, l22); err != nil {
+			if l24, err = rt.SprintfArgs(s94, l22); err != nil {
 				return nil, err
 			} else if l24 == nil {
-				goto L58
+				goto L63
 			}
 			l25 = l24
 			l26 = l25
 			l27 = l14
-			if l28, err = e.f9_finding(l0, l1, l27, l19, s30, l26); err != nil {
+			if l28, err = e.f10_finding(l0, l1, l27, l19, s30, l26); err != nil {
 				return nil, err
 			} else if l28 == nil {
-				goto L58
+				goto L63
 			}
 			l29 = l28
 			l2.Value.(ast.Set).Add(l29)
-		L58:
+		L63:
 		}
 	}
-L56:
+L61:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.rules.health_check_disabled.deny
-func (e *eval) f13_deny(l0, l1 *ast.Term) (*ast.Term, error) {
+func (e *eval) f14_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21 *ast.Term
 	_ = l2
 	_ = l3
@@ -1507,36 +1578,36 @@ func (e *eval) f13_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 		l3 = nil
 		l4 = e.p.k[46]
 		l14 = l4
-		if l15 = rt.Dot(l0, s102); l15 == nil {
-			goto L61
+		if l15 = rt.Dot(l0, s103); l15 == nil {
+			goto L66
 		}
-		if l16 = rt.Dot(l15, s103); l16 == nil {
-			goto L61
+		if l16 = rt.Dot(l15, s104); l16 == nil {
+			goto L66
 		}
 		if l17 = rt.Dot(l16, s28); l17 == nil {
-			goto L61
+			goto L66
 		}
 		if rt.Compare(l17, rt.False) != 0 {
-			goto L61
+			goto L66
 		}
 		l18 = l14
 		l19 = e.p.k[56]
-		if l20, err = e.f9_finding(l0, l1, l18, l19, s30, s104); err != nil {
+		if l20, err = e.f10_finding(l0, l1, l18, l19, s30, s105); err != nil {
 			return nil, err
 		} else if l20 == nil {
-			goto L61
+			goto L66
 		}
 		l21 = l20
 		l2.Value.(ast.Set).Add(l21)
 	}
-L61:
+L66:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.rules.health_check_failed.deny
-func (e *eval) f14_deny(l0, l1 *ast.Term) (*ast.Term, error) {
+func (e *eval) f15_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31 *ast.Term
 	_ = l2
 	_ = l3
@@ -1577,65 +1648,65 @@ func (e *eval) f14_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 		l3 = nil
 		l4 = e.p.k[57]
 		l14 = l4
-		if l15 = rt.Dot(l0, s102); l15 == nil {
-			goto L64
+		if l15 = rt.Dot(l0, s103); l15 == nil {
+			goto L69
 		}
-		if l16 = rt.Dot(l15, s103); l16 == nil {
-			goto L64
+		if l16 = rt.Dot(l15, s104); l16 == nil {
+			goto L69
 		}
 		l17 = l16
 		if l18 = rt.Dot(l17, s28); l18 == nil {
-			goto L64
+			goto L69
 		}
 		if rt.Compare(l18, rt.True) != 0 {
-			goto L64
+			goto L69
 		}
 		if l19, err = e.once3(l0, l1); err != nil {
 			return nil, err
 		} else if l19 == nil {
-			goto L64
+			goto L69
 		}
 		if l20 = rt.Dot(l19, s29); l20 == nil {
-			goto L64
+			goto L69
 		}
 		if l21 = rt.Dot(l20, s69); l21 == nil {
-			goto L64
+			goto L69
 		}
 		l22 = l21
 		if l23 = rt.Dot(l17, s29); l23 == nil {
-			goto L64
+			goto L69
 		}
 		l24 = l23
 		if l25, err = e.f4_listed(l0, l1, l22, l24); err != nil {
 			return nil, err
 		} else if l25 == nil {
-			goto L64
+			goto L69
 		}
 		if rt.IsFalse(l25) {
-			goto L64
+			goto L69
 		}
 		l26 = l14
 		if l27 = rt.Dot(l17, s29); l27 == nil {
-			goto L64
+			goto L69
 		}
 		l28 = l27
 		l29 = e.p.k[67]
-		if l30, err = e.f9_finding(l0, l1, l26, l29, l28, s110); err != nil {
+		if l30, err = e.f10_finding(l0, l1, l26, l29, l28, s111); err != nil {
 			return nil, err
 		} else if l30 == nil {
-			goto L64
+			goto L69
 		}
 		l31 = l30
 		l2.Value.(ast.Set).Add(l31)
 	}
-L64:
+L69:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.lib.denied
-func (e *eval) f15_denied(l0, l1, l3, l4 *ast.Term) (*ast.Term, error) {
+func (e *eval) f16_denied(l0, l1, l3, l4 *ast.Term) (*ast.Term, error) {
 	var l2, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15 *ast.Term
 	_ = l2
 	_ = l5
@@ -1658,48 +1729,48 @@ func (e *eval) f15_denied(l0, l1, l3, l4 *ast.Term) (*ast.Term, error) {
 		if l8, err = e.once3(l0, l1); err != nil {
 			return nil, err
 		} else if l8 == nil {
-			goto L66
+			goto L71
 		}
 		if l9 = rt.Dot(l8, s76); l9 == nil {
-			goto L66
+			goto L71
 		}
 		l10 = l9
 		l12 = e.p.k[68]
 		if l13, err = rt.ObjectGetPath(l10, l12, l6, s34); err != nil {
 			return nil, err
 		} else if l13 == nil {
-			goto L66
+			goto L71
 		}
 		l14 = l13
 		if l15, err = e.f4_listed(l0, l1, l14, l7); err != nil {
 			return nil, err
 		} else if l15 == nil {
-			goto L66
+			goto L71
 		}
 		if rt.IsFalse(l15) {
-			goto L66
+			goto L71
 		}
 		if err = rt.Assign(&l5, rt.True); err != nil {
 			return nil, err
 		}
 	}
-L66:
+L71:
 	{
 		if l5 == nil {
-			goto L67
+			goto L72
 		}
 		if err = rt.Assign(&l2, l5); err != nil {
 			return nil, err
 		}
 	}
-L67:
+L72:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.rules.ike_aggressive_mode._ikev2
-func (e *eval) f16__ikev2(l0, l1, l3 *ast.Term) (*ast.Term, error) {
+func (e *eval) f17__ikev2(l0, l1, l3 *ast.Term) (*ast.Term, error) {
 	var l2, l4, l5, l6, l7, l8, l9 *ast.Term
 	_ = l2
 	_ = l4
@@ -1713,40 +1784,40 @@ func (e *eval) f16__ikev2(l0, l1, l3 *ast.Term) (*ast.Term, error) {
 	{
 		l4 = nil
 		l5 = l3
-		if l6 = rt.Dot(l5, s120); l6 == nil {
-			goto L69
+		if l6 = rt.Dot(l5, s121); l6 == nil {
+			goto L74
 		}
 		l7 = l6
 		if l8, err = rt.Lower(l7); err != nil {
 			return nil, err
 		} else if l8 == nil {
-			goto L69
+			goto L74
 		}
 		l9 = l8
 		if rt.Compare(l9, s49) != 0 {
-			goto L69
+			goto L74
 		}
 		if err = rt.Assign(&l4, rt.True); err != nil {
 			return nil, err
 		}
 	}
-L69:
+L74:
 	{
 		if l4 == nil {
-			goto L70
+			goto L75
 		}
 		if err = rt.Assign(&l2, l4); err != nil {
 			return nil, err
 		}
 	}
-L70:
+L75:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.rules.ike_aggressive_mode.deny
-func (e *eval) f17_deny(l0, l1 *ast.Term) (*ast.Term, error) {
+func (e *eval) f18_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32, l33, l34, l35 *ast.Term
 	_ = l2
 	_ = l3
@@ -1792,75 +1863,75 @@ func (e *eval) f17_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 		l4 = e.p.k[69]
 		l14 = l4
 		if l15 = rt.Dot(l0, s26); l15 == nil {
-			goto L73
+			goto L78
 		}
 		for it := rt.NewIter(l15); it.Next(); {
 			l16, l17 = it.Key, it.Value
 			l18 = l16
 			l19 = l17
-			if l20 = rt.Dot(l19, s118); l20 == nil {
-				goto L75
+			if l20 = rt.Dot(l19, s119); l20 == nil {
+				goto L80
 			}
-			if l21 = rt.Dot(l20, s119); l21 == nil {
-				goto L75
+			if l21 = rt.Dot(l20, s120); l21 == nil {
+				goto L80
 			}
 			l22 = l21
-			if l23, err = e.f15_denied(l0, l1, s45, l22); err != nil {
+			if l23, err = e.f16_denied(l0, l1, s45, l22); err != nil {
 				return nil, err
 			} else if l23 == nil {
-				goto L75
+				goto L80
 			}
 			if rt.IsFalse(l23) {
-				goto L75
+				goto L80
 			}
-			if l24 = rt.Dot(l19, s118); l24 == nil {
-				goto L75
+			if l24 = rt.Dot(l19, s119); l24 == nil {
+				goto L80
 			}
 			l25 = l24
 			{
-				if l26, err = e.f16__ikev2(l0, l1, l25); err != nil {
+				if l26, err = e.f17__ikev2(l0, l1, l25); err != nil {
 					return nil, err
 				} else if l26 == nil {
-					goto L76
+					goto L81
 				}
 				if rt.IsFalse(l26) {
-					goto L76
+					goto L81
 				}
-				goto L75
+				goto L80
 			}
-		L76:
+		L81:
 			if l27, err = e.f5_on(l0, l1, l19); err != nil {
 				return nil, err
 			} else if l27 == nil {
-				goto L75
+				goto L80
 			}
 			l28 = l27
-			if l30, err = rt.SprintfArgs(s121, l22, l28); err != nil {
+			if l30, err = rt.SprintfArgs(s122, l22, l28); err != nil {
 				return nil, err
 			} else if l30 == nil {
-				goto L75
+				goto L80
 			}
 			l31 = l30
 			l32 = l31
 			l33 = l14
-			if l34, err = e.f9_finding(l0, l1, l33, l19, l22, l32); err != nil {
+			if l34, err = e.f10_finding(l0, l1, l33, l19, l22, l32); err != nil {
 				return nil, err
 			} else if l34 == nil {
-				goto L75
+				goto L80
 			}
 			l35 = l34
 			l2.Value.(ast.Set).Add(l35)
-		L75:
+		L80:
 		}
 	}
-L73:
+L78:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.rules.ike_v1._china_crypto
-func (e *eval) f18__china_crypto(l0, l1, l3 *ast.Term) (*ast.Term, error) {
+func (e *eval) f19__china_crypto(l0, l1, l3 *ast.Term) (*ast.Term, error) {
 	var l2, l4, l5, l6, l7, l8, l9, l10, l11 *ast.Term
 	_ = l2
 	_ = l4
@@ -1879,83 +1950,83 @@ func (e *eval) f18__china_crypto(l0, l1, l3 *ast.Term) (*ast.Term, error) {
 		if l6, err = e.once3(l0, l1); err != nil {
 			return nil, err
 		} else if l6 == nil {
-			goto L78
+			goto L83
 		}
 		if l7 = rt.Dot(l6, s60); l7 == nil {
-			goto L78
+			goto L83
 		}
 		l8 = l7
 		if l9 = rt.Dot(l5, s38); l9 == nil {
-			goto L78
+			goto L83
 		}
 		l10 = l9
 		if l11, err = e.f4_listed(l0, l1, l8, l10); err != nil {
 			return nil, err
 		} else if l11 == nil {
-			goto L78
+			goto L83
 		}
 		if rt.IsFalse(l11) {
-			goto L78
+			goto L83
 		}
 		if err = rt.Assign(&l4, rt.True); err != nil {
 			return nil, err
 		}
 	}
-L78:
+L83:
 	{
 		if l4 == nil {
-			goto L79
+			goto L84
 		}
 		if err = rt.Assign(&l2, l4); err != nil {
 			return nil, err
 		}
 	}
-L79:
+L84:
 	{
 		l4 = nil
 		l5 = l3
 		if l6, err = e.once3(l0, l1); err != nil {
 			return nil, err
 		} else if l6 == nil {
-			goto L80
+			goto L85
 		}
 		if l7 = rt.Dot(l6, s60); l7 == nil {
-			goto L80
+			goto L85
 		}
 		l8 = l7
 		if l9 = rt.Dot(l5, s51); l9 == nil {
-			goto L80
+			goto L85
 		}
 		l10 = l9
 		if l11, err = e.f4_listed(l0, l1, l8, l10); err != nil {
 			return nil, err
 		} else if l11 == nil {
-			goto L80
+			goto L85
 		}
 		if rt.IsFalse(l11) {
-			goto L80
+			goto L85
 		}
 		if err = rt.Assign(&l4, rt.True); err != nil {
 			return nil, err
 		}
 	}
-L80:
+L85:
 	{
 		if l4 == nil {
-			goto L81
+			goto L86
 		}
 		if err = rt.Assign(&l2, l4); err != nil {
 			return nil, err
 		}
 	}
-L81:
+L86:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.rules.ike_v1.deny
-func (e *eval) f19_deny(l0, l1 *ast.Term) (*ast.Term, error) {
+func (e *eval) f20_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32, l33, l34, l35 *ast.Term
 	_ = l2
 	_ = l3
@@ -2001,75 +2072,75 @@ func (e *eval) f19_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 		l4 = e.p.k[79]
 		l14 = l4
 		if l15 = rt.Dot(l0, s26); l15 == nil {
-			goto L84
+			goto L89
 		}
 		for it := rt.NewIter(l15); it.Next(); {
 			l16, l17 = it.Key, it.Value
 			l18 = l16
 			l19 = l17
-			if l20 = rt.Dot(l19, s118); l20 == nil {
-				goto L86
+			if l20 = rt.Dot(l19, s119); l20 == nil {
+				goto L91
 			}
-			if l21 = rt.Dot(l20, s120); l21 == nil {
-				goto L86
+			if l21 = rt.Dot(l20, s121); l21 == nil {
+				goto L91
 			}
 			l22 = l21
-			if l23, err = e.f15_denied(l0, l1, s48, l22); err != nil {
+			if l23, err = e.f16_denied(l0, l1, s48, l22); err != nil {
 				return nil, err
 			} else if l23 == nil {
-				goto L86
+				goto L91
 			}
 			if rt.IsFalse(l23) {
-				goto L86
+				goto L91
 			}
-			if l24 = rt.Dot(l19, s118); l24 == nil {
-				goto L86
+			if l24 = rt.Dot(l19, s119); l24 == nil {
+				goto L91
 			}
 			l25 = l24
 			{
-				if l26, err = e.f18__china_crypto(l0, l1, l25); err != nil {
+				if l26, err = e.f19__china_crypto(l0, l1, l25); err != nil {
 					return nil, err
 				} else if l26 == nil {
-					goto L87
+					goto L92
 				}
 				if rt.IsFalse(l26) {
-					goto L87
+					goto L92
 				}
-				goto L86
+				goto L91
 			}
-		L87:
+		L92:
 			if l27, err = e.f5_on(l0, l1, l19); err != nil {
 				return nil, err
 			} else if l27 == nil {
-				goto L86
+				goto L91
 			}
 			l28 = l27
-			if l30, err = rt.SprintfArgs(s127, l22, l28); err != nil {
+			if l30, err = rt.SprintfArgs(s128, l22, l28); err != nil {
 				return nil, err
 			} else if l30 == nil {
-				goto L86
+				goto L91
 			}
 			l31 = l30
 			l32 = l31
 			l33 = l14
-			if l34, err = e.f9_finding(l0, l1, l33, l19, l22, l32); err != nil {
+			if l34, err = e.f10_finding(l0, l1, l33, l19, l22, l32); err != nil {
 				return nil, err
 			} else if l34 == nil {
-				goto L86
+				goto L91
 			}
 			l35 = l34
 			l2.Value.(ast.Set).Add(l35)
-		L86:
+		L91:
 		}
 	}
-L84:
+L89:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.rules.ike_weak_dh_group.deny
-func (e *eval) f20_deny(l0, l1 *ast.Term) (*ast.Term, error) {
+func (e *eval) f21_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32 *ast.Term
 	_ = l2
 	_ = l3
@@ -2112,59 +2183,59 @@ func (e *eval) f20_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 		l4 = e.p.k[89]
 		l14 = l4
 		if l15 = rt.Dot(l0, s26); l15 == nil {
-			goto L90
+			goto L95
 		}
 		for it := rt.NewIter(l15); it.Next(); {
 			l16, l17 = it.Key, it.Value
 			l18 = l16
 			l19 = l17
-			if l20 = rt.Dot(l19, s118); l20 == nil {
-				goto L92
+			if l20 = rt.Dot(l19, s119); l20 == nil {
+				goto L97
 			}
 			if l21 = rt.Dot(l20, s31); l21 == nil {
-				goto L92
+				goto L97
 			}
 			l22 = l21
-			if l23, err = e.f15_denied(l0, l1, s31, l22); err != nil {
+			if l23, err = e.f16_denied(l0, l1, s31, l22); err != nil {
 				return nil, err
 			} else if l23 == nil {
-				goto L92
+				goto L97
 			}
 			if rt.IsFalse(l23) {
-				goto L92
+				goto L97
 			}
 			if l24, err = e.f5_on(l0, l1, l19); err != nil {
 				return nil, err
 			} else if l24 == nil {
-				goto L92
+				goto L97
 			}
 			l25 = l24
-			if l27, err = rt.SprintfArgs(s135, l22, l25); err != nil {
+			if l27, err = rt.SprintfArgs(s136, l22, l25); err != nil {
 				return nil, err
 			} else if l27 == nil {
-				goto L92
+				goto L97
 			}
 			l28 = l27
 			l29 = l28
 			l30 = l14
-			if l31, err = e.f9_finding(l0, l1, l30, l19, l22, l29); err != nil {
+			if l31, err = e.f10_finding(l0, l1, l30, l19, l22, l29); err != nil {
 				return nil, err
 			} else if l31 == nil {
-				goto L92
+				goto L97
 			}
 			l32 = l31
 			l2.Value.(ast.Set).Add(l32)
-		L92:
+		L97:
 		}
 	}
-L90:
+L95:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.rules.ike_weak_encryption.deny
-func (e *eval) f21_deny(l0, l1 *ast.Term) (*ast.Term, error) {
+func (e *eval) f22_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32 *ast.Term
 	_ = l2
 	_ = l3
@@ -2207,59 +2278,59 @@ func (e *eval) f21_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 		l4 = e.p.k[99]
 		l14 = l4
 		if l15 = rt.Dot(l0, s26); l15 == nil {
-			goto L95
+			goto L100
 		}
 		for it := rt.NewIter(l15); it.Next(); {
 			l16, l17 = it.Key, it.Value
 			l18 = l16
 			l19 = l17
-			if l20 = rt.Dot(l19, s118); l20 == nil {
-				goto L97
+			if l20 = rt.Dot(l19, s119); l20 == nil {
+				goto L102
 			}
 			if l21 = rt.Dot(l20, s38); l21 == nil {
-				goto L97
+				goto L102
 			}
 			l22 = l21
-			if l23, err = e.f15_denied(l0, l1, s38, l22); err != nil {
+			if l23, err = e.f16_denied(l0, l1, s38, l22); err != nil {
 				return nil, err
 			} else if l23 == nil {
-				goto L97
+				goto L102
 			}
 			if rt.IsFalse(l23) {
-				goto L97
+				goto L102
 			}
 			if l24, err = e.f5_on(l0, l1, l19); err != nil {
 				return nil, err
 			} else if l24 == nil {
-				goto L97
+				goto L102
 			}
 			l25 = l24
-			if l27, err = rt.SprintfArgs(s143, l22, l25); err != nil {
+			if l27, err = rt.SprintfArgs(s144, l22, l25); err != nil {
 				return nil, err
 			} else if l27 == nil {
-				goto L97
+				goto L102
 			}
 			l28 = l27
 			l29 = l28
 			l30 = l14
-			if l31, err = e.f9_finding(l0, l1, l30, l19, l22, l29); err != nil {
+			if l31, err = e.f10_finding(l0, l1, l30, l19, l22, l29); err != nil {
 				return nil, err
 			} else if l31 == nil {
-				goto L97
+				goto L102
 			}
 			l32 = l31
 			l2.Value.(ast.Set).Add(l32)
-		L97:
+		L102:
 		}
 	}
-L95:
+L100:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.rules.ike_weak_integrity.deny
-func (e *eval) f22_deny(l0, l1 *ast.Term) (*ast.Term, error) {
+func (e *eval) f23_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32 *ast.Term
 	_ = l2
 	_ = l3
@@ -2302,59 +2373,59 @@ func (e *eval) f22_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 		l4 = e.p.k[109]
 		l14 = l4
 		if l15 = rt.Dot(l0, s26); l15 == nil {
-			goto L100
+			goto L105
 		}
 		for it := rt.NewIter(l15); it.Next(); {
 			l16, l17 = it.Key, it.Value
 			l18 = l16
 			l19 = l17
-			if l20 = rt.Dot(l19, s118); l20 == nil {
-				goto L102
+			if l20 = rt.Dot(l19, s119); l20 == nil {
+				goto L107
 			}
 			if l21 = rt.Dot(l20, s51); l21 == nil {
-				goto L102
+				goto L107
 			}
 			l22 = l21
-			if l23, err = e.f15_denied(l0, l1, s51, l22); err != nil {
+			if l23, err = e.f16_denied(l0, l1, s51, l22); err != nil {
 				return nil, err
 			} else if l23 == nil {
-				goto L102
+				goto L107
 			}
 			if rt.IsFalse(l23) {
-				goto L102
+				goto L107
 			}
 			if l24, err = e.f5_on(l0, l1, l19); err != nil {
 				return nil, err
 			} else if l24 == nil {
-				goto L102
+				goto L107
 			}
 			l25 = l24
-			if l27, err = rt.SprintfArgs(s151, l22, l25); err != nil {
+			if l27, err = rt.SprintfArgs(s152, l22, l25); err != nil {
 				return nil, err
 			} else if l27 == nil {
-				goto L102
+				goto L107
 			}
 			l28 = l27
 			l29 = l28
 			l30 = l14
-			if l31, err = e.f9_finding(l0, l1, l30, l19, l22, l29); err != nil {
+			if l31, err = e.f10_finding(l0, l1, l30, l19, l22, l29); err != nil {
 				return nil, err
 			} else if l31 == nil {
-				goto L102
+				goto L107
 			}
 			l32 = l31
 			l2.Value.(ast.Set).Add(l32)
-		L102:
+		L107:
 		}
 	}
-L100:
+L105:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.rules.ipsec_pfs_disabled.deny
-func (e *eval) f23_deny(l0, l1 *ast.Term) (*ast.Term, error) {
+func (e *eval) f24_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32, l33, l34, l35, l36 *ast.Term
 	_ = l2
 	_ = l3
@@ -2401,71 +2472,71 @@ func (e *eval) f23_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 		l4 = e.p.k[119]
 		l14 = l4
 		if l15 = rt.Dot(l0, s26); l15 == nil {
-			goto L105
+			goto L110
 		}
 		for it := rt.NewIter(l15); it.Next(); {
 			l16, l17 = it.Key, it.Value
 			l18 = l16
 			l19 = l17
-			if l20 = rt.Dot(l19, s159); l20 == nil {
-				goto L107
+			if l20 = rt.Dot(l19, s160); l20 == nil {
+				goto L112
 			}
 			if l21 = rt.Dot(l20, s31); l21 == nil {
-				goto L107
+				goto L112
 			}
 			l22 = l21
 			if l23, err = e.once3(l0, l1); err != nil {
 				return nil, err
 			} else if l23 == nil {
-				goto L107
+				goto L112
 			}
 			if l24 = rt.Dot(l23, s76); l24 == nil {
-				goto L107
+				goto L112
 			}
 			if l25 = rt.Dot(l24, s58); l25 == nil {
-				goto L107
+				goto L112
 			}
 			l26 = l25
 			if l27, err = e.f4_listed(l0, l1, l26, l22); err != nil {
 				return nil, err
 			} else if l27 == nil {
-				goto L107
+				goto L112
 			}
 			if rt.IsFalse(l27) {
-				goto L107
+				goto L112
 			}
 			if l28, err = e.f5_on(l0, l1, l19); err != nil {
 				return nil, err
 			} else if l28 == nil {
-				goto L107
+				goto L112
 			}
 			l29 = l28
-			if l31, err = rt.SprintfArgs(s160, l29); err != nil {
+			if l31, err = rt.SprintfArgs(s161, l29); err != nil {
 				return nil, err
 			} else if l31 == nil {
-				goto L107
+				goto L112
 			}
 			l32 = l31
 			l33 = l32
 			l34 = l14
-			if l35, err = e.f9_finding(l0, l1, l34, l19, l22, l33); err != nil {
+			if l35, err = e.f10_finding(l0, l1, l34, l19, l22, l33); err != nil {
 				return nil, err
 			} else if l35 == nil {
-				goto L107
+				goto L112
 			}
 			l36 = l35
 			l2.Value.(ast.Set).Add(l36)
-		L107:
+		L112:
 		}
 	}
-L105:
+L110:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.rules.ipsec_weak_dh_group.deny
-func (e *eval) f24_deny(l0, l1 *ast.Term) (*ast.Term, error) {
+func (e *eval) f25_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32 *ast.Term
 	_ = l2
 	_ = l3
@@ -2508,59 +2579,59 @@ func (e *eval) f24_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 		l4 = e.p.k[129]
 		l14 = l4
 		if l15 = rt.Dot(l0, s26); l15 == nil {
-			goto L110
+			goto L115
 		}
 		for it := rt.NewIter(l15); it.Next(); {
 			l16, l17 = it.Key, it.Value
 			l18 = l16
 			l19 = l17
-			if l20 = rt.Dot(l19, s159); l20 == nil {
-				goto L112
+			if l20 = rt.Dot(l19, s160); l20 == nil {
+				goto L117
 			}
 			if l21 = rt.Dot(l20, s31); l21 == nil {
-				goto L112
+				goto L117
 			}
 			l22 = l21
-			if l23, err = e.f15_denied(l0, l1, s31, l22); err != nil {
+			if l23, err = e.f16_denied(l0, l1, s31, l22); err != nil {
 				return nil, err
 			} else if l23 == nil {
-				goto L112
+				goto L117
 			}
 			if rt.IsFalse(l23) {
-				goto L112
+				goto L117
 			}
 			if l24, err = e.f5_on(l0, l1, l19); err != nil {
 				return nil, err
 			} else if l24 == nil {
-				goto L112
+				goto L117
 			}
 			l25 = l24
-			if l27, err = rt.SprintfArgs(s167, l22, l25); err != nil {
+			if l27, err = rt.SprintfArgs(s168, l22, l25); err != nil {
 				return nil, err
 			} else if l27 == nil {
-				goto L112
+				goto L117
 			}
 			l28 = l27
 			l29 = l28
 			l30 = l14
-			if l31, err = e.f9_finding(l0, l1, l30, l19, l22, l29); err != nil {
+			if l31, err = e.f10_finding(l0, l1, l30, l19, l22, l29); err != nil {
 				return nil, err
 			} else if l31 == nil {
-				goto L112
+				goto L117
 			}
 			l32 = l31
 			l2.Value.(ast.Set).Add(l32)
-		L112:
+		L117:
 		}
 	}
-L110:
+L115:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.rules.ipsec_weak_encryption.deny
-func (e *eval) f25_deny(l0, l1 *ast.Term) (*ast.Term, error) {
+func (e *eval) f26_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32 *ast.Term
 	_ = l2
 	_ = l3
@@ -2603,59 +2674,59 @@ func (e *eval) f25_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 		l4 = e.p.k[139]
 		l14 = l4
 		if l15 = rt.Dot(l0, s26); l15 == nil {
-			goto L115
+			goto L120
 		}
 		for it := rt.NewIter(l15); it.Next(); {
 			l16, l17 = it.Key, it.Value
 			l18 = l16
 			l19 = l17
-			if l20 = rt.Dot(l19, s159); l20 == nil {
-				goto L117
+			if l20 = rt.Dot(l19, s160); l20 == nil {
+				goto L122
 			}
 			if l21 = rt.Dot(l20, s38); l21 == nil {
-				goto L117
+				goto L122
 			}
 			l22 = l21
-			if l23, err = e.f15_denied(l0, l1, s38, l22); err != nil {
+			if l23, err = e.f16_denied(l0, l1, s38, l22); err != nil {
 				return nil, err
 			} else if l23 == nil {
-				goto L117
+				goto L122
 			}
 			if rt.IsFalse(l23) {
-				goto L117
+				goto L122
 			}
 			if l24, err = e.f5_on(l0, l1, l19); err != nil {
 				return nil, err
 			} else if l24 == nil {
-				goto L117
+				goto L122
 			}
 			l25 = l24
-			if l27, err = rt.SprintfArgs(s175, l22, l25); err != nil {
+			if l27, err = rt.SprintfArgs(s176, l22, l25); err != nil {
 				return nil, err
 			} else if l27 == nil {
-				goto L117
+				goto L122
 			}
 			l28 = l27
 			l29 = l28
 			l30 = l14
-			if l31, err = e.f9_finding(l0, l1, l30, l19, l22, l29); err != nil {
+			if l31, err = e.f10_finding(l0, l1, l30, l19, l22, l29); err != nil {
 				return nil, err
 			} else if l31 == nil {
-				goto L117
+				goto L122
 			}
 			l32 = l31
 			l2.Value.(ast.Set).Add(l32)
-		L117:
+		L122:
 		}
 	}
-L115:
+L120:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.rules.ipsec_weak_integrity.deny
-func (e *eval) f26_deny(l0, l1 *ast.Term) (*ast.Term, error) {
+func (e *eval) f27_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32 *ast.Term
 	_ = l2
 	_ = l3
@@ -2698,59 +2769,59 @@ func (e *eval) f26_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 		l4 = e.p.k[149]
 		l14 = l4
 		if l15 = rt.Dot(l0, s26); l15 == nil {
-			goto L120
+			goto L125
 		}
 		for it := rt.NewIter(l15); it.Next(); {
 			l16, l17 = it.Key, it.Value
 			l18 = l16
 			l19 = l17
-			if l20 = rt.Dot(l19, s159); l20 == nil {
-				goto L122
+			if l20 = rt.Dot(l19, s160); l20 == nil {
+				goto L127
 			}
 			if l21 = rt.Dot(l20, s51); l21 == nil {
-				goto L122
+				goto L127
 			}
 			l22 = l21
-			if l23, err = e.f15_denied(l0, l1, s51, l22); err != nil {
+			if l23, err = e.f16_denied(l0, l1, s51, l22); err != nil {
 				return nil, err
 			} else if l23 == nil {
-				goto L122
+				goto L127
 			}
 			if rt.IsFalse(l23) {
-				goto L122
+				goto L127
 			}
 			if l24, err = e.f5_on(l0, l1, l19); err != nil {
 				return nil, err
 			} else if l24 == nil {
-				goto L122
+				goto L127
 			}
 			l25 = l24
-			if l27, err = rt.SprintfArgs(s183, l22, l25); err != nil {
+			if l27, err = rt.SprintfArgs(s184, l22, l25); err != nil {
 				return nil, err
 			} else if l27 == nil {
-				goto L122
+				goto L127
 			}
 			l28 = l27
 			l29 = l28
 			l30 = l14
-			if l31, err = e.f9_finding(l0, l1, l30, l19, l22, l29); err != nil {
+			if l31, err = e.f10_finding(l0, l1, l30, l19, l22, l29); err != nil {
 				return nil, err
 			} else if l31 == nil {
-				goto L122
+				goto L127
 			}
 			l32 = l31
 			l2.Value.(ast.Set).Add(l32)
-		L122:
+		L127:
 		}
 	}
-L120:
+L125:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.rules.psk_exposed.deny
-func (e *eval) f27_deny(l0, l1 *ast.Term) (*ast.Term, error) {
+func (e *eval) f28_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32, l33, l34, l35, l36, l37, l38 *ast.Term
 	_ = l2
 	_ = l3
@@ -2799,78 +2870,78 @@ func (e *eval) f27_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 		l4 = e.p.k[159]
 		l13 = l4
 		if l14 = rt.Dot(l0, s26); l14 == nil {
-			goto L125
+			goto L130
 		}
 		for it := rt.NewIter(l14); it.Next(); {
 			l15, l16 = it.Key, it.Value
 			l17 = l15
 			l18 = l16
 			if l19 = rt.Dot(l18, s62); l19 == nil {
-				goto L127
+				goto L132
 			}
-			if l20 = rt.Dot(l19, s191); l20 == nil {
-				goto L127
+			if l20 = rt.Dot(l19, s192); l20 == nil {
+				goto L132
 			}
 			l21 = l20
 			if l22, err = rt.Count(l21); err != nil {
 				return nil, err
 			} else if l22 == nil {
-				goto L127
+				goto L132
 			}
 			l23 = l22
 			l24 = n2
 			if l25, err = rt.GT(l23, l24); err != nil {
 				return nil, err
 			} else if l25 == nil {
-				goto L127
+				goto L132
 			}
 			if rt.IsFalse(l25) {
-				goto L127
+				goto L132
 			}
 			if l26, err = e.f5_on(l0, l1, l18); err != nil {
 				return nil, err
 			} else if l26 == nil {
-				goto L127
+				goto L132
 			}
 			l27 = l26
 			if l28, err = rt.Sort(l21); err != nil {
 				return nil, err
 			} else if l28 == nil {
-				goto L127
+				goto L132
 			}
 			l29 = l28
-			if l30, err = rt.Concat(s193, l29); err != nil {
+			if l30, err = rt.Concat(s194, l29); err != nil {
 				return nil, err
 			} else if l30 == nil {
-				goto L127
+				goto L132
 			}
 			l31 = l30
-			if l33, err = rt.SprintfArgs(s194, l27, l31); err != nil {
+			if l33, err = rt.SprintfArgs(s195, l27, l31); err != nil {
 				return nil, err
 			} else if l33 == nil {
-				goto L127
+				goto L132
 			}
 			l34 = l33
 			l35 = l34
 			l36 = l13
-			if l37, err = e.f9_finding(l0, l1, l36, l18, s30, l35); err != nil {
+			if l37, err = e.f10_finding(l0, l1, l36, l18, s30, l35); err != nil {
 				return nil, err
 			} else if l37 == nil {
-				goto L127
+				goto L132
 			}
 			l38 = l37
 			l2.Value.(ast.Set).Add(l38)
-		L127:
+		L132:
 		}
 	}
-L125:
+L130:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.rules.psk_reused.deny
-func (e *eval) f28_deny(l0, l1 *ast.Term) (*ast.Term, error) {
+func (e *eval) f29_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32, l33, l34, l35 *ast.Term
 	_ = l2
 	_ = l3
@@ -2916,67 +2987,67 @@ func (e *eval) f28_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 		l4 = e.p.k[168]
 		l13 = l4
 		if l14 = rt.Dot(l0, s26); l14 == nil {
-			goto L130
+			goto L135
 		}
 		for it := rt.NewIter(l14); it.Next(); {
 			l15, l16 = it.Key, it.Value
 			l17 = l15
 			l18 = l16
 			if l19 = rt.Dot(l18, s62); l19 == nil {
-				goto L132
+				goto L137
 			}
-			if l20 = rt.Dot(l19, s201); l20 == nil {
-				goto L132
+			if l20 = rt.Dot(l19, s202); l20 == nil {
+				goto L137
 			}
 			l21 = l20
 			l22 = n3
 			if l23, err = rt.GT(l21, l22); err != nil {
 				return nil, err
 			} else if l23 == nil {
-				goto L132
+				goto L137
 			}
 			if rt.IsFalse(l23) {
-				goto L132
+				goto L137
 			}
 			if l24, err = e.f5_on(l0, l1, l18); err != nil {
 				return nil, err
 			} else if l24 == nil {
-				goto L132
+				goto L137
 			}
 			l25 = l24
 			if l26 = rt.Dot(l18, s62); l26 == nil {
-				goto L132
+				goto L137
 			}
-			if l27 = rt.Dot(l26, s201); l27 == nil {
-				goto L132
+			if l27 = rt.Dot(l26, s202); l27 == nil {
+				goto L137
 			}
 			l28 = l27
-			if l30, err = rt.SprintfArgs(s203, l25, l28); err != nil {
+			if l30, err = rt.SprintfArgs(s204, l25, l28); err != nil {
 				return nil, err
 			} else if l30 == nil {
-				goto L132
+				goto L137
 			}
 			l31 = l30
 			l32 = l31
 			l33 = l13
-			if l34, err = e.f9_finding(l0, l1, l33, l18, s30, l32); err != nil {
+			if l34, err = e.f10_finding(l0, l1, l33, l18, s30, l32); err != nil {
 				return nil, err
 			} else if l34 == nil {
-				goto L132
+				goto L137
 			}
 			l35 = l34
 			l2.Value.(ast.Set).Add(l35)
-		L132:
+		L137:
 		}
 	}
-L130:
+L135:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.rules.psk_weak._estimate_scope
-func (e *eval) f29__estimate_scope(l0, l1, l3 *ast.Term) (*ast.Term, error) {
+func (e *eval) f30__estimate_scope(l0, l1, l3 *ast.Term) (*ast.Term, error) {
 	var l2, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15 *ast.Term
 	_ = l2
 	_ = l4
@@ -2997,56 +3068,56 @@ func (e *eval) f29__estimate_scope(l0, l1, l3 *ast.Term) (*ast.Term, error) {
 		{
 			l4 = nil
 			l5 = l3
-			if l6 = rt.Dot(l5, s216); l6 == nil {
-				goto L135
+			if l6 = rt.Dot(l5, s217); l6 == nil {
+				goto L140
 			}
 			l7 = l6
-			if l8 = rt.Dot(l5, s211); l8 == nil {
-				goto L135
+			if l8 = rt.Dot(l5, s212); l8 == nil {
+				goto L140
 			}
 			l9 = l8
 			if l10, err = rt.LT(l7, l9); err != nil {
 				return nil, err
 			} else if l10 == nil {
-				goto L135
+				goto L140
 			}
 			if rt.IsFalse(l10) {
-				goto L135
+				goto L140
 			}
-			if l11 = rt.Dot(l5, s216); l11 == nil {
-				goto L135
+			if l11 = rt.Dot(l5, s217); l11 == nil {
+				goto L140
 			}
 			l12 = l11
-			if l14, err = rt.SprintfArgs(s217, l12); err != nil {
+			if l14, err = rt.SprintfArgs(s218, l12); err != nil {
 				return nil, err
 			} else if l14 == nil {
-				goto L135
+				goto L140
 			}
 			l15 = l14
 			if err = rt.Assign(&l4, l15); err != nil {
 				return nil, err
 			}
 		}
-	L135:
+	L140:
 		{
 			if l4 != nil {
-				goto L136
+				goto L141
 			}
 			l5 = l3
 			if err = rt.Assign(&l4, s30); err != nil {
 				return nil, err
 			}
 		}
-	L136:
+	L141:
 		{
 			if l4 == nil {
-				goto L137
+				goto L142
 			}
 			if err = rt.Assign(&l2, l4); err != nil {
 				return nil, err
 			}
 		}
-	L137:
+	L142:
 	}
 	{
 		return l2, nil
@@ -3054,7 +3125,7 @@ func (e *eval) f29__estimate_scope(l0, l1, l3 *ast.Term) (*ast.Term, error) {
 }
 
 // g0.data.vpncheck.rules.psk_weak._weaknesses
-func (e *eval) f30__weaknesses(l0, l1 *ast.Term) (*ast.Term, error) {
+func (e *eval) f31__weaknesses(l0, l1 *ast.Term) (*ast.Term, error) {
 	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28 *ast.Term
 	_ = l2
 	_ = l3
@@ -3091,7 +3162,7 @@ func (e *eval) f30__weaknesses(l0, l1 *ast.Term) (*ast.Term, error) {
 	{
 		l3 = nil
 		if l4 = rt.Dot(l0, s26); l4 == nil {
-			goto L140
+			goto L145
 		}
 		for it := rt.NewIter(l4); it.Next(); {
 			l5, l6 = it.Key, it.Value
@@ -3100,79 +3171,79 @@ func (e *eval) f30__weaknesses(l0, l1 *ast.Term) (*ast.Term, error) {
 			if l9, err = e.once3(l0, l1); err != nil {
 				return nil, err
 			} else if l9 == nil {
-				goto L142
+				goto L147
 			}
 			if l10 = rt.Dot(l9, s62); l10 == nil {
-				goto L142
+				goto L147
 			}
 			if l11 = rt.Dot(l10, s65); l11 == nil {
-				goto L142
+				goto L147
 			}
 			l12 = l11
 			if l13 = rt.Dot(l8, s62); l13 == nil {
-				goto L142
+				goto L147
 			}
-			if l14 = rt.Dot(l13, s211); l14 == nil {
-				goto L142
+			if l14 = rt.Dot(l13, s212); l14 == nil {
+				goto L147
 			}
 			l15 = l14
 			if l16, err = rt.LT(l15, l12); err != nil {
 				return nil, err
 			} else if l16 == nil {
-				goto L142
+				goto L147
 			}
 			if rt.IsFalse(l16) {
-				goto L142
+				goto L147
 			}
 			if l17 = rt.Dot(l8, s62); l17 == nil {
-				goto L142
+				goto L147
 			}
-			if l18 = rt.Dot(l17, s211); l18 == nil {
-				goto L142
+			if l18 = rt.Dot(l17, s212); l18 == nil {
+				goto L147
 			}
 			l19 = l18
 			l20 = ast.ArrayTerm(l19, l12)
-			if l21, err = rt.Sprintf(s212, l20); err != nil {
+			if l21, err = rt.Sprintf(s213, l20); err != nil {
 				return nil, err
 			} else if l21 == nil {
-				goto L142
+				goto L147
 			}
 			l22 = l21
 			l23 = l22
 			l24 = ast.ArrayTerm(l7, l23)
 			l2.Value.(ast.Set).Add(l24)
-		L142:
+		L147:
 		}
 	}
-L140:
+L145:
 	{
 		l3 = nil
 		if l4 = rt.Dot(l0, s26); l4 == nil {
-			goto L143
+			goto L148
 		}
 		for it := rt.NewIter(l4); it.Next(); {
 			l5, l6 = it.Key, it.Value
 			l7 = l5
 			l8 = l6
 			if l9 = rt.Dot(l8, s62); l9 == nil {
-				goto L145
+				goto L150
 			}
-			if l10 = rt.Dot(l9, s213); l10 == nil {
-				goto L145
+			if l10 = rt.Dot(l9, s214); l10 == nil {
+				goto L150
 			}
 			if rt.Compare(l10, rt.True) != 0 {
-				goto L145
+				goto L150
 			}
-			l11 = ast.ArrayTerm(l7, s214)
+			l11 = ast.ArrayTerm(l7, s215)
 			l2.Value.(ast.Set).Add(l11)
-		L145:
+		L150:
 		}
 	}
-L143:
+L148:
 	{
 		l3 = nil
 		if l4 = rt.Dot(l0, s26); l4 == nil {
-			goto L146
+			goto L151
 		}
 		for it := rt.NewIter(l4); it.Next(); {
 			l5, l6 = it.Key, it.Value
@@ -3181,68 +3252,68 @@ L143:
 			if l9, err = e.once3(l0, l1); err != nil {
 				return nil, err
 			} else if l9 == nil {
-				goto L148
+				goto L153
 			}
 			if l10 = rt.Dot(l9, s62); l10 == nil {
-				goto L148
+				goto L153
 			}
 			if l11 = rt.Dot(l10, s63); l11 == nil {
-				goto L148
+				goto L153
 			}
 			l12 = l11
 			if l13 = rt.Dot(l8, s62); l13 == nil {
-				goto L148
+				goto L153
 			}
-			if l14 = rt.Dot(l13, s215); l14 == nil {
-				goto L148
+			if l14 = rt.Dot(l13, s216); l14 == nil {
+				goto L153
 			}
 			l15 = l14
 			if l16, err = rt.LT(l15, l12); err != nil {
 				return nil, err
 			} else if l16 == nil {
-				goto L148
+				goto L153
 			}
 			if rt.IsFalse(l16) {
-				goto L148
+				goto L153
 			}
 			if l17 = rt.Dot(l8, s62); l17 == nil {
-				goto L148
+				goto L153
 			}
 			l18 = l17
-			if l19, err = e.f29__estimate_scope(l0, l1, l18); err != nil {
+			if l19, err = e.f30__estimate_scope(l0, l1, l18); err != nil {
 				return nil, err
 			} else if l19 == nil {
-				goto L148
+				goto L153
 			}
 			l20 = l19
 			if l21 = rt.Dot(l8, s62); l21 == nil {
-				goto L148
+				goto L153
 			}
-			if l22 = rt.Dot(l21, s218); l22 == nil {
-				goto L148
+			if l22 = rt.Dot(l21, s219); l22 == nil {
+				goto L153
 			}
 			l23 = l22
 			l24 = ast.ArrayTerm(l23, l12, l20)
-			if l25, err = rt.Sprintf(s219, l24); err != nil {
+			if l25, err = rt.Sprintf(s220, l24); err != nil {
 				return nil, err
 			} else if l25 == nil {
-				goto L148
+				goto L153
 			}
 			l26 = l25
 			l27 = l26
 			l28 = ast.ArrayTerm(l7, l27)
 			l2.Value.(ast.Set).Add(l28)
-		L148:
+		L153:
 		}
 	}
-L146:
+L151:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.rules.psk_weak.deny
-func (e *eval) f31_deny(l0, l1 *ast.Term) (*ast.Term, error) {
+func (e *eval) f32_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32, l33, l34, l35, l36, l37, l38, l39, l40, l41, l42, l43, l44, l45, l46, l47, l48 *ast.Term
 	_ = l2
 	_ = l3
@@ -3301,7 +3372,7 @@ func (e *eval) f31_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 		l4 = e.p.k[177]
 		l14 = l4
 		if l15 = rt.Dot(l0, s26); l15 == nil {
-			goto L151
+			goto L156
 		}
 		for it := rt.NewIter(l15); it.Next(); {
 			l16, l17 = it.Key, it.Value
@@ -3312,100 +3383,100 @@ func (e *eval) f31_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 				if l21, err = e.memo15(l0, l1); err != nil {
 					return nil, err
 				} else if l21 == nil {
-					goto L154
+					goto L159
 				}
 				for it := rt.NewIter(l21); it.Next(); {
 					l22, l23 = it.Key, it.Value
 					l24 = l22
 					if _, ok := l23.Value.(*ast.Array); !ok {
-						goto L156
+						goto L161
 					}
 					if l26, err = rt.Len(l23); err != nil {
 						return nil, err
 					}
 					l25 = n4
 					if rt.Compare(l26, l25) != 0 {
-						goto L156
+						goto L161
 					}
 					l27 = n2
 					l27 = n2
 					if l28 = rt.Dot(l23, l27); l28 == nil {
-						goto L156
+						goto L161
 					}
 					l29 = l28
 					l27 = n3
 					if l28 = rt.Dot(l23, l27); l28 == nil {
-						goto L156
+						goto L161
 					}
 					l30 = l28
 					if rt.Compare(l29, l18) != 0 {
-						goto L156
+						goto L161
 					}
 					rt.Append(l20, l30)
-				L156:
+				L161:
 				}
 			}
-		L154:
+		L159:
 			l31 = l20
 			if l32, err = rt.Count(l31); err != nil {
 				return nil, err
 			} else if l32 == nil {
-				goto L153
+				goto L158
 			}
 			l33 = l32
 			l34 = n2
 			if l35, err = rt.GT(l33, l34); err != nil {
 				return nil, err
 			} else if l35 == nil {
-				goto L153
+				goto L158
 			}
 			if rt.IsFalse(l35) {
-				goto L153
+				goto L158
 			}
 			if l36, err = e.f5_on(l0, l1, l19); err != nil {
 				return nil, err
 			} else if l36 == nil {
-				goto L153
+				goto L158
 			}
 			l37 = l36
 			if l38, err = rt.Sort(l31); err != nil {
 				return nil, err
 			} else if l38 == nil {
-				goto L153
+				goto L158
 			}
 			l39 = l38
-			if l40, err = rt.Concat(s193, l39); err != nil {
+			if l40, err = rt.Concat(s194, l39); err != nil {
 				return nil, err
 			} else if l40 == nil {
-				goto L153
+				goto L158
 			}
 			l41 = l40
-			if l43, err = rt.SprintfArgs(s220, l37, l41); err != nil {
+			if l43, err = rt.SprintfArgs(s221, l37, l41); err != nil {
 				return nil, err
 			} else if l43 == nil {
-				goto L153
+				goto L158
 			}
 			l44 = l43
 			l45 = l44
 			l46 = l14
-			if l47, err = e.f9_finding(l0, l1, l46, l19, s30, l45); err != nil {
+			if l47, err = e.f10_finding(l0, l1, l46, l19, s30, l45); err != nil {
 				return nil, err
 			} else if l47 == nil {
-				goto L153
+				goto L158
 			}
 			l48 = l47
 			l2.Value.(ast.Set).Add(l48)
-		L153:
+		L158:
 		}
 	}
-L151:
+L156:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.rules.subnet_any.deny
-func (e *eval) f32_deny(l0, l1 *ast.Term) (*ast.Term, error) {
+func (e *eval) f33_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32, l33, l34, l35, l36, l37, l38, l39, l40, l41, l42, l43, l44, l45, l46, l47, l48 *ast.Term
 	_ = l2
 	_ = l3
@@ -3469,21 +3540,21 @@ func (e *eval) f32_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 			l17, l18 = it.Key, it.Value
 			l19 = l17
 			l20 = l18
-			if l22, err = rt.SprintfArgs(s231, l20); err != nil {
+			if l22, err = rt.SprintfArgs(s232, l20); err != nil {
 				return nil, err
 			} else if l22 == nil {
-				goto L161
+				goto L166
 			}
 			l23 = l22
-			if l24 = rt.Dot(l0, s102); l24 == nil {
-				goto L161
+			if l24 = rt.Dot(l0, s103); l24 == nil {
+				goto L166
 			}
 			l25 = l24
 			l26 = e.p.k[198]
 			if l27, err = rt.ObjectGet(l25, l23, l26); err != nil {
 				return nil, err
 			} else if l27 == nil {
-				goto L161
+				goto L166
 			}
 			l28 = l27
 			for it := rt.NewIter(l28); it.Next(); {
@@ -3493,49 +3564,49 @@ func (e *eval) f32_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 				if l33, err = e.once3(l0, l1); err != nil {
 					return nil, err
 				} else if l33 == nil {
-					goto L163
+					goto L168
 				}
 				if l34 = rt.Dot(l33, s73); l34 == nil {
-					goto L163
+					goto L168
 				}
 				if l35 = rt.Dot(l34, s74); l35 == nil {
-					goto L163
+					goto L168
 				}
 				l36 = l35
 				if l37, err = e.f4_listed(l0, l1, l36, l32); err != nil {
 					return nil, err
 				} else if l37 == nil {
-					goto L163
+					goto L168
 				}
 				if rt.IsFalse(l37) {
-					goto L163
+					goto L168
 				}
-				if l39, err = rt.SprintfArgs(s232, l20, l32); err != nil {
+				if l39, err = rt.SprintfArgs(s233, l20, l32); err != nil {
 					return nil, err
 				} else if l39 == nil {
-					goto L163
+					goto L168
 				}
 				l40 = l39
 				l41 = l40
 				l42 = l14
 				l43 = e.p.k[199]
-				if l44, err = e.f9_finding(l0, l1, l42, l43, l32, l41); err != nil {
+				if l44, err = e.f10_finding(l0, l1, l42, l43, l32, l41); err != nil {
 					return nil, err
 				} else if l44 == nil {
-					goto L163
+					goto L168
 				}
 				l45 = l44
-				l46 = ast.ObjectTerm([2]*ast.Term{s233, l20})
+				l46 = ast.ObjectTerm([2]*ast.Term{s234, l20})
 				if l47, err = rt.ObjectUnion(l45, l46); err != nil {
 					return nil, err
 				} else if l47 == nil {
-					goto L163
+					goto L168
 				}
 				l48 = l47
 				l2.Value.(ast.Set).Add(l48)
-			L163:
+			L168:
 			}
-		L161:
+		L166:
 		}
 	}
 	{
@@ -3544,7 +3615,7 @@ func (e *eval) f32_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 }
 
 // g0.data.vpncheck.rules.tunnel_not_established.deny
-func (e *eval) f33_deny(l0, l1 *ast.Term) (*ast.Term, error) {
+func (e *eval) f34_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32, l33, l34, l35, l36 *ast.Term
 	_ = l2
 	_ = l3
@@ -3591,80 +3662,80 @@ func (e *eval) f33_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 		l4 = e.p.k[200]
 		l14 = l4
 		if l15 = rt.Dot(l0, s26); l15 == nil {
-			goto L166
+			goto L171
 		}
 		for it := rt.NewIter(l15); it.Next(); {
 			l16, l17 = it.Key, it.Value
 			l18 = l16
 			l19 = l17
 			if l20 = rt.Dot(l19, s29); l20 == nil {
-				goto L168
+				goto L173
 			}
 			l21 = l20
 			if l22, err = rt.NEQ(l21, s30); err != nil {
 				return nil, err
 			} else if l22 == nil {
-				goto L168
+				goto L173
 			}
 			if rt.IsFalse(l22) {
-				goto L168
+				goto L173
 			}
 			if l23, err = e.once3(l0, l1); err != nil {
 				return nil, err
 			} else if l23 == nil {
-				goto L168
+				goto L173
 			}
 			if l24 = rt.Dot(l23, s29); l24 == nil {
-				goto L168
+				goto L173
 			}
 			if l25 = rt.Dot(l24, s71); l25 == nil {
-				goto L168
+				goto L173
 			}
 			l26 = l25
 			{
 				if l27, err = e.f4_listed(l0, l1, l26, l21); err != nil {
 					return nil, err
 				} else if l27 == nil {
-					goto L169
+					goto L174
 				}
 				if rt.IsFalse(l27) {
-					goto L169
+					goto L174
 				}
-				goto L168
+				goto L173
 			}
-		L169:
+		L174:
 			if l28, err = e.f5_on(l0, l1, l19); err != nil {
 				return nil, err
 			} else if l28 == nil {
-				goto L168
+				goto L173
 			}
 			l29 = l28
-			if l31, err = rt.SprintfArgs(s241, l29, l21); err != nil {
+			if l31, err = rt.SprintfArgs(s242, l29, l21); err != nil {
 				return nil, err
 			} else if l31 == nil {
-				goto L168
+				goto L173
 			}
 			l32 = l31
 			l33 = l32
 			l34 = l14
-			if l35, err = e.f9_finding(l0, l1, l34, l19, l21, l33); err != nil {
+			if l35, err = e.f10_finding(l0, l1, l34, l19, l21, l33); err != nil {
 				return nil, err
 			} else if l35 == nil {
-				goto L168
+				goto L173
 			}
 			l36 = l35
 			l2.Value.(ast.Set).Add(l36)
-		L168:
+		L173:
 		}
 	}
-L166:
+L171:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.rules.unknown_algorithm._fields
-func (e *eval) f34__fields(l0, l1 *ast.Term) (*ast.Term, error) {
+func (e *eval) f35__fields(l0, l1 *ast.Term) (*ast.Term, error) {
 	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20 *ast.Term
 	_ = l2
 	_ = l3
@@ -3696,20 +3767,20 @@ func (e *eval) f34__fields(l0, l1 *ast.Term) (*ast.Term, error) {
 	}
 	{
 		if l3 == nil {
-			goto L172
+			goto L177
 		}
 		if err = rt.Assign(&l2, l3); err != nil {
 			return nil, err
 		}
 	}
-L172:
+L177:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.lib.allowed
-func (e *eval) f35_allowed(l0, l1, l3, l4 *ast.Term) (*ast.Term, error) {
+func (e *eval) f36_allowed(l0, l1, l3, l4 *ast.Term) (*ast.Term, error) {
 	var l2, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15 *ast.Term
 	_ = l2
 	_ = l5
@@ -3732,92 +3803,25 @@ func (e *eval) f35_allowed(l0, l1, l3, l4 *ast.Term) (*ast.Term, error) {
 		if l8, err = e.once3(l0, l1); err != nil {
 			return nil, err
 		} else if l8 == nil {
-			goto L174
+			goto L179
 		}
 		if l9 = rt.Dot(l8, s76); l9 == nil {
-			goto L174
+			goto L179
 		}
 		l10 = l9
 		l12 = e.p.k[227]
 		if l13, err = rt.ObjectGetPath(l10, l12, l6, s32); err != nil {
 			return nil, err
 		} else if l13 == nil {
-			goto L174
+			goto L179
 		}
 		l14 = l13
 		if l15, err = e.f4_listed(l0, l1, l14, l7); err != nil {
 			return nil, err
 		} else if l15 == nil {
-			goto L174
-		}
-		if rt.IsFalse(l15) {
-			goto L174
-		}
-		if err = rt.Assign(&l5, rt.True); err != nil {
-			return nil, err
-		}
-	}
-L174:
-	{
-		if l5 == nil {
-			goto L175
-		}
-		if err = rt.Assign(&l2, l5); err != nil {
-			return nil, err
-		}
-	}
-L175:
-	{
-		return l2, nil
-	}
-}
-
-// g0.data.vpncheck.lib.known
-func (e *eval) f36_known(l0, l1, l3, l4 *ast.Term) (*ast.Term, error) {
-	var l2, l5, l6, l7, l8 *ast.Term
-	_ = l2
-	_ = l5
-	_ = l6
-	_ = l7
-	_ = l8
-	var err error
-	_ = err
-	{
-		l5 = nil
-		l6 = l3
-		l7 = l4
-		if l8, err = e.f35_allowed(l0, l1, l6, l7); err != nil {
-			return nil, err
-		} else if l8 == nil {
-			goto L177
-		}
-		if rt.IsFalse(l8) {
-			goto L177
-		}
-		if err = rt.Assign(&l5, rt.True); err != nil {
-			return nil, err
-		}
-	}
-L177:
-	{
-		if l5 == nil {
-			goto L178
-		}
-		if err = rt.Assign(&l2, l5); err != nil {
-			return nil, err
-		}
-	}
-L178:
-	{
-		l5 = nil
-		l6 = l3
-		l7 = l4
-		if l8, err = e.f15_denied(l0, l1, l6, l7); err != nil {
-			return nil, err
-		} else if l8 == nil {
 			goto L179
 		}
-		if rt.IsFalse(l8) {
+		if rt.IsFalse(l15) {
 			goto L179
 		}
 		if err = rt.Assign(&l5, rt.True); err != nil {
@@ -3839,8 +3843,75 @@ L180:
 	}
 }
 
+// g0.data.vpncheck.lib.known
+func (e *eval) f37_known(l0, l1, l3, l4 *ast.Term) (*ast.Term, error) {
+	var l2, l5, l6, l7, l8 *ast.Term
+	_ = l2
+	_ = l5
+	_ = l6
+	_ = l7
+	_ = l8
+	var err error
+	_ = err
+	{
+		l5 = nil
+		l6 = l3
+		l7 = l4
+		if l8, err = e.f36_allowed(l0, l1, l6, l7); err != nil {
+			return nil, err
+		} else if l8 == nil {
+			goto L182
+		}
+		if rt.IsFalse(l8) {
+			goto L182
+		}
+		if err = rt.Assign(&l5, rt.True); err != nil {
+			return nil, err
+		}
+	}
+L182:
+	{
+		if l5 == nil {
+			goto L183
+		}
+		if err = rt.Assign(&l2, l5); err != nil {
+			return nil, err
+		}
+	}
+L183:
+	{
+		l5 = nil
+		l6 = l3
+		l7 = l4
+		if l8, err = e.f16_denied(l0, l1, l6, l7); err != nil {
+			return nil, err
+		} else if l8 == nil {
+			goto L184
+		}
+		if rt.IsFalse(l8) {
+			goto L184
+		}
+		if err = rt.Assign(&l5, rt.True); err != nil {
+			return nil, err
+		}
+	}
+L184:
+	{
+		if l5 == nil {
+			goto L185
+		}
+		if err = rt.Assign(&l2, l5); err != nil {
+			return nil, err
+		}
+	}
+L185:
+	{
+		return l2, nil
+	}
+}
+
 // g0.data.vpncheck.rules.unknown_algorithm._pfs_disabled
-func (e *eval) f37__pfs_disabled(l0, l1, l3, l4 *ast.Term) (*ast.Term, error) {
+func (e *eval) f38__pfs_disabled(l0, l1, l3, l4 *ast.Term) (*ast.Term, error) {
 	var l2, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17 *ast.Term
 	_ = l2
 	_ = l5
@@ -3863,74 +3934,74 @@ func (e *eval) f37__pfs_disabled(l0, l1, l3, l4 *ast.Term) (*ast.Term, error) {
 		l6 = l3
 		l7 = l4
 		if l8 = rt.Dot(l6, s2); l8 == nil {
-			goto L182
+			goto L187
 		}
 		if _, ok := l8.Value.(*ast.Array); !ok {
-			goto L182
+			goto L187
 		}
 		if l10, err = rt.Len(l8); err != nil {
 			return nil, err
 		}
 		l9 = n4
 		if rt.Compare(l10, l9) != 0 {
-			goto L182
+			goto L187
 		}
 		l11 = n2
 		l11 = n2
 		if l12 = rt.Dot(l8, l11); l12 == nil {
-			goto L182
+			goto L187
 		}
-		if rt.Compare(l12, s159) != 0 {
-			goto L182
+		if rt.Compare(l12, s160) != 0 {
+			goto L187
 		}
 		l11 = n3
 		if l12 = rt.Dot(l8, l11); l12 == nil {
-			goto L182
+			goto L187
 		}
 		if rt.Compare(l12, s31) != 0 {
-			goto L182
+			goto L187
 		}
 		if l13, err = e.once3(l0, l1); err != nil {
 			return nil, err
 		} else if l13 == nil {
-			goto L182
+			goto L187
 		}
 		if l14 = rt.Dot(l13, s76); l14 == nil {
-			goto L182
+			goto L187
 		}
 		if l15 = rt.Dot(l14, s58); l15 == nil {
-			goto L182
+			goto L187
 		}
 		l16 = l15
 		if l17, err = e.f4_listed(l0, l1, l16, l7); err != nil {
 			return nil, err
 		} else if l17 == nil {
-			goto L182
+			goto L187
 		}
 		if rt.IsFalse(l17) {
-			goto L182
+			goto L187
 		}
 		if err = rt.Assign(&l5, rt.True); err != nil {
 			return nil, err
 		}
 	}
-L182:
+L187:
 	{
 		if l5 == nil {
-			goto L183
+			goto L188
 		}
 		if err = rt.Assign(&l2, l5); err != nil {
 			return nil, err
 		}
 	}
-L183:
+L188:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.rules.unknown_algorithm.deny
-func (e *eval) f38_deny(l0, l1 *ast.Term) (*ast.Term, error) {
+func (e *eval) f39_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32, l33, l34, l35, l36, l37, l38, l39, l40, l41, l42, l43, l44, l45 *ast.Term
 	_ = l2
 	_ = l3
@@ -3986,7 +4057,7 @@ func (e *eval) f38_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 		l4 = e.p.k[228]
 		l14 = l4
 		if l15 = rt.Dot(l0, s26); l15 == nil {
-			goto L186
+			goto L191
 		}
 		for it := rt.NewIter(l15); it.Next(); {
 			l16, l17 = it.Key, it.Value
@@ -3995,97 +4066,97 @@ func (e *eval) f38_deny(l0, l1 *ast.Term) (*ast.Term, error) {
 			if l20, err = e.once5(l0, l1); err != nil {
 				return nil, err
 			} else if l20 == nil {
-				goto L188
+				goto L193
 			}
 			for it := rt.NewIter(l20); it.Next(); {
 				l21, l22 = it.Key, it.Value
 				l23 = l21
 				l24 = l22
 				if l25 = rt.Dot(l24, s2); l25 == nil {
-					goto L190
+					goto L195
 				}
 				l26 = l25
 				if l27, err = rt.ObjectGet(l19, l26, s30); err != nil {
 					return nil, err
 				} else if l27 == nil {
-					goto L190
+					goto L195
 				}
 				l28 = l27
 				l29 = l28
 				if l30, err = rt.NEQ(l29, s30); err != nil {
 					return nil, err
 				} else if l30 == nil {
-					goto L190
+					goto L195
 				}
 				if rt.IsFalse(l30) {
-					goto L190
+					goto L195
 				}
-				if l31 = rt.Dot(l24, s252); l31 == nil {
-					goto L190
+				if l31 = rt.Dot(l24, s253); l31 == nil {
+					goto L195
 				}
 				l32 = l31
 				{
-					if l33, err = e.f36_known(l0, l1, l32, l29); err != nil {
+					if l33, err = e.f37_known(l0, l1, l32, l29); err != nil {
 						return nil, err
 					} else if l33 == nil {
-						goto L191
+						goto L196
 					}
 					if rt.IsFalse(l33) {
-						goto L191
+						goto L196
 					}
-					goto L190
+					goto L195
 				}
-			L191:
+			L196:
 				{
-					if l34, err = e.f37__pfs_disabled(l0, l1, l24, l29); err != nil {
+					if l34, err = e.f38__pfs_disabled(l0, l1, l24, l29); err != nil {
 						return nil, err
 					} else if l34 == nil {
-						goto L192
+						goto L197
 					}
 					if rt.IsFalse(l34) {
-						goto L192
+						goto L197
 					}
-					goto L190
+					goto L195
 				}
-			L192:
+			L197:
 				if l35, err = e.f5_on(l0, l1, l19); err != nil {
 					return nil, err
 				} else if l35 == nil {
-					goto L190
+					goto L195
 				}
 				l36 = l35
-				if l37 = rt.Dot(l24, s253); l37 == nil {
-					goto L190
+				if l37 = rt.Dot(l24, s254); l37 == nil {
+					goto L195
 				}
 				l38 = l37
-				if l40, err = rt.SprintfArgs(s262, l38, l29, l36); err != nil {
+				if l40, err = rt.SprintfArgs(s263, l38, l29, l36); err != nil {
 					return nil, err
 				} else if l40 == nil {
-					goto L190
+					goto L195
 				}
 				l41 = l40
 				l42 = l41
 				l43 = l14
-				if l44, err = e.f9_finding(l0, l1, l43, l19, l29, l42); err != nil {
+				if l44, err = e.f10_finding(l0, l1, l43, l19, l29, l42); err != nil {
 					return nil, err
 				} else if l44 == nil {
-					goto L190
+					goto L195
 				}
 				l45 = l44
 				l2.Value.(ast.Set).Add(l45)
-			L190:
+			L195:
 			}
-		L188:
+		L193:
 		}
 	}
-L186:
+L191:
 	{
 		return l2, nil
 	}
 }
 
 // g0.data.vpncheck.main.findings
-func (e *eval) f39_findings(l0, l1 *ast.Term) (*ast.Term, error) {
+func (e *eval) f40_findings(l0, l1 *ast.Term) (*ast.Term, error) {
 	var l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32, l33, l34, l35, l36, l37, l38, l39, l40, l41, l42, l43, l44, l45, l46, l47, l48, l49, l50, l51, l52, l53, l54, l55, l56, l57, l58, l59, l60, l61, l62, l63, l64, l65, l66, l67, l68, l69, l70, l71, l72, l73, l74, l75, l76, l77, l78, l79, l80, l81, l82, l83, l84, l85, l86, l87, l88, l89, l90, l91, l92, l93, l94, l95, l96, l97, l98, l99, l100, l101, l102, l103, l104, l105, l106, l107, l108, l109, l110, l111, l112, l113, l114, l115, l116, l117, l118, l119, l120, l121, l122, l123, l124, l125, l126, l127, l128, l129, l130, l131, l132, l133, l134, l135, l136, l137, l138, l139, l140, l141, l142, l143, l144, l145, l146, l147, l148, l149, l150, l151, l152, l153, l154, l155, l156, l157, l158, l159, l160, l161, l162, l163, l164, l165, l166, l167, l168, l169, l170, l171, l172, l173, l174, l175, l176, l177, l178, l179, l180, l181, l182, l183, l184, l185, l186, l187, l188, l189, l190, l191, l192, l193, l194, l195, l196, l197, l198, l199, l200, l201, l202, l203, l204, l205, l206, l207, l208, l209, l210, l211, l212, l213, l214, l215, l216, l217, l218, l219, l220, l221, l222, l223, l226, l227, l228, l229, l230, l231 *ast.Term
 	_ = l2
 	_ = l3
@@ -4327,782 +4398,782 @@ func (e *eval) f39_findings(l0, l1 *ast.Term) (*ast.Term, error) {
 			if l5, err = e.memo0(l0, l1); err != nil {
 				return nil, err
 			} else if l5 == nil {
-				goto L196
+				goto L201
 			}
 			for it := rt.NewIter(l5); it.Next(); {
 				l6, l7 = it.Key, it.Value
 				l8 = l6
 				l9 = l7
-				if l10 = rt.Dot(l9, s84); l10 == nil {
-					goto L198
+				if l10 = rt.Dot(l9, s85); l10 == nil {
+					goto L203
 				}
 				l11 = l10
 				if l12, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l12 == nil {
-					goto L198
+					goto L203
 				}
 				l13 = l12
 				{
 					if l14, err = rt.Member2(l11, l13); err != nil {
 						return nil, err
 					} else if l14 == nil {
-						goto L199
+						goto L204
 					}
 					if rt.IsFalse(l14) {
-						goto L199
+						goto L204
 					}
-					goto L198
+					goto L203
 				}
-			L199:
+			L204:
 				l2.Value.(ast.Set).Add(l9)
-			L198:
+			L203:
 			}
 		}
-	L196:
+	L201:
 		{
-			l15 = s85
+			l15 = s86
 			if l16, err = e.memo1(l0, l1); err != nil {
 				return nil, err
 			} else if l16 == nil {
-				goto L200
+				goto L205
 			}
 			for it := rt.NewIter(l16); it.Next(); {
 				l17, l18 = it.Key, it.Value
 				l19 = l17
 				l20 = l18
-				if l21 = rt.Dot(l20, s84); l21 == nil {
-					goto L202
+				if l21 = rt.Dot(l20, s85); l21 == nil {
+					goto L207
 				}
 				l22 = l21
 				if l23, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l23 == nil {
-					goto L202
+					goto L207
 				}
 				l24 = l23
 				{
 					if l25, err = rt.Member2(l22, l24); err != nil {
 						return nil, err
 					} else if l25 == nil {
-						goto L203
+						goto L208
 					}
 					if rt.IsFalse(l25) {
-						goto L203
+						goto L208
 					}
-					goto L202
+					goto L207
 				}
-			L203:
+			L208:
 				l2.Value.(ast.Set).Add(l20)
-			L202:
+			L207:
 			}
 		}
-	L200:
+	L205:
 		{
-			l26 = s94
+			l26 = s95
 			if l27, err = e.memo2(l0, l1); err != nil {
 				return nil, err
 			} else if l27 == nil {
-				goto L204
+				goto L209
 			}
 			for it := rt.NewIter(l27); it.Next(); {
 				l28, l29 = it.Key, it.Value
 				l30 = l28
 				l31 = l29
-				if l32 = rt.Dot(l31, s84); l32 == nil {
-					goto L206
+				if l32 = rt.Dot(l31, s85); l32 == nil {
+					goto L211
 				}
 				l33 = l32
 				if l34, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l34 == nil {
-					goto L206
+					goto L211
 				}
 				l35 = l34
 				{
 					if l36, err = rt.Member2(l33, l35); err != nil {
 						return nil, err
 					} else if l36 == nil {
-						goto L207
+						goto L212
 					}
 					if rt.IsFalse(l36) {
-						goto L207
+						goto L212
 					}
-					goto L206
+					goto L211
 				}
-			L207:
+			L212:
 				l2.Value.(ast.Set).Add(l31)
-			L206:
+			L211:
 			}
 		}
-	L204:
+	L209:
 		{
 			l37 = s69
 			if l38, err = e.memo3(l0, l1); err != nil {
 				return nil, err
 			} else if l38 == nil {
-				goto L208
+				goto L213
 			}
 			for it := rt.NewIter(l38); it.Next(); {
 				l39, l40 = it.Key, it.Value
 				l41 = l39
 				l42 = l40
-				if l43 = rt.Dot(l42, s84); l43 == nil {
-					goto L210
+				if l43 = rt.Dot(l42, s85); l43 == nil {
+					goto L215
 				}
 				l44 = l43
 				if l45, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l45 == nil {
-					goto L210
+					goto L215
 				}
 				l46 = l45
 				{
 					if l47, err = rt.Member2(l44, l46); err != nil {
 						return nil, err
 					} else if l47 == nil {
-						goto L211
+						goto L216
 					}
 					if rt.IsFalse(l47) {
-						goto L211
+						goto L216
 					}
-					goto L210
+					goto L215
 				}
-			L211:
+			L216:
 				l2.Value.(ast.Set).Add(l42)
-			L210:
+			L215:
 			}
 		}
-	L208:
+	L213:
 		{
-			l48 = s111
+			l48 = s112
 			if l49, err = e.memo4(l0, l1); err != nil {
 				return nil, err
 			} else if l49 == nil {
-				goto L212
+				goto L217
 			}
 			for it := rt.NewIter(l49); it.Next(); {
 				l50, l51 = it.Key, it.Value
 				l52 = l50
 				l53 = l51
-				if l54 = rt.Dot(l53, s84); l54 == nil {
-					goto L214
+				if l54 = rt.Dot(l53, s85); l54 == nil {
+					goto L219
 				}
 				l55 = l54
 				if l56, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l56 == nil {
-					goto L214
+					goto L219
 				}
 				l57 = l56
 				{
 					if l58, err = rt.Member2(l55, l57); err != nil {
 						return nil, err
 					} else if l58 == nil {
-						goto L215
+						goto L220
 					}
 					if rt.IsFalse(l58) {
-						goto L215
+						goto L220
 					}
-					goto L214
+					goto L219
 				}
-			L215:
+			L220:
 				l2.Value.(ast.Set).Add(l53)
-			L214:
+			L219:
 			}
 		}
-	L212:
+	L217:
 		{
-			l59 = s122
+			l59 = s123
 			if l60, err = e.memo5(l0, l1); err != nil {
 				return nil, err
 			} else if l60 == nil {
-				goto L216
+				goto L221
 			}
 			for it := rt.NewIter(l60); it.Next(); {
 				l61, l62 = it.Key, it.Value
 				l63 = l61
 				l64 = l62
-				if l65 = rt.Dot(l64, s84); l65 == nil {
-					goto L218
+				if l65 = rt.Dot(l64, s85); l65 == nil {
+					goto L223
 				}
 				l66 = l65
 				if l67, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l67 == nil {
-					goto L218
+					goto L223
 				}
 				l68 = l67
 				{
 					if l69, err = rt.Member2(l66, l68); err != nil {
 						return nil, err
 					} else if l69 == nil {
-						goto L219
+						goto L224
 					}
 					if rt.IsFalse(l69) {
-						goto L219
+						goto L224
 					}
-					goto L218
+					goto L223
 				}
-			L219:
+			L224:
 				l2.Value.(ast.Set).Add(l64)
-			L218:
+			L223:
 			}
 		}
-	L216:
+	L221:
 		{
-			l70 = s128
+			l70 = s129
 			if l71, err = e.memo6(l0, l1); err != nil {
 				return nil, err
 			} else if l71 == nil {
-				goto L220
+				goto L225
 			}
 			for it := rt.NewIter(l71); it.Next(); {
 				l72, l73 = it.Key, it.Value
 				l74 = l72
 				l75 = l73
-				if l76 = rt.Dot(l75, s84); l76 == nil {
-					goto L222
+				if l76 = rt.Dot(l75, s85); l76 == nil {
+					goto L227
 				}
 				l77 = l76
 				if l78, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l78 == nil {
-					goto L222
+					goto L227
 				}
 				l79 = l78
 				{
 					if l80, err = rt.Member2(l77, l79); err != nil {
 						return nil, err
 					} else if l80 == nil {
-						goto L223
+						goto L228
 					}
 					if rt.IsFalse(l80) {
-						goto L223
+						goto L228
 					}
-					goto L222
+					goto L227
 				}
-			L223:
+			L228:
 				l2.Value.(ast.Set).Add(l75)
-			L222:
+			L227:
 			}
 		}
-	L220:
+	L225:
 		{
-			l81 = s136
+			l81 = s137
 			if l82, err = e.memo7(l0, l1); err != nil {
 				return nil, err
 			} else if l82 == nil {
-				goto L224
+				goto L229
 			}
 			for it := rt.NewIter(l82); it.Next(); {
 				l83, l84 = it.Key, it.Value
 				l85 = l83
 				l86 = l84
-				if l87 = rt.Dot(l86, s84); l87 == nil {
-					goto L226
+				if l87 = rt.Dot(l86, s85); l87 == nil {
+					goto L231
 				}
 				l88 = l87
 				if l89, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l89 == nil {
-					goto L226
+					goto L231
 				}
 				l90 = l89
 				{
 					if l91, err = rt.Member2(l88, l90); err != nil {
 						return nil, err
 					} else if l91 == nil {
-						goto L227
+						goto L232
 					}
 					if rt.IsFalse(l91) {
-						goto L227
+						goto L232
 					}
-					goto L226
+					goto L231
 				}
-			L227:
+			L232:
 				l2.Value.(ast.Set).Add(l86)
-			L226:
+			L231:
 			}
 		}
-	L224:
+	L229:
 		{
-			l92 = s144
+			l92 = s145
 			if l93, err = e.memo8(l0, l1); err != nil {
 				return nil, err
 			} else if l93 == nil {
-				goto L228
+				goto L233
 			}
 			for it := rt.NewIter(l93); it.Next(); {
 				l94, l95 = it.Key, it.Value
 				l96 = l94
 				l97 = l95
-				if l98 = rt.Dot(l97, s84); l98 == nil {
-					goto L230
+				if l98 = rt.Dot(l97, s85); l98 == nil {
+					goto L235
 				}
 				l99 = l98
 				if l100, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l100 == nil {
-					goto L230
+					goto L235
 				}
 				l101 = l100
 				{
 					if l102, err = rt.Member2(l99, l101); err != nil {
 						return nil, err
 					} else if l102 == nil {
-						goto L231
+						goto L236
 					}
 					if rt.IsFalse(l102) {
-						goto L231
+						goto L236
 					}
-					goto L230
+					goto L235
 				}
-			L231:
+			L236:
 				l2.Value.(ast.Set).Add(l97)
-			L230:
+			L235:
 			}
 		}
-	L228:
+	L233:
 		{
-			l103 = s152
+			l103 = s153
 			if l104, err = e.memo9(l0, l1); err != nil {
 				return nil, err
 			} else if l104 == nil {
-				goto L232
+				goto L237
 			}
 			for it := rt.NewIter(l104); it.Next(); {
 				l105, l106 = it.Key, it.Value
 				l107 = l105
 				l108 = l106
-				if l109 = rt.Dot(l108, s84); l109 == nil {
-					goto L234
+				if l109 = rt.Dot(l108, s85); l109 == nil {
+					goto L239
 				}
 				l110 = l109
 				if l111, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l111 == nil {
-					goto L234
+					goto L239
 				}
 				l112 = l111
 				{
 					if l113, err = rt.Member2(l110, l112); err != nil {
 						return nil, err
 					} else if l113 == nil {
-						goto L235
+						goto L240
 					}
 					if rt.IsFalse(l113) {
-						goto L235
+						goto L240
 					}
-					goto L234
+					goto L239
 				}
-			L235:
+			L240:
 				l2.Value.(ast.Set).Add(l108)
-			L234:
+			L239:
 			}
 		}
-	L232:
+	L237:
 		{
-			l114 = s161
+			l114 = s162
 			if l115, err = e.memo10(l0, l1); err != nil {
 				return nil, err
 			} else if l115 == nil {
-				goto L236
+				goto L241
 			}
 			for it := rt.NewIter(l115); it.Next(); {
 				l116, l117 = it.Key, it.Value
 				l118 = l116
 				l119 = l117
-				if l120 = rt.Dot(l119, s84); l120 == nil {
-					goto L238
+				if l120 = rt.Dot(l119, s85); l120 == nil {
+					goto L243
 				}
 				l121 = l120
 				if l122, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l122 == nil {
-					goto L238
+					goto L243
 				}
 				l123 = l122
 				{
 					if l124, err = rt.Member2(l121, l123); err != nil {
 						return nil, err
 					} else if l124 == nil {
-						goto L239
+						goto L244
 					}
 					if rt.IsFalse(l124) {
-						goto L239
+						goto L244
 					}
-					goto L238
+					goto L243
 				}
-			L239:
+			L244:
 				l2.Value.(ast.Set).Add(l119)
-			L238:
+			L243:
 			}
 		}
-	L236:
+	L241:
 		{
-			l125 = s168
+			l125 = s169
 			if l126, err = e.memo11(l0, l1); err != nil {
 				return nil, err
 			} else if l126 == nil {
-				goto L240
+				goto L245
 			}
 			for it := rt.NewIter(l126); it.Next(); {
 				l127, l128 = it.Key, it.Value
 				l129 = l127
 				l130 = l128
-				if l131 = rt.Dot(l130, s84); l131 == nil {
-					goto L242
+				if l131 = rt.Dot(l130, s85); l131 == nil {
+					goto L247
 				}
 				l132 = l131
 				if l133, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l133 == nil {
-					goto L242
+					goto L247
 				}
 				l134 = l133
 				{
 					if l135, err = rt.Member2(l132, l134); err != nil {
 						return nil, err
 					} else if l135 == nil {
-						goto L243
+						goto L248
 					}
 					if rt.IsFalse(l135) {
-						goto L243
+						goto L248
 					}
-					goto L242
+					goto L247
 				}
-			L243:
+			L248:
 				l2.Value.(ast.Set).Add(l130)
-			L242:
+			L247:
 			}
 		}
-	L240:
+	L245:
 		{
-			l136 = s176
+			l136 = s177
 			if l137, err = e.memo12(l0, l1); err != nil {
 				return nil, err
 			} else if l137 == nil {
-				goto L244
+				goto L249
 			}
 			for it := rt.NewIter(l137); it.Next(); {
 				l138, l139 = it.Key, it.Value
 				l140 = l138
 				l141 = l139
-				if l142 = rt.Dot(l141, s84); l142 == nil {
-					goto L246
+				if l142 = rt.Dot(l141, s85); l142 == nil {
+					goto L251
 				}
 				l143 = l142
 				if l144, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l144 == nil {
-					goto L246
+					goto L251
 				}
 				l145 = l144
 				{
 					if l146, err = rt.Member2(l143, l145); err != nil {
 						return nil, err
 					} else if l146 == nil {
-						goto L247
+						goto L252
 					}
 					if rt.IsFalse(l146) {
-						goto L247
+						goto L252
 					}
-					goto L246
+					goto L251
 				}
-			L247:
+			L252:
 				l2.Value.(ast.Set).Add(l141)
-			L246:
+			L251:
 			}
 		}
-	L244:
+	L249:
 		{
-			l147 = s184
+			l147 = s185
 			if l148, err = e.memo13(l0, l1); err != nil {
 				return nil, err
 			} else if l148 == nil {
-				goto L248
+				goto L253
 			}
 			for it := rt.NewIter(l148); it.Next(); {
 				l149, l150 = it.Key, it.Value
 				l151 = l149
 				l152 = l150
-				if l153 = rt.Dot(l152, s84); l153 == nil {
-					goto L250
+				if l153 = rt.Dot(l152, s85); l153 == nil {
+					goto L255
 				}
 				l154 = l153
 				if l155, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l155 == nil {
-					goto L250
+					goto L255
 				}
 				l156 = l155
 				{
 					if l157, err = rt.Member2(l154, l156); err != nil {
 						return nil, err
 					} else if l157 == nil {
-						goto L251
+						goto L256
 					}
 					if rt.IsFalse(l157) {
-						goto L251
+						goto L256
 					}
-					goto L250
+					goto L255
 				}
-			L251:
+			L256:
 				l2.Value.(ast.Set).Add(l152)
-			L250:
+			L255:
 			}
 		}
-	L248:
+	L253:
 		{
-			l158 = s195
+			l158 = s196
 			if l159, err = e.memo14(l0, l1); err != nil {
 				return nil, err
 			} else if l159 == nil {
-				goto L252
+				goto L257
 			}
 			for it := rt.NewIter(l159); it.Next(); {
 				l160, l161 = it.Key, it.Value
 				l162 = l160
 				l163 = l161
-				if l164 = rt.Dot(l163, s84); l164 == nil {
-					goto L254
+				if l164 = rt.Dot(l163, s85); l164 == nil {
+					goto L259
 				}
 				l165 = l164
 				if l166, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l166 == nil {
-					goto L254
+					goto L259
 				}
 				l167 = l166
 				{
 					if l168, err = rt.Member2(l165, l167); err != nil {
 						return nil, err
 					} else if l168 == nil {
-						goto L255
+						goto L260
 					}
 					if rt.IsFalse(l168) {
-						goto L255
+						goto L260
 					}
-					goto L254
+					goto L259
 				}
-			L255:
+			L260:
 				l2.Value.(ast.Set).Add(l163)
-			L254:
+			L259:
 			}
 		}
-	L252:
+	L257:
 		{
-			l169 = s204
+			l169 = s205
 			if l170, err = e.memo16(l0, l1); err != nil {
 				return nil, err
 			} else if l170 == nil {
-				goto L256
+				goto L261
 			}
 			for it := rt.NewIter(l170); it.Next(); {
 				l171, l172 = it.Key, it.Value
 				l173 = l171
 				l174 = l172
-				if l175 = rt.Dot(l174, s84); l175 == nil {
-					goto L258
+				if l175 = rt.Dot(l174, s85); l175 == nil {
+					goto L263
 				}
 				l176 = l175
 				if l177, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l177 == nil {
-					goto L258
+					goto L263
 				}
 				l178 = l177
 				{
 					if l179, err = rt.Member2(l176, l178); err != nil {
 						return nil, err
 					} else if l179 == nil {
-						goto L259
+						goto L264
 					}
 					if rt.IsFalse(l179) {
-						goto L259
+						goto L264
 					}
-					goto L258
+					goto L263
 				}
-			L259:
+			L264:
 				l2.Value.(ast.Set).Add(l174)
-			L258:
+			L263:
 			}
 		}
-	L256:
+	L261:
 		{
-			l180 = s221
+			l180 = s222
 			if l181, err = e.memo17(l0, l1); err != nil {
 				return nil, err
 			} else if l181 == nil {
-				goto L260
+				goto L265
 			}
 			for it := rt.NewIter(l181); it.Next(); {
 				l182, l183 = it.Key, it.Value
 				l184 = l182
 				l185 = l183
-				if l186 = rt.Dot(l185, s84); l186 == nil {
-					goto L262
+				if l186 = rt.Dot(l185, s85); l186 == nil {
+					goto L267
 				}
 				l187 = l186
 				if l188, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l188 == nil {
-					goto L262
+					goto L267
 				}
 				l189 = l188
 				{
 					if l190, err = rt.Member2(l187, l189); err != nil {
 						return nil, err
 					} else if l190 == nil {
-						goto L263
+						goto L268
 					}
 					if rt.IsFalse(l190) {
-						goto L263
+						goto L268
 					}
-					goto L262
+					goto L267
 				}
-			L263:
+			L268:
 				l2.Value.(ast.Set).Add(l185)
-			L262:
+			L267:
 			}
 		}
-	L260:
+	L265:
 		{
-			l191 = s234
+			l191 = s235
 			if l192, err = e.memo18(l0, l1); err != nil {
 				return nil, err
 			} else if l192 == nil {
-				goto L264
+				goto L269
 			}
 			for it := rt.NewIter(l192); it.Next(); {
 				l193, l194 = it.Key, it.Value
 				l195 = l193
 				l196 = l194
-				if l197 = rt.Dot(l196, s84); l197 == nil {
-					goto L266
+				if l197 = rt.Dot(l196, s85); l197 == nil {
+					goto L271
 				}
 				l198 = l197
 				if l199, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l199 == nil {
-					goto L266
+					goto L271
 				}
 				l200 = l199
 				{
 					if l201, err = rt.Member2(l198, l200); err != nil {
 						return nil, err
 					} else if l201 == nil {
-						goto L267
+						goto L272
 					}
 					if rt.IsFalse(l201) {
-						goto L267
+						goto L272
 					}
-					goto L266
+					goto L271
 				}
-			L267:
+			L272:
 				l2.Value.(ast.Set).Add(l196)
-			L266:
+			L271:
 			}
 		}
-	L264:
+	L269:
 		{
-			l202 = s242
+			l202 = s243
 			if l203, err = e.memo19(l0, l1); err != nil {
 				return nil, err
 			} else if l203 == nil {
-				goto L268
+				goto L273
 			}
 			for it := rt.NewIter(l203); it.Next(); {
 				l204, l205 = it.Key, it.Value
 				l206 = l204
 				l207 = l205
-				if l208 = rt.Dot(l207, s84); l208 == nil {
-					goto L270
+				if l208 = rt.Dot(l207, s85); l208 == nil {
+					goto L275
 				}
 				l209 = l208
 				if l210, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l210 == nil {
-					goto L270
+					goto L275
 				}
 				l211 = l210
 				{
 					if l212, err = rt.Member2(l209, l211); err != nil {
 						return nil, err
 					} else if l212 == nil {
-						goto L271
+						goto L276
 					}
 					if rt.IsFalse(l212) {
-						goto L271
+						goto L276
 					}
-					goto L270
+					goto L275
 				}
-			L271:
+			L276:
 				l2.Value.(ast.Set).Add(l207)
-			L270:
+			L275:
 			}
 		}
-	L268:
+	L273:
 		l213 = e.p.k[238]
 		if l214 = rt.Dot(l1, s3); l214 == nil {
-			goto L195
+			goto L200
 		}
 		if l215 = rt.Dot(l214, s4); l215 == nil {
-			goto L195
+			goto L200
 		}
 		for it := rt.NewIter(l215); it.Next(); {
 			l216, l217 = it.Key, it.Value
 			l218 = l216
 			{
 				if l219 = rt.Dot(l213, l216); l219 == nil {
-					goto L274
+					goto L279
 				}
-				goto L273
+				goto L278
 			}
-		L274:
+		L279:
 			if l220 = rt.Dot(l217, s5); l220 == nil {
-				goto L273
+				goto L278
 			}
 			for it := rt.NewIter(l220); it.Next(); {
 				l221, l222 = it.Key, it.Value
 				l223 = l221
 				{
 					{
-						goto L277
+						goto L282
 					}
 				}
-			L277:
+			L282:
 				l226 = l222
-				if l227 = rt.Dot(l226, s84); l227 == nil {
-					goto L276
+				if l227 = rt.Dot(l226, s85); l227 == nil {
+					goto L281
 				}
 				l228 = l227
 				if l229, err = e.once4(l0, l1); err != nil {
 					return nil, err
 				} else if l229 == nil {
-					goto L276
+					goto L281
 				}
 				l230 = l229
 				{
 					if l231, err = rt.Member2(l228, l230); err != nil {
 						return nil, err
 					} else if l231 == nil {
-						goto L279
+						goto L284
 					}
 					if rt.IsFalse(l231) {
-						goto L279
+						goto L284
 					}
-					goto L276
+					goto L281
 				}
-			L279:
+			L284:
 				l2.Value.(ast.Set).Add(l226)
-			L276:
+			L281:
 			}
-		L273:
+		L278:
 		}
 	}
-L195:
+L200:
 	{
 		return l2, nil
 	}

@@ -99,7 +99,8 @@ func findingList(bw *bufio.Writer, name string, fs []report.Finding, last bool) 
 // escaping off, byte for byte: the fields in report.Finding's order, its
 // omitempty fields left out when empty, times as time.Time.MarshalJSON
 // writes them. A test holds the two together; a field added to Finding
-// must be added here.
+// must be added here. A fix made on demand (Finding.Fixer) is written
+// too, as though it were set.
 func appendFinding(b []byte, f *report.Finding) ([]byte, error) {
 	const in = "\n      \""
 	str := func(b []byte, key, v string) []byte {
@@ -133,7 +134,7 @@ func appendFinding(b []byte, f *report.Finding) ([]byte, error) {
 	b = append(b, ',')
 	b = str(b, "vpn_gateway_id", f.VPNGatewayID)
 	b = append(b, ',')
-	for _, kv := range [...][2]string{{"tunnel_id", f.TunnelID}, {"side", f.Side}, {"exception_expired", f.ExceptionExpired}} {
+	for _, kv := range [...][2]string{{"tunnel_id", f.TunnelID}, {"side", f.Side}, {"value", f.Value}, {"exception_expired", f.ExceptionExpired}} {
 		if kv[1] != "" {
 			b = str(b, kv[0], kv[1])
 			b = append(b, ',')
@@ -166,6 +167,14 @@ func appendFinding(b []byte, f *report.Finding) ([]byte, error) {
 	if f.PreviousSeverity != nil {
 		b = append(b, ',')
 		b = str(b, "previous_severity", f.PreviousSeverity.String())
+	}
+	if fx := f.FixNow(); fx != nil {
+		fb, err := marshalIndent(fx, "      ")
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, ","+in+"fix\": "...)
+		b = append(b, fb...)
 	}
 	return append(b, "\n    }"...), nil
 }

@@ -183,7 +183,7 @@ func TestJSONRandomFindingsByteIdentical(t *testing.T) {
 				f.AccountID, f.AccountName = text(), text()
 			}
 			if rng.IntN(2) == 0 {
-				f.TunnelID, f.ExceptionExpired = text(), text()
+				f.TunnelID, f.ExceptionExpired, f.Value = text(), text(), text()
 			}
 			if rng.IntN(2) == 0 {
 				f.Side = text()
@@ -200,6 +200,12 @@ func TestJSONRandomFindingsByteIdentical(t *testing.T) {
 			if rng.IntN(2) == 0 {
 				s := report.Severity(rng.IntN(6))
 				f.PreviousSeverity = &s
+			}
+			if rng.IntN(2) == 0 {
+				f.Fix = &report.Fix{API: report.FixAPI{Action: text(), Region: text(),
+					Parameters: map[string]any{"RegionId": text(), "IkeConfig": text(), "EnableDpd": true,
+						"TunnelOptionsSpecification": map[string]any{"TunnelIkeConfig": map[string]any{"IkeEncAlg": text()}}}},
+					CLI: text(), Terraform: report.FixTerraform{Resource: text(), Attributes: map[string]any{"enable_dpd": true}}, Note: text()}
 			}
 			if rng.IntN(2) == 0 {
 				r.Findings = append(r.Findings, f)

@@ -74,6 +74,7 @@ type Finding struct {
 	// connection apart (subnet-any): two findings of one rule on one
 	// connection are told apart by it, in their ids too.
 	Side             string `json:"side,omitempty"`
+	Value            string `json:"value,omitempty"`             // the offending value (des, group2, ...), when the rule has one
 	ExceptionExpired string `json:"exception_expired,omitempty"` // expiry date of an exception that no longer applies
 
 	// Tags are the connection's tags (keys masked as everywhere else),
@@ -91,6 +92,61 @@ type Finding struct {
 	ReopenedAt       *time.Time `json:"reopened_at,omitempty"`       // when it was last reopened, kept while it stays open
 	ResolvedAt       *time.Time `json:"resolved_at,omitempty"`       // in Report.Resolved only
 	PreviousSeverity *Severity  `json:"previous_severity,omitempty"` // the severity it was open with, when that changed
+
+	// Fix is the change that clears the finding, when there is a
+	// mechanical one (see Fix); nil for a tunnel down, a failed health
+	// check and the like. A check leaves it nil and sets Fixer: fixes are
+	// made when they are written (FixNow), since at about 2 KB each they
+	// would hold a large run's memory many times over.
+	Fix *Fix `json:"fix,omitempty"`
+	// Fixer makes the finding's fix, and its connection's combined one,
+	// on demand; shared by the connection's fixable findings. Nil for a
+	// finding without a mechanical fix, and for one read back from JSON.
+	Fixer Fixer `json:"-"`
+}
+
+// Fixer makes the fixes of one connection's findings on demand.
+type Fixer interface {
+	// Fix is f's own fix.
+	Fix(f *Finding) *Fix
+	// Combined is one change for every fixable finding of the connection.
+	Combined() *Fix
+	// Fixable is how many findings of the connection Combined fixes.
+	Fixable() int
+}
+
+// FixNow is the finding's fix: Fix when set, else made by Fixer; nil when
+// there is none.
+func (f *Finding) FixNow() *Fix {
+	if f.Fix != nil || f.Fixer == nil {
+		return f.Fix
+	}
+	return f.Fixer.Fix(f)
+}
+
+// Fix is the exact change that clears a finding (or, combined, every
+// finding of a connection): the API call as data, the same call as an
+// aliyun CLI line, and the Terraform attributes of alicloud_vpn_connection
+// to change. It never holds a secret: a new pre-shared key is a
+// placeholder (NewKeyPlaceholder) that the user fills on their side.
+type Fix struct {
+	API       FixAPI       `json:"api"`
+	CLI       string       `json:"cli"`
+	Terraform FixTerraform `json:"terraform"`
+	Note      string       `json:"note"`
+}
+
+// FixAPI is one VPC API call (version 2016-04-28).
+type FixAPI struct {
+	Action     string         `json:"action"`
+	Region     string         `json:"region"`
+	Parameters map[string]any `json:"parameters"`
+}
+
+// FixTerraform is what to change in the connection's Terraform resource.
+type FixTerraform struct {
+	Resource   string         `json:"resource"`
+	Attributes map[string]any `json:"attributes"`
 }
 
 // OpenSince is when the finding's current spell began: its reopening, or

@@ -93,6 +93,10 @@ type Plan struct {
 	// (see Scope); Change is that event's API call, put on the report.
 	Scope  *Scope
 	Change *report.Change
+
+	// FixFor, when set, asks for the combined fix of the connection with
+	// this id: Outcome.Plans (vpncheck fix).
+	FixFor string
 }
 
 // Outcome is what became of a run.
@@ -102,6 +106,8 @@ type Outcome struct {
 	Report *report.Report
 	// Secrets are the run's secret values, for any last guard of a caller.
 	Secrets *checker.Secrets
+	// Plans are the combined fixes Plan.FixFor asked for.
+	Plans []checker.Plan
 	// Delivery is what the notifier did; nil when none was asked.
 	Delivery *notify.Delivery
 	// Err is why the run could not complete: policies did not load, the
@@ -275,11 +281,12 @@ func (p Plan) execute(ctx context.Context, led *ledger, now time.Time) (out Outc
 	res, err := p.Engine.Check(ectx, inv, checker.Options{
 		MinSeverity: p.MinSeverity, Now: p.Now, AccountID: p.AccountID, Inputs: p.Inputs, KnownKeys: known,
 		KeyPepper: p.KeyPepper,
+		PlanFor:   p.FixFor,
 	})
 	if err != nil {
 		return p.failed(ectx, out, err), false
 	}
-	out.Report, out.Secrets = res.Report, res.Secrets
+	out.Report, out.Secrets, out.Plans = res.Report, res.Secrets, res.Plans
 	out.Report.Change = p.Change
 	whole := srcErr == nil && collectedWhole(out.Report)
 	if p.StateErr != nil {

@@ -4,7 +4,9 @@
 // It listens on 127.0.0.1, verifies the ACS3-HMAC-SHA256 signature of every
 // request with acsfake (and the STS security token when one is expected),
 // answers
-// DescribeVpnConnections page by page and DescribeRegions, and can inject
+// DescribeVpnConnections page by page and DescribeRegions, applies
+// ModifyVpnConnectionAttribute and ModifyTunnelAttribute after validating
+// them against the SDK's request models (modify.go), and can inject
 // errors and latency per region. Point the SDK at it with
 // openapi.Config{Endpoint: s.Host(), Protocol: "HTTP"}, or point vpncheck at
 // it with VPNCHECK_VPC_ENDPOINT=s.URL.
@@ -391,6 +393,8 @@ func (s *Server) answer(r *http.Request, body []byte, params url.Values, call *C
 	switch call.Action {
 	case ActionDescribeVpnConnections:
 		return s.describeVpnConnections(params, call)
+	case ActionModifyVpnConnectionAttribute, ActionModifyTunnelAttribute:
+		return s.modify(params, call)
 	case ActionDescribeRegions:
 		s.mu.Lock()
 		defer s.mu.Unlock()

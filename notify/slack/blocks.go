@@ -238,6 +238,9 @@ func (p *packer) details(conns []*report.Group, now time.Time) []report.Finding 
 		for i, f := range g.Findings {
 			group[i] = sectionBlock(findingText(f, now))
 		}
+		if b, ok := connectionFix(g); ok { // the connection's one change (fixcmd.go)
+			group = append(group, b)
+		}
 		lead := []block{hdr}
 		if len(p.cur) > 0 {
 			lead = []block{dividerBlock(), hdr}

@@ -175,7 +175,8 @@ func Render(rep *report.Report, meta Meta, style Style) Rendering {
 func render(rep *report.Report, meta Meta, style Style, budget int, file bool) ([]Message, leftOut) {
 	account := accountOf(rep, meta)
 	fresh := newFindings(rep)
-	conns := report.ByConnection(fresh)
+	groups, own := groupProblems(fresh) // problems on many connections, told once (group.go)
+	conns := report.ByConnection(own)
 	var left leftOut
 	p := newPacker(budget)
 
@@ -189,6 +190,7 @@ func render(rep *report.Report, meta Meta, style Style, budget int, file bool) (
 	summaryList(p, &left, "scan errors", errorTitle(rep), errorLines(rep.NewErrors()), maxErrorLines)
 	failureBlocks(p, &left, rep, meta.Now)
 	lifecycleBlocks(p, &left, rep, meta.Now)
+	problemSummary(p, &left, groups)
 	if len(conns) > 0 {
 		p.addHere(dividerBlock())
 		title := "*Connections with findings*"
@@ -209,7 +211,7 @@ func render(rep *report.Report, meta Meta, style Style, budget int, file bool) (
 	}
 	digest := rep.Lifecycle.Digest && len(rep.Findings) > 0
 	switch {
-	case style == Thread && len(conns) > 0:
+	case style == Thread && (len(conns) > 0 || len(groups) > 0):
 		hint := "Details for each connection are in the thread :thread:"
 		if rep.Lifecycle.Stateful {
 			hint = "Details of each new finding are in the thread :thread:"
@@ -229,7 +231,10 @@ func render(rep *report.Report, meta Meta, style Style, budget int, file bool) (
 		room := budget - len(p.msgs)
 		p.max = budget - room/2
 	}
-	left.details = p.details(conns, meta.Now)
+	var unlisted int
+	left.details, unlisted = p.groupDetails(groups)
+	left.conns += unlisted
+	left.details = append(left.details, p.details(conns, meta.Now)...)
 	p.max = budget
 	if digest {
 		left.digest = digestBlocks(p, rep, meta.Now)
@@ -631,6 +636,7 @@ func findingText(f report.Finding, now time.Time) string {
 	if f.Remediation != "" {
 		s += "\n_Fix:_ " + text(f.Remediation, 1000)
 	}
+	s += findingFix(&f) // the command (group.go)
 	return s
 }
 

@@ -22,7 +22,7 @@ finding(chain, tunnel, value, message) := object.union(
 		"remediation": meta.custom.remediation,
 		"message": message,
 	},
-	_tunnel_ref(tunnel),
+	object.union(_tunnel_ref(tunnel), _value_ref(value)),
 ) if {
 	meta := _rule_metadata(chain)
 }
@@ -50,6 +50,12 @@ _rule_metadata(chain) := entry.annotations if {
 	some entry in chain
 	entry.annotations.custom.id
 }
+
+# The offending value travels with the finding, so that a notifier can
+# group one problem across connections ("des on 130 connections").
+_value_ref(value) := {"value": value} if {
+	value != ""
+} else := {}
 
 _tunnel_ref(tunnel) := {"tunnel_id": tunnel.id} if {
 	tunnel.id != ""

@@ -22,6 +22,10 @@ test_finding_for_a_tunnel if {
 	}
 }
 
+test_finding_carries_its_value if {
+	lib.finding(_chain, {"id": "tun-1"}, "des", "it is wrong").value == "des"
+}
+
 test_finding_for_the_connection_has_no_tunnel_id if {
 	f := lib.finding(_chain, {}, "", "m")
 	not f.tunnel_id
