@@ -80,11 +80,19 @@ func randomConfig(rng *rand.Rand, rules []string) map[string]any {
 	cfg := map[string]any{}
 	if maybe() {
 		values := map[string]any{}
+		// The built-in data's preferred values (the fixes' targets) must
+		// stay allowed: the loader refuses a preferred value a rule flags.
+		preferred := map[string]string{"encryption": "aes256", "integrity": "sha256", "dh_group": "group14", "ike_version": "ikev2", "ike_mode": "main"}
 		for _, k := range []string{"encryption", "integrity", "dh_group", "ike_version", "ike_mode"} {
 			if maybe() {
-				all := pick(algorithms, 2)
-				cut := 1 + rng.IntN(len(all)-1)
-				values[k] = map[string]any{"allowed": all[:cut], "denied": all[cut:]}
+				var all []any
+				for _, v := range pick(algorithms, 2) {
+					if v != preferred[k] {
+						all = append(all, v)
+					}
+				}
+				cut := rng.IntN(len(all))
+				values[k] = map[string]any{"allowed": append([]any{preferred[k]}, all[:cut]...), "denied": all[cut:]}
 			}
 		}
 		if maybe() {
