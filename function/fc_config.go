@@ -145,7 +145,7 @@ func (h *fcHandler) handleConfigRule(ctx context.Context, fctx *fccontext.FcCont
 func (h *fcHandler) putConfig(ctx context.Context, log *slog.Logger, client configrule.Caller, ev *configrule.Event,
 	evs []configrule.Evaluation, deleteMode bool, res *fcResult, why error) (*fcResult, error) {
 	if err := configrule.Put(ctx, client, ev.ResultToken, evs, deleteMode); err != nil {
-		err = fmt.Errorf("config rule (the role needs config:PutEvaluations, see function/ram-policy-config.json): %w", err)
+		err = fmt.Errorf("config rule (the role needs config:PutEvaluations: vpncheck setup --config-rule NAME grants it): %w", err)
 		log.Error("config rule invocation failed", "error", err.Error())
 		return nil, err
 	}

@@ -46,6 +46,8 @@ func (f *deployFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.AccessRole, "access-role", deploy.DefaultAccessRole, "the `ROLE` setup enters member accounts with")
 	fs.StringVar(&c.ExternalID, "external-id", "", "external `ID` the reader roles require (env "+envRoleExternalID+")")
 	fs.StringVar(&c.CoordinatorPolicy, "coordinator-policy", deploy.DefaultCoordinatorPolicy, "`NAME` of the policy to list, enter and invoke for member accounts")
+	fs.StringVar(&c.ConfigRule, "config-rule", "", "`NAME` of a Cloud Config custom rule the function answers: its role may call PutEvaluations, and setup prints the call that creates the rule (docs/integrations.md)")
+	fs.StringVar(&c.ConfigPolicy, "config-policy", deploy.DefaultConfigPolicy, "`NAME` of the policy to answer the Cloud Config rule")
 }
 
 // resolve fills in what the flags left to the environment.

@@ -29,6 +29,7 @@ const (
 	DefaultStatePrefix       = "vpncheck"
 	DefaultSecretsPolicy     = "vpncheck-secrets"
 	DefaultCoordinatorPolicy = "vpncheck-coordinator"
+	DefaultConfigPolicy      = "vpncheck-config"
 	DefaultFunction          = "vpncheck"
 	DefaultReaderRole        = "vpncheck-reader"
 	DefaultAccessRole        = "ResourceDirectoryAccountAccessRole"
@@ -71,6 +72,11 @@ type Config struct {
 	AccessRole        string // entered in each member to create ReaderRole
 	ExternalID        string
 	CoordinatorPolicy string
+
+	// ConfigRule names the Cloud Config custom rule the function answers
+	// ("": none); the function's role then may call PutEvaluations.
+	ConfigRule   string
+	ConfigPolicy string
 }
 
 // Org reports whether member accounts are set up.
@@ -97,6 +103,7 @@ func (c Config) WithDefaults() Config {
 	def(&c.ReaderRole, DefaultReaderRole)
 	def(&c.AccessRole, DefaultAccessRole)
 	def(&c.CoordinatorPolicy, DefaultCoordinatorPolicy)
+	def(&c.ConfigPolicy, DefaultConfigPolicy)
 	c.StatePrefix = strings.Trim(c.StatePrefix, "/")
 	return c
 }
@@ -126,6 +133,7 @@ func (c Config) Validate() error {
 		{"--state-policy", c.StatePolicy, policyNameRe, "1 to 128 letters, digits or '-'"},
 		{"--secrets-policy", c.SecretsPolicy, policyNameRe, "1 to 128 letters, digits or '-'"},
 		{"--coordinator-policy", c.CoordinatorPolicy, policyNameRe, "1 to 128 letters, digits or '-'"},
+		{"--config-policy", c.ConfigPolicy, policyNameRe, "1 to 128 letters, digits or '-'"},
 		{"--log-project", c.LogProject, projectRe, "3 to 63 lower-case letters, digits or '-'"},
 		{"--log-store", c.LogStore, logStoreRe, "3 to 63 lower-case letters, digits, '_' or '-'"},
 	} {
@@ -249,6 +257,25 @@ func (c Config) CoordinatorDocument() string {
 	}}.String()
 }
 
+// ConfigDocument lets the function answer a Cloud Config custom rule:
+// PutEvaluations, which the rule's result token scopes to that rule's run.
+func ConfigDocument() string {
+	return document{"1", []statement{{Effect: "Allow", Action: []string{"config:PutEvaluations"}, Resource: "*"}}}.String()
+}
+
+// ConfigRuleCall is the aliyun CLI call that creates the Cloud Config
+// custom rule backed by the function: triggered by a change of an IPsec
+// connection and every 24 hours. Setup prints it rather than making it:
+// the rule belongs to whoever runs Cloud Config, and creating it starts
+// evaluations at once.
+func (c Config) ConfigRuleCall() string {
+	fn := fmt.Sprintf("acs:fc:%s:%s:functions/%s", c.Region, c.AccountID, c.Function)
+	return fmt.Sprintf("aliyun config CreateConfigRule --region %s --ConfigRuleName %s --SourceOwner CUSTOM_FC --SourceIdentifier %s"+
+		" --ConfigRuleTriggerTypes ConfigurationItemChangeNotification,ScheduledNotification --MaximumExecutionFrequency TwentyFour_Hours"+
+		" --ResourceTypesScope ACS::VPN::VpnConnection --RiskLevel 1 --Description 'IPsec-VPN connections judged by vpncheck'",
+		c.Region, c.ConfigRule, fn)
+}
+
 // policy is a custom policy the function's role carries.
 type policy struct {
 	name, document, why string
@@ -265,6 +292,9 @@ func (c Config) policies() []policy {
 	}
 	if len(c.SecretNames()) > 0 {
 		ps = append(ps, policy{c.SecretsPolicy, c.SecretsDocument(), "read the secret " + strings.Join(c.SecretNames(), " and ") + " from KMS (kms:GetSecretValue), nothing else"})
+	}
+	if c.ConfigRule != "" {
+		ps = append(ps, policy{c.ConfigPolicy, ConfigDocument(), "answer the Cloud Config rule " + c.ConfigRule + " (config:PutEvaluations), nothing else"})
 	}
 	if c.Org() {
 		ps = append(ps, policy{c.CoordinatorPolicy, c.CoordinatorDocument(), "list member accounts, assume " + c.ReaderRole + " in them, invoke " + c.Function + " per account"})

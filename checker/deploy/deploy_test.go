@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -278,5 +279,35 @@ func TestSetupMembers(t *testing.T) {
 	res, out, err = setup(t, w, c, deploy.Options{Yes: true})
 	if err != nil || res.Changes != 0 || w.ram.Writes() != writes || !strings.Contains(out, memberFresh+" (prod): already there") {
 		t.Errorf("second run: %v, %d changes\n%s", err, res.Changes, out)
+	}
+}
+
+// A Cloud Config rule: the function's role may call PutEvaluations (one
+// more policy, attached once), and setup prints the call that creates the
+// rule, naming the function and the IPsec connection resource type.
+func TestSetupConfigRule(t *testing.T) {
+	w := newWorld(t, ossfake.Config{})
+	c := baseConfig()
+	c.ConfigRule = "vpncheck-ipsec"
+	_, out, err := setup(t, w, c, deploy.Options{Yes: true})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	role, _ := w.ram.Role(mgmt, "vpncheck")
+	if !slices.Contains(role.Policy, "Custom:vpncheck-config") {
+		t.Errorf("attached %v, want Custom:vpncheck-config among them", role.Policy)
+	}
+	pol, _ := w.ram.Policy(mgmt, "vpncheck-config")
+	if !strings.Contains(pol.Document, "config:PutEvaluations") {
+		t.Errorf("config policy = %s", pol.Document)
+	}
+	for _, want := range []string{"aliyun config CreateConfigRule", "--ConfigRuleName vpncheck-ipsec", "--SourceOwner CUSTOM_FC",
+		"acs:fc:cn-hangzhou:" + mgmt + ":functions/vpncheck", "--ResourceTypesScope ACS::VPN::VpnConnection"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("setup's output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, out, err = setup(t, w, c, deploy.Options{Yes: true}); err != nil || !strings.Contains(out, "Nothing to change.") {
+		t.Errorf("second run: %v\n%s", err, out)
 	}
 }

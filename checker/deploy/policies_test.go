@@ -27,6 +27,7 @@ func TestPolicyDocuments(t *testing.T) {
 		{c.StatePolicy, c.StateDocument()},
 		{c.SecretsPolicy, c.SecretsDocument()},
 		{c.CoordinatorPolicy, c.CoordinatorDocument()},
+		{deploy.DefaultConfigPolicy + " (with --config-rule)", deploy.ConfigDocument()},
 		{"trust of role " + c.ReaderRole + " in every member", c.ReaderTrust()},
 	} {
 		b.WriteString("# " + d.name + "\n" + d.doc + "\n\n")

@@ -125,6 +125,9 @@ func Setup(ctx context.Context, c Config, env Env, o Options) (*Result, error) {
 			}
 		}
 	}
+	if c.ConfigRule != "" {
+		fmt.Fprintf(o.Out, "Then create the Cloud Config rule %s (setup does not; it starts evaluating at once):\n  %s\n", c.ConfigRule, c.ConfigRuleCall())
+	}
 	switch {
 	case res.Changes == 0:
 		fmt.Fprintln(o.Out, "Nothing to change.")
