@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Inventory gathers the connections of one run, region by region, and the
@@ -487,54 +489,40 @@ type judgement struct {
 func (e *Engine) evaluateAll(ctx context.Context, conns []*Connection, judge func(*Connection, []report.Finding) judgement) (out []judgement, notJudged []report.ErrorEntry, err error) {
 	out = make([]judgement, len(conns))
 	done := make([]bool, len(conns))
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		next     = make(chan int)
-		errOnce  sync.Once
-		firstErr error
-	)
-	for range min(runtime.GOMAXPROCS(0), max(len(conns), 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				fs, err := e.evaluateSafely(ctx, conns[i])
-				switch {
-				case errors.Is(err, errEvalTimeout):
-					ci := &conns[i].Connection
-					mu.Lock()
-					notJudged = append(notJudged, report.ErrorEntry{Region: ci.Region, ConnectionID: ci.ID, Code: report.CodeNotJudged,
-						Message: fmt.Sprintf("connection %s was not judged: evaluating its policies took longer than %s (evaluation.timeout_ms)", ci.ID, e.evalTimeout)})
-					mu.Unlock()
-					done[i] = true
-					conns[i] = nil
-				case err != nil && ctx.Err() != nil:
-					// the run's deadline: named below with the others left
-				case err != nil:
-					errOnce.Do(func() { firstErr = err; cancel() })
-				default:
-					out[i] = judge(conns[i], fs)
-					done[i] = true
-					conns[i] = nil
-				}
-			}
-		}()
-	}
-feed:
+	var mu sync.Mutex // guards notJudged
+	// A policy error cancels gctx, and Wait returns the first one.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i := range conns {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
+		if gctx.Err() != nil {
+			break
 		}
+		g.Go(func() error {
+			fs, err := e.evaluateSafely(gctx, conns[i])
+			switch {
+			case errors.Is(err, errEvalTimeout):
+				ci := &conns[i].Connection
+				mu.Lock()
+				notJudged = append(notJudged, report.ErrorEntry{Region: ci.Region, ConnectionID: ci.ID, Code: report.CodeNotJudged,
+					Message: fmt.Sprintf("connection %s was not judged: evaluating its policies took longer than %s (evaluation.timeout_ms)", ci.ID, e.evalTimeout)})
+				mu.Unlock()
+				done[i] = true
+				conns[i] = nil
+			case err != nil && gctx.Err() != nil:
+				// the run's deadline, or another connection's policy error:
+				// named below with the others left, or dropped with the run
+			case err != nil:
+				return err
+			default:
+				out[i] = judge(conns[i], fs)
+				done[i] = true
+				conns[i] = nil
+			}
+			return nil
+		})
 	}
-	close(next)
-	wg.Wait()
-	if firstErr != nil {
-		return nil, nil, firstErr
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
 	}
 	// Connections the deadline left unjudged, counted per region.
 	left := map[string][]string{}

@@ -20,6 +20,7 @@ import (
 	"github.com/vpncheck/vpncheck/checker/keystrength"
 	"github.com/vpncheck/vpncheck/checker/lifecycle"
 	"github.com/vpncheck/vpncheck/checker/report"
+	"golang.org/x/sync/errgroup"
 )
 
 // DefaultEstimateMaxLength is how many characters of a key zxcvbn sees when
@@ -658,30 +659,20 @@ func (kr *keyring) estimate(ctx context.Context) {
 			jobs = append(jobs, func() { e.print = kr.printer.fingerprint(e.key) })
 		}
 	}
-	workers := min(runtime.GOMAXPROCS(0), len(jobs))
-	ch := make(chan func())
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range ch {
-				if ctx.Err() == nil {
-					j()
-				}
-			}
-		}()
-	}
-feed:
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for _, j := range jobs {
-		select {
-		case ch <- j:
-		case <-ctx.Done():
-			break feed
+		if ctx.Err() != nil {
+			break
 		}
+		g.Go(func() error {
+			if ctx.Err() == nil {
+				j()
+			}
+			return nil
+		})
 	}
-	close(ch)
-	wg.Wait()
+	g.Wait() // the jobs return no error
 
 	for _, e := range kr.order {
 		n := utf8.RuneCountInString(e.prefix)
