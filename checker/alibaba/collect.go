@@ -37,23 +37,23 @@ var ErrInvalidEndpoint = errors.New("invalid VPC endpoint")
 // 50 dual-tunnel connections with tags is well under 1 MiB.
 const MaxBodyBytes = 8 << 20
 
-// VPCClient is what a Collector needs of the VPC OpenAPI; the SDK's
-// *client.Client satisfies it. Each call is one attempt: the Collector
+// vpcClient is what a collector needs of the VPC OpenAPI; the SDK's
+// *client.Client satisfies it. Each call is one attempt: the collector
 // retries. DescribeVpnConnections goes through CallApi with the "binary"
 // body type, so that its raw body reaches vpncheck's own decoder.
-type VPCClient interface {
+type vpcClient interface {
 	CallApi(*openapiutil.Params, *openapiutil.OpenApiRequest, *dara.RuntimeOptions) (map[string]any, error)
 	DescribeRegionsWithOptions(*vpc.DescribeRegionsRequest, *dara.RuntimeOptions) (*vpc.DescribeRegionsResponse, error)
 }
 
-// PageSaver receives every page a Collector reads, as the API sent it
+// PageSaver receives every page a collector reads, as the API sent it
 // (checker.Saver is one); Close follows the last page of the run.
 type PageSaver interface {
 	SavePage(region string, number, size int, body []byte) error
 	Close() error
 }
 
-// CollectorConfig is how a Collector reaches the VPC OpenAPI.
+// CollectorConfig is how a collector reaches the VPC OpenAPI.
 type CollectorConfig struct {
 	// Credential signs every call: credentials.NewCredential(nil) for the
 	// default chain, or StaticCredential for keys handed in (Function Compute).
@@ -79,9 +79,9 @@ type Backoff struct {
 	Max      time.Duration // cap of one delay (before jitter)
 }
 
-// Collector reads IPsec-VPN connections from the VPC OpenAPI, region by
+// collector reads IPsec-VPN connections from the VPC OpenAPI, region by
 // region, into an checker.Inventory.
-type Collector struct {
+type collector struct {
 	// Retry is used for throttling (Throttling*, HTTP 429/503), 5xx and
 	// network errors, always within the context's deadline.
 	Retry Backoff
@@ -116,13 +116,13 @@ func StaticCredential(accessKeyID, accessKeySecret, securityToken string) (crede
 	return cred, nil
 }
 
-// NewCollector checks the configuration and resolves the credential once,
+// newCollector checks the configuration and resolves the credential once,
 // so that a broken credential chain is an error here, naming the problem.
-func NewCollector(cfg CollectorConfig) (*Collector, error) {
+func newCollector(cfg CollectorConfig) (*collector, error) {
 	if cfg.Credential == nil {
 		return nil, errors.New("new collector: no credential")
 	}
-	c := &Collector{
+	c := &collector{
 		Retry:       Backoff{Attempts: 6, Base: 300 * time.Millisecond, Max: 5 * time.Second},
 		MinInterval: 200 * time.Millisecond,
 		cfg:         cfg,
@@ -200,7 +200,7 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // client returns an SDK client for region whose HTTP calls end with ctx,
 // and the HTTP layer under it, which sees what the SDK does not say.
-func (c *Collector) client(ctx context.Context, region string) (VPCClient, *ctxHTTP, error) {
+func (c *collector) client(ctx context.Context, region string) (vpcClient, *ctxHTTP, error) {
 	h := &ctxHTTP{ctx: ctx, c: c.httpc, maxBody: c.cfg.MaxBodyBytes}
 	conf := &openapiutil.Config{
 		Credential:     c.cred,
@@ -336,7 +336,7 @@ func (l *lockedCredential) GetCredential() (*credentials.CredentialModel, error)
 
 // Regions lists the region IDs DescribeRegions returns, asked of home's
 // endpoint (cn-hangzhou when home is empty) or of the configured one.
-func (c *Collector) Regions(ctx context.Context, home string) ([]string, error) {
+func (c *collector) Regions(ctx context.Context, home string) ([]string, error) {
 	if home == "" {
 		home = "cn-hangzhou"
 	}
@@ -374,7 +374,7 @@ func (c *Collector) Regions(ctx context.Context, home string) ([]string, error) 
 // When ctx ends, collection stops and the unfinished regions are failed
 // with report.CodeDeadlineExceeded; what was read of them stays in inv.
 // The error is about saving pages (Save) only.
-func (c *Collector) Collect(ctx context.Context, regions []string, inv *checker.Inventory) error {
+func (c *collector) Collect(ctx context.Context, regions []string, inv *checker.Inventory) error {
 	var (
 		work    = make(chan string)
 		wg      sync.WaitGroup
@@ -416,7 +416,7 @@ feed:
 // responses by reflection) from taking the whole process down: the region
 // fails, loudly, and the others go on. The panic's value is not reported: it
 // may quote a response.
-func (c *Collector) scanRegionSafely(ctx context.Context, region string, inv *checker.Inventory) (err error) {
+func (c *collector) scanRegionSafely(ctx context.Context, region string, inv *checker.Inventory) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			inv.Fail(report.ErrorEntry{Region: region, Code: report.CodeInternalError,
@@ -441,7 +441,7 @@ func dedupe(in []string) []string {
 // scanRegion reads region page by page, through the decoder and the
 // completeness rules that inventory files go through (checker.Listing).
 // Its error is about saving only; everything else is recorded in inv.
-func (c *Collector) scanRegion(ctx context.Context, region string, inv *checker.Inventory) error {
+func (c *collector) scanRegion(ctx context.Context, region string, inv *checker.Inventory) error {
 	cl, h, err := c.client(ctx, region)
 	if err != nil {
 		inv.Fail(report.ErrorEntry{Region: region, Code: "ClientError", Message: c.scrub(err.Error())})
@@ -500,7 +500,7 @@ type pageResult struct {
 
 // readPage makes one DescribeVpnConnections call and reads its body into
 // the listing. A body that cannot be read is a *pageError, and adds nothing.
-func (c *Collector) readPage(cl VPCClient, h *ctxHTTP, ls *checker.Listing, region string, page int) (pageResult, error) {
+func (c *collector) readPage(cl vpcClient, h *ctxHTTP, ls *checker.Listing, region string, page int) (pageResult, error) {
 	req := &openapiutil.OpenApiRequest{Query: map[string]*string{
 		"RegionId": tea.String(region), "PageNumber": tea.String(strconv.Itoa(page)), "PageSize": tea.String(strconv.Itoa(PageSize)),
 	}}
@@ -677,7 +677,7 @@ var errDeadline = errors.New("deadline")
 // When the deadline ends it, the error joins errDeadline with the last
 // error that was not the deadline's own (a refused connection, a DNS or TLS
 // failure), so that the report says what stood in the way.
-func (c *Collector) retry(ctx context.Context, last *time.Time, call func() error) error {
+func (c *collector) retry(ctx context.Context, last *time.Time, call func() error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
 		if last != nil && !last.IsZero() && c.MinInterval > 0 {
@@ -770,7 +770,7 @@ func retryable(err error) bool {
 }
 
 // describe turns a call's error into an error entry without secrets.
-func (c *Collector) describe(err error) report.ErrorEntry {
+func (c *collector) describe(err error) report.ErrorEntry {
 	if errors.Is(err, errDeadline) {
 		return report.ErrorEntry{Code: report.CodeDeadlineExceeded, Message: "the run's deadline came first" + lastErrorText(err, c.scrub)}
 	}
@@ -827,7 +827,7 @@ func credentialHint(code string) string {
 }
 
 // scrub removes the credential's secret and token from a message.
-func (c *Collector) scrub(s string) string {
+func (c *collector) scrub(s string) string {
 	for _, secret := range c.secrets {
 		s = strings.ReplaceAll(s, secret, checker.Redacted)
 	}

@@ -32,7 +32,7 @@ func (l Live) Collect(ctx context.Context, inv *checker.Inventory) error {
 	if len(l.Regions) == 0 {
 		return checker.Inputf("no region to scan: give --regions (or VPNCHECK_REGIONS, ALIBABA_CLOUD_REGION_ID, or an aliyun CLI profile with a region), or --inventory")
 	}
-	col, err := NewCollector(l.Config)
+	col, err := newCollector(l.Config)
 	if errors.Is(err, ErrInvalidEndpoint) {
 		return checker.Inputf("VPNCHECK_VPC_ENDPOINT: %v", err)
 	}
@@ -60,7 +60,7 @@ func (l Live) Collect(ctx context.Context, inv *checker.Inventory) error {
 // they are; DescribeRegions is asked for "all", and about any other id (a
 // region newer than the list, or a test double's), before anything is
 // described.
-func (l Live) resolve(ctx context.Context, col *Collector) ([]string, error) {
+func (l Live) resolve(ctx context.Context, col *collector) ([]string, error) {
 	all := slices.ContainsFunc(l.Regions, func(r string) bool { return strings.EqualFold(r, "all") })
 	unsure := region.Unknown(l.Regions, l.Exclude)
 	if !all && len(unsure) == 0 {
