@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/vpncheck/vpncheck/bench/synth"
+	"github.com/vpncheck/vpncheck/checker/apiwire"
 )
 
 const benchConn = `{"VpnConnectionId": "vco-bench", "Name": "bench", "VpnGatewayId": "vpn-bench", "Status": "ipsec_sa_established",
@@ -22,7 +23,7 @@ func BenchmarkNormalizeOne(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := decodeInventory(bytes.NewReader(body), func(raw *rawConnection, _ []string) error {
+		if _, err := apiwire.Decode(bytes.NewReader(body), func(raw *apiwire.Connection, _ []string) error {
 			normalize(raw, "cn-bench")
 			return nil
 		}); err != nil {
@@ -33,8 +34,8 @@ func BenchmarkNormalizeOne(b *testing.B) {
 
 func BenchmarkEvaluateOne(b *testing.B) {
 	eng := builtin(b)
-	var conns []*rawConnection
-	decodeInventory(bytes.NewReader([]byte(`{"VpnConnections": {"VpnConnection": [`+benchConn+`]}}`)), func(raw *rawConnection, _ []string) error {
+	var conns []*apiwire.Connection
+	apiwire.Decode(bytes.NewReader([]byte(`{"VpnConnections": {"VpnConnection": [`+benchConn+`]}}`)), func(raw *apiwire.Connection, _ []string) error {
 		conns = append(conns, raw)
 		return nil
 	})

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/vpncheck/vpncheck/checker/report"
 	"io"
 	"os"
 	"runtime"
@@ -16,6 +15,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vpncheck/vpncheck/checker/apiwire"
+	"github.com/vpncheck/vpncheck/checker/report"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -112,9 +114,9 @@ func (inv *Inventory) refresh() {
 }
 
 // decodePage reads one DescribeVpnConnections body into connections of region.
-func decodePage(r io.Reader, region string) ([]*Connection, pageInfo, error) {
+func decodePage(r io.Reader, region string) ([]*Connection, apiwire.Page, error) {
 	var conns []*Connection
-	info, err := decodeInventory(r, func(raw *rawConnection, odd []string) error {
+	info, err := apiwire.Decode(r, func(raw *apiwire.Connection, odd []string) error {
 		c := normalize(raw, region)
 		c.oddFields = odd
 		conns = append(conns, c)
@@ -137,22 +139,22 @@ func skippedNote(region, where string, n int) report.ErrorEntry {
 
 // ReadFile reads a saved DescribeVpnConnections response. Its top-level
 // RegionId names its region; else defaultRegion does, else report.UnknownRegion.
-// Unreadable input is an error wrapping ErrUnreadable, and adds nothing.
+// Unreadable input is an error wrapping apiwire.ErrUnreadable, and adds nothing.
 // Files that share a region, TotalCount and PageSize are pages of one
 // listing: a listing whose distinct connections fall short of its
 // TotalCount is reported as IncompleteInventory.
 func (inv *Inventory) ReadFile(path, defaultRegion string) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return unreadable{fmt.Sprintf("read inventory %s: %v", path, errors.Unwrap(err))}
+		return apiwire.Unreadable(fmt.Sprintf("read inventory %s: %v", path, errors.Unwrap(err)))
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err == nil && st.IsDir() {
-		return unreadable{fmt.Sprintf("read inventory %s: is a directory", path)}
+		return apiwire.Unreadable(fmt.Sprintf("read inventory %s: is a directory", path))
 	}
 	conns, info, err := decodePage(f, "")
-	if errors.Is(err, errEmpty) {
-		return unreadable{fmt.Sprintf("read inventory %s: the file is empty", path)}
+	if errors.Is(err, apiwire.ErrEmpty) {
+		return apiwire.Unreadable(fmt.Sprintf("read inventory %s: the file is empty", path))
 	}
 	if err != nil {
 		return fmt.Errorf("read inventory %s: %w", path, err)
@@ -219,8 +221,8 @@ type PageResult struct {
 }
 
 // AddPage reads page number of the listing from body. A body that is not a
-// DescribeVpnConnections response is an error wrapping ErrUnreadable (or
-// ErrBodyTooLarge, from LimitBody), and adds nothing.
+// DescribeVpnConnections response is an error wrapping apiwire.ErrUnreadable (or
+// apiwire.ErrBodyTooLarge, from apiwire.LimitBody), and adds nothing.
 func (ls *Listing) AddPage(number int, body io.Reader) (PageResult, error) {
 	conns, info, err := decodePage(body, ls.region)
 	if err != nil {

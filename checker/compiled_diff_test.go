@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vpncheck/vpncheck/bench/synth"
+	"github.com/vpncheck/vpncheck/checker/apiwire"
 	"github.com/vpncheck/vpncheck/checker/report"
 )
 
@@ -146,8 +147,8 @@ func TestDifferentialGeneratedInventory(t *testing.T) {
 // connection, a mix of findings) compiled and interpreted, side by side.
 func BenchmarkEvaluateBothWays(b *testing.B) {
 	eng := builtin(b)
-	var conns []*rawConnection
-	decodeInventory(bytes.NewReader([]byte(`{"VpnConnections": {"VpnConnection": [`+benchConn+`]}}`)), func(raw *rawConnection, _ []string) error {
+	var conns []*apiwire.Connection
+	apiwire.Decode(bytes.NewReader([]byte(`{"VpnConnections": {"VpnConnection": [`+benchConn+`]}}`)), func(raw *apiwire.Connection, _ []string) error {
 		conns = append(conns, raw)
 		return nil
 	})

@@ -3,10 +3,11 @@ package checker
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/vpncheck/vpncheck/checker/report"
-	"github.com/vpncheck/vpncheck/policies"
 	"strings"
 	"time"
+
+	"github.com/vpncheck/vpncheck/checker/report"
+	"github.com/vpncheck/vpncheck/policies"
 )
 
 // Exception accepts a finding for a while: a rule on a connection (or every

@@ -2,6 +2,8 @@ package checker
 
 import (
 	"strings"
+
+	"github.com/vpncheck/vpncheck/checker/apiwire"
 )
 
 // Connection is the policy input for one IPsec-VPN connection: the document
@@ -64,7 +66,7 @@ type Tunnel struct {
 // it was redacted.
 type tunnelKey struct {
 	psk      string
-	saved    *savedKeyFacts
+	saved    *apiwire.KeyFacts
 	redacted bool
 }
 
@@ -110,16 +112,12 @@ type BGP struct {
 	PeerASN  string `json:"peer_asn,omitempty"`
 }
 
-// Redacted is how a saved inventory spells a removed secret; read back, it
-// counts as absent.
-const Redacted = "vpncheck:redacted"
-
 // mask replaces a key wherever it shows in a name, tag or id.
 const mask = "****"
 
 // normalize turns one raw connection into the policy input. Key facts are
 // filled in later, once every connection of the run is known.
-func normalize(raw *rawConnection, region string) *Connection {
+func normalize(raw *apiwire.Connection, region string) *Connection {
 	c := &Connection{Connection: ConnectionInfo{
 		ID:                string(raw.VpnConnectionId),
 		Name:              string(raw.Name),
@@ -139,10 +137,10 @@ func normalize(raw *rawConnection, region string) *Connection {
 		}
 	}
 	if hc := raw.VcoHealthCheck; hc != nil && (hc.Enable.Known || hc.Status != "" || hc.Dip != "" || hc.Sip != "") {
-		c.Connection.HealthCheck = &HealthCheck{Enabled: hc.Enable.ptr(), Status: strings.ToLower(string(hc.Status))}
+		c.Connection.HealthCheck = &HealthCheck{Enabled: hc.Enable.Ptr(), Status: strings.ToLower(string(hc.Status))}
 	}
 
-	var tunnels []rawTunnel
+	var tunnels []apiwire.Tunnel
 	if raw.TunnelOptionsSpecification != nil {
 		tunnels = raw.TunnelOptionsSpecification.TunnelOptions
 	}
@@ -150,8 +148,8 @@ func normalize(raw *rawConnection, region string) *Connection {
 		// Single-tunnel mode: the connection's own settings are its one tunnel.
 		t := Tunnel{
 			Status:       string(raw.Status),
-			DPD:          raw.EnableDpd.ptr(),
-			NATTraversal: raw.EnableNatTraversal.ptr(),
+			DPD:          raw.EnableDpd.Ptr(),
+			NATTraversal: raw.EnableNatTraversal.Ptr(),
 		}
 		t.IKE, t.key = ikeOf(raw.IkeConfig)
 		t.IPsec = ipsecOf(raw.IpsecConfig)
@@ -163,7 +161,7 @@ func normalize(raw *rawConnection, region string) *Connection {
 		c.Tunnels = []Tunnel{t}
 	} else {
 		c.Connection.DualTunnel = true
-		c.Connection.EnableTunnelsBGP = raw.EnableTunnelsBgp.ptr()
+		c.Connection.EnableTunnelsBGP = raw.EnableTunnelsBgp.Ptr()
 		c.Tunnels = make([]Tunnel, 0, len(tunnels))
 		for i := range tunnels {
 			rt := &tunnels[i]
@@ -171,8 +169,8 @@ func normalize(raw *rawConnection, region string) *Connection {
 				ID:           string(rt.TunnelId),
 				Role:         string(rt.Role),
 				Status:       string(rt.Status),
-				DPD:          rt.EnableDpd.ptr(),
-				NATTraversal: rt.EnableNatTraversal.ptr(),
+				DPD:          rt.EnableDpd.Ptr(),
+				NATTraversal: rt.EnableNatTraversal.Ptr(),
 			}
 			t.IKE, t.key = ikeOf(rt.TunnelIkeConfig)
 			t.IPsec = ipsecOf(rt.TunnelIpsecConfig)
@@ -196,23 +194,23 @@ func normalize(raw *rawConnection, region string) *Connection {
 func (c *Connection) stampSalt(salt string) {
 	for i := range c.Tunnels {
 		if f := c.Tunnels[i].key.saved; f != nil {
-			f.salt = salt
+			f.Salt = salt
 		}
 	}
 }
 
-func (c *Connection) addBGPKey(k flexString) {
-	if k != "" && k != Redacted {
+func (c *Connection) addBGPKey(k apiwire.String) {
+	if k != "" && k != apiwire.Redacted {
 		c.bgpAuthKeys = append(c.bgpAuthKeys, string(k))
 	}
 }
 
-func ikeOf(r *rawIkeConfig) (*IKE, tunnelKey) {
+func ikeOf(r *apiwire.IkeConfig) (*IKE, tunnelKey) {
 	if r == nil {
 		return nil, tunnelKey{}
 	}
 	key := tunnelKey{psk: string(r.Psk)}
-	if key.psk == Redacted {
+	if key.psk == apiwire.Redacted {
 		key = tunnelKey{redacted: true, saved: r.VpncheckKeyFacts}
 		if key.saved != nil && !key.saved.Length.Known {
 			key.saved = nil // facts without a length are no facts
@@ -234,7 +232,7 @@ func ikeOf(r *rawIkeConfig) (*IKE, tunnelKey) {
 	return ike, key
 }
 
-func ipsecOf(r *rawIpsecConfig) *IPsec {
+func ipsecOf(r *apiwire.IpsecConfig) *IPsec {
 	if r == nil {
 		return nil
 	}
@@ -250,7 +248,7 @@ func ipsecOf(r *rawIpsecConfig) *IPsec {
 	return p
 }
 
-func bgpOf(r *rawBgpConfig, status string, enabled *bool) *BGP {
+func bgpOf(r *apiwire.BgpConfig, status string, enabled *bool) *BGP {
 	b := &BGP{Enabled: enabled, Status: strings.ToLower(status), LocalASN: string(r.LocalAsn), PeerASN: string(r.PeerAsn)}
 	if b.Enabled == nil && b.Status == "" && b.LocalASN == "" && b.PeerASN == "" {
 		return nil
@@ -258,7 +256,7 @@ func bgpOf(r *rawBgpConfig, status string, enabled *bool) *BGP {
 	return b
 }
 
-func lower(s flexString) string { return strings.ToLower(string(s)) }
+func lower(s apiwire.String) string { return strings.ToLower(string(s)) }
 
 func boolPtr(b bool) *bool { return &b }
 

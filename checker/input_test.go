@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/vpncheck/vpncheck/checker/apiwire"
 )
 
 // normalizeJSON decodes one raw connection object and normalises it.
@@ -164,8 +166,8 @@ func TestNormalizeHealthCheckWithoutEnableIsUnknown(t *testing.T) {
 }
 
 func TestRedactedKeyIsAbsent(t *testing.T) {
-	c := normalizeJSON(t, `{"IkeConfig": {"Psk": "`+Redacted+`", "IkeVersion": "ikev2"},
-		"VpnBgpConfig": {"AuthKey": "`+Redacted+`"}}`)
+	c := normalizeJSON(t, `{"IkeConfig": {"Psk": "`+apiwire.Redacted+`", "IkeVersion": "ikev2"},
+		"VpnBgpConfig": {"AuthKey": "`+apiwire.Redacted+`"}}`)
 	if c.Tunnels[0].key.psk != "" || len(c.bgpAuthKeys) != 0 {
 		t.Errorf("redacted key kept: %q %q", c.Tunnels[0].key.psk, c.bgpAuthKeys)
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vpncheck/vpncheck/checker/apiwire"
 	"github.com/vpncheck/vpncheck/checker/lifecycle"
 )
 
@@ -100,9 +101,9 @@ func TestKeyPrintsOfASavedInventory(t *testing.T) {
 	s := kdfSalt{iter: 10, salt: []byte("saltsaltsalt")}
 	saved := func(id, key string) *Connection {
 		c := keyConn(t, id, "x")
-		c.Tunnels[0].key = tunnelKey{saved: &savedKeyFacts{salt: s.String(), Length: flexInt{Value: 20, Known: true},
-			Guesses: flexFloat{Value: 1e20, Known: true}, Fingerprint: flexString(s.fingerprint(key)),
-			FoldedFingerprint: flexString(s.fingerprint(strings.ToLower(key)))}}
+		c.Tunnels[0].key = tunnelKey{saved: &apiwire.KeyFacts{Salt: s.String(), Length: apiwire.Int{Value: 20, Known: true},
+			Guesses: apiwire.Float{Value: 1e20, Known: true}, Fingerprint: apiwire.String(s.fingerprint(key)),
+			FoldedFingerprint: apiwire.String(s.fingerprint(strings.ToLower(key)))}}
 		return c
 	}
 	_, _, known := analyzeKeysKnown(context.Background(), []*Connection{saved("vco-b", "K1"), saved("vco-c", "K2")}, keyPolicy{}, &KeyPrints{Salt: "pbkdf2-sha256:1000:00112233445566778899aabbccddeeff"})

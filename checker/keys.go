@@ -17,6 +17,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/vpncheck/vpncheck/checker/apiwire"
 	"github.com/vpncheck/vpncheck/checker/keystrength"
 	"github.com/vpncheck/vpncheck/checker/lifecycle"
 	"github.com/vpncheck/vpncheck/checker/report"
@@ -128,25 +129,25 @@ func analyzeKeysKnown(ctx context.Context, conns []*Connection, p keyPolicy, kno
 				secrets.add(k.psk)
 				sources.plain = true
 			case k.saved != nil:
-				t.PSK = k.saved.facts()
-				salt, saltOK := parseSalt(k.saved.salt, p.pepper)
+				t.PSK = savedFacts(k.saved)
+				salt, saltOK := parseSalt(k.saved.Salt, p.pepper)
 				fp, folded := string(k.saved.Fingerprint), string(k.saved.FoldedFingerprint)
-				if otherPepper(k.saved.salt, p.pepper) {
+				if otherPepper(k.saved.Salt, p.pepper) {
 					notes.add(c, "peppered")
 					t.PSK.SharedWith = 1
 				} else if !saltOK || fp == "" || folded == "" {
 					notes.add(c, "unsalted")
 					t.PSK.SharedWith = 1
 				} else {
-					set := savedBanned[k.saved.salt]
+					set := savedBanned[k.saved.Salt]
 					if set == nil {
 						set = salt.bannedSet(p.banned)
-						savedBanned[k.saved.salt] = set
+						savedBanned[k.saved.Salt] = set
 					}
 					t.PSK.Banned = set[folded]
-					id := "saved:" + k.saved.salt + ":" + fp
+					id := "saved:" + k.saved.Salt + ":" + fp
 					shared[id] = append(shared[id], t.PSK)
-					sources.salts = appendUnique(sources.salts, k.saved.salt)
+					sources.salts = appendUnique(sources.salts, k.saved.Salt)
 					switch {
 					case kr.printer != nil && salt.String() == kr.printer.String():
 						keyed = append(keyed, keyedTunnel{c: c, i: i, print: fp})
@@ -232,8 +233,8 @@ func printSalt(known *KeyPrints, conns []*Connection, pepper []byte) *kdfSalt {
 			case t.key.psk != "":
 				plain = true
 			case t.key.saved != nil && saved == "":
-				saved = t.key.saved.salt
-			case t.key.saved != nil && t.key.saved.salt != saved:
+				saved = t.key.saved.Salt
+			case t.key.saved != nil && t.key.saved.Salt != saved:
 				several = true
 			}
 		}
@@ -328,9 +329,9 @@ func (s keySources) mixed() string {
 	return ""
 }
 
-// facts turns saved facts into the policy input's (banned and sharing are
+// savedFacts turns saved facts into the policy input's (banned and sharing are
 // judged by the reader).
-func (f *savedKeyFacts) facts() *PSK {
+func savedFacts(f *apiwire.KeyFacts) *PSK {
 	p := &PSK{Length: int(f.Length.Value), ExposedIn: []string{}}
 	for _, e := range f.ExposedIn {
 		if e != "" {

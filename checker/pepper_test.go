@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/vpncheck/vpncheck/checker/apiwire"
 )
 
 var (
@@ -99,9 +101,9 @@ func TestSavedFactsOfAnotherPepper(t *testing.T) {
 	s := kdfSalt{iter: 10, salt: []byte("saltsaltsalt"), pepper: pepperA}
 	saved := func(id, key string) *Connection {
 		c := keyConn(t, id, "x")
-		c.Tunnels[0].key = tunnelKey{saved: &savedKeyFacts{salt: s.String(), Length: flexInt{Value: 6, Known: true},
-			Guesses: flexFloat{Value: 2, Known: true}, Fingerprint: flexString(s.fingerprint(key)),
-			FoldedFingerprint: flexString(s.fingerprint(strings.ToLower(key)))}}
+		c.Tunnels[0].key = tunnelKey{saved: &apiwire.KeyFacts{Salt: s.String(), Length: apiwire.Int{Value: 6, Known: true},
+			Guesses: apiwire.Float{Value: 2, Known: true}, Fingerprint: apiwire.String(s.fingerprint(key)),
+			FoldedFingerprint: apiwire.String(s.fingerprint(strings.ToLower(key)))}}
 		return c
 	}
 	policy := keyPolicy{banned: []string{"123456"}, pepper: pepperA}

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/apiwire"
+	"github.com/vpncheck/vpncheck/checker/badinput"
 	"github.com/vpncheck/vpncheck/checker/report"
 
 	openapiutil "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
@@ -182,13 +184,13 @@ func parseEndpoint(endpoint string) (*url.URL, error) {
 }
 
 // Validate checks what a collector is configured with before anything is
-// collected: a malformed endpoint is the user's input (checker.ErrInput).
+// collected: a malformed endpoint is the user's input (badinput.Err).
 func (cfg CollectorConfig) Validate() error {
 	if cfg.Endpoint == "" {
 		return nil
 	}
 	if _, err := parseEndpoint(cfg.Endpoint); err != nil {
-		return checker.Inputf("VPNCHECK_VPC_ENDPOINT: %v", err)
+		return badinput.Errorf("VPNCHECK_VPC_ENDPOINT: %v", err)
 	}
 	return nil
 }
@@ -248,10 +250,10 @@ func (h *ctxHTTP) Call(req *http.Request, _ *http.Transport) (*http.Response, er
 	h.last.answered, h.last.status, h.last.contentType = true, resp.StatusCode, resp.Header.Get("Content-Type")
 	if resp.ContentLength > h.maxBody {
 		resp.Body.Close()
-		h.last.readErr = fmt.Errorf("%w: Content-Length %d", checker.ErrBodyTooLarge, resp.ContentLength)
+		h.last.readErr = fmt.Errorf("%w: Content-Length %d", apiwire.ErrBodyTooLarge, resp.ContentLength)
 		return nil, h.last.readErr
 	}
-	resp.Body = &recordingBody{r: checker.LimitBody(resp.Body, h.maxBody), c: resp.Body, ex: &h.last}
+	resp.Body = &recordingBody{r: apiwire.LimitBody(resp.Body, h.maxBody), c: resp.Body, ex: &h.last}
 	return resp, nil
 }
 
@@ -580,7 +582,7 @@ func (h *ctxHTTP) classify(err error) error {
 	}
 	ex := h.last
 	switch {
-	case errors.Is(ex.readErr, checker.ErrBodyTooLarge):
+	case errors.Is(ex.readErr, apiwire.ErrBodyTooLarge):
 		return &pageError{kind: pageTooLarge, msg: tooLargeText(h.maxBody), err: err}
 	case !ex.answered || ex.readErr != nil:
 		return &pageError{kind: pageNetwork, msg: networkText(err), err: err}
@@ -594,7 +596,7 @@ func (h *ctxHTTP) classify(err error) error {
 func (h *ctxHTTP) pageError(err error, reqID string) error {
 	ex := h.last
 	switch {
-	case errors.Is(err, checker.ErrBodyTooLarge):
+	case errors.Is(err, apiwire.ErrBodyTooLarge):
 		return &pageError{kind: pageTooLarge, requestID: reqID, msg: tooLargeText(h.maxBody), err: err}
 	case ex.readErr != nil:
 		return &pageError{kind: pageNetwork, requestID: reqID, msg: "the response broke off: " + networkText(ex.readErr), err: err}
@@ -617,7 +619,7 @@ func contentTypeText(ct string) string {
 // trimUnreadable drops the decoder's "not a DescribeVpnConnections
 // response: ", which the message says already.
 func trimUnreadable(err error) string {
-	return strings.TrimPrefix(err.Error(), checker.ErrUnreadable.Error()+": ")
+	return strings.TrimPrefix(err.Error(), apiwire.ErrUnreadable.Error()+": ")
 }
 
 // printable keeps the first n printable ASCII characters of s.
@@ -829,7 +831,7 @@ func credentialHint(code string) string {
 // scrub removes the credential's secret and token from a message.
 func (c *collector) scrub(s string) string {
 	for _, secret := range c.secrets {
-		s = strings.ReplaceAll(s, secret, checker.Redacted)
+		s = strings.ReplaceAll(s, secret, apiwire.Redacted)
 	}
 	return s
 }

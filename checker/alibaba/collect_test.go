@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/vpncheck/vpncheck/checker"
-	"github.com/vpncheck/vpncheck/checker/report"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +14,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/apiwire"
+	"github.com/vpncheck/vpncheck/checker/report"
 
 	"github.com/aliyun/credentials-go/credentials"
 
@@ -361,8 +363,8 @@ func TestSaveInventoryRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(string(b), "canary") || !strings.Contains(string(b), `"Psk": "`+checker.Redacted+`"`) ||
-			!strings.Contains(string(b), `"AuthKey": "`+checker.Redacted+`"`) {
+		if strings.Contains(string(b), "canary") || !strings.Contains(string(b), `"Psk": "`+apiwire.Redacted+`"`) ||
+			!strings.Contains(string(b), `"AuthKey": "`+apiwire.Redacted+`"`) {
 			t.Fatalf("%s: secrets not redacted:\n%.400s", f, b)
 		}
 		var top struct{ RegionId string }

@@ -16,6 +16,7 @@ import (
 	openapiutil "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
 
 	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/badinput"
 	"github.com/vpncheck/vpncheck/checker/report"
 )
 
@@ -61,7 +62,7 @@ func (o One) Validate() error { return o.Config.Validate() }
 func (o One) Collect(ctx context.Context, inv *checker.Inventory) error {
 	col, err := newCollector(o.Config)
 	if errors.Is(err, ErrInvalidEndpoint) {
-		return checker.Inputf("VPNCHECK_VPC_ENDPOINT: %v", err)
+		return badinput.Errorf("VPNCHECK_VPC_ENDPOINT: %v", err)
 	}
 	if err != nil {
 		return err
