@@ -5,10 +5,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/vpncheck/vpncheck/bench/synth"
 	"github.com/vpncheck/vpncheck/checker/apiwire"
+	"github.com/vpncheck/vpncheck/checker/input"
 )
 
 const benchConn = `{"VpnConnectionId": "vco-bench", "Name": "bench", "VpnGatewayId": "vpn-bench", "Status": "ipsec_sa_established",
@@ -24,7 +26,7 @@ func BenchmarkNormalizeOne(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := apiwire.Decode(bytes.NewReader(body), func(raw *apiwire.Connection, _ []string) error {
-			normalize(raw, "cn-bench")
+			input.Normalize(raw, "cn-bench")
 			return nil
 		}); err != nil {
 			b.Fatal(err)
@@ -39,8 +41,8 @@ func BenchmarkEvaluateOne(b *testing.B) {
 		conns = append(conns, raw)
 		return nil
 	})
-	c := normalize(conns[0], "cn-bench")
-	analyzeKeys(context.Background(), []*Connection{c}, keyPolicy{})
+	c := input.Normalize(conns[0], "cn-bench")
+	analyzeKeys(context.Background(), []*input.Connection{c}, keyPolicy{})
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -66,7 +68,7 @@ func BenchmarkCheckInventory(b *testing.B) {
 		f.Close()
 		st, _ := os.Stat(path)
 		eng := builtin(b)
-		b.Run("n="+itoa(int64(n)), func(b *testing.B) {
+		b.Run("n="+strconv.Itoa(n), func(b *testing.B) {
 			b.SetBytes(st.Size())
 			b.ReportAllocs()
 			for b.Loop() {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vpncheck/vpncheck/checker/apiwire"
+	"github.com/vpncheck/vpncheck/checker/input"
 	"github.com/vpncheck/vpncheck/checker/report"
 
 	"golang.org/x/sync/errgroup"
@@ -36,7 +37,7 @@ type Inventory struct {
 
 type regionData struct {
 	byID    map[string]int // connection id -> index in conns
-	conns   []*Connection
+	conns   []*input.Connection
 	scanned bool
 	failed  bool
 	noID    int // connections without an id, numbered apart
@@ -62,7 +63,7 @@ const NoIDPrefix = "vpncheck:no-id-"
 
 // add keeps one copy per connection id and region: the one read last. A
 // connection without an id is numbered apart.
-func (inv *Inventory) add(region string, conns []*Connection) {
+func (inv *Inventory) add(region string, conns []*input.Connection) {
 	r := inv.region(region)
 	for _, c := range conns {
 		c.Connection.Region = region
@@ -114,11 +115,11 @@ func (inv *Inventory) refresh() {
 }
 
 // decodePage reads one DescribeVpnConnections body into connections of region.
-func decodePage(r io.Reader, region string) ([]*Connection, apiwire.Page, error) {
-	var conns []*Connection
+func decodePage(r io.Reader, region string) ([]*input.Connection, apiwire.Page, error) {
+	var conns []*input.Connection
 	info, err := apiwire.Decode(r, func(raw *apiwire.Connection, odd []string) error {
-		c := normalize(raw, region)
-		c.oddFields = odd
+		c := input.Normalize(raw, region)
+		c.OddFields = odd
 		conns = append(conns, c)
 		return nil
 	})
@@ -126,7 +127,7 @@ func decodePage(r io.Reader, region string) ([]*Connection, apiwire.Page, error)
 		return nil, info, err
 	}
 	for _, c := range conns {
-		c.stampSalt(info.Salt)
+		c.StampSalt(info.Salt)
 	}
 	return conns, info, nil
 }
@@ -380,7 +381,7 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 	rep.AccountID = opt.AccountID
 	rep.Errors = append(rep.Errors, inv.errors...)
 
-	var conns []*Connection
+	var conns []*input.Connection
 	for _, name := range names {
 		r := inv.regions[name]
 		switch {
@@ -394,7 +395,7 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 	for _, c := range conns {
 		c.Connection.AccountID = opt.AccountID
 		rep.Summary.Tunnels += len(c.Tunnels)
-		if c.incomplete() {
+		if c.Incomplete() {
 			rep.Summary.Incomplete++
 		}
 	}
@@ -413,7 +414,7 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 	for _, r := range inv.regions {
 		r.conns, r.byID = nil, nil
 	}
-	judged, notJudged, err := e.evaluateAll(ctx, conns, func(c *Connection, found []report.Finding) judgement {
+	judged, notJudged, err := e.evaluateAll(ctx, conns, func(c *input.Connection, found []report.Finding) judgement {
 		var j judgement
 		tagged, bad := tagExceptions(&c.Connection, e.tagPolicy, now, e.ruleSeverity)
 		j.tagError = bad
@@ -463,7 +464,7 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 
 // evaluateSafely turns a panic in the evaluator into a policy error, so
 // that it fails the run with a reason instead of crashing the process.
-func (e *Engine) evaluateSafely(ctx context.Context, c *Connection) (fs []report.Finding, err error) {
+func (e *Engine) evaluateSafely(ctx context.Context, c *input.Connection) (fs []report.Finding, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			fs, err = nil, fmt.Errorf("%w: evaluating connection %s stopped on an internal error: %v", ErrPolicy, c.Connection.ID, r)
@@ -488,7 +489,7 @@ type judgement struct {
 // is named in notJudged (with the reason); a connection whose own
 // evaluation passes the engine's per-query bound is named there too, and
 // the others go on.
-func (e *Engine) evaluateAll(ctx context.Context, conns []*Connection, judge func(*Connection, []report.Finding) judgement) (out []judgement, notJudged []report.ErrorEntry, err error) {
+func (e *Engine) evaluateAll(ctx context.Context, conns []*input.Connection, judge func(*input.Connection, []report.Finding) judgement) (out []judgement, notJudged []report.ErrorEntry, err error) {
 	out = make([]judgement, len(conns))
 	done := make([]bool, len(conns))
 	var mu sync.Mutex // guards notJudged
@@ -553,7 +554,7 @@ func (e *Engine) evaluateAll(ctx context.Context, conns []*Connection, judge fun
 	return out, notJudged, nil
 }
 
-func writeInputs(w io.Writer, conns []*Connection) error {
+func writeInputs(w io.Writer, conns []*input.Connection) error {
 	bw := bufio.NewWriter(w)
 	bw.WriteString("[")
 	enc := json.NewEncoder(bw)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vpncheck/vpncheck/bench/synth"
 	"github.com/vpncheck/vpncheck/checker/apiwire"
+	"github.com/vpncheck/vpncheck/checker/input"
 	"github.com/vpncheck/vpncheck/checker/report"
 )
 
@@ -152,8 +153,8 @@ func BenchmarkEvaluateBothWays(b *testing.B) {
 		conns = append(conns, raw)
 		return nil
 	})
-	c := normalize(conns[0], "cn-bench")
-	analyzeKeys(context.Background(), []*Connection{c}, keyPolicy{})
+	c := input.Normalize(conns[0], "cn-bench")
+	analyzeKeys(context.Background(), []*input.Connection{c}, keyPolicy{})
 	for _, tc := range []struct {
 		name string
 		e    *Engine

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vpncheck/vpncheck/checker/input"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/policies"
 )
@@ -101,7 +102,7 @@ func tagPolicyOf(c policies.TagExceptionsConfig) (TagPolicy, error) {
 // reason or owner, a rule unknown or too severe to except by tag)
 // suppresses nothing and comes back as an error entry naming the
 // connection.
-func tagExceptions(c *ConnectionInfo, pol TagPolicy, now time.Time, severityOf func(rule string) (report.Severity, bool)) ([]Exception, *report.ErrorEntry) {
+func tagExceptions(c *input.ConnectionInfo, pol TagPolicy, now time.Time, severityOf func(rule string) (report.Severity, bool)) ([]Exception, *report.ErrorEntry) {
 	rules, ok := c.Tags[TagException]
 	if !ok {
 		return nil, nil

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"fmt"
 	"strings"
+
+	"github.com/vpncheck/vpncheck/checker/input"
 )
 
 // listingKey names one listing among inventory files: pages of one listing
@@ -44,7 +46,7 @@ func newListing() *listing { return &listing{ids: map[string]struct{}{}} }
 
 // add records conns, before the inventory numbers those without an id, and
 // returns how many ids were new to the listing.
-func (l *listing) add(conns []*Connection) int {
+func (l *listing) add(conns []*input.Connection) int {
 	n := 0
 	for _, c := range conns {
 		id := c.Connection.ID

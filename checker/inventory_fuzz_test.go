@@ -74,9 +74,9 @@ func inputKeys(data []byte) []string {
 	var found []string
 	if conns, _, err := decodePage(bytes.NewReader(data), ""); err == nil {
 		for _, c := range conns {
-			found = append(found, c.bgpAuthKeys...)
+			found = append(found, c.BGPAuthKeys...)
 			for _, t := range c.Tunnels {
-				found = append(found, t.key.psk)
+				found = append(found, t.Key.Plain)
 			}
 		}
 	} else {

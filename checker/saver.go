@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vpncheck/vpncheck/checker/apiwire"
+	"github.com/vpncheck/vpncheck/checker/input"
 	"github.com/vpncheck/vpncheck/checker/keystrength"
 )
 
@@ -180,11 +181,11 @@ func (s *Saver) addKeyFacts(region string, m map[string]any) {
 	if !ok {
 		return
 	}
-	c := normalize(&raw, region)
+	c := input.Normalize(&raw, region)
 	maxLen := keyPolicy{estimateMaxLength: s.EstimateMaxLength}.maxLength()
 	for i := range c.Tunnels {
 		t := &c.Tunnels[i]
-		psk := t.key.psk
+		psk := t.Key.Plain
 		if psk == "" {
 			continue
 		}

@@ -1,4 +1,12 @@
-package checker
+// Package input is the policy input: the document every rule sees as
+// `input` for one IPsec-VPN connection (Connection, its tunnels, IKE, IPsec,
+// PSK and BGP), built from the API's raw types by Normalize and turned into
+// OPA's value type by ASTValue. Secrets are no part of the document: a
+// pre-shared key is held beside it (Tunnel.Key) until the run's key analysis has
+// turned it into facts, and is never encoded.
+// It may import only the wire format (checker/apiwire) and OPA's ast; never
+// the engine, key analysis, the report or a cloud SDK.
+package input
 
 import (
 	"strings"
@@ -14,10 +22,11 @@ type Connection struct {
 	Connection ConnectionInfo `json:"connection"`
 	Tunnels    []Tunnel       `json:"tunnels"`
 
-	// Plaintext secrets, held only until the run's key facts are computed.
-	bgpAuthKeys []string
-	// oddFields are the fields of an unexpected type, read as absent.
-	oddFields []string
+	// BGPAuthKeys are plaintext secrets, held only until the run's key
+	// facts are computed (the key analysis takes them); never encoded.
+	BGPAuthKeys []string `json:"-"`
+	// OddFields are the fields of an unexpected type, read as absent.
+	OddFields []string `json:"-"`
 }
 
 // ConnectionInfo holds what belongs to the connection as a whole.
@@ -56,18 +65,18 @@ type Tunnel struct {
 	NATTraversal *bool  `json:"nat_traversal,omitempty"`
 	BGP          *BGP   `json:"bgp,omitempty"`
 
-	key tunnelKey // cleared once the key's facts are known
-	// idsMasked: the IKE local or remote id held a key, masked now.
-	idsMasked bool
+	Key TunnelKey `json:"-"` // cleared once the key's facts are known; never encoded
+	// IDsMasked: the IKE local or remote id held a key, masked now.
+	IDsMasked bool `json:"-"`
 }
 
-// tunnelKey is what the input held of a tunnel's pre-shared key: the key,
+// TunnelKey is what the input held of a tunnel's pre-shared key: the key,
 // or the facts a saved inventory kept in its place, or only the word that
 // it was redacted.
-type tunnelKey struct {
-	psk      string
-	saved    *apiwire.KeyFacts
-	redacted bool
+type TunnelKey struct {
+	Plain    string
+	Saved    *apiwire.KeyFacts
+	Redacted bool
 }
 
 // IKE is the phase 1 configuration. Algorithm names are lower-cased.
@@ -112,12 +121,9 @@ type BGP struct {
 	PeerASN  string `json:"peer_asn,omitempty"`
 }
 
-// mask replaces a key wherever it shows in a name, tag or id.
-const mask = "****"
-
-// normalize turns one raw connection into the policy input. Key facts are
+// Normalize turns one raw connection into the policy input. Key facts are
 // filled in later, once every connection of the run is known.
-func normalize(raw *apiwire.Connection, region string) *Connection {
+func Normalize(raw *apiwire.Connection, region string) *Connection {
 	c := &Connection{Connection: ConnectionInfo{
 		ID:                string(raw.VpnConnectionId),
 		Name:              string(raw.Name),
@@ -151,7 +157,7 @@ func normalize(raw *apiwire.Connection, region string) *Connection {
 			DPD:          raw.EnableDpd.Ptr(),
 			NATTraversal: raw.EnableNatTraversal.Ptr(),
 		}
-		t.IKE, t.key = ikeOf(raw.IkeConfig)
+		t.IKE, t.Key = ikeOf(raw.IkeConfig)
 		t.IPsec = ipsecOf(raw.IpsecConfig)
 		if b := raw.VpnBgpConfig; b != nil {
 			// Single tunnel: BGP is configured when the config names a peer ASN.
@@ -172,7 +178,7 @@ func normalize(raw *apiwire.Connection, region string) *Connection {
 				DPD:          rt.EnableDpd.Ptr(),
 				NATTraversal: rt.EnableNatTraversal.Ptr(),
 			}
-			t.IKE, t.key = ikeOf(rt.TunnelIkeConfig)
+			t.IKE, t.Key = ikeOf(rt.TunnelIkeConfig)
 			t.IPsec = ipsecOf(rt.TunnelIpsecConfig)
 			if b := rt.TunnelBgpConfig; b != nil {
 				// Dual tunnel: EnableTunnelsBgp decides, whatever the tunnel says.
@@ -190,10 +196,10 @@ func normalize(raw *apiwire.Connection, region string) *Connection {
 	return c
 }
 
-// stampSalt tells the saved key facts of c which salt their page declared.
-func (c *Connection) stampSalt(salt string) {
+// StampSalt tells the saved key facts of c which salt their page declared.
+func (c *Connection) StampSalt(salt string) {
 	for i := range c.Tunnels {
-		if f := c.Tunnels[i].key.saved; f != nil {
+		if f := c.Tunnels[i].Key.Saved; f != nil {
 			f.Salt = salt
 		}
 	}
@@ -201,19 +207,19 @@ func (c *Connection) stampSalt(salt string) {
 
 func (c *Connection) addBGPKey(k apiwire.String) {
 	if k != "" && k != apiwire.Redacted {
-		c.bgpAuthKeys = append(c.bgpAuthKeys, string(k))
+		c.BGPAuthKeys = append(c.BGPAuthKeys, string(k))
 	}
 }
 
-func ikeOf(r *apiwire.IkeConfig) (*IKE, tunnelKey) {
+func ikeOf(r *apiwire.IkeConfig) (*IKE, TunnelKey) {
 	if r == nil {
-		return nil, tunnelKey{}
+		return nil, TunnelKey{}
 	}
-	key := tunnelKey{psk: string(r.Psk)}
-	if key.psk == apiwire.Redacted {
-		key = tunnelKey{redacted: true, saved: r.VpncheckKeyFacts}
-		if key.saved != nil && !key.saved.Length.Known {
-			key.saved = nil // facts without a length are no facts
+	key := TunnelKey{Plain: string(r.Psk)}
+	if key.Plain == apiwire.Redacted {
+		key = TunnelKey{Redacted: true, Saved: r.VpncheckKeyFacts}
+		if key.Saved != nil && !key.Saved.Length.Known {
+			key.Saved = nil // facts without a length are no facts
 		}
 	}
 	ike := &IKE{
@@ -275,9 +281,9 @@ func splitList(s string) []string {
 	return out
 }
 
-// incomplete reports whether the API left out the IKE or IPsec configuration
+// Incomplete reports whether the API left out the IKE or IPsec configuration
 // of any tunnel.
-func (c *Connection) incomplete() bool {
+func (c *Connection) Incomplete() bool {
 	for i := range c.Tunnels {
 		if c.Tunnels[i].IKE == nil || c.Tunnels[i].IPsec == nil {
 			return true
