@@ -371,35 +371,9 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
 
-	names := make([]string, 0, len(inv.regions))
-	for name := range inv.regions {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-
 	rep := report.New()
 	rep.AccountID = opt.AccountID
-	rep.Errors = append(rep.Errors, inv.errors...)
-
-	var conns []*input.Connection
-	for _, name := range names {
-		r := inv.regions[name]
-		switch {
-		case r.failed:
-			rep.Summary.RegionsFailed = append(rep.Summary.RegionsFailed, name)
-		case r.scanned:
-			rep.Summary.RegionsScan = append(rep.Summary.RegionsScan, name)
-		}
-		conns = append(conns, r.conns...)
-	}
-	for _, c := range conns {
-		c.Connection.AccountID = opt.AccountID
-		rep.Summary.Tunnels += len(c.Tunnels)
-		if c.Incomplete() {
-			rep.Summary.Incomplete++
-		}
-	}
-	rep.Summary.Connections = len(conns)
+	conns := inv.reportOn(rep)
 
 	secrets, keyErrs, prints := analyzeKeysKnown(ctx, conns, e.keyPolicy(opt.KeyPepper), opt.KnownKeys)
 	rep.Errors = append(rep.Errors, keyErrs...)
@@ -415,23 +389,7 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 		r.conns, r.byID = nil, nil
 	}
 	judged, notJudged, err := e.evaluateAll(ctx, conns, func(c *input.Connection, found []report.Finding) judgement {
-		var j judgement
-		tagged, bad := tagExceptions(&c.Connection, e.tagPolicy, now, e.ruleSeverity)
-		j.tagError = bad
-		for _, f := range found {
-			if f.Severity < opt.MinSeverity {
-				j.hidden = append(j.hidden, f)
-				continue
-			}
-			if applyExceptions(&f, [][]Exception{e.exceptions, tagged}, now) {
-				j.suppressed = append(j.suppressed, f)
-				continue
-			}
-			j.findings = append(j.findings, f)
-		}
-		want := opt.PlanFor != "" && c.Connection.ID == opt.PlanFor
-		j.plan = e.addFixes(c, j.findings, want)
-		return j
+		return e.judge(c, found, opt, now)
 	})
 	if err != nil {
 		return nil, err
@@ -460,6 +418,64 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 	rep.Finish()
 	rep.MarkAllNew(now)
 	return res, nil
+}
+
+// reportOn starts rep from the inventory: its errors, the regions scanned
+// and failed, and the counts of connections and tunnels. It returns the
+// connections, stamped with rep's account, sorted by region. The caller
+// holds inv.mu.
+func (inv *Inventory) reportOn(rep *report.Report) []*input.Connection {
+	names := make([]string, 0, len(inv.regions))
+	for name := range inv.regions {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+
+	rep.Errors = append(rep.Errors, inv.errors...)
+
+	var conns []*input.Connection
+	for _, name := range names {
+		r := inv.regions[name]
+		switch {
+		case r.failed:
+			rep.Summary.RegionsFailed = append(rep.Summary.RegionsFailed, name)
+		case r.scanned:
+			rep.Summary.RegionsScan = append(rep.Summary.RegionsScan, name)
+		}
+		conns = append(conns, r.conns...)
+	}
+	for _, c := range conns {
+		c.Connection.AccountID = rep.AccountID
+		rep.Summary.Tunnels += len(c.Tunnels)
+		if c.Incomplete() {
+			rep.Summary.Incomplete++
+		}
+	}
+	rep.Summary.Connections = len(conns)
+	return conns
+}
+
+// judge sorts one connection's findings: below the minimum severity,
+// covered by an exception (the policy data's or the connection's tags'),
+// or reported; and makes its combined fix when Options.PlanFor names it.
+func (e *Engine) judge(c *input.Connection, found []report.Finding, opt Options, now time.Time) judgement {
+	var j judgement
+	tagged, bad := tagExceptions(&c.Connection, e.tagPolicy, now, e.ruleSeverity)
+	j.tagError = bad
+	for _, f := range found {
+		if f.Severity < opt.MinSeverity {
+			j.hidden = append(j.hidden, f)
+			continue
+		}
+		if applyExceptions(&f, [][]Exception{e.exceptions, tagged}, now) {
+			j.suppressed = append(j.suppressed, f)
+			continue
+		}
+		j.findings = append(j.findings, f)
+	}
+	want := opt.PlanFor != "" && c.Connection.ID == opt.PlanFor
+	j.plan = e.addFixes(c, j.findings, want)
+	return j
 }
 
 // evaluateSafely turns a panic in the evaluator into a policy error, so
