@@ -5,9 +5,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/vpncheck/vpncheck/bench/synth"
+	"github.com/vpncheck/vpncheck/checker/apiwire"
+	"github.com/vpncheck/vpncheck/checker/input"
 )
 
 const benchConn = `{"VpnConnectionId": "vco-bench", "Name": "bench", "VpnGatewayId": "vpn-bench", "Status": "ipsec_sa_established",
@@ -22,8 +25,8 @@ func BenchmarkNormalizeOne(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := decodeInventory(bytes.NewReader(body), func(raw *rawConnection, _ []string) error {
-			normalize(raw, "cn-bench")
+		if _, err := apiwire.Decode(bytes.NewReader(body), func(raw *apiwire.Connection, _ []string) error {
+			input.Normalize(raw, "cn-bench")
 			return nil
 		}); err != nil {
 			b.Fatal(err)
@@ -33,13 +36,13 @@ func BenchmarkNormalizeOne(b *testing.B) {
 
 func BenchmarkEvaluateOne(b *testing.B) {
 	eng := builtin(b)
-	var conns []*rawConnection
-	decodeInventory(bytes.NewReader([]byte(`{"VpnConnections": {"VpnConnection": [`+benchConn+`]}}`)), func(raw *rawConnection, _ []string) error {
+	var conns []*apiwire.Connection
+	apiwire.Decode(bytes.NewReader([]byte(`{"VpnConnections": {"VpnConnection": [`+benchConn+`]}}`)), func(raw *apiwire.Connection, _ []string) error {
 		conns = append(conns, raw)
 		return nil
 	})
-	c := normalize(conns[0], "cn-bench")
-	analyzeKeys(context.Background(), []*Connection{c}, keyPolicy{})
+	c := input.Normalize(conns[0], "cn-bench")
+	analyzeKeys(context.Background(), []*input.Connection{c}, keyPolicy{})
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -65,7 +68,7 @@ func BenchmarkCheckInventory(b *testing.B) {
 		f.Close()
 		st, _ := os.Stat(path)
 		eng := builtin(b)
-		b.Run("n="+itoa(int64(n)), func(b *testing.B) {
+		b.Run("n="+strconv.Itoa(n), func(b *testing.B) {
 			b.SetBytes(st.Size())
 			b.ReportAllocs()
 			for b.Loop() {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/vpncheck/vpncheck/checker/report"
 	"io"
 	"os"
 	"runtime"
@@ -16,6 +15,12 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vpncheck/vpncheck/checker/apiwire"
+	"github.com/vpncheck/vpncheck/checker/input"
+	"github.com/vpncheck/vpncheck/checker/report"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Inventory gathers the connections of one run, region by region, and the
@@ -32,7 +37,7 @@ type Inventory struct {
 
 type regionData struct {
 	byID    map[string]int // connection id -> index in conns
-	conns   []*Connection
+	conns   []*input.Connection
 	scanned bool
 	failed  bool
 	noID    int // connections without an id, numbered apart
@@ -58,7 +63,7 @@ const NoIDPrefix = "vpncheck:no-id-"
 
 // add keeps one copy per connection id and region: the one read last. A
 // connection without an id is numbered apart.
-func (inv *Inventory) add(region string, conns []*Connection) {
+func (inv *Inventory) add(region string, conns []*input.Connection) {
 	r := inv.region(region)
 	for _, c := range conns {
 		c.Connection.Region = region
@@ -110,11 +115,11 @@ func (inv *Inventory) refresh() {
 }
 
 // decodePage reads one DescribeVpnConnections body into connections of region.
-func decodePage(r io.Reader, region string) ([]*Connection, pageInfo, error) {
-	var conns []*Connection
-	info, err := decodeInventory(r, func(raw *rawConnection, odd []string) error {
-		c := normalize(raw, region)
-		c.oddFields = odd
+func decodePage(r io.Reader, region string) ([]*input.Connection, apiwire.Page, error) {
+	var conns []*input.Connection
+	info, err := apiwire.Decode(r, func(raw *apiwire.Connection, odd []string) error {
+		c := input.Normalize(raw, region)
+		c.OddFields = odd
 		conns = append(conns, c)
 		return nil
 	})
@@ -122,7 +127,7 @@ func decodePage(r io.Reader, region string) ([]*Connection, pageInfo, error) {
 		return nil, info, err
 	}
 	for _, c := range conns {
-		c.stampSalt(info.Salt)
+		c.StampSalt(info.Salt)
 	}
 	return conns, info, nil
 }
@@ -135,22 +140,22 @@ func skippedNote(region, where string, n int) report.ErrorEntry {
 
 // ReadFile reads a saved DescribeVpnConnections response. Its top-level
 // RegionId names its region; else defaultRegion does, else report.UnknownRegion.
-// Unreadable input is an error wrapping ErrUnreadable, and adds nothing.
+// Unreadable input is an error wrapping apiwire.ErrUnreadable, and adds nothing.
 // Files that share a region, TotalCount and PageSize are pages of one
 // listing: a listing whose distinct connections fall short of its
 // TotalCount is reported as IncompleteInventory.
 func (inv *Inventory) ReadFile(path, defaultRegion string) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return unreadable{fmt.Sprintf("read inventory %s: %v", path, errors.Unwrap(err))}
+		return apiwire.Unreadable(fmt.Sprintf("read inventory %s: %v", path, errors.Unwrap(err)))
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err == nil && st.IsDir() {
-		return unreadable{fmt.Sprintf("read inventory %s: is a directory", path)}
+		return apiwire.Unreadable(fmt.Sprintf("read inventory %s: is a directory", path))
 	}
 	conns, info, err := decodePage(f, "")
-	if errors.Is(err, errEmpty) {
-		return unreadable{fmt.Sprintf("read inventory %s: the file is empty", path)}
+	if errors.Is(err, apiwire.ErrEmpty) {
+		return apiwire.Unreadable(fmt.Sprintf("read inventory %s: the file is empty", path))
 	}
 	if err != nil {
 		return fmt.Errorf("read inventory %s: %w", path, err)
@@ -217,8 +222,8 @@ type PageResult struct {
 }
 
 // AddPage reads page number of the listing from body. A body that is not a
-// DescribeVpnConnections response is an error wrapping ErrUnreadable (or
-// ErrBodyTooLarge, from LimitBody), and adds nothing.
+// DescribeVpnConnections response is an error wrapping apiwire.ErrUnreadable (or
+// apiwire.ErrBodyTooLarge, from apiwire.LimitBody), and adds nothing.
 func (ls *Listing) AddPage(number int, body io.Reader) (PageResult, error) {
 	conns, info, err := decodePage(body, ls.region)
 	if err != nil {
@@ -366,35 +371,9 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
 
-	names := make([]string, 0, len(inv.regions))
-	for name := range inv.regions {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-
 	rep := report.New()
 	rep.AccountID = opt.AccountID
-	rep.Errors = append(rep.Errors, inv.errors...)
-
-	var conns []*Connection
-	for _, name := range names {
-		r := inv.regions[name]
-		switch {
-		case r.failed:
-			rep.Summary.RegionsFailed = append(rep.Summary.RegionsFailed, name)
-		case r.scanned:
-			rep.Summary.RegionsScan = append(rep.Summary.RegionsScan, name)
-		}
-		conns = append(conns, r.conns...)
-	}
-	for _, c := range conns {
-		c.Connection.AccountID = opt.AccountID
-		rep.Summary.Tunnels += len(c.Tunnels)
-		if c.incomplete() {
-			rep.Summary.Incomplete++
-		}
-	}
-	rep.Summary.Connections = len(conns)
+	conns := inv.reportOn(rep)
 
 	secrets, keyErrs, prints := analyzeKeysKnown(ctx, conns, e.keyPolicy(opt.KeyPepper), opt.KnownKeys)
 	rep.Errors = append(rep.Errors, keyErrs...)
@@ -409,24 +388,8 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 	for _, r := range inv.regions {
 		r.conns, r.byID = nil, nil
 	}
-	judged, notJudged, err := e.evaluateAll(ctx, conns, func(c *Connection, found []report.Finding) judgement {
-		var j judgement
-		tagged, bad := tagExceptions(&c.Connection, e.tagPolicy, now, e.ruleSeverity)
-		j.tagError = bad
-		for _, f := range found {
-			if f.Severity < opt.MinSeverity {
-				j.hidden = append(j.hidden, f)
-				continue
-			}
-			if applyExceptions(&f, [][]Exception{e.exceptions, tagged}, now) {
-				j.suppressed = append(j.suppressed, f)
-				continue
-			}
-			j.findings = append(j.findings, f)
-		}
-		want := opt.PlanFor != "" && c.Connection.ID == opt.PlanFor
-		j.plan = e.addFixes(c, j.findings, want)
-		return j
+	judged, notJudged, err := e.evaluateAll(ctx, conns, func(c *input.Connection, found []report.Finding) judgement {
+		return e.judge(c, found, opt, now)
 	})
 	if err != nil {
 		return nil, err
@@ -457,9 +420,67 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 	return res, nil
 }
 
+// reportOn starts rep from the inventory: its errors, the regions scanned
+// and failed, and the counts of connections and tunnels. It returns the
+// connections, stamped with rep's account, sorted by region. The caller
+// holds inv.mu.
+func (inv *Inventory) reportOn(rep *report.Report) []*input.Connection {
+	names := make([]string, 0, len(inv.regions))
+	for name := range inv.regions {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+
+	rep.Errors = append(rep.Errors, inv.errors...)
+
+	var conns []*input.Connection
+	for _, name := range names {
+		r := inv.regions[name]
+		switch {
+		case r.failed:
+			rep.Summary.RegionsFailed = append(rep.Summary.RegionsFailed, name)
+		case r.scanned:
+			rep.Summary.RegionsScan = append(rep.Summary.RegionsScan, name)
+		}
+		conns = append(conns, r.conns...)
+	}
+	for _, c := range conns {
+		c.Connection.AccountID = rep.AccountID
+		rep.Summary.Tunnels += len(c.Tunnels)
+		if c.Incomplete() {
+			rep.Summary.Incomplete++
+		}
+	}
+	rep.Summary.Connections = len(conns)
+	return conns
+}
+
+// judge sorts one connection's findings: below the minimum severity,
+// covered by an exception (the policy data's or the connection's tags'),
+// or reported; and makes its combined fix when Options.PlanFor names it.
+func (e *Engine) judge(c *input.Connection, found []report.Finding, opt Options, now time.Time) judgement {
+	var j judgement
+	tagged, bad := tagExceptions(&c.Connection, e.tagPolicy, now, e.ruleSeverity)
+	j.tagError = bad
+	for _, f := range found {
+		if f.Severity < opt.MinSeverity {
+			j.hidden = append(j.hidden, f)
+			continue
+		}
+		if applyExceptions(&f, [][]Exception{e.exceptions, tagged}, now) {
+			j.suppressed = append(j.suppressed, f)
+			continue
+		}
+		j.findings = append(j.findings, f)
+	}
+	want := opt.PlanFor != "" && c.Connection.ID == opt.PlanFor
+	j.plan = e.addFixes(c, j.findings, want)
+	return j
+}
+
 // evaluateSafely turns a panic in the evaluator into a policy error, so
 // that it fails the run with a reason instead of crashing the process.
-func (e *Engine) evaluateSafely(ctx context.Context, c *Connection) (fs []report.Finding, err error) {
+func (e *Engine) evaluateSafely(ctx context.Context, c *input.Connection) (fs []report.Finding, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			fs, err = nil, fmt.Errorf("%w: evaluating connection %s stopped on an internal error: %v", ErrPolicy, c.Connection.ID, r)
@@ -484,57 +505,43 @@ type judgement struct {
 // is named in notJudged (with the reason); a connection whose own
 // evaluation passes the engine's per-query bound is named there too, and
 // the others go on.
-func (e *Engine) evaluateAll(ctx context.Context, conns []*Connection, judge func(*Connection, []report.Finding) judgement) (out []judgement, notJudged []report.ErrorEntry, err error) {
+func (e *Engine) evaluateAll(ctx context.Context, conns []*input.Connection, judge func(*input.Connection, []report.Finding) judgement) (out []judgement, notJudged []report.ErrorEntry, err error) {
 	out = make([]judgement, len(conns))
 	done := make([]bool, len(conns))
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		next     = make(chan int)
-		errOnce  sync.Once
-		firstErr error
-	)
-	for range min(runtime.GOMAXPROCS(0), max(len(conns), 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				fs, err := e.evaluateSafely(ctx, conns[i])
-				switch {
-				case errors.Is(err, errEvalTimeout):
-					ci := &conns[i].Connection
-					mu.Lock()
-					notJudged = append(notJudged, report.ErrorEntry{Region: ci.Region, ConnectionID: ci.ID, Code: report.CodeNotJudged,
-						Message: fmt.Sprintf("connection %s was not judged: evaluating its policies took longer than %s (evaluation.timeout_ms)", ci.ID, e.evalTimeout)})
-					mu.Unlock()
-					done[i] = true
-					conns[i] = nil
-				case err != nil && ctx.Err() != nil:
-					// the run's deadline: named below with the others left
-				case err != nil:
-					errOnce.Do(func() { firstErr = err; cancel() })
-				default:
-					out[i] = judge(conns[i], fs)
-					done[i] = true
-					conns[i] = nil
-				}
-			}
-		}()
-	}
-feed:
+	var mu sync.Mutex // guards notJudged
+	// A policy error cancels gctx, and Wait returns the first one.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i := range conns {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
+		if gctx.Err() != nil {
+			break
 		}
+		g.Go(func() error {
+			fs, err := e.evaluateSafely(gctx, conns[i])
+			switch {
+			case errors.Is(err, errEvalTimeout):
+				ci := &conns[i].Connection
+				mu.Lock()
+				notJudged = append(notJudged, report.ErrorEntry{Region: ci.Region, ConnectionID: ci.ID, Code: report.CodeNotJudged,
+					Message: fmt.Sprintf("connection %s was not judged: evaluating its policies took longer than %s (evaluation.timeout_ms)", ci.ID, e.evalTimeout)})
+				mu.Unlock()
+				done[i] = true
+				conns[i] = nil
+			case err != nil && gctx.Err() != nil:
+				// the run's deadline, or another connection's policy error:
+				// named below with the others left, or dropped with the run
+			case err != nil:
+				return err
+			default:
+				out[i] = judge(conns[i], fs)
+				done[i] = true
+				conns[i] = nil
+			}
+			return nil
+		})
 	}
-	close(next)
-	wg.Wait()
-	if firstErr != nil {
-		return nil, nil, firstErr
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
 	}
 	// Connections the deadline left unjudged, counted per region.
 	left := map[string][]string{}
@@ -563,7 +570,7 @@ feed:
 	return out, notJudged, nil
 }
 
-func writeInputs(w io.Writer, conns []*Connection) error {
+func writeInputs(w io.Writer, conns []*input.Connection) error {
 	bw := bufio.NewWriter(w)
 	bw.WriteString("[")
 	enc := json.NewEncoder(bw)

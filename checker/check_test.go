@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"flag"
-	"github.com/vpncheck/vpncheck/checker/output"
-	"github.com/vpncheck/vpncheck/checker/report"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +11,9 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/vpncheck/vpncheck/checker/output"
+	"github.com/vpncheck/vpncheck/checker/report"
 
 	"github.com/vpncheck/vpncheck/policies"
 )

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/vpncheck/vpncheck/bench/synth"
+	"github.com/vpncheck/vpncheck/checker/apiwire"
+	"github.com/vpncheck/vpncheck/checker/input"
 	"github.com/vpncheck/vpncheck/checker/report"
 )
 
@@ -146,13 +148,13 @@ func TestDifferentialGeneratedInventory(t *testing.T) {
 // connection, a mix of findings) compiled and interpreted, side by side.
 func BenchmarkEvaluateBothWays(b *testing.B) {
 	eng := builtin(b)
-	var conns []*rawConnection
-	decodeInventory(bytes.NewReader([]byte(`{"VpnConnections": {"VpnConnection": [`+benchConn+`]}}`)), func(raw *rawConnection, _ []string) error {
+	var conns []*apiwire.Connection
+	apiwire.Decode(bytes.NewReader([]byte(`{"VpnConnections": {"VpnConnection": [`+benchConn+`]}}`)), func(raw *apiwire.Connection, _ []string) error {
 		conns = append(conns, raw)
 		return nil
 	})
-	c := normalize(conns[0], "cn-bench")
-	analyzeKeys(context.Background(), []*Connection{c}, keyPolicy{})
+	c := input.Normalize(conns[0], "cn-bench")
+	analyzeKeys(context.Background(), []*input.Connection{c}, keyPolicy{})
 	for _, tc := range []struct {
 		name string
 		e    *Engine

@@ -17,6 +17,7 @@ import (
 
 	"github.com/vpncheck/vpncheck/checker/compiled"
 	"github.com/vpncheck/vpncheck/checker/compiled/rt"
+	"github.com/vpncheck/vpncheck/checker/input"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/policies"
 )
@@ -213,8 +214,8 @@ var errEvalTimeout = errors.New("evaluation timed out")
 // rules with a team's rules beside them, or everything in OPA. The
 // result is read straight from OPA's values, sparing a conversion to Go
 // maps.
-func (e *Engine) evaluate(ctx context.Context, c *Connection) ([]report.Finding, error) {
-	in := c.astValue()
+func (e *Engine) evaluate(ctx context.Context, c *input.Connection) ([]report.Finding, error) {
+	in := c.ASTValue()
 	if e.compiled == nil {
 		set, err := e.interpret(ctx, e.query, in, c)
 		if err != nil {
@@ -238,7 +239,7 @@ func (e *Engine) evaluate(ctx context.Context, c *Connection) ([]report.Finding,
 
 // interpret evaluates the entrypoint with OPA on one connection's input,
 // within the engine's evaluation bound.
-func (e *Engine) interpret(ctx context.Context, q rego.PreparedEvalQuery, in ast.Value, c *Connection) (ast.Set, error) {
+func (e *Engine) interpret(ctx context.Context, q rego.PreparedEvalQuery, in ast.Value, c *input.Connection) (ast.Set, error) {
 	qctx := ctx
 	if e.evalTimeout > 0 {
 		var cancel context.CancelFunc
@@ -263,7 +264,7 @@ func (e *Engine) interpret(ctx context.Context, q rego.PreparedEvalQuery, in ast
 }
 
 // findings reads one connection's set of findings, from either path.
-func (e *Engine) findings(c *Connection, set ast.Set) ([]report.Finding, error) {
+func (e *Engine) findings(c *input.Connection, set ast.Set) ([]report.Finding, error) {
 	out := make([]report.Finding, 0, set.Len())
 	ci := &c.Connection
 	err := set.Iter(func(t *ast.Term) error {

@@ -14,6 +14,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/bundle"
 
+	"github.com/vpncheck/vpncheck/checker/input"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/policies"
 )
@@ -152,7 +153,7 @@ func TestEngineCustomRulesAndData(t *testing.T) {
 	conn := func() *Inventory {
 		inv := NewInventory()
 		c := normalizeJSON(t, `{"VpnConnectionId": "vco-1", "IkeConfig": {"Psk": "Zq8#vR2!xL0@pW5&mT7^"}}`)
-		inv.add("cn-test", []*Connection{c})
+		inv.add("cn-test", []*input.Connection{c})
 		return inv
 	}
 
@@ -189,7 +190,7 @@ func TestEngineRejectsIncompleteFindings(t *testing.T) {
 		t.Fatal(err)
 	}
 	inv := NewInventory()
-	inv.add("cn-test", []*Connection{normalizeJSON(t, `{"VpnConnectionId": "vco-1"}`)})
+	inv.add("cn-test", []*input.Connection{normalizeJSON(t, `{"VpnConnectionId": "vco-1"}`)})
 	_, err = eng.Check(context.Background(), inv, Options{})
 	if !errors.Is(err, ErrPolicy) || !strings.Contains(err.Error(), "has no title") {
 		t.Errorf("err = %v", err)
@@ -230,7 +231,7 @@ func TestEngineBundle(t *testing.T) {
 		t.Errorf("revision %q, config %+v, eval timeout %v", eng.Revision(), eng.Config(), eng.evalTimeout)
 	}
 	inv := NewInventory()
-	inv.add("cn-test", []*Connection{normalizeJSON(t, `{"VpnConnectionId": "vco-1"}`)})
+	inv.add("cn-test", []*input.Connection{normalizeJSON(t, `{"VpnConnectionId": "vco-1"}`)})
 	res, err := eng.Check(ctx, inv, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -258,7 +259,7 @@ func TestEngineBoundsFindingText(t *testing.T) {
 		t.Fatal(err)
 	}
 	inv := NewInventory()
-	inv.add("cn-test", []*Connection{normalizeJSON(t, `{"VpnConnectionId": "vco-1"}`)})
+	inv.add("cn-test", []*input.Connection{normalizeJSON(t, `{"VpnConnectionId": "vco-1"}`)})
 	res, err := eng.Check(context.Background(), inv, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -294,7 +295,7 @@ func TestEngineSubnetAnySides(t *testing.T) {
 	ctx := context.Background()
 	for name, eng := range map[string]*Engine{"compiled": builtin(t), "interpreter": interpreted(t, builtin(t))} {
 		inv := NewInventory()
-		inv.add("cn-test", []*Connection{normalizeJSON(t, `{"VpnConnectionId": "vco-1", "LocalSubnet": "0.0.0.0/0", "RemoteSubnet": "0.0.0.0/0"}`)})
+		inv.add("cn-test", []*input.Connection{normalizeJSON(t, `{"VpnConnectionId": "vco-1", "LocalSubnet": "0.0.0.0/0", "RemoteSubnet": "0.0.0.0/0"}`)})
 		res, err := eng.Check(ctx, inv, Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -317,7 +318,7 @@ func TestEngineSubnetAnySides(t *testing.T) {
 		t.Fatal(err)
 	}
 	inv := NewInventory()
-	inv.add("cn-test", []*Connection{normalizeJSON(t, `{"VpnConnectionId": "vco-1"}`)})
+	inv.add("cn-test", []*input.Connection{normalizeJSON(t, `{"VpnConnectionId": "vco-1"}`)})
 	if _, err = eng.Check(ctx, inv, Options{}); !errors.Is(err, ErrPolicy) || !strings.Contains(err.Error(), "want local or remote") {
 		t.Errorf("a side of free text: err = %v", err)
 	}

@@ -3,10 +3,12 @@ package checker
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/vpncheck/vpncheck/checker/report"
-	"github.com/vpncheck/vpncheck/policies"
 	"strings"
 	"time"
+
+	"github.com/vpncheck/vpncheck/checker/input"
+	"github.com/vpncheck/vpncheck/checker/report"
+	"github.com/vpncheck/vpncheck/policies"
 )
 
 // Exception accepts a finding for a while: a rule on a connection (or every
@@ -100,7 +102,7 @@ func tagPolicyOf(c policies.TagExceptionsConfig) (TagPolicy, error) {
 // reason or owner, a rule unknown or too severe to except by tag)
 // suppresses nothing and comes back as an error entry naming the
 // connection.
-func tagExceptions(c *ConnectionInfo, pol TagPolicy, now time.Time, severityOf func(rule string) (report.Severity, bool)) ([]Exception, *report.ErrorEntry) {
+func tagExceptions(c *input.ConnectionInfo, pol TagPolicy, now time.Time, severityOf func(rule string) (report.Severity, bool)) ([]Exception, *report.ErrorEntry) {
 	rules, ok := c.Tags[TagException]
 	if !ok {
 		return nil, nil

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vpncheck/vpncheck/checker/input"
 	"github.com/vpncheck/vpncheck/checker/report"
 )
 
@@ -21,7 +22,7 @@ func FuzzTagExceptions(f *testing.F) {
 	known := map[string]report.Severity{"dpd-disabled": report.Medium, "ike-v1": report.Low, "psk-weak": report.Critical}
 	sev := func(r string) (report.Severity, bool) { s, ok := known[r]; return s, ok }
 	f.Fuzz(func(t *testing.T, rules, expires, reason, owner string) {
-		c := &ConnectionInfo{ID: "vco-f", Region: "cn-x", Tags: map[string]string{
+		c := &input.ConnectionInfo{ID: "vco-f", Region: "cn-x", Tags: map[string]string{
 			TagException: rules, TagExceptionExpires: expires, TagExceptionReason: reason, TagExceptionOwner: owner,
 		}}
 		xs, bad := tagExceptions(c, pol, now, sev)

@@ -18,7 +18,7 @@ type Files struct {
 }
 
 // Collect reads every file into inv. An unreadable file is an error
-// wrapping ErrUnreadable, and the run stops there.
+// wrapping apiwire.ErrUnreadable, and the run stops there.
 func (f Files) Collect(_ context.Context, inv *Inventory) error {
 	for _, p := range f.Paths {
 		if err := inv.ReadFile(p, f.Region); err != nil {

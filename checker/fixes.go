@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/vpncheck/vpncheck/checker/fix"
+	"github.com/vpncheck/vpncheck/checker/input"
 	"github.com/vpncheck/vpncheck/checker/report"
 )
 
@@ -22,13 +23,13 @@ func (e *Engine) preferred() fix.Preferred {
 
 // fixView is what a fix reads of a connection as collected (ids already
 // masked where they held a key).
-func fixView(c *Connection) *fix.Connection {
+func fixView(c *input.Connection) *fix.Connection {
 	ci := &c.Connection
 	v := &fix.Connection{ID: ci.ID, Name: ci.Name, Region: ci.Region, CustomerGatewayID: ci.CustomerGatewayID,
 		DualTunnel: ci.DualTunnel, Tunnels: make([]fix.Tunnel, len(c.Tunnels))}
 	for i := range c.Tunnels {
 		t := &c.Tunnels[i]
-		ft := fix.Tunnel{ID: t.ID, Role: t.Role, DPD: t.DPD, IDsHoldKey: t.idsMasked}
+		ft := fix.Tunnel{ID: t.ID, Role: t.Role, DPD: t.DPD, IDsHoldKey: t.IDsMasked}
 		if k := t.IKE; k != nil {
 			ft.IKE = &fix.IKE{Version: k.Version, Mode: k.Mode, Encryption: k.Encryption, Integrity: k.Integrity,
 				DHGroup: k.DHGroup, Lifetime: k.Lifetime, LocalID: k.LocalID, RemoteID: k.RemoteID}
@@ -71,7 +72,7 @@ func (x *connFixer) Combined() *report.Fix {
 
 // addFixes gives each fixable finding of c its fixer, and returns the
 // connection's combined plan when want asks for it.
-func (e *Engine) addFixes(c *Connection, fs []report.Finding, want bool) *Plan {
+func (e *Engine) addFixes(c *input.Connection, fs []report.Finding, want bool) *Plan {
 	var x *connFixer
 	for i := range fs {
 		if !fix.Fixable(fs[i].Rule) {

@@ -6,26 +6,29 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/vpncheck/vpncheck/checker/apiwire"
+	"github.com/vpncheck/vpncheck/checker/input"
 )
 
 // normalizeJSON decodes one raw connection object and normalises it.
-func normalizeJSON(t testing.TB, conn string) *Connection {
+func normalizeJSON(t testing.TB, conn string) *input.Connection {
 	t.Helper()
 	conns, _, err := decodeString(t, `{"VpnConnections": {"VpnConnection": [`+conn+`]}}`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return normalize(conns[0], "cn-test")
+	return input.Normalize(conns[0], "cn-test")
 }
 
-func tr() *bool { return boolPtr(true) }
-func fa() *bool { return boolPtr(false) }
+func tr() *bool { v := true; return &v }
+func fa() *bool { v := false; return &v }
 
 func TestNormalizeSingleTunnel(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		conn string
-		want Tunnel
+		want input.Tunnel
 	}{
 		{
 			name: "full",
@@ -33,41 +36,41 @@ func TestNormalizeSingleTunnel(t *testing.T) {
 				"IkeConfig": {"IkeVersion": "IKEv2", "IkeMode": "main", "IkeEncAlg": "AES256", "IkeAuthAlg": "sha256",
 					"IkePfs": "group14", "IkeLifetime": 86400, "LocalId": "1.1.1.1", "RemoteId": "2.2.2.2"},
 				"IpsecConfig": {"IpsecEncAlg": "aes", "IpsecAuthAlg": "md5", "IpsecPfs": "disabled", "IpsecLifetime": "3600"}}`,
-			want: Tunnel{
+			want: input.Tunnel{
 				Status: "ipsec_sa_established", DPD: tr(), NATTraversal: fa(),
-				IKE:   &IKE{Version: "ikev2", Mode: "main", Encryption: "aes256", Integrity: "sha256", DHGroup: "group14", Lifetime: 86400, LocalID: "1.1.1.1", RemoteID: "2.2.2.2"},
-				IPsec: &IPsec{Encryption: "aes", Integrity: "md5", DHGroup: "disabled", Lifetime: 3600},
+				IKE:   &input.IKE{Version: "ikev2", Mode: "main", Encryption: "aes256", Integrity: "sha256", DHGroup: "group14", Lifetime: 86400, LocalID: "1.1.1.1", RemoteID: "2.2.2.2"},
+				IPsec: &input.IPsec{Encryption: "aes", Integrity: "md5", DHGroup: "disabled", Lifetime: 3600},
 			},
 		},
 		{
 			name: "dpd as string",
 			conn: `{"EnableDpd": "false"}`,
-			want: Tunnel{DPD: fa()},
+			want: input.Tunnel{DPD: fa()},
 		},
 		{
 			name: "nulls are absent",
 			conn: `{"Status": null, "EnableDpd": null, "IkeConfig": null, "IpsecConfig": null, "VpnBgpConfig": null}`,
-			want: Tunnel{},
+			want: input.Tunnel{},
 		},
 		{
 			name: "empty objects and strings are absent",
 			conn: `{"Status": "", "IkeConfig": {}, "IpsecConfig": {"IpsecEncAlg": "", "IpsecLifetime": null}}`,
-			want: Tunnel{},
+			want: input.Tunnel{},
 		},
 		{
 			name: "bgp with peer asn as number",
 			conn: `{"VpnBgpConfig": {"Status": "false", "LocalAsn": 10001, "PeerAsn": 65000, "TunnelCidr": "169.254.10.0/30"}}`,
-			want: Tunnel{BGP: &BGP{Enabled: tr(), Status: "false", LocalASN: "10001", PeerASN: "65000"}},
+			want: input.Tunnel{BGP: &input.BGP{Enabled: tr(), Status: "false", LocalASN: "10001", PeerASN: "65000"}},
 		},
 		{
 			name: "bgp without peer asn is not enabled",
 			conn: `{"VpnBgpConfig": {"TunnelCidr": "169.254.10.0/30"}}`,
-			want: Tunnel{BGP: &BGP{Enabled: fa()}},
+			want: input.Tunnel{BGP: &input.BGP{Enabled: fa()}},
 		},
 		{
 			name: "unknown boolean spelling is unknown",
 			conn: `{"EnableDpd": "yes"}`,
-			want: Tunnel{},
+			want: input.Tunnel{},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,19 +103,19 @@ func TestNormalizeDualTunnel(t *testing.T) {
 		t.Fatalf("dual=%v tunnels=%d", c.Connection.DualTunnel, len(c.Tunnels))
 	}
 	// The connection's own IKE settings and status do not judge its tunnels.
-	want := []Tunnel{
+	want := []input.Tunnel{
 		{ID: "tun-1", Role: "master", Status: "ipsec_sa_established", DPD: tr(),
-			IKE:   &IKE{Version: "ikev2", Integrity: "sha1", Lifetime: 86400},
-			IPsec: &IPsec{DHGroup: "group2", Lifetime: 3600},
-			BGP:   &BGP{Enabled: tr(), Status: "failure", LocalASN: "45104", PeerASN: "65001"},
-			key:   tunnelKey{psk: "k1"}},
-		{ID: "tun-2", Role: "slave", DPD: fa(), BGP: &BGP{Enabled: tr()}},
+			IKE:   &input.IKE{Version: "ikev2", Integrity: "sha1", Lifetime: 86400},
+			IPsec: &input.IPsec{DHGroup: "group2", Lifetime: 3600},
+			BGP:   &input.BGP{Enabled: tr(), Status: "failure", LocalASN: "45104", PeerASN: "65001"},
+			Key:   input.TunnelKey{Plain: "k1"}},
+		{ID: "tun-2", Role: "slave", DPD: fa(), BGP: &input.BGP{Enabled: tr()}},
 	}
 	if !reflect.DeepEqual(c.Tunnels, want) {
 		g, _ := json.Marshal(c.Tunnels)
 		t.Errorf("tunnels = %s", g)
 	}
-	if !c.incomplete() {
+	if !c.Incomplete() {
 		t.Error("tun-2 has no IKE or IPsec: the connection is incomplete")
 	}
 }
@@ -164,19 +167,19 @@ func TestNormalizeHealthCheckWithoutEnableIsUnknown(t *testing.T) {
 }
 
 func TestRedactedKeyIsAbsent(t *testing.T) {
-	c := normalizeJSON(t, `{"IkeConfig": {"Psk": "`+Redacted+`", "IkeVersion": "ikev2"},
-		"VpnBgpConfig": {"AuthKey": "`+Redacted+`"}}`)
-	if c.Tunnels[0].key.psk != "" || len(c.bgpAuthKeys) != 0 {
-		t.Errorf("redacted key kept: %q %q", c.Tunnels[0].key.psk, c.bgpAuthKeys)
+	c := normalizeJSON(t, `{"IkeConfig": {"Psk": "`+apiwire.Redacted+`", "IkeVersion": "ikev2"},
+		"VpnBgpConfig": {"AuthKey": "`+apiwire.Redacted+`"}}`)
+	if c.Tunnels[0].Key.Plain != "" || len(c.BGPAuthKeys) != 0 {
+		t.Errorf("redacted key kept: %q %q", c.Tunnels[0].Key.Plain, c.BGPAuthKeys)
 	}
 }
 
 func TestPolicyInputNeverHoldsTheKey(t *testing.T) {
 	c := normalizeJSON(t, `{"Name": "x", "IkeConfig": {"Psk": "canary-psk-91c2", "IkeVersion": "ikev2"},
 		"VpnBgpConfig": {"AuthKey": "canary-bgp-55d0", "PeerAsn": 1}}`)
-	analyzeKeys(context.Background(), []*Connection{c}, keyPolicy{})
+	analyzeKeys(context.Background(), []*input.Connection{c}, keyPolicy{})
 	b, _ := json.Marshal(c)
-	v := c.astValue().String()
+	v := c.ASTValue().String()
 	for _, s := range []string{string(b), v} {
 		if strings.Contains(s, "canary") {
 			t.Errorf("policy input holds a secret: %s", s)

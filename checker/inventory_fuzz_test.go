@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vpncheck/vpncheck/checker/apiwire"
 	"github.com/vpncheck/vpncheck/policies"
 )
 
@@ -21,7 +22,7 @@ var fuzzCanaries = []string{"CANARY-PSK-4f1d9b", "CANARY-BGP-77e2c0", "CANARY-TU
 
 // FuzzInventory: arbitrary bytes read as an inventory file, and as a page
 // of a live listing, through the public path. Either the input is refused
-// with one line wrapping ErrUnreadable that quotes no key, or its
+// with one line wrapping apiwire.ErrUnreadable that quotes no key, or its
 // connections are judged and their policy input (what --dump-input writes)
 // is valid JSON, with finite numbers, that holds no key.
 func FuzzInventory(f *testing.F) {
@@ -73,9 +74,9 @@ func inputKeys(data []byte) []string {
 	var found []string
 	if conns, _, err := decodePage(bytes.NewReader(data), ""); err == nil {
 		for _, c := range conns {
-			found = append(found, c.bgpAuthKeys...)
+			found = append(found, c.BGPAuthKeys...)
 			for _, t := range c.Tunnels {
-				found = append(found, t.key.psk)
+				found = append(found, t.Key.Plain)
 			}
 		}
 	} else {
@@ -107,8 +108,8 @@ func fuzzJudge(t *testing.T, eng *Engine, inv *Inventory, readErr error, keys []
 	t.Helper()
 	if readErr != nil {
 		msg := readErr.Error()
-		if !errors.Is(readErr, ErrUnreadable) || msg == "" || strings.ContainsAny(msg, "\n\r") {
-			t.Fatalf("refused with %q (%T), want one line wrapping ErrUnreadable", msg, readErr)
+		if !errors.Is(readErr, apiwire.ErrUnreadable) || msg == "" || strings.ContainsAny(msg, "\n\r") {
+			t.Fatalf("refused with %q (%T), want one line wrapping apiwire.ErrUnreadable", msg, readErr)
 		}
 		for _, k := range keys {
 			if strings.Contains(msg, k) {

@@ -11,13 +11,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vpncheck/vpncheck/checker/apiwire"
 	"github.com/vpncheck/vpncheck/checker/report"
 )
 
-func decodeString(t testing.TB, body string) ([]*rawConnection, pageInfo, error) {
+func decodeString(t testing.TB, body string) ([]*apiwire.Connection, apiwire.Page, error) {
 	t.Helper()
-	var out []*rawConnection
-	info, err := decodeInventory(strings.NewReader(body), func(c *rawConnection, _ []string) error {
+	var out []*apiwire.Connection
+	info, err := apiwire.Decode(strings.NewReader(body), func(c *apiwire.Connection, _ []string) error {
 		out = append(out, c)
 		return nil
 	})
@@ -76,7 +77,7 @@ func TestDecodeInventoryRejects(t *testing.T) {
 		{"trailing data", `{"VpnConnections": {"VpnConnection": []}} {}`, "data after"},
 		{"connection truncated", `{"VpnConnections": {"VpnConnection": [{"IkeConfig": {"IkeMode": "main"`, "truncated"},
 		{"API error", `{"RequestId": "R", "Code": "Forbidden.RAM", "Message": "no"}`, "an API error answer (code Forbidden.RAM)"},
-		{"too deep", `{"VpnConnections": {"VpnConnection": [{"X": ` + strings.Repeat("[", MaxDepth+1) + strings.Repeat("]", MaxDepth+1) + `}]}}`,
+		{"too deep", `{"VpnConnections": {"VpnConnection": [{"X": ` + strings.Repeat("[", apiwire.MaxDepth+1) + strings.Repeat("]", apiwire.MaxDepth+1) + `}]}}`,
 			"nested more than 10000 levels deep"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,8 +85,8 @@ func TestDecodeInventoryRejects(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
-			if !errors.Is(err, ErrUnreadable) {
-				t.Errorf("error %v does not wrap ErrUnreadable", err)
+			if !errors.Is(err, apiwire.ErrUnreadable) {
+				t.Errorf("error %v does not wrap apiwire.ErrUnreadable", err)
 			}
 			if !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
 				t.Errorf("error %q: want one line containing %q", err, tc.want)
@@ -113,13 +114,13 @@ func TestDecodeInventoryErrorDoesNotQuoteInput(t *testing.T) {
 // is not an object is skipped and counted; the rest of the page is read.
 func TestDecodeInventoryOddFieldsReadAsAbsent(t *testing.T) {
 	var odd [][]string
-	var conns []*rawConnection
-	info, err := decodeInventory(strings.NewReader(`{"TotalCount": 3, "VpnConnections": {"VpnConnection": [
+	var conns []*apiwire.Connection
+	info, err := apiwire.Decode(strings.NewReader(`{"TotalCount": 3, "VpnConnections": {"VpnConnection": [
 		{"VpnConnectionId": "vco-1", "Name": {"Text": "x"}, "EnableDpd": [true], "Status": "ok"},
 		{"VpnConnectionId": "vco-2", "IkeConfig": "main", "IpsecConfig": {"IpsecEncAlg": "aes"}},
 		7,
 		{"VpnConnectionId": "vco-3", "TunnelOptionsSpecification": {"TunnelOptions": [{"TunnelId": "t", "Role": {}}]}}
-	]}}`), func(c *rawConnection, o []string) error {
+	]}}`), func(c *apiwire.Connection, o []string) error {
 		conns, odd = append(conns, c), append(odd, o)
 		return nil
 	})
@@ -143,16 +144,16 @@ func TestLimitBody(t *testing.T) {
 		size, limit int
 		tooLarge    bool
 	}{{10, 10, false}, {11, 10, true}, {0, 10, false}, {1 << 20, 4096, true}} {
-		b, err := io.ReadAll(LimitBody(strings.NewReader(strings.Repeat("x", tc.size)), int64(tc.limit)))
-		if got := errors.Is(err, ErrBodyTooLarge); got != tc.tooLarge || (!tc.tooLarge && (err != nil || len(b) != tc.size)) {
+		b, err := io.ReadAll(apiwire.LimitBody(strings.NewReader(strings.Repeat("x", tc.size)), int64(tc.limit)))
+		if got := errors.Is(err, apiwire.ErrBodyTooLarge); got != tc.tooLarge || (!tc.tooLarge && (err != nil || len(b) != tc.size)) {
 			t.Errorf("%d bytes, limit %d: read %d, err %v", tc.size, tc.limit, len(b), err)
 		}
 	}
 	// The decoder passes the limit on as itself, not as bad JSON.
-	_, err := decodeInventory(LimitBody(strings.NewReader(`{"VpnConnections": {"VpnConnection": [{"Name": "`+strings.Repeat("x", 5000)+`"}]}}`), 1000),
-		func(*rawConnection, []string) error { return nil })
-	if !errors.Is(err, ErrBodyTooLarge) {
-		t.Errorf("err = %v, want ErrBodyTooLarge", err)
+	_, err := apiwire.Decode(apiwire.LimitBody(strings.NewReader(`{"VpnConnections": {"VpnConnection": [{"Name": "`+strings.Repeat("x", 5000)+`"}]}}`), 1000),
+		func(*apiwire.Connection, []string) error { return nil })
+	if !errors.Is(err, apiwire.ErrBodyTooLarge) {
+		t.Errorf("err = %v, want apiwire.ErrBodyTooLarge", err)
 	}
 }
 
@@ -255,13 +256,13 @@ func TestReadFileSaysWhatIsWrong(t *testing.T) {
 	for _, tc := range []struct{ name, body, want string }{
 		{"empty", "", "the file is empty"},
 		{"API error", `{"RequestId": "R", "HostId": "vpc.aliyuncs.com", "Code": "Forbidden.RAM", "Message": "User not authorized"}`, "an API error answer (code Forbidden.RAM)"},
-		{"too deep", `{"VpnConnections": {"VpnConnection": [{"Name": ` + strings.Repeat(`{"a":`, MaxDepth) + `1` + strings.Repeat("}", MaxDepth) + `}]}}`, "too deeply"},
+		{"too deep", `{"VpnConnections": {"VpnConnection": [{"Name": ` + strings.Repeat(`{"a":`, apiwire.MaxDepth) + `1` + strings.Repeat("}", apiwire.MaxDepth) + `}]}}`, "too deeply"},
 	} {
 		p := filepath.Join(dir, tc.name+".json")
 		os.WriteFile(p, []byte(tc.body), 0o600)
 		err := NewInventory().ReadFile(p, "")
-		if !errors.Is(err, ErrUnreadable) || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: err %v, want ErrUnreadable saying %q", tc.name, err, tc.want)
+		if !errors.Is(err, apiwire.ErrUnreadable) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err %v, want apiwire.ErrUnreadable saying %q", tc.name, err, tc.want)
 		}
 	}
 }

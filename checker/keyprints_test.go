@@ -6,10 +6,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vpncheck/vpncheck/checker/apiwire"
+	"github.com/vpncheck/vpncheck/checker/input"
 	"github.com/vpncheck/vpncheck/checker/lifecycle"
 )
 
-func keyConn(t *testing.T, id, psk string) *Connection {
+func keyConn(t *testing.T, id, psk string) *input.Connection {
 	t.Helper()
 	return normalizeJSON(t, `{"VpnConnectionId": "`+id+`", "Name": "n-`+id+`", "IkeConfig": {"Psk": "`+psk+`"}}`)
 }
@@ -20,7 +22,7 @@ func TestKeyPrintsOfARun(t *testing.T) {
 	dual := normalizeJSON(t, `{"VpnConnectionId": "vco-a", "TunnelOptionsSpecification": {"TunnelOptions": [
 		{"TunnelId": "t1", "TunnelIkeConfig": {"Psk": "CANARY-PRINT-1"}},
 		{"TunnelId": "t2", "TunnelIkeConfig": {"Psk": "CANARY-PRINT-1"}}]}}`)
-	conns := []*Connection{dual, keyConn(t, "vco-b", "CANARY-PRINT-2"), normalizeJSON(t, `{"VpnConnectionId": "vco-c"}`)}
+	conns := []*input.Connection{dual, keyConn(t, "vco-b", "CANARY-PRINT-2"), normalizeJSON(t, `{"VpnConnectionId": "vco-c"}`)}
 	_, _, prints := analyzeKeysKnown(context.Background(), conns, keyPolicy{}, &KeyPrints{})
 	salt, ok := parseSalt(prints.Salt, nil)
 	if !ok || salt.iter != kdfIterations {
@@ -45,13 +47,13 @@ func TestKeyPrintsOfARun(t *testing.T) {
 	}
 
 	// The same salt again: the prints compare with the first run's.
-	again := []*Connection{keyConn(t, "vco-b", "CANARY-PRINT-2")}
+	again := []*input.Connection{keyConn(t, "vco-b", "CANARY-PRINT-2")}
 	_, _, p2 := analyzeKeysKnown(context.Background(), again, keyPolicy{}, &KeyPrints{Salt: prints.Salt})
 	if p2.Salt != prints.Salt || p2.Tunnels[lifecycle.TunnelPlace("cn-test", "vco-b", "#0")] != want[lifecycle.TunnelPlace("cn-test", "vco-b", "#0")] {
 		t.Errorf("second run %+v", p2)
 	}
 	// No known keys asked: no prints.
-	if _, _, none := analyzeKeysKnown(context.Background(), []*Connection{keyConn(t, "vco-b", "k")}, keyPolicy{}, nil); none != nil {
+	if _, _, none := analyzeKeysKnown(context.Background(), []*input.Connection{keyConn(t, "vco-b", "k")}, keyPolicy{}, nil); none != nil {
 		t.Errorf("prints without known keys: %+v", none)
 	}
 }
@@ -60,7 +62,7 @@ func TestKeyPrintsOfARun(t *testing.T) {
 // state knows to share its key; its own connection's old entries do not
 // count.
 func TestKnownKeysCountInSharing(t *testing.T) {
-	full := []*Connection{keyConn(t, "vco-b", "CANARY-K1"), keyConn(t, "vco-x", "CANARY-K1"), keyConn(t, "vco-c", "CANARY-K2"),
+	full := []*input.Connection{keyConn(t, "vco-b", "CANARY-K1"), keyConn(t, "vco-x", "CANARY-K1"), keyConn(t, "vco-c", "CANARY-K2"),
 		normalizeJSON(t, `{"VpnConnectionId": "vco-d", "TunnelOptionsSpecification": {"TunnelOptions": [
 		{"TunnelId": "t1", "TunnelIkeConfig": {"Psk": "CANARY-K2"}}, {"TunnelId": "t2", "TunnelIkeConfig": {"Psk": "CANARY-K3"}}]}}`)}
 	_, _, known := analyzeKeysKnown(context.Background(), full, keyPolicy{}, &KeyPrints{})
@@ -79,7 +81,7 @@ func TestKnownKeysCountInSharing(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			x := keyConn(t, "vco-x", tc.key)
-			_, errs, prints := analyzeKeysKnown(context.Background(), []*Connection{x}, keyPolicy{}, tc.known)
+			_, errs, prints := analyzeKeysKnown(context.Background(), []*input.Connection{x}, keyPolicy{}, tc.known)
 			if got := x.Tunnels[0].PSK.SharedWith; got != tc.want {
 				t.Errorf("shared with %d, want %d", got, tc.want)
 			}
@@ -98,32 +100,32 @@ func TestKnownKeysCountInSharing(t *testing.T) {
 // same save compares with it.
 func TestKeyPrintsOfASavedInventory(t *testing.T) {
 	s := kdfSalt{iter: 10, salt: []byte("saltsaltsalt")}
-	saved := func(id, key string) *Connection {
+	saved := func(id, key string) *input.Connection {
 		c := keyConn(t, id, "x")
-		c.Tunnels[0].key = tunnelKey{saved: &savedKeyFacts{salt: s.String(), Length: flexInt{Value: 20, Known: true},
-			Guesses: flexFloat{Value: 1e20, Known: true}, Fingerprint: flexString(s.fingerprint(key)),
-			FoldedFingerprint: flexString(s.fingerprint(strings.ToLower(key)))}}
+		c.Tunnels[0].Key = input.TunnelKey{Saved: &apiwire.KeyFacts{Salt: s.String(), Length: apiwire.Int{Value: 20, Known: true},
+			Guesses: apiwire.Float{Value: 1e20, Known: true}, Fingerprint: apiwire.String(s.fingerprint(key)),
+			FoldedFingerprint: apiwire.String(s.fingerprint(strings.ToLower(key)))}}
 		return c
 	}
-	_, _, known := analyzeKeysKnown(context.Background(), []*Connection{saved("vco-b", "K1"), saved("vco-c", "K2")}, keyPolicy{}, &KeyPrints{Salt: "pbkdf2-sha256:1000:00112233445566778899aabbccddeeff"})
+	_, _, known := analyzeKeysKnown(context.Background(), []*input.Connection{saved("vco-b", "K1"), saved("vco-c", "K2")}, keyPolicy{}, &KeyPrints{Salt: "pbkdf2-sha256:1000:00112233445566778899aabbccddeeff"})
 	if known.Salt != s.String() || len(known.Tunnels) != 2 {
 		t.Fatalf("prints %+v", known)
 	}
 	x := saved("vco-x", "K1")
-	_, errs, _ := analyzeKeysKnown(context.Background(), []*Connection{x}, keyPolicy{}, known)
+	_, errs, _ := analyzeKeysKnown(context.Background(), []*input.Connection{x}, keyPolicy{}, known)
 	if x.Tunnels[0].PSK.SharedWith != 2 || len(errs) != 0 {
 		t.Errorf("shared with %d, errors %+v", x.Tunnels[0].PSK.SharedWith, errs)
 	}
 	// A key read in clear compares too, with the save's salt.
 	y := keyConn(t, "vco-y", "K2")
-	analyzeKeysKnown(context.Background(), []*Connection{y}, keyPolicy{}, known)
+	analyzeKeysKnown(context.Background(), []*input.Connection{y}, keyPolicy{}, known)
 	if y.Tunnels[0].PSK.SharedWith != 2 {
 		t.Errorf("clear key shared with %d", y.Tunnels[0].PSK.SharedWith)
 	}
 	// Another save's fingerprints cannot be compared: said, not counted.
 	s = kdfSalt{iter: 10, salt: []byte("othersaltsalt")}
 	z := saved("vco-z", "K1")
-	_, errs, _ = analyzeKeysKnown(context.Background(), []*Connection{z}, keyPolicy{}, known)
+	_, errs, _ = analyzeKeysKnown(context.Background(), []*input.Connection{z}, keyPolicy{}, known)
 	if z.Tunnels[0].PSK.SharedWith != 1 || len(errs) != 1 || !strings.Contains(errs[0].Message, "(vco-z)") || !strings.Contains(errs[0].Message, "cannot be compared") {
 		t.Errorf("shared with %d, errors %+v", z.Tunnels[0].PSK.SharedWith, errs)
 	}

@@ -17,9 +17,12 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/vpncheck/vpncheck/checker/apiwire"
+	"github.com/vpncheck/vpncheck/checker/input"
 	"github.com/vpncheck/vpncheck/checker/keystrength"
 	"github.com/vpncheck/vpncheck/checker/lifecycle"
 	"github.com/vpncheck/vpncheck/checker/report"
+	"golang.org/x/sync/errgroup"
 )
 
 // DefaultEstimateMaxLength is how many characters of a key zxcvbn sees when
@@ -35,6 +38,9 @@ const maxEstimateMaxLength = 256
 // maxGuesses caps an estimate, so that facts stay finite (OPA refuses
 // +Inf) whatever zxcvbn returns.
 const maxGuesses = 1e300
+
+// mask replaces a key wherever it shows in a name, tag or id.
+const mask = "****"
 
 // CodeKeysNotJudged is an errors entry for keys the key rules (psk-weak,
 // psk-reused, psk-exposed) could not judge in full.
@@ -73,7 +79,7 @@ func (p keyPolicy) maxLength() int {
 type KeyPrints = lifecycle.KeyPrints
 
 // analyzeKeys is analyzeKeysKnown without key prints.
-func analyzeKeys(ctx context.Context, conns []*Connection, p keyPolicy) (*Secrets, []report.ErrorEntry) {
+func analyzeKeys(ctx context.Context, conns []*input.Connection, p keyPolicy) (*Secrets, []report.ErrorEntry) {
 	secrets, errs, _ := analyzeKeysKnown(ctx, conns, p, nil)
 	return secrets, errs
 }
@@ -91,7 +97,7 @@ func analyzeKeys(ctx context.Context, conns []*Connection, p keyPolicy) (*Secret
 // printSalt) into the returned prints, and adds to each tunnel's sharing
 // the tunnels of known that share its key, but for those of the run's own
 // connections (the run's read of them is newer).
-func analyzeKeysKnown(ctx context.Context, conns []*Connection, p keyPolicy, known *KeyPrints) (*Secrets, []report.ErrorEntry, *KeyPrints) {
+func analyzeKeysKnown(ctx context.Context, conns []*input.Connection, p keyPolicy, known *KeyPrints) (*Secrets, []report.ErrorEntry, *KeyPrints) {
 	kr := newKeyring(p.maxLength())
 	kr.printer = printSalt(known, conns, p.pepper)
 	comparing := kr.printer != nil && len(known.Tunnels) > 0
@@ -101,7 +107,7 @@ func analyzeKeysKnown(ctx context.Context, conns []*Connection, p keyPolicy, kno
 	for _, b := range p.banned {
 		bannedSet[strings.ToLower(b)] = struct{}{}
 	}
-	shared := map[string][]*PSK{} // by key identity
+	shared := map[string][]*input.PSK{} // by key identity
 	var sources keySources
 	savedBanned := map[string]map[string]bool{} // salt -> folded fingerprints of the banned list
 	notes := newKeyNotes()
@@ -109,43 +115,43 @@ func analyzeKeysKnown(ctx context.Context, conns []*Connection, p keyPolicy, kno
 	for _, c := range conns {
 		for i := range c.Tunnels {
 			t := &c.Tunnels[i]
-			k := t.key
-			t.key = tunnelKey{}
+			k := t.Key
+			t.Key = input.TunnelKey{}
 			switch {
-			case k.psk != "":
-				_, isBanned := bannedSet[strings.ToLower(k.psk)]
-				t.PSK = &PSK{
-					Length:    utf8.RuneCountInString(k.psk),
+			case k.Plain != "":
+				_, isBanned := bannedSet[strings.ToLower(k.Plain)]
+				t.PSK = &input.PSK{
+					Length:    utf8.RuneCountInString(k.Plain),
 					Banned:    isBanned,
-					ExposedIn: exposure(c, t, k.psk),
+					ExposedIn: exposure(c, t, k.Plain),
 				}
-				id, e := kr.add(k.psk, userInputs(c, t), t.PSK)
+				id, e := kr.add(k.Plain, userInputs(c, t), t.PSK)
 				shared[id] = append(shared[id], t.PSK)
 				if kr.printer != nil {
 					keyed = append(keyed, keyedTunnel{c: c, i: i, entry: e})
 				}
-				secrets.add(k.psk)
+				secrets.add(k.Plain)
 				sources.plain = true
-			case k.saved != nil:
-				t.PSK = k.saved.facts()
-				salt, saltOK := parseSalt(k.saved.salt, p.pepper)
-				fp, folded := string(k.saved.Fingerprint), string(k.saved.FoldedFingerprint)
-				if otherPepper(k.saved.salt, p.pepper) {
+			case k.Saved != nil:
+				t.PSK = savedFacts(k.Saved)
+				salt, saltOK := parseSalt(k.Saved.Salt, p.pepper)
+				fp, folded := string(k.Saved.Fingerprint), string(k.Saved.FoldedFingerprint)
+				if otherPepper(k.Saved.Salt, p.pepper) {
 					notes.add(c, "peppered")
 					t.PSK.SharedWith = 1
 				} else if !saltOK || fp == "" || folded == "" {
 					notes.add(c, "unsalted")
 					t.PSK.SharedWith = 1
 				} else {
-					set := savedBanned[k.saved.salt]
+					set := savedBanned[k.Saved.Salt]
 					if set == nil {
 						set = salt.bannedSet(p.banned)
-						savedBanned[k.saved.salt] = set
+						savedBanned[k.Saved.Salt] = set
 					}
 					t.PSK.Banned = set[folded]
-					id := "saved:" + k.saved.salt + ":" + fp
+					id := "saved:" + k.Saved.Salt + ":" + fp
 					shared[id] = append(shared[id], t.PSK)
-					sources.salts = appendUnique(sources.salts, k.saved.salt)
+					sources.salts = appendUnique(sources.salts, k.Saved.Salt)
 					switch {
 					case kr.printer != nil && salt.String() == kr.printer.String():
 						keyed = append(keyed, keyedTunnel{c: c, i: i, print: fp})
@@ -153,12 +159,12 @@ func analyzeKeysKnown(ctx context.Context, conns []*Connection, p keyPolicy, kno
 						notes.add(c, "uncompared")
 					}
 				}
-			case k.redacted:
+			case k.Redacted:
 				notes.add(c, "redacted")
 			}
 		}
-		secrets.add(c.bgpAuthKeys...)
-		c.bgpAuthKeys = nil
+		secrets.add(c.BGPAuthKeys...)
+		c.BGPAuthKeys = nil
 	}
 	kr.estimate(ctx)
 	for _, c := range conns {
@@ -195,7 +201,7 @@ func analyzeKeysKnown(ctx context.Context, conns []*Connection, p keyPolicy, kno
 // keyedTunnel is a tunnel whose key is fingerprinted: by the keyring's
 // entry for a key read in clear, or by print for a saved fingerprint.
 type keyedTunnel struct {
-	c     *Connection
+	c     *input.Connection
 	i     int
 	entry *keyEntry
 	print string
@@ -216,7 +222,7 @@ func (k keyedTunnel) fingerprint() string {
 // fingerprints are printed too. Every salt is the run's pepper's: a salt
 // of another pepper (or none) is not the run's, as a salt of another save
 // is not (see parseSalt).
-func printSalt(known *KeyPrints, conns []*Connection, pepper []byte) *kdfSalt {
+func printSalt(known *KeyPrints, conns []*input.Connection, pepper []byte) *kdfSalt {
 	if known == nil {
 		return nil
 	}
@@ -228,11 +234,11 @@ func printSalt(known *KeyPrints, conns []*Connection, pepper []byte) *kdfSalt {
 	for _, c := range conns {
 		for _, t := range c.Tunnels {
 			switch {
-			case t.key.psk != "":
+			case t.Key.Plain != "":
 				plain = true
-			case t.key.saved != nil && saved == "":
-				saved = t.key.saved.salt
-			case t.key.saved != nil && t.key.saved.salt != saved:
+			case t.Key.Saved != nil && saved == "":
+				saved = t.Key.Saved.Salt
+			case t.Key.Saved != nil && t.Key.Saved.Salt != saved:
 				several = true
 			}
 		}
@@ -264,7 +270,7 @@ func tunnelPrints(salt *kdfSalt, keyed []keyedTunnel) *KeyPrints {
 
 // tunnelPlace names tunnel i of c: by its id, by its index when it has
 // none (a single-tunnel connection), and by both when its id is taken.
-func tunnelPlace(c *Connection, i int, taken map[string]string) string {
+func tunnelPlace(c *input.Connection, i int, taken map[string]string) string {
 	ci := &c.Connection
 	name := c.Tunnels[i].ID
 	if name == "" {
@@ -279,7 +285,7 @@ func tunnelPlace(c *Connection, i int, taken map[string]string) string {
 
 // addKnown adds to each keyed tunnel's sharing the tunnels of known, of
 // other connections than the run's, whose fingerprint is its key's.
-func addKnown(known *KeyPrints, salt string, keyed []keyedTunnel, conns []*Connection, pepper []byte) {
+func addKnown(known *KeyPrints, salt string, keyed []keyedTunnel, conns []*input.Connection, pepper []byte) {
 	if known == nil || len(known.Tunnels) == 0 {
 		return
 	}
@@ -327,10 +333,10 @@ func (s keySources) mixed() string {
 	return ""
 }
 
-// facts turns saved facts into the policy input's (banned and sharing are
+// savedFacts turns saved facts into the policy input's (banned and sharing are
 // judged by the reader).
-func (f *savedKeyFacts) facts() *PSK {
-	p := &PSK{Length: int(f.Length.Value), ExposedIn: []string{}}
+func savedFacts(f *apiwire.KeyFacts) *input.PSK {
+	p := &input.PSK{Length: int(f.Length.Value), ExposedIn: []string{}}
 	for _, e := range f.ExposedIn {
 		if e != "" {
 			p.ExposedIn = append(p.ExposedIn, string(e))
@@ -343,7 +349,7 @@ func (f *savedKeyFacts) facts() *PSK {
 }
 
 // setGuesses records an estimate, clamped to stay finite.
-func setGuesses(p *PSK, guesses float64, estimatedLength int) {
+func setGuesses(p *input.PSK, guesses float64, estimatedLength int) {
 	if math.IsNaN(guesses) {
 		return
 	}
@@ -357,7 +363,7 @@ func setGuesses(p *PSK, guesses float64, estimatedLength int) {
 }
 
 // exposure lists where the tunnel's whole key can be read in clear.
-func exposure(c *Connection, t *Tunnel, psk string) []string {
+func exposure(c *input.Connection, t *input.Tunnel, psk string) []string {
 	out := []string{}
 	if strings.Contains(c.Connection.Name, psk) {
 		out = append(out, "name")
@@ -383,7 +389,7 @@ func exposure(c *Connection, t *Tunnel, psk string) []string {
 
 // userInputs are zxcvbn's user inputs for a tunnel's key, in the documented
 // order: connection name, tunnel local id, tunnel remote id, empties left out.
-func userInputs(c *Connection, t *Tunnel) []string {
+func userInputs(c *input.Connection, t *input.Tunnel) []string {
 	in := make([]string, 0, 3)
 	if c.Connection.Name != "" {
 		in = append(in, c.Connection.Name)
@@ -405,7 +411,7 @@ func userInputs(c *Connection, t *Tunnel) []string {
 // and tag names in the exposure facts. Enumerated values (algorithms,
 // statuses, roles) and subnets are what the rules judge, and are left as
 // they are.
-func maskConnection(c *Connection, r *strings.Replacer) {
+func maskConnection(c *input.Connection, r *strings.Replacer) {
 	ci := &c.Connection
 	for _, s := range []*string{&ci.ID, &ci.Name, &ci.VPNGatewayID, &ci.CustomerGatewayID} {
 		*s = r.Replace(*s)
@@ -422,7 +428,7 @@ func maskConnection(c *Connection, r *strings.Replacer) {
 		t.ID = r.Replace(t.ID)
 		if ike := t.IKE; ike != nil {
 			local, remote := r.Replace(ike.LocalID), r.Replace(ike.RemoteID)
-			t.idsMasked = local != ike.LocalID || remote != ike.RemoteID
+			t.IDsMasked = local != ike.LocalID || remote != ike.RemoteID
 			ike.LocalID, ike.RemoteID = local, remote
 		}
 		if b := t.BGP; b != nil {
@@ -447,15 +453,15 @@ func maskExposure(e string, r *strings.Replacer) string {
 // keyNotes gathers, per region, the connections whose keys were not judged
 // in full, and why.
 type keyNotes struct {
-	byReason map[string]map[string][]*Connection // reason -> region -> connections
-	seen     map[*Connection]map[string]bool
+	byReason map[string]map[string][]*input.Connection // reason -> region -> connections
+	seen     map[*input.Connection]map[string]bool
 }
 
 func newKeyNotes() *keyNotes {
-	return &keyNotes{byReason: map[string]map[string][]*Connection{}, seen: map[*Connection]map[string]bool{}}
+	return &keyNotes{byReason: map[string]map[string][]*input.Connection{}, seen: map[*input.Connection]map[string]bool{}}
 }
 
-func (n *keyNotes) add(c *Connection, reason string) {
+func (n *keyNotes) add(c *input.Connection, reason string) {
 	if n.seen[c][reason] {
 		return
 	}
@@ -464,7 +470,7 @@ func (n *keyNotes) add(c *Connection, reason string) {
 	}
 	n.seen[c][reason] = true
 	if n.byReason[reason] == nil {
-		n.byReason[reason] = map[string][]*Connection{}
+		n.byReason[reason] = map[string][]*input.Connection{}
 	}
 	r := c.Connection.Region
 	n.byReason[reason][r] = append(n.byReason[reason][r], c)
@@ -500,11 +506,11 @@ func (n *keyNotes) entries() []report.ErrorEntry {
 
 // oddFieldEntries report, per region, the connections that held fields of
 // an unexpected type, read as absent.
-func oddFieldEntries(conns []*Connection) []report.ErrorEntry {
-	byRegion := map[string][]*Connection{}
+func oddFieldEntries(conns []*input.Connection) []report.ErrorEntry {
+	byRegion := map[string][]*input.Connection{}
 	var regions []string
 	for _, c := range conns {
-		if len(c.oddFields) == 0 {
+		if len(c.OddFields) == 0 {
 			continue
 		}
 		r := c.Connection.Region
@@ -518,10 +524,10 @@ func oddFieldEntries(conns []*Connection) []report.ErrorEntry {
 	for _, r := range regions {
 		out = append(out, report.ErrorEntry{Region: r, Code: report.CodeInvalidResponse,
 			Message: fmt.Sprintf("fields of an unexpected type were read as absent, so no rule fires on them, in %s in %s",
-				namedConnections(byRegion[r], func(c *Connection) string { return strings.Join(c.oddFields, ", ") }), regionLabel(r))})
+				namedConnections(byRegion[r], func(c *input.Connection) string { return strings.Join(c.OddFields, ", ") }), regionLabel(r))})
 	}
 	for _, c := range conns {
-		c.oddFields = nil
+		c.OddFields = nil
 	}
 	return out
 }
@@ -534,7 +540,7 @@ func regionLabel(r string) string {
 }
 
 // namedConnections names up to ten connections, with detail in brackets.
-func namedConnections(conns []*Connection, detail func(*Connection) string) string {
+func namedConnections(conns []*input.Connection, detail func(*input.Connection) string) string {
 	const most = 10
 	var b strings.Builder
 	b.WriteString(report.Plural(len(conns), "connection"))
@@ -576,12 +582,12 @@ type keyEntry struct {
 	print     string // its fingerprint with the printer's salt
 	estimated bool
 	guesses   float64
-	users     []*PSK      // tunnels served by the estimate without user inputs
-	special   []inputsJob // tunnels whose user inputs may change the estimate
+	users     []*input.PSK // tunnels served by the estimate without user inputs
+	special   []inputsJob  // tunnels whose user inputs may change the estimate
 }
 
 type inputsJob struct {
-	psk       *PSK
+	psk       *input.PSK
 	inputs    []string
 	estimated bool
 	guesses   float64
@@ -605,7 +611,7 @@ func (kr *keyring) fingerprint(key string) [sha256.Size]byte {
 
 // add files one tunnel's key and returns the key's identity in the run,
 // and its entry.
-func (kr *keyring) add(key string, inputs []string, psk *PSK) (string, *keyEntry) {
+func (kr *keyring) add(key string, inputs []string, psk *input.PSK) (string, *keyEntry) {
 	fp := kr.fingerprint(key)
 	e := kr.entries[fp]
 	if e == nil {
@@ -658,30 +664,20 @@ func (kr *keyring) estimate(ctx context.Context) {
 			jobs = append(jobs, func() { e.print = kr.printer.fingerprint(e.key) })
 		}
 	}
-	workers := min(runtime.GOMAXPROCS(0), len(jobs))
-	ch := make(chan func())
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range ch {
-				if ctx.Err() == nil {
-					j()
-				}
-			}
-		}()
-	}
-feed:
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for _, j := range jobs {
-		select {
-		case ch <- j:
-		case <-ctx.Done():
-			break feed
+		if ctx.Err() != nil {
+			break
 		}
+		g.Go(func() error {
+			if ctx.Err() == nil {
+				j()
+			}
+			return nil
+		})
 	}
-	close(ch)
-	wg.Wait()
+	g.Wait() // the jobs return no error
 
 	for _, e := range kr.order {
 		n := utf8.RuneCountInString(e.prefix)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/trustelem/zxcvbn"
+	"github.com/vpncheck/vpncheck/checker/input"
 )
 
 // The shortcut (one estimate per distinct key unless a user input could match)
@@ -61,9 +62,9 @@ func TestAnalyzeKeysCountsSharingAcrossTheRun(t *testing.T) {
 	b := normalizeJSON(t, `{"Name": "b", "IkeConfig": {"Psk": "same-key"}}`)
 	c := normalizeJSON(t, `{"Name": "c", "IkeConfig": {"Psk": "other-key"}}`)
 	d := normalizeJSON(t, `{"Name": "d", "IkeConfig": {"IkeVersion": "ikev2"}}`)
-	secrets, _ := analyzeKeys(context.Background(), []*Connection{a, b, c, d}, keyPolicy{})
+	secrets, _ := analyzeKeys(context.Background(), []*input.Connection{a, b, c, d}, keyPolicy{})
 	for _, tc := range []struct {
-		psk  *PSK
+		psk  *input.PSK
 		want int
 	}{{a.Tunnels[0].PSK, 3}, {a.Tunnels[1].PSK, 3}, {b.Tunnels[0].PSK, 3}, {c.Tunnels[0].PSK, 1}} {
 		if tc.psk == nil || tc.psk.SharedWith != tc.want {
@@ -76,9 +77,9 @@ func TestAnalyzeKeysCountsSharingAcrossTheRun(t *testing.T) {
 	if secrets.Len() != 2 {
 		t.Errorf("secrets = %d, want 2", secrets.Len())
 	}
-	for _, conn := range []*Connection{a, b, c} {
+	for _, conn := range []*input.Connection{a, b, c} {
 		for _, tun := range conn.Tunnels {
-			if tun.key.psk != "" {
+			if tun.Key.Plain != "" {
 				t.Error("plaintext key kept after analysis")
 			}
 		}
@@ -88,7 +89,7 @@ func TestAnalyzeKeysCountsSharingAcrossTheRun(t *testing.T) {
 func TestAnalyzeKeysFacts(t *testing.T) {
 	c := normalizeJSON(t, `{"Name": "hq Secret123 link", "Tag": {"Tag": [{"Key": "note", "Value": "psk=Secret123"}, {"Key": "env", "Value": "prod"}]},
 		"IkeConfig": {"Psk": "Secret123", "LocalId": "Secret123", "RemoteId": "peer.example.com"}}`)
-	analyzeKeys(context.Background(), []*Connection{c}, keyPolicy{banned: []string{"SECRET123"}})
+	analyzeKeys(context.Background(), []*input.Connection{c}, keyPolicy{banned: []string{"SECRET123"}})
 	p := c.Tunnels[0].PSK
 	if p.Length != 9 || !p.Banned || p.Guesses == nil || *p.Guesses <= 0 || *p.Guesses >= 1e14 {
 		t.Errorf("facts = %+v", p)
@@ -103,7 +104,7 @@ func TestAnalyzeKeysFacts(t *testing.T) {
 
 func TestKeyLengthCountsCharacters(t *testing.T) {
 	c := normalizeJSON(t, `{"IkeConfig": {"Psk": "密钥密钥"}}`)
-	analyzeKeys(context.Background(), []*Connection{c}, keyPolicy{})
+	analyzeKeys(context.Background(), []*input.Connection{c}, keyPolicy{})
 	if got := c.Tunnels[0].PSK.Length; got != 4 {
 		t.Errorf("length = %d, want 4", got)
 	}
@@ -141,8 +142,8 @@ func TestAnalyzeKeysMasksEveryKeyInEveryConnection(t *testing.T) {
 			"TunnelIkeConfig": {"Psk": "own-key-of-b-0000", "LocalId": "`+keyA+`", "RemoteId": "r`+bgpA+`"},
 			"TunnelBgpConfig": {"LocalAsn": "`+keyA+`", "PeerAsn": "1"}}]}}`)
 	c := normalizeJSON(t, `{"VpnConnectionId": "vco-own-key-of-b-0000", "Name": "c", "IkeConfig": {"IkeVersion": "ikev2"}}`)
-	analyzeKeys(context.Background(), []*Connection{a, b, c}, keyPolicy{})
-	out, err := json.Marshal([]*Connection{a, b, c})
+	analyzeKeys(context.Background(), []*input.Connection{a, b, c}, keyPolicy{})
+	out, err := json.Marshal([]*input.Connection{a, b, c})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,8 +152,8 @@ func TestAnalyzeKeysMasksEveryKeyInEveryConnection(t *testing.T) {
 			t.Errorf("key %q shows in the policy input:\n%s", k, out)
 		}
 	}
-	for _, v := range []*Connection{a, b, c} {
-		if strings.Contains(v.astValue().String(), "CANARY") {
+	for _, v := range []*input.Connection{a, b, c} {
+		if strings.Contains(v.ASTValue().String(), "CANARY") {
 			t.Errorf("a key shows in the OPA input of %s", v.Connection.ID)
 		}
 	}
@@ -175,7 +176,7 @@ func TestAnalyzeKeysLongKeys(t *testing.T) {
 	} {
 		key := strings.Repeat("aB3$xYz9", tc.length/8+1)[:tc.length]
 		c := normalizeJSON(t, `{"Name": "n", "IkeConfig": {"Psk": "`+key+`"}}`)
-		_, errs := analyzeKeys(context.Background(), []*Connection{c}, keyPolicy{estimateMaxLength: tc.maxLen})
+		_, errs := analyzeKeys(context.Background(), []*input.Connection{c}, keyPolicy{estimateMaxLength: tc.maxLen})
 		p := c.Tunnels[0].PSK
 		if p.Guesses == nil || math.IsInf(*p.Guesses, 0) || *p.Guesses > maxGuesses || p.EstimatedLength != tc.wantEstimated || p.Length != tc.length || len(errs) != 0 {
 			t.Errorf("%d characters, max %d: facts %+v (guesses %v), errors %v", tc.length, tc.maxLen, p, p.Guesses, errs)
@@ -193,7 +194,7 @@ func TestAnalyzeKeysStopsAtTheDeadline(t *testing.T) {
 	cancel()
 	a := normalizeJSON(t, `{"VpnConnectionId": "vco-a", "IkeConfig": {"Psk": "short"}}`)
 	b := normalizeJSON(t, `{"VpnConnectionId": "vco-b", "IkeConfig": {"IkeVersion": "ikev2"}}`)
-	_, errs := analyzeKeys(ctx, []*Connection{a, b}, keyPolicy{banned: []string{"short"}})
+	_, errs := analyzeKeys(ctx, []*input.Connection{a, b}, keyPolicy{banned: []string{"short"}})
 	p := a.Tunnels[0].PSK
 	if p == nil || p.Guesses != nil || p.GuessesLog != nil || p.Length != 5 || !p.Banned {
 		t.Fatalf("facts %+v", p)
@@ -212,16 +213,16 @@ func TestAnalyzeKeysStopsAtTheDeadline(t *testing.T) {
 func TestAnalyzeKeysSavedFacts(t *testing.T) {
 	salt1 := kdfSalt{iter: 10, salt: []byte("0123456789abcdef")}
 	salt2 := kdfSalt{iter: 10, salt: []byte("fedcba9876543210")}
-	saved := func(id string, salt kdfSalt, key string) *Connection {
+	saved := func(id string, salt kdfSalt, key string) *input.Connection {
 		c := normalizeJSON(t, `{"VpnConnectionId": "`+id+`", "IkeConfig": {"Psk": "vpncheck:redacted", "VpncheckKeyFacts": {
 			"Length": 6, "Guesses": 12.5, "EstimatedLength": 6, "ExposedIn": ["name"],
 			"Fingerprint": "`+salt.fingerprint(key)+`", "FoldedFingerprint": "`+salt.fingerprint(strings.ToLower(key))+`"}}}`)
-		c.stampSalt(salt.String())
+		c.StampSalt(salt.String())
 		return c
 	}
 	a, b := saved("vco-a", salt1, "Secret"), saved("vco-b", salt1, "Secret")
 	other := normalizeJSON(t, `{"VpnConnectionId": "vco-x", "IkeConfig": {"Psk": "vpncheck:redacted"}}`)
-	_, errs := analyzeKeys(context.Background(), []*Connection{a, b, other}, keyPolicy{banned: []string{"SECRET"}})
+	_, errs := analyzeKeys(context.Background(), []*input.Connection{a, b, other}, keyPolicy{banned: []string{"SECRET"}})
 	p := a.Tunnels[0].PSK
 	if p.Length != 6 || !p.Banned || p.SharedWith != 2 || p.Guesses == nil || *p.Guesses != 12.5 || *p.GuessesLog != 1 ||
 		!reflect.DeepEqual(p.ExposedIn, []string{"name"}) {
@@ -232,7 +233,7 @@ func TestAnalyzeKeysSavedFacts(t *testing.T) {
 	}
 
 	c, d := saved("vco-c", salt1, "Secret"), saved("vco-d", salt2, "Secret")
-	_, errs = analyzeKeys(context.Background(), []*Connection{c, d}, keyPolicy{})
+	_, errs = analyzeKeys(context.Background(), []*input.Connection{c, d}, keyPolicy{})
 	if c.Tunnels[0].PSK.SharedWith != 1 || len(errs) != 1 || !strings.Contains(errs[0].Message, "2 different saves") {
 		t.Errorf("two salts: shared %d, errors %+v", c.Tunnels[0].PSK.SharedWith, errs)
 	}
@@ -244,6 +245,6 @@ func BenchmarkLongKey(b *testing.B) {
 	key := strings.Repeat("aB3$xYz9", 10_000/8)
 	for b.Loop() {
 		c := normalizeJSON(b, `{"Name": "n", "IkeConfig": {"Psk": "`+key+`"}}`)
-		analyzeKeys(context.Background(), []*Connection{c}, keyPolicy{})
+		analyzeKeys(context.Background(), []*input.Connection{c}, keyPolicy{})
 	}
 }

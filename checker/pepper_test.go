@@ -4,6 +4,9 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/vpncheck/vpncheck/checker/apiwire"
+	"github.com/vpncheck/vpncheck/checker/input"
 )
 
 var (
@@ -57,7 +60,7 @@ func TestPepperKeysTheFingerprint(t *testing.T) {
 // another salt, and counts no reuse it cannot see.
 func TestPepperedPrintsNeverMatchOthers(t *testing.T) {
 	whole := func(pepper []byte) *KeyPrints {
-		conns := []*Connection{keyConn(t, "vco-b", "123456"), keyConn(t, "vco-c", "CANARY-K2")}
+		conns := []*input.Connection{keyConn(t, "vco-b", "123456"), keyConn(t, "vco-c", "CANARY-K2")}
 		_, _, prints := analyzeKeysKnown(context.Background(), conns, keyPolicy{pepper: pepper}, &KeyPrints{})
 		return prints
 	}
@@ -76,7 +79,7 @@ func TestPepperedPrintsNeverMatchOthers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			known := whole(tc.state)
 			x := keyConn(t, "vco-x", "123456") // b's key: reuse, if the prints compare
-			_, errs, prints := analyzeKeysKnown(context.Background(), []*Connection{x}, keyPolicy{pepper: tc.run}, known)
+			_, errs, prints := analyzeKeysKnown(context.Background(), []*input.Connection{x}, keyPolicy{pepper: tc.run}, known)
 			if got := x.Tunnels[0].PSK.SharedWith; got != tc.shared {
 				t.Errorf("shared with %d, want %d", got, tc.shared)
 			}
@@ -97,22 +100,22 @@ func TestPepperedPrintsNeverMatchOthers(t *testing.T) {
 // without, the banned list and reuse cannot judge them, and the run says so.
 func TestSavedFactsOfAnotherPepper(t *testing.T) {
 	s := kdfSalt{iter: 10, salt: []byte("saltsaltsalt"), pepper: pepperA}
-	saved := func(id, key string) *Connection {
+	saved := func(id, key string) *input.Connection {
 		c := keyConn(t, id, "x")
-		c.Tunnels[0].key = tunnelKey{saved: &savedKeyFacts{salt: s.String(), Length: flexInt{Value: 6, Known: true},
-			Guesses: flexFloat{Value: 2, Known: true}, Fingerprint: flexString(s.fingerprint(key)),
-			FoldedFingerprint: flexString(s.fingerprint(strings.ToLower(key)))}}
+		c.Tunnels[0].Key = input.TunnelKey{Saved: &apiwire.KeyFacts{Salt: s.String(), Length: apiwire.Int{Value: 6, Known: true},
+			Guesses: apiwire.Float{Value: 2, Known: true}, Fingerprint: apiwire.String(s.fingerprint(key)),
+			FoldedFingerprint: apiwire.String(s.fingerprint(strings.ToLower(key)))}}
 		return c
 	}
 	policy := keyPolicy{banned: []string{"123456"}, pepper: pepperA}
 	a, b := saved("vco-a", "123456"), saved("vco-b", "123456")
-	if _, errs := analyzeKeys(context.Background(), []*Connection{a, b}, policy); len(errs) != 0 || !a.Tunnels[0].PSK.Banned || a.Tunnels[0].PSK.SharedWith != 2 {
+	if _, errs := analyzeKeys(context.Background(), []*input.Connection{a, b}, policy); len(errs) != 0 || !a.Tunnels[0].PSK.Banned || a.Tunnels[0].PSK.SharedWith != 2 {
 		t.Errorf("same pepper: banned %v, shared %d, errors %+v", a.Tunnels[0].PSK.Banned, a.Tunnels[0].PSK.SharedWith, errs)
 	}
 	for _, pepper := range [][]byte{nil, pepperB} {
 		policy.pepper = pepper
 		a, b := saved("vco-a", "123456"), saved("vco-b", "123456")
-		_, errs := analyzeKeys(context.Background(), []*Connection{a, b}, policy)
+		_, errs := analyzeKeys(context.Background(), []*input.Connection{a, b}, policy)
 		if a.Tunnels[0].PSK.Banned || a.Tunnels[0].PSK.SharedWith != 1 {
 			t.Errorf("pepper %q: banned %v, shared %d", pepper, a.Tunnels[0].PSK.Banned, a.Tunnels[0].PSK.SharedWith)
 		}

@@ -8,16 +8,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
 
+	"github.com/vpncheck/vpncheck/checker/apiwire"
+	"github.com/vpncheck/vpncheck/checker/input"
 	"github.com/vpncheck/vpncheck/checker/keystrength"
 )
 
@@ -27,7 +27,7 @@ import (
 //   - each page as the API sent it, in <region>-page-<n>.json, with a
 //     top-level RegionId, PageNumber and PageSize (pages of one listing are
 //     told apart by them) and VpncheckSalt;
-//   - every pre-shared key and BGP key replaced by Redacted, and beside each
+//   - every pre-shared key and BGP key replaced by apiwire.Redacted, and beside each
 //     pre-shared key, in VpncheckKeyFacts, the facts the key rules need:
 //     Length, Guesses and EstimatedLength, ExposedIn, and two fingerprints
 //     (of the key, and of it lower-cased, for the banned list) keyed with the
@@ -177,21 +177,15 @@ func (s *Saver) addKeyFacts(region string, m map[string]any) {
 	if err != nil {
 		return
 	}
-	var raw rawConnection
-	if err := json.Unmarshal(b, &raw); err != nil {
-		var te *json.UnmarshalTypeError
-		if !errors.As(err, &te) || te.Field == "" {
-			return
-		}
-		// As the decoder does: the field of the wrong type reads as absent.
+	raw, _, ok := apiwire.ReadConnection(b)
+	if !ok {
+		return
 	}
-	var odd []string
-	clearOdd(reflect.ValueOf(&raw), "", &odd)
-	c := normalize(&raw, region)
+	c := input.Normalize(&raw, region)
 	maxLen := keyPolicy{estimateMaxLength: s.EstimateMaxLength}.maxLength()
 	for i := range c.Tunnels {
 		t := &c.Tunnels[i]
-		psk := t.key.psk
+		psk := t.Key.Plain
 		if psk == "" {
 			continue
 		}
@@ -236,7 +230,7 @@ func rawIke(m map[string]any, dual bool, i int) map[string]any {
 // (IkeConfig.Psk, TunnelIkeConfig.Psk) and BGP authentication keys.
 var secretKeys = map[string]bool{"psk": true, "authkey": true}
 
-// redact replaces every secret in v by Redacted, and gathers the secrets
+// redact replaces every secret in v by apiwire.Redacted, and gathers the secrets
 // (what the decoder reads as a key: a string, or a number's spelling).
 func redact(v any, keys map[string]struct{}) {
 	switch v := v.(type) {
@@ -250,14 +244,14 @@ func redact(v any, keys map[string]struct{}) {
 			case nil:
 				continue
 			case string:
-				if x = strings.TrimSpace(x); x == "" || x == Redacted {
+				if x = strings.TrimSpace(x); x == "" || x == apiwire.Redacted {
 					continue
 				}
 				keys[x] = struct{}{}
 			case json.Number:
 				keys[string(x)] = struct{}{}
 			}
-			v[k] = Redacted
+			v[k] = apiwire.Redacted
 		}
 	case []any:
 		for _, x := range v {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/vpncheck/vpncheck/checker/input"
 )
 
 // The hand-built OPA value and the JSON encoding of the input (what `opa eval`
@@ -23,7 +24,7 @@ func TestASTValueMatchesJSON(t *testing.T) {
 		  {"TunnelId": "t2", "TunnelBgpConfig": {"BgpStatus": "false"}}]}}`,
 	} {
 		c := normalizeJSON(t, conn)
-		analyzeKeys(context.Background(), []*Connection{c}, keyPolicy{banned: []string{"abc"}})
+		analyzeKeys(context.Background(), []*input.Connection{c}, keyPolicy{banned: []string{"abc"}})
 		b, err := json.Marshal(c)
 		if err != nil {
 			t.Fatal(err)
@@ -32,7 +33,7 @@ func TestASTValueMatchesJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := c.astValue(); got.Compare(want.Value) != 0 {
+		if got := c.ASTValue(); got.Compare(want.Value) != 0 {
 			t.Errorf("ast value differs from JSON\n ast  %s\n json %s", got, want)
 		}
 	}

@@ -17,8 +17,8 @@ import (
 	"github.com/aliyun/credentials-go/credentials"
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
-	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/alibaba"
+	"github.com/vpncheck/vpncheck/checker/badinput"
 	"github.com/vpncheck/vpncheck/checker/fleet"
 	"github.com/vpncheck/vpncheck/checker/org"
 	"github.com/vpncheck/vpncheck/checker/report"
@@ -211,12 +211,12 @@ func (f *orgFlags) resolve(given map[string]bool, cfg *checkConfig, getenv func(
 	}
 	if len(cfg.inventories) > 0 {
 		if given["accounts"] {
-			return checker.Inputf("--accounts cannot be used with --inventory: member accounts are checked through the live API")
+			return badinput.Errorf("--accounts cannot be used with --inventory: member accounts are checked through the live API")
 		}
 		return nil
 	}
 	if o.settings().Enabled() && (cfg.saveInventory != "" || cfg.dumpInput != "") {
-		return checker.Inputf("--save-inventory and --dump-input write one account's data: use them without --accounts (or %s)", envAccounts)
+		return badinput.Errorf("--save-inventory and --dump-input write one account's data: use them without --accounts (or %s)", envAccounts)
 	}
 	cfg.org = o
 	return nil

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/acsfake"
+	"github.com/vpncheck/vpncheck/checker/badinput"
 	"github.com/vpncheck/vpncheck/checker/fleet"
 	"github.com/vpncheck/vpncheck/checker/org"
 	"github.com/vpncheck/vpncheck/checker/orgfake"
@@ -279,7 +279,7 @@ func TestOrgSettings(t *testing.T) {
 	} {
 		got, err := orgSettingsFrom(setting{tc.accounts, "--accounts"}, setting{tc.exclude, "--exclude-accounts"}, func(k string) string { return tc.env[k] })
 		if tc.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.err) || !errors.Is(err, checker.ErrInput) {
+			if err == nil || !strings.Contains(err.Error(), tc.err) || !errors.Is(err, badinput.Err) {
 				t.Errorf("%q: error %v, want a usage error with %q", tc.accounts, err, tc.err)
 			}
 			continue

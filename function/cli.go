@@ -13,6 +13,7 @@ import (
 
 	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/alibaba"
+	"github.com/vpncheck/vpncheck/checker/badinput"
 	"github.com/vpncheck/vpncheck/checker/output"
 	"github.com/vpncheck/vpncheck/checker/region"
 	"github.com/vpncheck/vpncheck/checker/report"
@@ -122,7 +123,7 @@ func fail(stderr io.Writer, err error) int {
 	// One line, and inert for the terminal: errors can quote cloud text
 	// (a region id, a name).
 	fmt.Fprintf(stderr, "vpncheck: %s\n", output.TerminalText(err.Error(), maxErrorLine))
-	if errors.Is(err, checker.ErrInput) {
+	if errors.Is(err, badinput.Err) {
 		return exitUsage
 	}
 	return exitIncomplete
@@ -149,10 +150,10 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (map[string]b
 			}
 			return nil, err
 		}
-		return nil, checker.Inputf("%v (see '%s -h')", err, fs.Name())
+		return nil, badinput.Errorf("%v (see '%s -h')", err, fs.Name())
 	}
 	if fs.NArg() > 0 {
-		return nil, checker.Inputf("unexpected argument %q (see '%s -h')", fs.Arg(0), fs.Name())
+		return nil, badinput.Errorf("unexpected argument %q (see '%s -h')", fs.Arg(0), fs.Name())
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -223,7 +224,7 @@ func cmdRules(ctx context.Context, args []string, getenv func(string) string, st
 	pf.resolve(given, getenv)
 	w, err := output.Get(*format)
 	if err != nil {
-		return fail(stderr, checker.Inputf("--format: %v", err))
+		return fail(stderr, badinput.Errorf("--format: %v", err))
 	}
 	eng, err := loadEngine(ctx, pf.dir, pf.noBuiltin, getenv)
 	if err != nil {
@@ -275,7 +276,7 @@ func parseCheck(args []string, getenv func(string) string, stdout io.Writer) (*c
 	if cfg.region = strings.TrimSpace(cfg.region); cfg.region != "" {
 		// Offline, only the built-in list can tell a region from a typo.
 		if err := region.Check([]string{cfg.region}, nil); err != nil {
-			return nil, checker.Inputf("--region: %v", err)
+			return nil, badinput.Errorf("--region: %v", err)
 		}
 	}
 	for _, f := range []string{"regions", "exclude-regions", "save-inventory"} {
@@ -286,7 +287,7 @@ func parseCheck(args []string, getenv func(string) string, stdout io.Writer) (*c
 	cfg.regions = pick(*regions, given["regions"], "regions", envRegions, getenv).list()
 	cfg.excludeRegions = pick(*exclude, given["exclude-regions"], "exclude-regions", envExcludeRegions, getenv).list()
 	if cfg.concurrency < 1 {
-		return nil, checker.Inputf("--concurrency must be at least 1")
+		return nil, badinput.Errorf("--concurrency must be at least 1")
 	}
 	if err := accounts.resolve(given, cfg, getenv); err != nil {
 		return nil, err
@@ -317,7 +318,7 @@ func cmdCheck(ctx context.Context, args []string, getenv func(string) string, st
 	if cfg.dumpInput != "" {
 		f, err := createPrivate(cfg.dumpInput)
 		if err != nil {
-			return fail(stderr, checker.Inputf("--dump-input: %v", err))
+			return fail(stderr, badinput.Errorf("--dump-input: %v", err))
 		}
 		defer f.Close()
 		plan.Inputs = f
@@ -358,7 +359,7 @@ func homeRegion(getenv func(string) string) string {
 func (cfg *checkConfig) source(getenv func(string) string) (run.Source, error) {
 	if len(cfg.inventories) > 0 {
 		if len(cfg.liveFlags) > 0 {
-			return nil, checker.Inputf("%s cannot be used with --inventory: the files are read as they are (--region names the region of files that do not name their own)",
+			return nil, badinput.Errorf("%s cannot be used with --inventory: the files are read as they are (--region names the region of files that do not name their own)",
 				strings.Join(cfg.liveFlags, " and "))
 		}
 		return checker.Files{Paths: cfg.inventories, Region: cfg.region}, nil
@@ -369,7 +370,7 @@ func (cfg *checkConfig) source(getenv func(string) string) (run.Source, error) {
 		regions = []string{home}
 	}
 	if len(regions) == 0 {
-		return nil, checker.Inputf("no region to scan: give --regions (or %s, ALIBABA_CLOUD_REGION_ID, or an aliyun CLI profile with a region), or --inventory", envRegions)
+		return nil, badinput.Errorf("no region to scan: give --regions (or %s, ALIBABA_CLOUD_REGION_ID, or an aliyun CLI profile with a region), or --inventory", envRegions)
 	}
 	cred, err := chainCredential(getenv)
 	if err != nil {
@@ -380,7 +381,7 @@ func (cfg *checkConfig) source(getenv func(string) string) (run.Source, error) {
 		cfg.fingerprints = true
 		saver, err := checker.NewSaver(cfg.saveInventory, cfg.pepper)
 		if err != nil {
-			return nil, checker.Inputf("--save-inventory: %v", err)
+			return nil, badinput.Errorf("--save-inventory: %v", err)
 		}
 		saver.EstimateMaxLength = cfg.estimateMax
 		save = saver

@@ -12,6 +12,8 @@ import (
 
 	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/alibaba"
+	"github.com/vpncheck/vpncheck/checker/apiwire"
+	"github.com/vpncheck/vpncheck/checker/badinput"
 	"github.com/vpncheck/vpncheck/checker/change"
 	"github.com/vpncheck/vpncheck/checker/output"
 	"github.com/vpncheck/vpncheck/checker/run"
@@ -42,7 +44,7 @@ func cmdEvent(ctx context.Context, args []string, getenv func(string) string, st
 		return fail(stderr, err)
 	}
 	if *file == "" {
-		return fail(stderr, checker.Inputf("--file is required (see 'vpncheck event -h')"))
+		return fail(stderr, badinput.Errorf("--file is required (see 'vpncheck event -h')"))
 	}
 	ev, err := readEvent(*file)
 	if err != nil {
@@ -83,16 +85,16 @@ func cmdEvent(ctx context.Context, args []string, getenv func(string) string, st
 func readEvent(path string) (*change.Event, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, checker.Inputf("read event %s: %v", path, errors.Unwrap(err))
+		return nil, badinput.Errorf("read event %s: %v", path, errors.Unwrap(err))
 	}
 	defer f.Close()
 	body, err := io.ReadAll(io.LimitReader(f, change.MaxBody+1))
 	if err != nil {
-		return nil, checker.Inputf("read event %s: %v", path, err)
+		return nil, badinput.Errorf("read event %s: %v", path, err)
 	}
 	ev, err := change.Parse(body)
 	if err != nil {
-		return nil, checker.Inputf("event %s: %v", path, err)
+		return nil, badinput.Errorf("event %s: %v", path, err)
 	}
 	return ev, nil
 }
@@ -117,7 +119,7 @@ func (s savedConnection) Collect(_ context.Context, inv *checker.Inventory) erro
 	for _, path := range s.paths {
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return checker.Inputf("read inventory %s: %v", path, errors.Unwrap(err))
+			return badinput.Errorf("read inventory %s: %v", path, errors.Unwrap(err))
 		}
 		var page struct {
 			RegionID       json.RawMessage            `json:"RegionId"`
@@ -125,11 +127,11 @@ func (s savedConnection) Collect(_ context.Context, inv *checker.Inventory) erro
 			VpnConnections map[string]json.RawMessage `json:"VpnConnections"`
 		}
 		if err := json.Unmarshal(b, &page); err != nil {
-			return fmt.Errorf("read inventory %s: %w", path, checker.ErrUnreadable)
+			return fmt.Errorf("read inventory %s: %w", path, apiwire.ErrUnreadable)
 		}
 		var conns []json.RawMessage
 		if json.Unmarshal(page.VpnConnections["VpnConnection"], &conns) != nil {
-			return fmt.Errorf("read inventory %s: no VpnConnections.VpnConnection list: %w", path, checker.ErrUnreadable)
+			return fmt.Errorf("read inventory %s: no VpnConnections.VpnConnection list: %w", path, apiwire.ErrUnreadable)
 		}
 		var region string
 		if json.Unmarshal(page.RegionID, &region) != nil || region == "" {
@@ -150,7 +152,7 @@ func (s savedConnection) Collect(_ context.Context, inv *checker.Inventory) erro
 		}
 	}
 	if inRegion == 0 {
-		return checker.Inputf("no --inventory file is of region %s, the event's: cannot tell whether %s is there", s.region, s.id)
+		return badinput.Errorf("no --inventory file is of region %s, the event's: cannot tell whether %s is there", s.region, s.id)
 	}
 	page := map[string]any{"RegionId": s.region, "TotalCount": 0, "VpnConnections": map[string]any{"VpnConnection": []json.RawMessage{}}}
 	if found != nil {

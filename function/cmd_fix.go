@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/badinput"
 	"github.com/vpncheck/vpncheck/checker/output"
 	"github.com/vpncheck/vpncheck/checker/run"
 )
@@ -39,10 +39,10 @@ func parseFix(args []string, getenv func(string) string, stdout io.Writer) (*fix
 		return nil, err
 	}
 	if cfg.connection == "" {
-		return nil, checker.Inputf("--connection is required (see 'vpncheck fix -h')")
+		return nil, badinput.Errorf("--connection is required (see 'vpncheck fix -h')")
 	}
 	if cfg.format != "text" && cfg.format != "json" {
-		return nil, checker.Inputf("--format: unknown format %q (want text or json)", cfg.format)
+		return nil, badinput.Errorf("--format: unknown format %q (want text or json)", cfg.format)
 	}
 	cfg.policy.resolve(given, getenv)
 	if cfg.minSeverity, err = pick(*minSev, given["min-severity"], "min-severity", envMinSeverity, getenv).severity(); err != nil {
@@ -52,7 +52,7 @@ func parseFix(args []string, getenv func(string) string, stdout io.Writer) (*fix
 		return nil, err
 	}
 	if cfg.timeout < 0 {
-		return nil, checker.Inputf("--timeout must not be negative")
+		return nil, badinput.Errorf("--timeout must not be negative")
 	}
 	cfg.inventories = inv
 	for _, f := range []string{"regions", "exclude-regions"} {
@@ -63,7 +63,7 @@ func parseFix(args []string, getenv func(string) string, stdout io.Writer) (*fix
 	cfg.regions = pick(*regions, given["regions"], "regions", envRegions, getenv).list()
 	cfg.excludeRegions = pick(*exclude, given["exclude-regions"], "exclude-regions", envExcludeRegions, getenv).list()
 	if cfg.concurrency < 1 {
-		return nil, checker.Inputf("--concurrency must be at least 1")
+		return nil, badinput.Errorf("--concurrency must be at least 1")
 	}
 	return cfg, nil
 }
@@ -93,7 +93,7 @@ func cmdFix(ctx context.Context, args []string, getenv func(string) string, stdo
 		if out.Err != nil {
 			return fail(stderr, out.Err)
 		}
-		return fail(stderr, checker.Inputf("connection %s is not in what was checked (%s)", cfg.connection, scanned(out)))
+		return fail(stderr, badinput.Errorf("connection %s is not in what was checked (%s)", cfg.connection, scanned(out)))
 	}
 	if err := output.FixPlans(stdout, cfg.format, out.Plans); err != nil {
 		return fail(stderr, fmt.Errorf("write plan: %w", err))

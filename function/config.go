@@ -12,6 +12,7 @@ import (
 	"github.com/aliyun/credentials-go/credentials"
 
 	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/badinput"
 	"github.com/vpncheck/vpncheck/checker/fleet"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/checker/secrets"
@@ -81,7 +82,7 @@ func digestPeriod(getenv func(string) string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d < time.Minute {
-		return 0, checker.Inputf("%s: %q is not a duration of a minute or more (e.g. 24h), or off", envDigest, v)
+		return 0, badinput.Errorf("%s: %q is not a duration of a minute or more (e.g. 24h), or off", envDigest, v)
 	}
 	return d, nil
 }
@@ -99,7 +100,7 @@ func keyPepper(getenv func(string) string) ([]byte, error) {
 		return nil, nil
 	}
 	if len(v) < minKeyPepper {
-		return nil, checker.Inputf("%s is %d bytes long: give a random secret of at least %d (e.g. openssl rand -base64 32)", envKeyPepper, len(v), minKeyPepper)
+		return nil, badinput.Errorf("%s is %d bytes long: give a random secret of at least %d (e.g. openssl rand -base64 32)", envKeyPepper, len(v), minKeyPepper)
 	}
 	return []byte(v), nil
 }
@@ -118,10 +119,10 @@ func runClock(getenv func(string) string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
-		return time.Time{}, checker.Inputf("%s: %q is not an RFC 3339 time (e.g. 2026-11-25T10:00:00Z)", envNow, v)
+		return time.Time{}, badinput.Errorf("%s: %q is not an RFC 3339 time (e.g. 2026-11-25T10:00:00Z)", envNow, v)
 	}
 	if t.Before(clockMin) || !t.Before(clockMax) {
-		return time.Time{}, checker.Inputf("%s: %q is out of range: give a time from %s to before %s",
+		return time.Time{}, badinput.Errorf("%s: %q is out of range: give a time from %s to before %s",
 			envNow, v, clockMin.Format(time.DateOnly), clockMax.Format(time.DateOnly))
 	}
 	return t, nil
@@ -145,10 +146,10 @@ func checkStateLocation(spec, name, region string) error {
 		return nil
 	}
 	if err := state.CheckLocation(spec); err != nil {
-		return checker.Inputf("%s: %v", name, err)
+		return badinput.Errorf("%s: %v", name, err)
 	}
 	if strings.HasPrefix(spec, "oss://") && region == "" {
-		return checker.Inputf("%s: %s: no OSS region: set ALIBABA_CLOUD_REGION_ID (or an aliyun CLI profile with a region) to the bucket's region", name, spec)
+		return badinput.Errorf("%s: %s: no OSS region: set ALIBABA_CLOUD_REGION_ID (or an aliyun CLI profile with a region) to the bucket's region", name, spec)
 	}
 	return nil
 }
@@ -206,7 +207,7 @@ func (s setting) severity() (report.Severity, error) {
 	}
 	v, err := report.ParseSeverity(s.value)
 	if err != nil {
-		return v, checker.Inputf("%s: %v", s.name, err)
+		return v, badinput.Errorf("%s: %v", s.name, err)
 	}
 	return v, nil
 }
@@ -231,11 +232,11 @@ func vpcEndpoint(getenv func(string) string) string { return strings.TrimSpace(g
 func loadEngine(ctx context.Context, path string, noBuiltin bool, getenv func(string) string) (*checker.Engine, error) {
 	p := checker.Policies{Builtin: policies.FS, NoBuiltinRules: noBuiltin, PublicKey: getenv(envPolicyPublicKey)}
 	if noBuiltin && path == "" {
-		return nil, checker.Inputf("--no-builtin-policies needs --policies DIR or BUNDLE")
+		return nil, badinput.Errorf("--no-builtin-policies needs --policies DIR or BUNDLE")
 	}
 	if path != "" {
 		if err := p.Open(path); err != nil {
-			return nil, checker.Inputf("%v", err)
+			return nil, badinput.Errorf("%v", err)
 		}
 	}
 	return checker.NewEngine(ctx, p)
@@ -307,15 +308,15 @@ func orgSettingsFrom(accounts, exclude setting, getenv func(string) string) (org
 				o.accounts = append(o.accounts, id)
 			}
 		default:
-			return o, checker.Inputf("%s: %q is not an account id (digits) or all", accounts.name, id)
+			return o, badinput.Errorf("%s: %q is not an account id (digits) or all", accounts.name, id)
 		}
 	}
 	if o.all && len(o.accounts) > 0 {
-		return o, checker.Inputf("%s: all and account ids together: give one or the other", accounts.name)
+		return o, badinput.Errorf("%s: all and account ids together: give one or the other", accounts.name)
 	}
 	for _, id := range exclude.list() {
 		if !isAccountID(id) {
-			return o, checker.Inputf("%s: %q is not an account id (digits)", exclude.name, id)
+			return o, badinput.Errorf("%s: %q is not an account id (digits)", exclude.name, id)
 		}
 		o.exclude = append(o.exclude, id)
 	}
@@ -327,7 +328,7 @@ func orgSettingsFrom(accounts, exclude setting, getenv func(string) string) (org
 		o.fanout = fanoutAsync
 	case fanoutAsync, fanoutOff:
 	default:
-		return o, checker.Inputf("%s: %q is not async or off", envFanout, o.fanout)
+		return o, badinput.Errorf("%s: %q is not async or off", envFanout, o.fanout)
 	}
 	return o, nil
 }
@@ -351,13 +352,13 @@ func secretPepper(ctx context.Context, getenv func(string) string, r func() (sec
 		return "", fmt.Errorf("%s: %w", envKeyPepperSecret, err)
 	}
 	if strings.TrimSpace(getenv(envKeyPepper)) != "" {
-		return "", checker.Inputf("%s and %s are both set: keep the secret, unset the plain variable", envKeyPepperSecret, envKeyPepper)
+		return "", badinput.Errorf("%s and %s are both set: keep the secret, unset the plain variable", envKeyPepperSecret, envKeyPepper)
 	}
 	if pepper, err = secrets.Pepper(ctx, reader, name); err != nil {
 		return "", fmt.Errorf("%s: %w", envKeyPepperSecret, err)
 	}
 	if pepper = strings.TrimSpace(pepper); len(pepper) < minKeyPepper {
-		return "", checker.Inputf("%s: the secret %s holds %d bytes: give a random pepper of at least %d (e.g. openssl rand -base64 32)", envKeyPepperSecret, name, len(pepper), minKeyPepper)
+		return "", badinput.Errorf("%s: the secret %s holds %d bytes: give a random pepper of at least %d (e.g. openssl rand -base64 32)", envKeyPepperSecret, name, len(pepper), minKeyPepper)
 	}
 	return pepper, nil
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/badinput"
 	"github.com/vpncheck/vpncheck/checker/output"
 	"github.com/vpncheck/vpncheck/checker/run"
 )
@@ -24,7 +24,7 @@ func logFindingsMode(getenv func(string) string) (string, error) {
 	case logFindingsOCSF:
 		return v, nil
 	default:
-		return "", checker.Inputf("%s: %q is not ocsf or off", envLogFindings, v)
+		return "", badinput.Errorf("%s: %q is not ocsf or off", envLogFindings, v)
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 
 	"github.com/aliyun/credentials-go/credentials"
 
-	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/badinput"
 	"github.com/vpncheck/vpncheck/checker/output"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/checker/run"
@@ -69,7 +69,7 @@ func (r *runFlags) resolve(given map[string]bool, getenv func(string) string) er
 		return err
 	}
 	if r.format, err = output.Get(*r.formatFlag); err != nil {
-		return checker.Inputf("--format: %v", err)
+		return badinput.Errorf("--format: %v", err)
 	}
 	if r.minSeverity, err = pick(*r.minSevFlag, given["min-severity"], "min-severity", envMinSeverity, getenv).severity(); err != nil {
 		return err
@@ -82,7 +82,7 @@ func (r *runFlags) resolve(given map[string]bool, getenv func(string) string) er
 		r.failOn = &s
 	}
 	if r.timeout < 0 {
-		return checker.Inputf("--timeout must not be negative")
+		return badinput.Errorf("--timeout must not be negative")
 	}
 	return nil
 }
@@ -101,7 +101,7 @@ func (r *runFlags) withDeadline(ctx context.Context) (context.Context, context.C
 func (r *runFlags) plan(ctx context.Context, getenv func(string) string) (run.Plan, error) {
 	plan := run.Plan{MinSeverity: r.minSeverity, FitMemory: adaptMemoryLimit, DigestEvery: r.digest, Now: r.now, KeyPepper: r.pepper}
 	plan.Engine, plan.EngineErr = loadEngine(ctx, r.policy.dir, r.policy.noBuiltin, getenv)
-	if errors.Is(plan.EngineErr, checker.ErrInput) {
+	if errors.Is(plan.EngineErr, badinput.Err) {
 		return plan, plan.EngineErr
 	}
 	if r.notify {
@@ -111,7 +111,7 @@ func (r *runFlags) plan(ctx context.Context, getenv func(string) string) (run.Pl
 		}
 		n, err := notifierFromEnv(sg)
 		if err != nil {
-			return plan, checker.Inputf("--notify: %v", err)
+			return plan, badinput.Errorf("--notify: %v", err)
 		}
 		plan.Notifier = n
 	}
@@ -134,7 +134,7 @@ func (r *runFlags) plan(ctx context.Context, getenv func(string) string) (run.Pl
 		var serr error
 		plan.State, plan.StateErr, serr = openState(ctx, r.state, homeRegion(getenv), cred, false, getenv)
 		if serr != nil {
-			return plan, checker.Inputf("--state: %v", serr)
+			return plan, badinput.Errorf("--state: %v", serr)
 		}
 	}
 	return plan, nil

@@ -9,8 +9,8 @@ import (
 	"github.com/aliyun/credentials-go/credentials"
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
-	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/alibaba"
+	"github.com/vpncheck/vpncheck/checker/badinput"
 	"github.com/vpncheck/vpncheck/checker/secrets"
 )
 
@@ -34,7 +34,7 @@ func slackGetenv(ctx context.Context, getenv func(string) string, r func() (secr
 		return getenv, nil
 	}
 	if getenv("SLACK_WEBHOOK_URL") != "" || getenv("SLACK_BOT_TOKEN") != "" {
-		return nil, checker.Inputf("%s and SLACK_WEBHOOK_URL or SLACK_BOT_TOKEN are both set: keep the secret, unset the plain variable", envSlackSecret)
+		return nil, badinput.Errorf("%s and SLACK_WEBHOOK_URL or SLACK_BOT_TOKEN are both set: keep the secret, unset the plain variable", envSlackSecret)
 	}
 	reader, err := r()
 	if err != nil {
@@ -67,7 +67,7 @@ func cliReader(getenv func(string) string) func() (secrets.Reader, error) {
 		}
 		region := homeRegion(getenv)
 		if region == "" {
-			return nil, checker.Inputf("no region for KMS: set ALIBABA_CLOUD_REGION_ID (the secret's region)")
+			return nil, badinput.Errorf("no region for KMS: set ALIBABA_CLOUD_REGION_ID (the secret's region)")
 		}
 		return kmsReader(cred, region, getenv)
 	}

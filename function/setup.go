@@ -12,6 +12,7 @@ import (
 	"github.com/aliyun/credentials-go/credentials"
 
 	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/badinput"
 	"github.com/vpncheck/vpncheck/checker/deploy"
 	"github.com/vpncheck/vpncheck/checker/org"
 	"github.com/vpncheck/vpncheck/checker/state"
@@ -70,7 +71,7 @@ func (f *deployFlags) resolve(given map[string]bool, getenv func(string) string)
 		}
 	}
 	if c.Region == "" {
-		return checker.Inputf("no region: give --region (or VPNCHECK_DEPLOY_REGION, ALIBABA_CLOUD_REGION_ID)")
+		return badinput.Errorf("no region: give --region (or VPNCHECK_DEPLOY_REGION, ALIBABA_CLOUD_REGION_ID)")
 	}
 	if spec, ok := strings.CutPrefix(strings.TrimSpace(getenv(envState)), "oss://"); ok {
 		b, p, _ := strings.Cut(spec, "/")
@@ -110,13 +111,13 @@ func deployEnv(ctx context.Context, c *deploy.Config, getenv func(string) string
 	}
 	sts, err := org.NewClient(cred, ep(envSTSEndpoint, "sts.aliyuncs.com"), org.ClientOptions{})
 	if err != nil {
-		return env, nil, checker.Inputf("%s: %v", envSTSEndpoint, err)
+		return env, nil, badinput.Errorf("%s: %v", envSTSEndpoint, err)
 	}
 	if c.AccountID, err = deploy.CallerAccount(ctx, sts); err != nil {
 		return env, nil, err
 	}
 	if env.RAM, err = org.NewClient(cred, ep(envRAMEndpoint, deploy.RAMEndpoint), org.ClientOptions{}); err != nil {
-		return env, nil, checker.Inputf("%s: %v", envRAMEndpoint, err)
+		return env, nil, badinput.Errorf("%s: %v", envRAMEndpoint, err)
 	}
 	if c.StateBucket != "" {
 		env.OSS = state.NewOSSClient(state.Options{Region: c.Region, Credential: cred, Endpoint: strings.TrimSpace(getenv(envOSSEndpoint))})
@@ -150,7 +151,7 @@ func cmdSetup(ctx context.Context, args []string, getenv func(string) string, st
 		return fail(stderr, err)
 	}
 	if err := f.resolve(given, getenv); err != nil {
-		return fail(stderr, checker.Inputf("%v", err))
+		return fail(stderr, badinput.Errorf("%v", err))
 	}
 	env, _, err := deployEnv(ctx, &f.cfg, getenv)
 	if err != nil {
@@ -189,7 +190,7 @@ func cmdDoctor(ctx context.Context, args []string, getenv func(string) string, s
 		return fail(stderr, err)
 	}
 	if err := f.resolve(given, getenv); err != nil {
-		return fail(stderr, checker.Inputf("%v", err))
+		return fail(stderr, badinput.Errorf("%v", err))
 	}
 	env, cred, err := deployEnv(ctx, &f.cfg, getenv)
 	if err != nil {
@@ -209,7 +210,7 @@ func cmdDoctor(ctx context.Context, args []string, getenv func(string) string, s
 		fcEP = org.FCEndpoint(f.cfg.AccountID, f.cfg.Region)
 	}
 	if denv.FC, err = org.NewClient(cred, fcEP, org.ClientOptions{}); err != nil {
-		return fail(stderr, checker.Inputf("%s: %v", envFCEndpoint, err))
+		return fail(stderr, badinput.Errorf("%s: %v", envFCEndpoint, err))
 	}
 	if denv.Secrets, err = kmsReader(cred, f.cfg.Region, getenv); err != nil {
 		return fail(stderr, err)

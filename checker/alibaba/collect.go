@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/apiwire"
+	"github.com/vpncheck/vpncheck/checker/badinput"
 	"github.com/vpncheck/vpncheck/checker/report"
 
 	openapiutil "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
@@ -37,23 +39,23 @@ var ErrInvalidEndpoint = errors.New("invalid VPC endpoint")
 // 50 dual-tunnel connections with tags is well under 1 MiB.
 const MaxBodyBytes = 8 << 20
 
-// VPCClient is what a Collector needs of the VPC OpenAPI; the SDK's
-// *client.Client satisfies it. Each call is one attempt: the Collector
+// vpcClient is what a collector needs of the VPC OpenAPI; the SDK's
+// *client.Client satisfies it. Each call is one attempt: the collector
 // retries. DescribeVpnConnections goes through CallApi with the "binary"
 // body type, so that its raw body reaches vpncheck's own decoder.
-type VPCClient interface {
+type vpcClient interface {
 	CallApi(*openapiutil.Params, *openapiutil.OpenApiRequest, *dara.RuntimeOptions) (map[string]any, error)
 	DescribeRegionsWithOptions(*vpc.DescribeRegionsRequest, *dara.RuntimeOptions) (*vpc.DescribeRegionsResponse, error)
 }
 
-// PageSaver receives every page a Collector reads, as the API sent it
+// PageSaver receives every page a collector reads, as the API sent it
 // (checker.Saver is one); Close follows the last page of the run.
 type PageSaver interface {
 	SavePage(region string, number, size int, body []byte) error
 	Close() error
 }
 
-// CollectorConfig is how a Collector reaches the VPC OpenAPI.
+// CollectorConfig is how a collector reaches the VPC OpenAPI.
 type CollectorConfig struct {
 	// Credential signs every call: credentials.NewCredential(nil) for the
 	// default chain, or StaticCredential for keys handed in (Function Compute).
@@ -79,9 +81,9 @@ type Backoff struct {
 	Max      time.Duration // cap of one delay (before jitter)
 }
 
-// Collector reads IPsec-VPN connections from the VPC OpenAPI, region by
+// collector reads IPsec-VPN connections from the VPC OpenAPI, region by
 // region, into an checker.Inventory.
-type Collector struct {
+type collector struct {
 	// Retry is used for throttling (Throttling*, HTTP 429/503), 5xx and
 	// network errors, always within the context's deadline.
 	Retry Backoff
@@ -116,13 +118,13 @@ func StaticCredential(accessKeyID, accessKeySecret, securityToken string) (crede
 	return cred, nil
 }
 
-// NewCollector checks the configuration and resolves the credential once,
+// newCollector checks the configuration and resolves the credential once,
 // so that a broken credential chain is an error here, naming the problem.
-func NewCollector(cfg CollectorConfig) (*Collector, error) {
+func newCollector(cfg CollectorConfig) (*collector, error) {
 	if cfg.Credential == nil {
 		return nil, errors.New("new collector: no credential")
 	}
-	c := &Collector{
+	c := &collector{
 		Retry:       Backoff{Attempts: 6, Base: 300 * time.Millisecond, Max: 5 * time.Second},
 		MinInterval: 200 * time.Millisecond,
 		cfg:         cfg,
@@ -182,13 +184,13 @@ func parseEndpoint(endpoint string) (*url.URL, error) {
 }
 
 // Validate checks what a collector is configured with before anything is
-// collected: a malformed endpoint is the user's input (checker.ErrInput).
+// collected: a malformed endpoint is the user's input (badinput.Err).
 func (cfg CollectorConfig) Validate() error {
 	if cfg.Endpoint == "" {
 		return nil
 	}
 	if _, err := parseEndpoint(cfg.Endpoint); err != nil {
-		return checker.Inputf("VPNCHECK_VPC_ENDPOINT: %v", err)
+		return badinput.Errorf("VPNCHECK_VPC_ENDPOINT: %v", err)
 	}
 	return nil
 }
@@ -200,7 +202,7 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // client returns an SDK client for region whose HTTP calls end with ctx,
 // and the HTTP layer under it, which sees what the SDK does not say.
-func (c *Collector) client(ctx context.Context, region string) (VPCClient, *ctxHTTP, error) {
+func (c *collector) client(ctx context.Context, region string) (vpcClient, *ctxHTTP, error) {
 	h := &ctxHTTP{ctx: ctx, c: c.httpc, maxBody: c.cfg.MaxBodyBytes}
 	conf := &openapiutil.Config{
 		Credential:     c.cred,
@@ -248,10 +250,10 @@ func (h *ctxHTTP) Call(req *http.Request, _ *http.Transport) (*http.Response, er
 	h.last.answered, h.last.status, h.last.contentType = true, resp.StatusCode, resp.Header.Get("Content-Type")
 	if resp.ContentLength > h.maxBody {
 		resp.Body.Close()
-		h.last.readErr = fmt.Errorf("%w: Content-Length %d", checker.ErrBodyTooLarge, resp.ContentLength)
+		h.last.readErr = fmt.Errorf("%w: Content-Length %d", apiwire.ErrBodyTooLarge, resp.ContentLength)
 		return nil, h.last.readErr
 	}
-	resp.Body = &recordingBody{r: checker.LimitBody(resp.Body, h.maxBody), c: resp.Body, ex: &h.last}
+	resp.Body = &recordingBody{r: apiwire.LimitBody(resp.Body, h.maxBody), c: resp.Body, ex: &h.last}
 	return resp, nil
 }
 
@@ -336,7 +338,7 @@ func (l *lockedCredential) GetCredential() (*credentials.CredentialModel, error)
 
 // Regions lists the region IDs DescribeRegions returns, asked of home's
 // endpoint (cn-hangzhou when home is empty) or of the configured one.
-func (c *Collector) Regions(ctx context.Context, home string) ([]string, error) {
+func (c *collector) Regions(ctx context.Context, home string) ([]string, error) {
 	if home == "" {
 		home = "cn-hangzhou"
 	}
@@ -374,7 +376,7 @@ func (c *Collector) Regions(ctx context.Context, home string) ([]string, error) 
 // When ctx ends, collection stops and the unfinished regions are failed
 // with report.CodeDeadlineExceeded; what was read of them stays in inv.
 // The error is about saving pages (Save) only.
-func (c *Collector) Collect(ctx context.Context, regions []string, inv *checker.Inventory) error {
+func (c *collector) Collect(ctx context.Context, regions []string, inv *checker.Inventory) error {
 	var (
 		work    = make(chan string)
 		wg      sync.WaitGroup
@@ -416,7 +418,7 @@ feed:
 // responses by reflection) from taking the whole process down: the region
 // fails, loudly, and the others go on. The panic's value is not reported: it
 // may quote a response.
-func (c *Collector) scanRegionSafely(ctx context.Context, region string, inv *checker.Inventory) (err error) {
+func (c *collector) scanRegionSafely(ctx context.Context, region string, inv *checker.Inventory) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			inv.Fail(report.ErrorEntry{Region: region, Code: report.CodeInternalError,
@@ -441,7 +443,7 @@ func dedupe(in []string) []string {
 // scanRegion reads region page by page, through the decoder and the
 // completeness rules that inventory files go through (checker.Listing).
 // Its error is about saving only; everything else is recorded in inv.
-func (c *Collector) scanRegion(ctx context.Context, region string, inv *checker.Inventory) error {
+func (c *collector) scanRegion(ctx context.Context, region string, inv *checker.Inventory) error {
 	cl, h, err := c.client(ctx, region)
 	if err != nil {
 		inv.Fail(report.ErrorEntry{Region: region, Code: "ClientError", Message: c.scrub(err.Error())})
@@ -500,7 +502,7 @@ type pageResult struct {
 
 // readPage makes one DescribeVpnConnections call and reads its body into
 // the listing. A body that cannot be read is a *pageError, and adds nothing.
-func (c *Collector) readPage(cl VPCClient, h *ctxHTTP, ls *checker.Listing, region string, page int) (pageResult, error) {
+func (c *collector) readPage(cl vpcClient, h *ctxHTTP, ls *checker.Listing, region string, page int) (pageResult, error) {
 	req := &openapiutil.OpenApiRequest{Query: map[string]*string{
 		"RegionId": tea.String(region), "PageNumber": tea.String(strconv.Itoa(page)), "PageSize": tea.String(strconv.Itoa(PageSize)),
 	}}
@@ -580,7 +582,7 @@ func (h *ctxHTTP) classify(err error) error {
 	}
 	ex := h.last
 	switch {
-	case errors.Is(ex.readErr, checker.ErrBodyTooLarge):
+	case errors.Is(ex.readErr, apiwire.ErrBodyTooLarge):
 		return &pageError{kind: pageTooLarge, msg: tooLargeText(h.maxBody), err: err}
 	case !ex.answered || ex.readErr != nil:
 		return &pageError{kind: pageNetwork, msg: networkText(err), err: err}
@@ -594,7 +596,7 @@ func (h *ctxHTTP) classify(err error) error {
 func (h *ctxHTTP) pageError(err error, reqID string) error {
 	ex := h.last
 	switch {
-	case errors.Is(err, checker.ErrBodyTooLarge):
+	case errors.Is(err, apiwire.ErrBodyTooLarge):
 		return &pageError{kind: pageTooLarge, requestID: reqID, msg: tooLargeText(h.maxBody), err: err}
 	case ex.readErr != nil:
 		return &pageError{kind: pageNetwork, requestID: reqID, msg: "the response broke off: " + networkText(ex.readErr), err: err}
@@ -617,7 +619,7 @@ func contentTypeText(ct string) string {
 // trimUnreadable drops the decoder's "not a DescribeVpnConnections
 // response: ", which the message says already.
 func trimUnreadable(err error) string {
-	return strings.TrimPrefix(err.Error(), checker.ErrUnreadable.Error()+": ")
+	return strings.TrimPrefix(err.Error(), apiwire.ErrUnreadable.Error()+": ")
 }
 
 // printable keeps the first n printable ASCII characters of s.
@@ -677,7 +679,7 @@ var errDeadline = errors.New("deadline")
 // When the deadline ends it, the error joins errDeadline with the last
 // error that was not the deadline's own (a refused connection, a DNS or TLS
 // failure), so that the report says what stood in the way.
-func (c *Collector) retry(ctx context.Context, last *time.Time, call func() error) error {
+func (c *collector) retry(ctx context.Context, last *time.Time, call func() error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
 		if last != nil && !last.IsZero() && c.MinInterval > 0 {
@@ -770,7 +772,7 @@ func retryable(err error) bool {
 }
 
 // describe turns a call's error into an error entry without secrets.
-func (c *Collector) describe(err error) report.ErrorEntry {
+func (c *collector) describe(err error) report.ErrorEntry {
 	if errors.Is(err, errDeadline) {
 		return report.ErrorEntry{Code: report.CodeDeadlineExceeded, Message: "the run's deadline came first" + lastErrorText(err, c.scrub)}
 	}
@@ -827,9 +829,9 @@ func credentialHint(code string) string {
 }
 
 // scrub removes the credential's secret and token from a message.
-func (c *Collector) scrub(s string) string {
+func (c *collector) scrub(s string) string {
 	for _, secret := range c.secrets {
-		s = strings.ReplaceAll(s, secret, checker.Redacted)
+		s = strings.ReplaceAll(s, secret, apiwire.Redacted)
 	}
 	return s
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/vpncheck/vpncheck/checker"
-	"github.com/vpncheck/vpncheck/checker/report"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +14,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/apiwire"
+	"github.com/vpncheck/vpncheck/checker/report"
 
 	"github.com/aliyun/credentials-go/credentials"
 
@@ -48,7 +50,7 @@ func startFake(t testing.TB) *vpcfake.Server {
 }
 
 // fakeCollector is a collector on s with fast retries and no pacing.
-func fakeCollector(t testing.TB, s *vpcfake.Server, secret string, mod func(*CollectorConfig)) *Collector {
+func fakeCollector(t testing.TB, s *vpcfake.Server, secret string, mod func(*CollectorConfig)) *collector {
 	t.Helper()
 	isolateCredentialChain(t)
 	cred, err := StaticCredential(fakeAK, secret, fakeToken)
@@ -59,7 +61,7 @@ func fakeCollector(t testing.TB, s *vpcfake.Server, secret string, mod func(*Col
 	if mod != nil {
 		mod(&cfg)
 	}
-	c, err := NewCollector(cfg)
+	c, err := newCollector(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +91,7 @@ func errorsOf(inv *checker.Inventory) map[string]report.ErrorEntry {
 	return out
 }
 
-func collect(t *testing.T, c *Collector, ctx context.Context, regions ...string) *checker.Inventory {
+func collect(t *testing.T, c *collector, ctx context.Context, regions ...string) *checker.Inventory {
 	t.Helper()
 	inv := checker.NewInventory()
 	if err := c.Collect(ctx, regions, inv); err != nil {
@@ -219,7 +221,7 @@ func TestNewCollectorCredentialChainFailure(t *testing.T) {
 	isolateCredentialChain(t)
 	cred, err := credentials.NewCredential(nil)
 	if err == nil {
-		_, err = NewCollector(CollectorConfig{Credential: cred})
+		_, err = newCollector(CollectorConfig{Credential: cred})
 	}
 	if err == nil || !strings.Contains(err.Error(), "credentials") {
 		t.Fatalf("err = %v, want one naming the credential problem", err)
@@ -230,7 +232,7 @@ func TestNewCollectorRejectsBadEndpoints(t *testing.T) {
 	isolateCredentialChain(t)
 	cred, _ := StaticCredential(fakeAK, fakeSecret, "")
 	for _, ep := range []string{"127.0.0.1:80", "ftp://x", "http://", "http://h/path", "://x"} {
-		if _, err := NewCollector(CollectorConfig{Credential: cred, Endpoint: ep}); err == nil || !strings.Contains(err.Error(), "invalid VPC endpoint") {
+		if _, err := newCollector(CollectorConfig{Credential: cred, Endpoint: ep}); err == nil || !strings.Contains(err.Error(), "invalid VPC endpoint") {
 			t.Errorf("%q: err = %v", ep, err)
 		}
 	}
@@ -289,7 +291,7 @@ func TestCollectNetworkError(t *testing.T) {
 	dead.Close() // nothing listens on its port any more
 	isolateCredentialChain(t)
 	cred, _ := StaticCredential(fakeAK, fakeSecret, "")
-	c, err := NewCollector(CollectorConfig{Credential: cred, Endpoint: dead.URL})
+	c, err := newCollector(CollectorConfig{Credential: cred, Endpoint: dead.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,8 +363,8 @@ func TestSaveInventoryRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(string(b), "canary") || !strings.Contains(string(b), `"Psk": "`+checker.Redacted+`"`) ||
-			!strings.Contains(string(b), `"AuthKey": "`+checker.Redacted+`"`) {
+		if strings.Contains(string(b), "canary") || !strings.Contains(string(b), `"Psk": "`+apiwire.Redacted+`"`) ||
+			!strings.Contains(string(b), `"AuthKey": "`+apiwire.Redacted+`"`) {
 			t.Fatalf("%s: secrets not redacted:\n%.400s", f, b)
 		}
 		var top struct{ RegionId string }
@@ -470,7 +472,7 @@ func TestCollectAnswersWithoutAPIBody(t *testing.T) {
 			defer srv.Close()
 			isolateCredentialChain(t)
 			cred, _ := StaticCredential(fakeAK, fakeSecret, "")
-			c, err := NewCollector(CollectorConfig{Credential: cred, Endpoint: srv.URL})
+			c, err := newCollector(CollectorConfig{Credential: cred, Endpoint: srv.URL})
 			if err != nil {
 				t.Fatal(err)
 			}

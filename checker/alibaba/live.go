@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/badinput"
 	"github.com/vpncheck/vpncheck/checker/region"
 )
 
@@ -30,11 +31,11 @@ func (l Live) Validate() error { return l.Config.Validate() }
 // pages that could not be saved (ErrSaveInventory).
 func (l Live) Collect(ctx context.Context, inv *checker.Inventory) error {
 	if len(l.Regions) == 0 {
-		return checker.Inputf("no region to scan: give --regions (or VPNCHECK_REGIONS, ALIBABA_CLOUD_REGION_ID, or an aliyun CLI profile with a region), or --inventory")
+		return badinput.Errorf("no region to scan: give --regions (or VPNCHECK_REGIONS, ALIBABA_CLOUD_REGION_ID, or an aliyun CLI profile with a region), or --inventory")
 	}
-	col, err := NewCollector(l.Config)
+	col, err := newCollector(l.Config)
 	if errors.Is(err, ErrInvalidEndpoint) {
-		return checker.Inputf("VPNCHECK_VPC_ENDPOINT: %v", err)
+		return badinput.Errorf("VPNCHECK_VPC_ENDPOINT: %v", err)
 	}
 	if err != nil {
 		return err
@@ -45,7 +46,7 @@ func (l Live) Collect(ctx context.Context, inv *checker.Inventory) error {
 	}
 	regions = slices.DeleteFunc(slices.Clone(regions), func(r string) bool { return slices.Contains(l.Exclude, r) })
 	if len(regions) == 0 {
-		return checker.Inputf("no region left to scan after --exclude-regions %s", strings.Join(l.Exclude, ","))
+		return badinput.Errorf("no region left to scan after --exclude-regions %s", strings.Join(l.Exclude, ","))
 	}
 	err = col.Collect(ctx, regions, inv)
 	if l.Config.Save != nil {
@@ -60,7 +61,7 @@ func (l Live) Collect(ctx context.Context, inv *checker.Inventory) error {
 // they are; DescribeRegions is asked for "all", and about any other id (a
 // region newer than the list, or a test double's), before anything is
 // described.
-func (l Live) resolve(ctx context.Context, col *Collector) ([]string, error) {
+func (l Live) resolve(ctx context.Context, col *collector) ([]string, error) {
 	all := slices.ContainsFunc(l.Regions, func(r string) bool { return strings.EqualFold(r, "all") })
 	unsure := region.Unknown(l.Regions, l.Exclude)
 	if !all && len(unsure) == 0 {
@@ -75,10 +76,10 @@ func (l Live) resolve(ctx context.Context, col *Collector) ([]string, error) {
 	case err != nil && all:
 		return nil, err
 	case err != nil:
-		return nil, checker.Inputf("%v", &region.UnknownError{ID: unsure[0], Nearest: region.Nearest(unsure[0], region.Builtin()), Why: err.Error()})
+		return nil, badinput.Errorf("%v", &region.UnknownError{ID: unsure[0], Nearest: region.Nearest(unsure[0], region.Builtin()), Why: err.Error()})
 	}
 	if err := region.Check(unsure, offered); err != nil {
-		return nil, checker.Inputf("%v", err)
+		return nil, badinput.Errorf("%v", err)
 	}
 	if all {
 		return offered, nil

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/badinput"
 	"github.com/vpncheck/vpncheck/checker/vpcfake"
 )
 
@@ -51,7 +52,7 @@ func TestLiveRefusesUnknownRegions(t *testing.T) {
 					t.Fatalf("err %v, %d connections", err, inv.Len())
 				}
 			} else {
-				if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, checker.ErrInput) {
+				if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, badinput.Err) {
 					t.Fatalf("err %v, want a usage error with %q", err, tc.want)
 				}
 				for _, c := range s.Log() {

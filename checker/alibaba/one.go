@@ -16,12 +16,13 @@ import (
 	openapiutil "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
 
 	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/badinput"
 	"github.com/vpncheck/vpncheck/checker/report"
 )
 
 // One is a source of one connection, the one a change event names:
 // DescribeVpnConnections with its VpnConnectionId in its region, through a
-// Collector (its client, signing, retries and pacing).
+// collector (its client, signing, retries and pacing).
 //
 // A connection still being changed when the event arrives (a transitional
 // Status such as "updating") is described again, with Settle's backoff,
@@ -59,9 +60,9 @@ func (o One) Validate() error { return o.Config.Validate() }
 // (the region fails, so nothing of the connection is resolved); the error
 // is for what stops the run (a bad endpoint, credentials).
 func (o One) Collect(ctx context.Context, inv *checker.Inventory) error {
-	col, err := NewCollector(o.Config)
+	col, err := newCollector(o.Config)
 	if errors.Is(err, ErrInvalidEndpoint) {
-		return checker.Inputf("VPNCHECK_VPC_ENDPOINT: %v", err)
+		return badinput.Errorf("VPNCHECK_VPC_ENDPOINT: %v", err)
 	}
 	if err != nil {
 		return err
@@ -83,7 +84,7 @@ type oneAnswer struct {
 
 // collectOne describes region's connection id until it settles, then reads
 // the last answer into inv through the decoder every page goes through.
-func (c *Collector) collectOne(ctx context.Context, region, id string, settle Backoff, inv *checker.Inventory) {
+func (c *collector) collectOne(ctx context.Context, region, id string, settle Backoff, inv *checker.Inventory) {
 	what := fmt.Sprintf("describe vpn connection %s in %s", id, region)
 	fail := func(e report.ErrorEntry) {
 		e.Region, e.ConnectionID = region, id
@@ -143,7 +144,7 @@ func (c *Collector) collectOne(ctx context.Context, region, id string, settle Ba
 // reads the answer: its body, and the connection's status. An answer that
 // is not a page, or that holds another connection (an endpoint that
 // ignores VpnConnectionId), is a *pageError, and is not retried.
-func (c *Collector) describeOne(cl VPCClient, h *ctxHTTP, region, id string) (oneAnswer, error) {
+func (c *collector) describeOne(cl vpcClient, h *ctxHTTP, region, id string) (oneAnswer, error) {
 	req := &openapiutil.OpenApiRequest{Query: map[string]*string{
 		"RegionId": tea.String(region), "VpnConnectionId": tea.String(id),
 		"PageNumber": tea.String("1"), "PageSize": tea.String(strconv.Itoa(PageSize)),

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/alibaba"
+	"github.com/vpncheck/vpncheck/checker/badinput"
 	"github.com/vpncheck/vpncheck/checker/org"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/checker/run"
@@ -37,7 +38,7 @@ func Run(ctx context.Context, plan run.Plan, s Settings, runKey string) run.Outc
 	}
 	live, ok := plan.Source.(alibaba.Live)
 	if !ok {
-		return run.Outcome{Err: checker.Inputf("member accounts are checked through the live API: --accounts cannot be used with --inventory")}
+		return run.Outcome{Err: badinput.Errorf("member accounts are checked through the live API: --accounts cannot be used with --inventory")}
 	}
 	base := alibaba.LockCredential(live.Config.Credential) // shared by the accounts' goroutines
 	accounts, err := Targets(ctx, s, base)
@@ -169,8 +170,8 @@ func (r runner) execute(ctx context.Context, accounts []org.Account) run.Outcome
 		switch err := out.Err; {
 		case err == nil:
 			checked++
-		case errors.Is(err, checker.ErrInput):
-			inputErr = checker.Inputf("%s", scrubbed(*out)) // the same for every account: said once
+		case errors.Is(err, badinput.Err):
+			inputErr = badinput.Errorf("%s", scrubbed(*out)) // the same for every account: said once
 		case errors.Is(err, report.ErrNoRegionScanned) && !errors.Is(err, checker.ErrSaveInventory):
 			// An errors entry of the report; the others go on.
 		default: // a delivery (or a save) failed: the run did not do its job

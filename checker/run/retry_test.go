@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/badinput"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/checker/state"
 )
@@ -132,14 +133,14 @@ type inputSource struct{ collect atomic.Int32 }
 
 func (s *inputSource) Collect(context.Context, *checker.Inventory) error {
 	s.collect.Add(1)
-	return checker.Inputf("VPNCHECK_VPC_ENDPOINT: invalid VPC endpoint \"ftp://x\"")
+	return badinput.Errorf("VPNCHECK_VPC_ENDPOINT: invalid VPC endpoint \"ftp://x\"")
 }
 
 // validatedSource refuses its configuration before collecting.
 type validatedSource struct{ inputSource }
 
 func (s *validatedSource) Validate() error {
-	return checker.Inputf("VPNCHECK_VPC_ENDPOINT: invalid VPC endpoint \"ftp://x\"")
+	return badinput.Errorf("VPNCHECK_VPC_ENDPOINT: invalid VPC endpoint \"ftp://x\"")
 }
 
 // A run that fails before it collects anything leaves its run key free:
@@ -160,7 +161,7 @@ func TestFailureBeforeCollectionReleasesTheRunKey(t *testing.T) {
 			p := plan(t, eng, store, n, "acs.actiontrail/ev-2", 0)
 			p.Source = src
 			out := Execute(ctx, p)
-			if !errors.Is(out.Err, checker.ErrInput) || len(n.posted) != 0 {
+			if !errors.Is(out.Err, badinput.Err) || len(n.posted) != 0 {
 				t.Fatalf("bad input: err %v, posted %v", out.Err, n.posted)
 			}
 			if _, ok := src.(Validator); ok && collected.Load() != 0 {

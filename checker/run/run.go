@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/badinput"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/checker/state"
 	"github.com/vpncheck/vpncheck/notify"
@@ -24,7 +25,7 @@ import (
 // Source fills an inventory with the connections of one run: saved files
 // (checker.Files) or the live API (alibaba.Live). Failures of a region are
 // recorded in the inventory; an error stops the run (wrapping
-// checker.ErrInput where the user's input is at fault).
+// badinput.Err where the user's input is at fault).
 type Source interface {
 	Collect(ctx context.Context, inv *checker.Inventory) error
 }
@@ -332,7 +333,7 @@ func (p Plan) execute(ctx context.Context, led *ledger, now time.Time) (out Outc
 // input at a terminal is the user's to fix (nothing to tell the channel);
 // anything else is told like any failure.
 func (p Plan) collectFailed(ctx context.Context, out Outcome, err error) Outcome {
-	if errors.Is(err, checker.ErrInput) && !p.Unattended {
+	if errors.Is(err, badinput.Err) && !p.Unattended {
 		out.Err = err
 		return out
 	}

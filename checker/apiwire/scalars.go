@@ -1,4 +1,4 @@
-package checker
+package apiwire
 
 import (
 	"bytes"
@@ -15,14 +15,14 @@ import (
 // numbers or strings. These types accept any of those spellings, and treat
 // null and the empty string as absent, so that absent stays unknown.
 
-// flexString is a scalar read as text. A number keeps its literal spelling.
-type flexString string
+// String is a scalar read as text. A number keeps its literal spelling.
+type String string
 
 // oddValue marks an object or array where a scalar belongs, until
 // clearOdd turns it into absent and names the field.
-const oddValue flexString = "\x00vpncheck:odd"
+const oddValue String = "\x00vpncheck:odd"
 
-func (s *flexString) UnmarshalJSON(b []byte) error {
+func (s *String) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	switch {
 	case len(b) == 0, bytes.Equal(b, []byte("null")):
@@ -32,44 +32,44 @@ func (s *flexString) UnmarshalJSON(b []byte) error {
 		if err := json.Unmarshal(b, &v); err != nil {
 			return err
 		}
-		*s = flexString(strings.TrimSpace(v))
+		*s = String(strings.TrimSpace(v))
 	case b[0] == '{' || b[0] == '[':
 		// An object where a scalar belongs carries no usable value: unknown,
 		// and said so (clearOdd).
 		*s = oddValue
 	default:
-		*s = flexString(b) // number or boolean literal
+		*s = String(b) // number or boolean literal
 	}
 	return nil
 }
 
-// flexBool is a boolean that may arrive as true/false or "true"/"false".
+// Bool is a boolean that may arrive as true/false or "true"/"false".
 // Anything else is unknown.
-type flexBool struct {
+type Bool struct {
 	Value bool
 	Known bool
 	Odd   bool // an object or array
 }
 
-func (f *flexBool) UnmarshalJSON(b []byte) error {
-	var s flexString
+func (f *Bool) UnmarshalJSON(b []byte) error {
+	var s String
 	if err := s.UnmarshalJSON(b); err != nil {
 		return err
 	}
 	switch strings.ToLower(string(s)) {
 	case string(oddValue):
-		*f = flexBool{Odd: true}
+		*f = Bool{Odd: true}
 	case "true":
-		*f = flexBool{Value: true, Known: true}
+		*f = Bool{Value: true, Known: true}
 	case "false":
-		*f = flexBool{Value: false, Known: true}
+		*f = Bool{Value: false, Known: true}
 	default:
-		*f = flexBool{}
+		*f = Bool{}
 	}
 	return nil
 }
 
-func (f flexBool) ptr() *bool {
+func (f Bool) Ptr() *bool {
 	if !f.Known {
 		return nil
 	}
@@ -77,61 +77,61 @@ func (f flexBool) ptr() *bool {
 	return &v
 }
 
-// flexInt is an integer that may arrive as a number or a numeric string.
+// Int is an integer that may arrive as a number or a numeric string.
 // Anything else is unknown (zero, Known false).
-type flexInt struct {
+type Int struct {
 	Value int64
 	Known bool
 	Odd   bool // an object or array
 }
 
-func (f *flexInt) UnmarshalJSON(b []byte) error {
-	var s flexString
+func (f *Int) UnmarshalJSON(b []byte) error {
+	var s String
 	if err := s.UnmarshalJSON(b); err != nil {
 		return err
 	}
-	*f = flexInt{Odd: s == oddValue}
+	*f = Int{Odd: s == oddValue}
 	if s == "" || f.Odd {
 		return nil
 	}
 	if v, err := strconv.ParseInt(string(s), 10, 64); err == nil {
-		*f = flexInt{Value: v, Known: true}
+		*f = Int{Value: v, Known: true}
 		return nil
 	}
 	if v, err := strconv.ParseFloat(string(s), 64); err == nil && v == float64(int64(v)) {
-		*f = flexInt{Value: int64(v), Known: true}
+		*f = Int{Value: int64(v), Known: true}
 	}
 	return nil
 }
 
-// flexFloat is a finite number that may arrive as a number or a numeric
+// Float is a finite number that may arrive as a number or a numeric
 // string. Anything else is unknown.
-type flexFloat struct {
+type Float struct {
 	Value float64
 	Known bool
 	Odd   bool // an object or array
 }
 
-func (f *flexFloat) UnmarshalJSON(b []byte) error {
-	var s flexString
+func (f *Float) UnmarshalJSON(b []byte) error {
+	var s String
 	if err := s.UnmarshalJSON(b); err != nil {
 		return err
 	}
-	*f = flexFloat{Odd: s == oddValue}
+	*f = Float{Odd: s == oddValue}
 	if s == "" || f.Odd {
 		return nil
 	}
 	if v, err := strconv.ParseFloat(string(s), 64); err == nil && !math.IsInf(v, 0) && !math.IsNaN(v) {
-		*f = flexFloat{Value: v, Known: true}
+		*f = Float{Value: v, Known: true}
 	}
 	return nil
 }
 
 var (
-	flexStringType = reflect.TypeFor[flexString]()
-	flexBoolType   = reflect.TypeFor[flexBool]()
-	flexIntType    = reflect.TypeFor[flexInt]()
-	flexFloatType  = reflect.TypeFor[flexFloat]()
+	stringType = reflect.TypeFor[String]()
+	boolType   = reflect.TypeFor[Bool]()
+	intType    = reflect.TypeFor[Int]()
+	floatType  = reflect.TypeFor[Float]()
 )
 
 // clearOdd turns every field of v that held an object or array where a
@@ -148,13 +148,13 @@ func clearOdd(v reflect.Value, path string, out *[]string) {
 			clearOdd(v.Index(i), path+"["+strconv.Itoa(i)+"]", out)
 		}
 	case reflect.String:
-		if v.Type() == flexStringType && flexString(v.String()) == oddValue {
+		if v.Type() == stringType && String(v.String()) == oddValue {
 			v.SetString("")
 			*out = append(*out, path)
 		}
 	case reflect.Struct:
 		switch v.Type() {
-		case flexBoolType, flexIntType, flexFloatType:
+		case boolType, intType, floatType:
 			if v.FieldByName("Odd").Bool() {
 				v.Set(reflect.Zero(v.Type()))
 				*out = append(*out, path)

@@ -1,4 +1,4 @@
-package checker
+package input
 
 import (
 	"sort"
@@ -7,10 +7,10 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 )
 
-// astValue builds the policy input straight into OPA's value type, which
+// ASTValue builds the policy input straight into OPA's value type, which
 // spares a JSON round trip per connection. It must agree with the JSON
 // encoding of Connection (a test holds them together).
-func (c *Connection) astValue() ast.Value {
+func (c *Connection) ASTValue() ast.Value {
 	tunnels := make([]*ast.Term, len(c.Tunnels))
 	for i := range c.Tunnels {
 		tunnels[i] = ast.NewTerm(c.Tunnels[i].astValue())

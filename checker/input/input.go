@@ -1,7 +1,17 @@
-package checker
+// Package input is the policy input: the document every rule sees as
+// `input` for one IPsec-VPN connection (Connection, its tunnels, IKE, IPsec,
+// PSK and BGP), built from the API's raw types by Normalize and turned into
+// OPA's value type by ASTValue. Secrets are no part of the document: a
+// pre-shared key is held beside it (Tunnel.Key) until the run's key analysis has
+// turned it into facts, and is never encoded.
+// It may import only the wire format (checker/apiwire) and OPA's ast; never
+// the engine, key analysis, the report or a cloud SDK.
+package input
 
 import (
 	"strings"
+
+	"github.com/vpncheck/vpncheck/checker/apiwire"
 )
 
 // Connection is the policy input for one IPsec-VPN connection: the document
@@ -12,10 +22,11 @@ type Connection struct {
 	Connection ConnectionInfo `json:"connection"`
 	Tunnels    []Tunnel       `json:"tunnels"`
 
-	// Plaintext secrets, held only until the run's key facts are computed.
-	bgpAuthKeys []string
-	// oddFields are the fields of an unexpected type, read as absent.
-	oddFields []string
+	// BGPAuthKeys are plaintext secrets, held only until the run's key
+	// facts are computed (the key analysis takes them); never encoded.
+	BGPAuthKeys []string `json:"-"`
+	// OddFields are the fields of an unexpected type, read as absent.
+	OddFields []string `json:"-"`
 }
 
 // ConnectionInfo holds what belongs to the connection as a whole.
@@ -54,18 +65,18 @@ type Tunnel struct {
 	NATTraversal *bool  `json:"nat_traversal,omitempty"`
 	BGP          *BGP   `json:"bgp,omitempty"`
 
-	key tunnelKey // cleared once the key's facts are known
-	// idsMasked: the IKE local or remote id held a key, masked now.
-	idsMasked bool
+	Key TunnelKey `json:"-"` // cleared once the key's facts are known; never encoded
+	// IDsMasked: the IKE local or remote id held a key, masked now.
+	IDsMasked bool `json:"-"`
 }
 
-// tunnelKey is what the input held of a tunnel's pre-shared key: the key,
+// TunnelKey is what the input held of a tunnel's pre-shared key: the key,
 // or the facts a saved inventory kept in its place, or only the word that
 // it was redacted.
-type tunnelKey struct {
-	psk      string
-	saved    *savedKeyFacts
-	redacted bool
+type TunnelKey struct {
+	Plain    string
+	Saved    *apiwire.KeyFacts
+	Redacted bool
 }
 
 // IKE is the phase 1 configuration. Algorithm names are lower-cased.
@@ -110,16 +121,9 @@ type BGP struct {
 	PeerASN  string `json:"peer_asn,omitempty"`
 }
 
-// Redacted is how a saved inventory spells a removed secret; read back, it
-// counts as absent.
-const Redacted = "vpncheck:redacted"
-
-// mask replaces a key wherever it shows in a name, tag or id.
-const mask = "****"
-
-// normalize turns one raw connection into the policy input. Key facts are
+// Normalize turns one raw connection into the policy input. Key facts are
 // filled in later, once every connection of the run is known.
-func normalize(raw *rawConnection, region string) *Connection {
+func Normalize(raw *apiwire.Connection, region string) *Connection {
 	c := &Connection{Connection: ConnectionInfo{
 		ID:                string(raw.VpnConnectionId),
 		Name:              string(raw.Name),
@@ -139,10 +143,10 @@ func normalize(raw *rawConnection, region string) *Connection {
 		}
 	}
 	if hc := raw.VcoHealthCheck; hc != nil && (hc.Enable.Known || hc.Status != "" || hc.Dip != "" || hc.Sip != "") {
-		c.Connection.HealthCheck = &HealthCheck{Enabled: hc.Enable.ptr(), Status: strings.ToLower(string(hc.Status))}
+		c.Connection.HealthCheck = &HealthCheck{Enabled: hc.Enable.Ptr(), Status: strings.ToLower(string(hc.Status))}
 	}
 
-	var tunnels []rawTunnel
+	var tunnels []apiwire.Tunnel
 	if raw.TunnelOptionsSpecification != nil {
 		tunnels = raw.TunnelOptionsSpecification.TunnelOptions
 	}
@@ -150,10 +154,10 @@ func normalize(raw *rawConnection, region string) *Connection {
 		// Single-tunnel mode: the connection's own settings are its one tunnel.
 		t := Tunnel{
 			Status:       string(raw.Status),
-			DPD:          raw.EnableDpd.ptr(),
-			NATTraversal: raw.EnableNatTraversal.ptr(),
+			DPD:          raw.EnableDpd.Ptr(),
+			NATTraversal: raw.EnableNatTraversal.Ptr(),
 		}
-		t.IKE, t.key = ikeOf(raw.IkeConfig)
+		t.IKE, t.Key = ikeOf(raw.IkeConfig)
 		t.IPsec = ipsecOf(raw.IpsecConfig)
 		if b := raw.VpnBgpConfig; b != nil {
 			// Single tunnel: BGP is configured when the config names a peer ASN.
@@ -163,7 +167,7 @@ func normalize(raw *rawConnection, region string) *Connection {
 		c.Tunnels = []Tunnel{t}
 	} else {
 		c.Connection.DualTunnel = true
-		c.Connection.EnableTunnelsBGP = raw.EnableTunnelsBgp.ptr()
+		c.Connection.EnableTunnelsBGP = raw.EnableTunnelsBgp.Ptr()
 		c.Tunnels = make([]Tunnel, 0, len(tunnels))
 		for i := range tunnels {
 			rt := &tunnels[i]
@@ -171,10 +175,10 @@ func normalize(raw *rawConnection, region string) *Connection {
 				ID:           string(rt.TunnelId),
 				Role:         string(rt.Role),
 				Status:       string(rt.Status),
-				DPD:          rt.EnableDpd.ptr(),
-				NATTraversal: rt.EnableNatTraversal.ptr(),
+				DPD:          rt.EnableDpd.Ptr(),
+				NATTraversal: rt.EnableNatTraversal.Ptr(),
 			}
-			t.IKE, t.key = ikeOf(rt.TunnelIkeConfig)
+			t.IKE, t.Key = ikeOf(rt.TunnelIkeConfig)
 			t.IPsec = ipsecOf(rt.TunnelIpsecConfig)
 			if b := rt.TunnelBgpConfig; b != nil {
 				// Dual tunnel: EnableTunnelsBgp decides, whatever the tunnel says.
@@ -192,30 +196,30 @@ func normalize(raw *rawConnection, region string) *Connection {
 	return c
 }
 
-// stampSalt tells the saved key facts of c which salt their page declared.
-func (c *Connection) stampSalt(salt string) {
+// StampSalt tells the saved key facts of c which salt their page declared.
+func (c *Connection) StampSalt(salt string) {
 	for i := range c.Tunnels {
-		if f := c.Tunnels[i].key.saved; f != nil {
-			f.salt = salt
+		if f := c.Tunnels[i].Key.Saved; f != nil {
+			f.Salt = salt
 		}
 	}
 }
 
-func (c *Connection) addBGPKey(k flexString) {
-	if k != "" && k != Redacted {
-		c.bgpAuthKeys = append(c.bgpAuthKeys, string(k))
+func (c *Connection) addBGPKey(k apiwire.String) {
+	if k != "" && k != apiwire.Redacted {
+		c.BGPAuthKeys = append(c.BGPAuthKeys, string(k))
 	}
 }
 
-func ikeOf(r *rawIkeConfig) (*IKE, tunnelKey) {
+func ikeOf(r *apiwire.IkeConfig) (*IKE, TunnelKey) {
 	if r == nil {
-		return nil, tunnelKey{}
+		return nil, TunnelKey{}
 	}
-	key := tunnelKey{psk: string(r.Psk)}
-	if key.psk == Redacted {
-		key = tunnelKey{redacted: true, saved: r.VpncheckKeyFacts}
-		if key.saved != nil && !key.saved.Length.Known {
-			key.saved = nil // facts without a length are no facts
+	key := TunnelKey{Plain: string(r.Psk)}
+	if key.Plain == apiwire.Redacted {
+		key = TunnelKey{Redacted: true, Saved: r.VpncheckKeyFacts}
+		if key.Saved != nil && !key.Saved.Length.Known {
+			key.Saved = nil // facts without a length are no facts
 		}
 	}
 	ike := &IKE{
@@ -234,7 +238,7 @@ func ikeOf(r *rawIkeConfig) (*IKE, tunnelKey) {
 	return ike, key
 }
 
-func ipsecOf(r *rawIpsecConfig) *IPsec {
+func ipsecOf(r *apiwire.IpsecConfig) *IPsec {
 	if r == nil {
 		return nil
 	}
@@ -250,7 +254,7 @@ func ipsecOf(r *rawIpsecConfig) *IPsec {
 	return p
 }
 
-func bgpOf(r *rawBgpConfig, status string, enabled *bool) *BGP {
+func bgpOf(r *apiwire.BgpConfig, status string, enabled *bool) *BGP {
 	b := &BGP{Enabled: enabled, Status: strings.ToLower(status), LocalASN: string(r.LocalAsn), PeerASN: string(r.PeerAsn)}
 	if b.Enabled == nil && b.Status == "" && b.LocalASN == "" && b.PeerASN == "" {
 		return nil
@@ -258,7 +262,7 @@ func bgpOf(r *rawBgpConfig, status string, enabled *bool) *BGP {
 	return b
 }
 
-func lower(s flexString) string { return strings.ToLower(string(s)) }
+func lower(s apiwire.String) string { return strings.ToLower(string(s)) }
 
 func boolPtr(b bool) *bool { return &b }
 
@@ -277,9 +281,9 @@ func splitList(s string) []string {
 	return out
 }
 
-// incomplete reports whether the API left out the IKE or IPsec configuration
+// Incomplete reports whether the API left out the IKE or IPsec configuration
 // of any tunnel.
-func (c *Connection) incomplete() bool {
+func (c *Connection) Incomplete() bool {
 	for i := range c.Tunnels {
 		if c.Tunnels[i].IKE == nil || c.Tunnels[i].IPsec == nil {
 			return true
