@@ -30,14 +30,15 @@ const (
 	fanoutOff   = "off"   // every account in the timer's own invocation
 )
 
-// execute is the command line's check: of o's accounts when it names any,
-// else of the caller's own account.
-func (o orgSettings) execute(ctx context.Context, plan run.Plan) run.Outcome {
+// execute is a check of o's accounts when it names any, else of the
+// caller's own account; a plan that cannot start (err) fails once,
+// whatever the accounts. runKey names the run ("": the command line).
+func (o orgSettings) execute(ctx context.Context, plan run.Plan, err error, runKey string) run.Outcome {
 	s := o.settings()
-	if !s.Enabled() {
-		return run.Execute(ctx, plan)
+	if err != nil || !s.Enabled() {
+		return run.Start(ctx, plan, err)
 	}
-	return fleet.Run(ctx, plan, s, "")
+	return fleet.Run(ctx, plan, s, runKey)
 }
 
 // Function Compute.
@@ -56,26 +57,24 @@ func (h *fcHandler) handleOrg(ctx context.Context, fctx *fccontext.FcContext, lo
 	if iv.Account != "" {
 		log = log.With("account_id", iv.Account)
 	}
-	plan := func() run.Plan {
-		p := h.basePlan(ctx, fctx, runKey, iv.DryRun)
-		if err != nil && p.SetupErr == nil {
-			p.SetupErr = err // a misspelt setting fails loudly, like any run that cannot start
-		}
-		return p
+	plan := func() *run.Builder {
+		b := h.basePlan(ctx, fctx, runKey, iv.DryRun)
+		b.Fail(err) // a misspelt setting fails loudly, like any run that cannot start
+		return b
 	}
 	switch {
 	case err != nil:
-		res, err = h.finish(log, run.Execute(ctx, plan()), runKey, iv.DryRun)
+		p, perr := plan().Build()
+		res, err = h.finish(log, run.Start(ctx, p, perr), runKey, iv.DryRun)
 	case iv.Account != "":
 		res, err = h.checkAccount(ctx, fctx, log, iv, o, runKey, plan())
 	case o.fanout == fanoutOff:
-		p := plan()
-		var serr error
-		p.Source, p.MinSeverity, serr = h.source(fctx, iv)
-		if serr != nil && p.SetupErr == nil {
-			p.SetupErr = serr
-		}
-		res, err = h.finish(log, fleet.Run(ctx, p, o.settings(), runKey), runKey, iv.DryRun)
+		b := plan()
+		src, sev, serr := h.source(fctx, iv)
+		b.Plan.Source, b.Plan.MinSeverity = src, sev
+		b.Fail(serr)
+		p, perr := b.Build()
+		res, err = h.finish(log, o.execute(ctx, p, perr, runKey), runKey, iv.DryRun)
 	default:
 		res, err = h.fanOut(ctx, fctx, log, iv, o, runKey)
 	}
@@ -85,7 +84,7 @@ func (h *fcHandler) handleOrg(ctx context.Context, fctx *fccontext.FcContext, lo
 // checkAccount serves one fanned-out invocation: the role is assumed in
 // the payload's account, whose every region (VPNCHECK_REGIONS) is checked,
 // with that account's state and news.
-func (h *fcHandler) checkAccount(ctx context.Context, fctx *fccontext.FcContext, log *slog.Logger, iv invocation, o orgSettings, runKey string, plan run.Plan) (*fcResult, error) {
+func (h *fcHandler) checkAccount(ctx context.Context, fctx *fccontext.FcContext, log *slog.Logger, iv invocation, o orgSettings, runKey string, b *run.Builder) (*fcResult, error) {
 	s := o.settings()
 	if !s.Enabled() || !s.Allows(iv.Account) {
 		// Only accounts the deployment names are entered, whoever invokes.
@@ -93,21 +92,20 @@ func (h *fcHandler) checkAccount(ctx context.Context, fctx *fccontext.FcContext,
 		log.Error("invocation rejected", "error", err.Error())
 		return nil, err
 	}
-	plan.AccountID = iv.Account
+	b.Plan.AccountID = iv.Account
 	src, sev, err := h.source(fctx, iv)
-	plan.MinSeverity = sev
+	b.Plan.MinSeverity = sev
 	if err == nil {
 		live := src.(alibaba.Live)
 		var cred credentials.Credential
 		if cred, err = fleet.Enter(ctx, s, live.Config.Credential, iv.Account, runKey); err == nil {
 			live.Config.Credential = cred
-			plan.Source = live
+			b.Plan.Source = live
 		}
 	}
-	if err != nil && plan.SetupErr == nil {
-		plan.SetupErr = err
-	}
-	return h.finish(log, run.Execute(ctx, plan), runKey, iv.DryRun)
+	b.Fail(err)
+	plan, err := b.Build()
+	return h.finish(log, run.Start(ctx, plan, err), runKey, iv.DryRun)
 }
 
 // accountPayload is a fanned-out invocation's payload: the account and the
@@ -139,11 +137,10 @@ func accountEvent(iv invocation, runKey, account string) ([]byte, error) {
 // region; the Slack notifier unless a dry run.
 func (h *fcHandler) fanOut(ctx context.Context, fctx *fccontext.FcContext, log *slog.Logger, iv invocation, o orgSettings, runKey string) (*fcResult, error) {
 	failed := func(err error) (*fcResult, error) {
-		plan := h.basePlan(ctx, fctx, runKey, iv.DryRun)
-		if plan.SetupErr == nil {
-			plan.SetupErr = err
-		}
-		return h.finish(log, run.Execute(ctx, plan), runKey, iv.DryRun)
+		b := h.basePlan(ctx, fctx, runKey, iv.DryRun)
+		b.Fail(err)
+		plan, err := b.Build()
+		return h.finish(log, run.Start(ctx, plan, err), runKey, iv.DryRun)
 	}
 	c := fctx.Credentials
 	if c.AccessKeyId == "" || c.AccessKeySecret == "" {

@@ -305,14 +305,14 @@ func cmdCheck(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	ctx, cancel := cfg.withDeadline(ctx)
 	defer cancel()
-	plan, err := cfg.plan(ctx, getenv)
+	b, err := cfg.plan(ctx, getenv)
 	if err != nil {
 		return fail(stderr, err)
 	}
-	if plan.Engine != nil {
-		cfg.estimateMax = plan.Engine.Config().PSK.EstimateMaxLength // saved key facts judged as the run judges them
+	if b.Plan.Engine != nil {
+		cfg.estimateMax = b.Plan.Engine.Config().PSK.EstimateMaxLength // saved key facts judged as the run judges them
 	}
-	if plan.Source, err = cfg.source(getenv); err != nil {
+	if b.Plan.Source, err = cfg.source(getenv); err != nil {
 		return fail(stderr, err)
 	}
 	if cfg.dumpInput != "" {
@@ -321,10 +321,10 @@ func cmdCheck(ctx context.Context, args []string, getenv func(string) string, st
 			return fail(stderr, badinput.Errorf("--dump-input: %v", err))
 		}
 		defer f.Close()
-		plan.Inputs = f
+		b.Plan.Inputs = f
 	}
-
-	return cfg.finish(cfg.org.execute(ctx, plan), stdout, stderr) // run.Execute, per member account with --accounts
+	plan, err := b.Build()
+	return cfg.finish(cfg.org.execute(ctx, plan, err, ""), stdout, stderr) // run.Start, per member account with --accounts
 }
 
 // createPrivate creates or truncates name readable by its owner only, as

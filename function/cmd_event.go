@@ -62,22 +62,23 @@ func cmdEvent(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	ctx, cancel := rf.withDeadline(ctx)
 	defer cancel()
-	plan, err := rf.plan(ctx, getenv)
+	b, err := rf.plan(ctx, getenv)
 	if err != nil {
 		return fail(stderr, err)
 	}
-	changePlan(&plan, ev)
+	changePlan(&b.Plan, ev)
 	if len(inv) > 0 {
-		plan.Source = savedConnection{paths: inv, region: ev.Region, id: ev.ConnectionID}
+		b.Plan.Source = savedConnection{paths: inv, region: ev.Region, id: ev.ConnectionID}
 	} else {
 		cred, err := chainCredential(getenv)
 		if err != nil {
 			return fail(stderr, err)
 		}
-		plan.Source = alibaba.One{Config: alibaba.CollectorConfig{Credential: cred, Endpoint: vpcEndpoint(getenv)},
+		b.Plan.Source = alibaba.One{Config: alibaba.CollectorConfig{Credential: cred, Endpoint: vpcEndpoint(getenv)},
 			Region: ev.Region, ConnectionID: ev.ConnectionID}
 	}
-	return rf.finish(run.Execute(ctx, plan), stdout, stderr)
+	plan, err := b.Build()
+	return rf.finish(run.Start(ctx, plan, err), stdout, stderr)
 }
 
 // readEvent reads and parses a saved CloudEvent; anything unreadable or

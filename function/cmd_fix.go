@@ -81,9 +81,8 @@ func cmdFix(ctx context.Context, args []string, getenv func(string) string, stdo
 	ctx, cancel := cfg.withDeadline(ctx)
 	defer cancel()
 	plan := run.Plan{MinSeverity: cfg.minSeverity, Now: cfg.now, FixFor: cfg.connection, FitMemory: adaptMemoryLimit}
-	plan.Engine, plan.EngineErr = loadEngine(ctx, cfg.policy.dir, cfg.policy.noBuiltin, getenv)
-	if plan.EngineErr != nil {
-		return fail(stderr, plan.EngineErr)
+	if plan.Engine, err = loadEngine(ctx, cfg.policy.dir, cfg.policy.noBuiltin, getenv); err != nil {
+		return fail(stderr, err)
 	}
 	if plan.Source, err = cfg.source(getenv); err != nil {
 		return fail(stderr, err)

@@ -147,63 +147,54 @@ func (h *fcHandler) handleTimer(ctx context.Context, fctx *fccontext.FcContext, 
 	}
 	runKey := iv.runKey(fctx.RequestID)
 	log = log.With("run_key", runKey)
-	plan := h.basePlan(ctx, fctx, runKey, iv.DryRun)
-	var err error
-	plan.Source, plan.MinSeverity, err = h.source(fctx, iv)
-	if err != nil && plan.SetupErr == nil {
-		plan.SetupErr = err
-	}
-	return h.finish(log, run.Execute(ctx, plan), runKey, iv.DryRun)
+	b := h.basePlan(ctx, fctx, runKey, iv.DryRun)
+	src, sev, err := h.source(fctx, iv)
+	b.Plan.Source, b.Plan.MinSeverity = src, sev
+	b.Fail(err)
+	plan, err := b.Build()
+	return h.finish(log, run.Start(ctx, plan, err), runKey, iv.DryRun)
 }
 
-// basePlan is what every kind of invocation's run shares: the policies,
-// the account, the notifier (none for a dry run), the state store signed
-// with this invocation's credentials, the digest period.
-func (h *fcHandler) basePlan(ctx context.Context, fctx *fccontext.FcContext, runKey string, dryRun bool) run.Plan {
-	plan := run.Plan{
-		Engine: h.engine, EngineErr: h.engineErr,
-		AccountID: fctx.AccountId, RunKey: runKey, FitMemory: adaptMemoryLimit, Unattended: true,
-		ReadOnlyState: dryRun,
-	}
+// basePlan starts the plan of every kind of invocation's run: the
+// policies, the account, the notifier (none for a dry run), the state
+// store signed with this invocation's credentials, the digest period. A
+// setting the function cannot use is the run's failure, said to the
+// notifier; of several, the state's is reported, then the findings log's,
+// the pepper's, the clock's, the digest period's.
+func (h *fcHandler) basePlan(ctx context.Context, fctx *fccontext.FcContext, runKey string, dryRun bool) *run.Builder {
+	base := planBase{engine: h.engine, engineErr: h.engineErr, pepper: h.pepper}
 	if h.notifier != nil && !dryRun {
-		plan.Notifier = h.notifier
+		base.notifier = h.notifier
 	}
 	if h.remote != nil {
-		plan.Engine, plan.EngineErr = h.remote.current(ctx, h.ossOptions(fctx))
+		base.engine, base.engineErr = h.remote.current(ctx, h.ossOptions(fctx))
 	}
-	var err error
-	if plan.DigestEvery, err = digestPeriod(h.getenv); err != nil {
-		plan.SetupErr = err
-	}
-	if plan.Now, err = runClock(h.getenv); err != nil {
-		plan.SetupErr = err
-	}
-	plan.KeyPepper = h.pepper
+	var digestErr, clockErr error
+	base.digest, digestErr = digestPeriod(h.getenv)
+	base.now, clockErr = runClock(h.getenv)
 	if p := h.secretPepper(); p != nil {
-		plan.KeyPepper = p
+		base.pepper = p
 	}
-	if h.pepperErr != nil {
-		plan.SetupErr = h.pepperErr
-	}
-	if _, err = logFindingsMode(h.getenv); err != nil {
-		plan.SetupErr = err
-	}
+	_, logErr := logFindingsMode(h.getenv)
+	var stateErr error
 	if spec := strings.TrimSpace(h.getenv(envState)); spec != "" {
-		if err := checkStateLocation(spec, envState, fctx.Region); err != nil {
-			plan.SetupErr = err // a failed invocation that says why, before anything runs
-			return plan
-		}
+		// A failed invocation that says why, before anything runs.
+		stateErr = checkStateLocation(spec, envState, fctx.Region)
 		// Opened per invocation: it signs with this invocation's
 		// credentials, which are not the last one's.
-		if o := h.ossOptions(fctx); o.Credential != nil {
-			var serr error
-			plan.State, plan.StateErr, serr = openState(ctx, spec, o.Region, o.Credential, true, h.getenv)
-			if serr != nil {
-				plan.SetupErr = fmt.Errorf("%s: %w", envState, serr) // refuse loudly: no silent fall-back
-			}
+		if o := h.ossOptions(fctx); stateErr == nil && o.Credential != nil {
+			base.state, base.stateRegion, base.stateCred, base.internal = spec, o.Region, o.Credential, true
 		}
 	}
-	return plan
+	b, err := base.builder(ctx, h.getenv)
+	if err != nil {
+		stateErr = fmt.Errorf("%s: %w", envState, err) // refuse loudly: no silent fall-back
+	}
+	for _, err := range []error{stateErr, logErr, h.pepperErr, clockErr, digestErr} {
+		b.Fail(err)
+	}
+	b.Plan.AccountID, b.Plan.RunKey, b.Plan.Unattended, b.Plan.ReadOnlyState = fctx.AccountId, runKey, true, dryRun
+	return b
 }
 
 // finish logs a run's outcome and maps it to the invocation's result: an

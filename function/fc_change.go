@@ -47,29 +47,25 @@ func (h *fcHandler) handleChange(ctx context.Context, fctx *fccontext.FcContext,
 		log.Error("invocation rejected", "error", err.Error())
 		return nil, err
 	}
-	plan := h.basePlan(ctx, fctx, ev.DedupeKey(), false)
-	changePlan(&plan, ev)
-	log = log.With("run_key", plan.RunKey, "event", ev.Name, "connection_id", ev.ConnectionID, "region", ev.Region)
+	b := h.basePlan(ctx, fctx, ev.DedupeKey(), false)
+	changePlan(&b.Plan, ev)
+	log = log.With("run_key", b.Plan.RunKey, "event", ev.Name, "connection_id", ev.ConnectionID, "region", ev.Region)
 	log.Info("change event", "actor", ev.ActorString(), "source_ip", ev.SourceIP, "console", ev.Console, "changed", ev.Changed)
 
 	var serr error
-	if plan.MinSeverity, serr = (setting{h.getenv(envMinSeverity), envMinSeverity}).severity(); serr != nil && plan.SetupErr == nil {
-		plan.SetupErr = serr
-	}
+	b.Plan.MinSeverity, serr = (setting{h.getenv(envMinSeverity), envMinSeverity}).severity()
+	b.Fail(serr)
 	c := fctx.Credentials
 	if c.AccessKeyId == "" || c.AccessKeySecret == "" {
-		if plan.SetupErr == nil {
-			plan.SetupErr = errors.New("the invocation carries no credentials: give the function a role (see README, Deploy)")
-		}
+		b.Fail(errors.New("the invocation carries no credentials: give the function a role (see README, Deploy)"))
 	} else if cred, err := alibaba.StaticCredential(c.AccessKeyId, c.AccessKeySecret, c.SecurityToken); err != nil {
-		if plan.SetupErr == nil {
-			plan.SetupErr = err
-		}
+		b.Fail(err)
 	} else {
-		plan.Source = alibaba.One{Config: alibaba.CollectorConfig{Credential: cred, Endpoint: vpcEndpoint(h.getenv)},
+		b.Plan.Source = alibaba.One{Config: alibaba.CollectorConfig{Credential: cred, Endpoint: vpcEndpoint(h.getenv)},
 			Region: ev.Region, ConnectionID: ev.ConnectionID}
 	}
-	return h.finish(log, run.Execute(ctx, plan), plan.RunKey, false)
+	plan, err := b.Build()
+	return h.finish(log, run.Start(ctx, plan, err), plan.RunKey, false)
 }
 
 // changePlan narrows a run to the event's connection and puts the change on

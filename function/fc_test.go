@@ -207,28 +207,38 @@ var fcCreds = vpcfake.Credentials{
 	SecurityToken:   "CANARY-FC-TOKEN-0b7c93",
 }
 
-// startFunction starts the binary as Function Compute would, with env added.
+// startFunction starts the binary as Function Compute would, with env
+// added, against fakes of its own.
 func startFunction(t *testing.T, env map[string]string) *fcEnv {
 	t.Helper()
-	bin := vpncheckBinary(t)
 	e := &fcEnv{rt: newFakeRuntime(t), creds: fcCreds, logs: &syncBuffer{}}
 	e.vpc = vpcfake.Start(fcCreds)
 	t.Cleanup(e.vpc.Close)
 	e.slack = slackfake.New(slackfake.Options{})
 	t.Cleanup(e.slack.Close)
+	launch(t, e, env,
+		"SLACK_WEBHOOK_URL="+e.slack.WebhookURL(),
+		"DEBUG=tea", // must be ignored: it would print the security token
+	)
+	return e
+}
 
-	cmd := exec.Command(bin)
-	cmd.Env = []string{
+// launch is the one way the tests start the binary as Function Compute
+// would: a process under e's fake runtime, against e's fake VPC API, with
+// extra and then env added to its environment (nothing inherited but
+// PATH). The process is killed when the test ends.
+func launch(t *testing.T, e *fcEnv, env map[string]string, extra ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(testBinary(t))
+	cmd.Env = append([]string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + t.TempDir(),
 		"FC_RUNTIME_API=" + e.rt.address(),
 		"ALIBABA_CLOUD_ECS_METADATA_DISABLED=true",
 		"ALIBABA_CLOUD_CLI_PROFILE_DISABLED=true",
 		"VPNCHECK_VPC_ENDPOINT=" + e.vpc.URL,
-		"SLACK_WEBHOOK_URL=" + e.slack.WebhookURL(),
 		"VPNCHECK_REGIONS=cn-hangzhou,cn-shanghai",
-		"DEBUG=tea", // must be ignored: it would print the security token
-	}
+	}, extra...)
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -243,7 +253,7 @@ func startFunction(t *testing.T, env map[string]string) *fcEnv {
 			t.Logf("function log:\n%s", e.logs.String())
 		}
 	})
-	return e
+	return cmd
 }
 
 // weakConn is a connection with several violations and planted secrets.

@@ -128,7 +128,9 @@ func TestHostileEndpoint(t *testing.T) {
 			want{exitFailOn, report.CodeDeadlineExceeded, true, 1, 3, 7 * time.Second, 0}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, env := hostileEnv(t)
+			t.Parallel() // each has its own fake and process
+			s, env := childLiveEnv(t)
+			env["ALIBABA_CLOUD_ECS_METADATA_DISABLED"] = "true"
 			s.Generate(hostileRegion, tc.n, vpcfake.Connection)
 			s.Generate("cn-shanghai", 3, vpcfake.Connection)
 			s.SetMode(hostileRegion, tc.mode)

@@ -47,6 +47,7 @@ func TestDumpInputIsPrivate(t *testing.T) {
 // that builds and runs the binary is run again as its own `go test` with a
 // fresh TMPDIR, which must be empty afterwards.
 func TestBuiltBinaryIsRemovedAfterTheRun(t *testing.T) {
+	t.Parallel() // a process of its own, mostly the compiler's time: overlaps the others
 	if testing.Short() {
 		t.Skip("runs go test again, which builds the binary")
 	}

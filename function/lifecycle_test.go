@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -691,31 +692,7 @@ type fcInstance struct {
 func startInstance(t *testing.T, vpc *vpcfake.Server, sl *slackfake.Server, env map[string]string) *fcInstance {
 	t.Helper()
 	e := &fcEnv{rt: newFakeRuntime(t), vpc: vpc, slack: sl, creds: fcCreds, logs: &syncBuffer{}}
-	cmd := exec.Command(testBinary(t))
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + t.TempDir(),
-		"FC_RUNTIME_API=" + e.rt.address(),
-		"ALIBABA_CLOUD_ECS_METADATA_DISABLED=true",
-		"ALIBABA_CLOUD_CLI_PROFILE_DISABLED=true",
-		"VPNCHECK_VPC_ENDPOINT=" + vpc.URL,
-		"VPNCHECK_REGIONS=cn-hangzhou,cn-shanghai",
-	}
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.Stdout, cmd.Stderr = e.logs, e.logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	in := &fcInstance{fcEnv: e, cmd: cmd}
-	t.Cleanup(func() {
-		in.kill()
-		if t.Failed() || testing.Verbose() {
-			t.Logf("instance log:\n%s", e.logs.String())
-		}
-	})
-	return in
+	return &fcInstance{fcEnv: e, cmd: launch(t, e, env)}
 }
 
 // kill ends the instance at once, as a crash or a recycled instance would.
@@ -858,15 +835,18 @@ func killedMidDelivery(t *testing.T, retried bool, newSetup func(*testing.T) (*v
 		// while it waits.
 		sl.FailNext(slackfake.Pass, slackfake.Failure{Status: http.StatusTooManyRequests, RetryAfter: 20})
 		first.invokeAsync(t, timerEvent)
-		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-			if len(sl.Requests()) >= 2 {
-				break
-			}
+		// The signal: the second message answered 429. It was sent, so the
+		// first one's acknowledgement was recorded (the notifier sends a
+		// part only after OnPosted recorded the one before), and the
+		// instance now waits out the Retry-After.
+		throttled := func() bool {
+			return slices.ContainsFunc(sl.Requests(), func(r slackfake.Request) bool { return r.Status == http.StatusTooManyRequests })
+		}
+		for deadline := time.Now().Add(30 * time.Second); !throttled(); time.Sleep(20 * time.Millisecond) {
 			if time.Now().After(deadline) {
 				t.Fatalf("the first attempt never reached its second message: %d requests", len(sl.Requests()))
 			}
 		}
-		time.Sleep(200 * time.Millisecond) // the first message's acknowledgement is recorded before the second is sent
 		first.kill()
 		if len(sl.Posts()) != 1 {
 			t.Fatalf("before the crash: %d posts, want 1", len(sl.Posts()))

@@ -22,21 +22,29 @@ const (
 
 // liveEnv starts a fake VPC API and returns it with the environment that
 // points vpncheck at it. The credential chain is kept off the network and
-// the developer's own files.
+// the developer's own files, in this process too (t.Setenv).
 func liveEnv(t *testing.T) (*vpcfake.Server, map[string]string) {
 	t.Helper()
-	home := t.TempDir()
+	s, env := childLiveEnv(t)
 	t.Setenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
 	t.Setenv("ALIBABA_CLOUD_CLI_PROFILE_DISABLED", "true")
-	t.Setenv("HOME", home)
+	t.Setenv("HOME", env["HOME"])
 	for _, k := range []string{"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN",
 		"ALIBABA_CLOUD_CREDENTIALS_FILE", "ALIBABA_CLOUD_ROLE_ARN", "ALIBABA_CLOUD_OIDC_TOKEN_FILE", "ALIBABA_CLOUD_CREDENTIALS_URI"} {
 		t.Setenv(k, "")
 	}
+	return s, env
+}
+
+// childLiveEnv is liveEnv for a test that runs only the binary, with
+// exactly the environment returned: this process's is left alone, so such
+// tests can run in parallel.
+func childLiveEnv(t *testing.T) (*vpcfake.Server, map[string]string) {
+	t.Helper()
 	s := vpcfake.Start(vpcfake.Credentials{AccessKeyID: liveAK, AccessKeySecret: liveSecret})
 	t.Cleanup(s.Close)
 	return s, map[string]string{
-		"HOME":                               home,
+		"HOME":                               t.TempDir(),
 		"ALIBABA_CLOUD_CLI_PROFILE_DISABLED": "true",
 		"VPNCHECK_VPC_ENDPOINT":              s.URL,
 		"ALIBABA_CLOUD_ACCESS_KEY_ID":        liveAK,

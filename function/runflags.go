@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aliyun/credentials-go/credentials"
-
 	"github.com/vpncheck/vpncheck/checker/badinput"
 	"github.com/vpncheck/vpncheck/checker/output"
 	"github.com/vpncheck/vpncheck/checker/report"
@@ -95,49 +93,50 @@ func (r *runFlags) withDeadline(ctx context.Context) (context.Context, context.C
 	return ctx, func() {}
 }
 
-// plan is the shared part of a command's plan: the policies, the notifier
-// (checked before anything is collected, so a misconfigured --notify costs
-// no API calls) and the state store. Its error is the user's to fix.
-func (r *runFlags) plan(ctx context.Context, getenv func(string) string) (run.Plan, error) {
-	plan := run.Plan{MinSeverity: r.minSeverity, FitMemory: adaptMemoryLimit, DigestEvery: r.digest, Now: r.now, KeyPepper: r.pepper}
-	plan.Engine, plan.EngineErr = loadEngine(ctx, r.policy.dir, r.policy.noBuiltin, getenv)
-	if errors.Is(plan.EngineErr, badinput.Err) {
-		return plan, plan.EngineErr
+// plan starts a command's plan with its shared part: the policies, the
+// notifier (checked before anything is collected, so a misconfigured
+// --notify costs no API calls) and the state store. Its error is the
+// user's to fix, said at once; policies that did not load otherwise are the
+// run's failure, told to the notifier (run.Builder).
+func (r *runFlags) plan(ctx context.Context, getenv func(string) string) (*run.Builder, error) {
+	base := planBase{minSev: r.minSeverity, digest: r.digest, now: r.now, pepper: r.pepper}
+	base.engine, base.engineErr = loadEngine(ctx, r.policy.dir, r.policy.noBuiltin, getenv)
+	if errors.Is(base.engineErr, badinput.Err) {
+		return nil, base.engineErr
 	}
 	if r.notify {
 		sg, err := slackGetenv(ctx, getenv, cliReader(getenv))
 		if err != nil {
-			return plan, fmt.Errorf("--notify: %w", err)
+			return nil, fmt.Errorf("--notify: %w", err)
 		}
 		n, err := notifierFromEnv(sg)
 		if err != nil {
-			return plan, badinput.Errorf("--notify: %v", err)
+			return nil, badinput.Errorf("--notify: %v", err)
 		}
-		plan.Notifier = n
+		base.notifier = n
 	}
 	if strings.TrimSpace(getenv(envKeyPepperSecret)) != "" {
 		p, err := secretPepper(ctx, getenv, cliReader(getenv))
 		if err != nil {
-			return plan, err
+			return nil, err
 		}
-		r.pepper, plan.KeyPepper = []byte(p), []byte(p)
+		r.pepper, base.pepper = []byte(p), []byte(p)
 	}
 	if r.state != "" {
 		r.fingerprints = true
-		var cred credentials.Credential
 		if strings.HasPrefix(r.state, "oss://") {
 			var err error
-			if cred, err = chainCredential(getenv); err != nil {
-				return plan, err
+			if base.stateCred, err = chainCredential(getenv); err != nil {
+				return nil, err
 			}
 		}
-		var serr error
-		plan.State, plan.StateErr, serr = openState(ctx, r.state, homeRegion(getenv), cred, false, getenv)
-		if serr != nil {
-			return plan, badinput.Errorf("--state: %v", serr)
-		}
+		base.state, base.stateRegion = r.state, homeRegion(getenv)
 	}
-	return plan, nil
+	b, err := base.builder(ctx, getenv)
+	if err != nil {
+		return nil, badinput.Errorf("--state: %v", err)
+	}
+	return b, nil
 }
 
 // finish prints the outcome's report and maps it to the exit status.

@@ -106,7 +106,7 @@ var exampleRoots = []string{"vpncheck/rules/missing_required_tag", "vpncheck/con
 // findings evaluates the entrypoint as the engine does, on one input.
 func findings(t *testing.T, set *policies.Set, input map[string]any) map[string]int {
 	t.Helper()
-	q, err := rego.New(rego.Query("data.vpncheck.main.findings"), rego.Compiler(set.Compiler), rego.Store(set.NewStore()), rego.StrictBuiltinErrors(true)).
+	q, err := rego.New(rego.Query(policies.Query), rego.Compiler(set.Compiler), rego.Store(set.NewStore()), rego.StrictBuiltinErrors(true)).
 		PrepareForEval(context.Background())
 	if err != nil {
 		t.Fatal(err)

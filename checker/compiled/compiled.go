@@ -8,6 +8,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/vpncheck/vpncheck/checker/compiled/rt"
+	"github.com/vpncheck/vpncheck/policies"
 )
 
 // For returns the compiled built-in rules for a loaded policy set whose
@@ -48,15 +49,15 @@ func (p *Policy) Findings(input ast.Value) (ast.Set, error) {
 		return nil, err
 	}
 	if len(rs) != 1 {
-		return nil, errors.New("data.vpncheck.main.findings is undefined")
+		return nil, errors.New(policies.Query + " is undefined")
 	}
 	v := rt.Dot(rs[0], resultKey)
 	if v == nil {
-		return nil, errors.New("data.vpncheck.main.findings is undefined")
+		return nil, errors.New(policies.Query + " is undefined")
 	}
 	set, ok := v.Value.(ast.Set)
 	if !ok {
-		return nil, errors.New("data.vpncheck.main.findings is not a set")
+		return nil, errors.New(policies.Query + " is not a set")
 	}
 	return set, nil
 }

@@ -96,7 +96,7 @@ func TestDifferentialRandomInputs(t *testing.T) {
 	if err != nil || p == nil {
 		t.Fatalf("compiled: %v %v", p, err)
 	}
-	q, err := rego.New(rego.Query("data.vpncheck.main.findings"), rego.Compiler(set.Compiler), rego.Store(set.NewStore()),
+	q, err := rego.New(rego.Query(policies.Query), rego.Compiler(set.Compiler), rego.Store(set.NewStore()),
 		rego.StrictBuiltinErrors(true)).PrepareForEval(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -25,15 +25,17 @@ import (
 // accounts). Per-account run keys are runKey + "/" + account id; an empty
 // runKey (the command line) names the role sessions after the time.
 //
+// plan is a built one (run.Builder): a plan that cannot start is ended by
+// run.Start, said once, not once per account.
+//
 // The outcome is one merged report. Its Err says why the
-// organisation-wide run did not complete: the plan cannot run at all
-// (said once, not once per account), the accounts cannot be listed, no
+// organisation-wide run did not complete: the plan has no policies, the accounts cannot be listed, no
 // account could be checked, a delivery failed, or pages could not be
 // saved. An account that could not be entered, or that scanned no region,
 // is an errors entry of the report, and the others go on; the notifier is
 // told about the accounts not entered in one message.
 func Run(ctx context.Context, plan run.Plan, s Settings, runKey string) run.Outcome {
-	if plan.SetupErr != nil || plan.EngineErr != nil || plan.Engine == nil {
+	if plan.Engine == nil {
 		return run.Execute(ctx, plan)
 	}
 	live, ok := plan.Source.(alibaba.Live)
@@ -43,8 +45,7 @@ func Run(ctx context.Context, plan run.Plan, s Settings, runKey string) run.Outc
 	base := alibaba.LockCredential(live.Config.Credential) // shared by the accounts' goroutines
 	accounts, err := Targets(ctx, s, base)
 	if err != nil {
-		plan.SetupErr = err // said to the notifier like any run that cannot start
-		return run.Execute(ctx, plan)
+		return run.Start(ctx, plan, err) // said to the notifier like any run that cannot start
 	}
 	session := runKey
 	if session == "" {

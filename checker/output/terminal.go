@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/vpncheck/vpncheck/checker/report"
 )
 
 // TerminalText makes text from cloud data (connection names, tunnel ids,
@@ -21,54 +23,18 @@ import (
 //
 // Every string of a report goes through it before the text writer prints it.
 func TerminalText(s string, max int) string {
-	if max < 1 {
-		return ""
+	return report.OneLine(s, max, terminalPiece)
+}
+
+// terminalPiece is what a terminal is shown of r.
+func terminalPiece(dst []byte, r rune) []byte {
+	switch {
+	case r < 0x20:
+		return utf8.AppendRune(dst, 0x2400+r)
+	case r == 0x7f:
+		return utf8.AppendRune(dst, '␡')
+	case r >= 0x80 && r <= 0x9f || r >= 0xad && unicode.Is(unicode.Cf, r):
+		return fmt.Appendf(dst, "<U+%04X>", r)
 	}
-	buf := make([]byte, 0, min(len(s), 4*max)+3)
-	n := 0         // characters written
-	cut := 0       // len(buf) at the last piece boundary with n <= max-1: room for …
-	space := false // a space is due before the next visible character
-	var tmp [16]byte
-	for i := 0; i < len(s); {
-		r, size := rune(s[i]), 1
-		if r >= utf8.RuneSelf {
-			r, size = utf8.DecodeRuneInString(s[i:])
-		}
-		i += size
-		var piece []byte
-		switch {
-		case r == utf8.RuneError && size == 1:
-			piece = utf8.AppendRune(tmp[:0], '\uFFFD')
-		case r == ' ' || r >= '\t' && r <= '\r' || r >= utf8.RuneSelf && unicode.IsSpace(r):
-			space = n > 0
-			continue
-		case r < 0x20:
-			piece = utf8.AppendRune(tmp[:0], 0x2400+r)
-		case r == 0x7f:
-			piece = utf8.AppendRune(tmp[:0], '␡')
-		case r >= 0x80 && r <= 0x9f || r >= 0xad && unicode.Is(unicode.Cf, r):
-			piece = fmt.Appendf(tmp[:0], "<U+%04X>", r)
-		default:
-			piece = utf8.AppendRune(tmp[:0], r)
-		}
-		width := utf8.RuneCount(piece)
-		need := width
-		if space {
-			need++
-		}
-		if n+need > max {
-			return string(buf[:cut]) + "…"
-		}
-		if space {
-			buf = append(buf, ' ')
-			n++
-			space = false
-		}
-		buf = append(buf, piece...)
-		n += width
-		if n <= max-1 {
-			cut = len(buf)
-		}
-	}
-	return string(buf)
+	return utf8.AppendRune(dst, r)
 }

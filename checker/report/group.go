@@ -137,10 +137,10 @@ func ByConnection(fs []Finding) []*Group {
 }
 
 // Plural spells a count with its noun: "1 connection", "2 connections".
-func Plural(n int, noun string) string { return fmt.Sprintf("%d %s", n, PluralWord(n, noun)) }
+func Plural(n int, noun string) string { return fmt.Sprintf("%d %s", n, pluralWord(n, noun)) }
 
-// PluralWord is noun, with an s unless n is 1.
-func PluralWord(n int, noun string) string {
+// pluralWord is noun, with an s unless n is 1.
+func pluralWord(n int, noun string) string {
 	if n == 1 {
 		return noun
 	}

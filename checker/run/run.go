@@ -40,13 +40,10 @@ type Notifier interface {
 // Plan is one run.
 type Plan struct {
 	Source Source
-	// Engine is the compiled policies; EngineErr, when set, is why they
-	// did not load: the run fails with it (and says so to the notifier).
-	Engine    *checker.Engine
-	EngineErr error
-	// SetupErr is any other reason the run cannot start (a state store
-	// refused, a setting the function cannot use): it fails, loudly.
-	SetupErr error
+	// Engine is the compiled policies. A plan that cannot be built (its
+	// policies did not load, a setting is wrong) is not run: see Builder
+	// and Start.
+	Engine *checker.Engine
 
 	MinSeverity report.Severity
 	AccountID   string    // stamped on the report and findings when known
@@ -186,15 +183,8 @@ type Validator interface {
 // again. An attempt that ends without completing releases its claim.
 func Execute(ctx context.Context, p Plan) Outcome {
 	var out Outcome
-	if p.SetupErr != nil {
-		return p.failed(ctx, out, p.SetupErr)
-	}
-	if p.EngineErr != nil || p.Engine == nil {
-		err := p.EngineErr
-		if err == nil {
-			err = errors.New("no policies")
-		}
-		return p.failed(ctx, out, err)
+	if p.Engine == nil {
+		return p.failed(ctx, out, errNoPolicies)
 	}
 	if v, ok := p.Source.(Validator); ok {
 		if err := v.Validate(); err != nil {

@@ -94,7 +94,7 @@ func resolvedText(f report.Finding) string {
 	if title == "" {
 		title = f.Rule
 	}
-	s := text(title, 150)
+	s := text(title, maxTitle)
 	if f.TunnelID != "" {
 		s += " on tunnel " + code(f.TunnelID, 80)
 	}

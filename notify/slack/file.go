@@ -50,9 +50,9 @@ func (n *Notifier) attach(ctx context.Context, g notify.Guard, f File, thread st
 	return id, "", err
 }
 
-// RenderUnattached is the message that takes the file's place when Slack
+// renderUnattached is the message that takes the file's place when Slack
 // refused the complete report for good.
-func RenderUnattached(why string, meta Meta) Message {
+func renderUnattached(why string, meta Meta) Message {
 	p := newPacker(1)
 	p.put(sectionBlock(":page_facing_up: *The complete report could not be attached here:* Slack answered " + code(why, 200) +
 		". A bot token needs the files:write scope for it. For the complete report run `vpncheck check --format json`, or read this run's result in the function's logs."))

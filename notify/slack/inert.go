@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/vpncheck/vpncheck/checker/report"
 )
 
 // Connection names, tunnel ids, tag keys, regions and error messages are
@@ -27,65 +29,30 @@ import (
 //   - at most max characters come out (an entity counts as its length),
 //     ending with … when cut; an entity is never split.
 func inert(s string, max int, inCode bool) string {
-	if max < 1 {
-		return ""
+	if inCode {
+		return report.OneLine(s, max, codePiece)
 	}
-	buf := make([]byte, 0, min(len(s), 4*max)+3)
-	n := 0         // characters written
-	cut := 0       // len(buf) at the last piece boundary with n <= max-1: room for …
-	space := false // a space is due before the next visible character
-	for i := 0; i < len(s); {
-		r, size := rune(s[i]), 1
-		if r >= utf8.RuneSelf {
-			r, size = utf8.DecodeRuneInString(s[i:])
-		}
-		i += size
-		if r == utf8.RuneError && size == 1 {
-			r = '\uFFFD'
-		}
-		var piece string
-		switch {
-		case r == ' ' || r >= '\t' && r <= '\r' || r >= utf8.RuneSelf && unicode.IsSpace(r):
-			space = n > 0
-			continue
-		case r < 0x20 || r >= 0x7f && r <= 0x9f || r >= 0xad && unicode.Is(unicode.Cf, r):
-			continue // C0, DEL, C1; bidi, zero-width and other invisible format characters
-		case r == '&':
-			piece = "&amp;"
-		case r == '<':
-			piece = "&lt;"
-		case r == '>':
-			piece = "&gt;"
-		case r == '`' && inCode:
-			piece = "'"
-		}
-		width := 1
-		if piece != "" {
-			width = len(piece)
-		}
-		need := width
-		if space {
-			need++
-		}
-		if n+need > max {
-			return string(buf[:cut]) + "…"
-		}
-		if space {
-			buf = append(buf, ' ')
-			n++
-			space = false
-		}
-		if piece != "" {
-			buf = append(buf, piece...)
-		} else {
-			buf = utf8.AppendRune(buf, r)
-		}
-		n += width
-		if n <= max-1 {
-			cut = len(buf)
-		}
+	return report.OneLine(s, max, textPiece)
+}
+
+// textPiece is what mrkdwn is shown of r; codePiece, in a code span.
+func textPiece(dst []byte, r rune) []byte { return inertPiece(dst, r, false) }
+func codePiece(dst []byte, r rune) []byte { return inertPiece(dst, r, true) }
+
+func inertPiece(dst []byte, r rune, inCode bool) []byte {
+	switch {
+	case r < 0x20 || r >= 0x7f && r <= 0x9f || r >= 0xad && unicode.Is(unicode.Cf, r):
+		return dst // C0, DEL, C1; bidi, zero-width and other invisible format characters
+	case r == '&':
+		return append(dst, "&amp;"...)
+	case r == '<':
+		return append(dst, "&lt;"...)
+	case r == '>':
+		return append(dst, "&gt;"...)
+	case r == '`' && inCode:
+		return append(dst, '\'')
 	}
-	return string(buf)
+	return utf8.AppendRune(dst, r)
 }
 
 // text is cloud text for running mrkdwn text.

@@ -17,9 +17,9 @@ type record struct{ parts map[int]string }
 
 func newLedger(max int) *ledger { return &ledger{max: max, runs: map[string]map[int]string{}} }
 
-func ledgerKey(key string, kind Kind) string { return string(kind) + "\x00" + key }
+func ledgerKey(key string, kind msgKind) string { return string(kind) + "\x00" + key }
 
-func (l *ledger) load(key string, kind Kind) record {
+func (l *ledger) load(key string, kind msgKind) record {
 	rec := record{parts: map[int]string{}}
 	if key == "" {
 		return rec
@@ -32,7 +32,7 @@ func (l *ledger) load(key string, kind Kind) record {
 	return rec
 }
 
-func (l *ledger) mark(key string, kind Kind, part int, ts string) {
+func (l *ledger) mark(key string, kind msgKind, part int, ts string) {
 	if key == "" {
 		return
 	}

@@ -137,12 +137,12 @@ func (n *Notifier) NotifyReport(ctx context.Context, run notify.Run, rep *report
 	g := notify.NewGuard(run.Scrubber, n.creds)
 	rep = g.Report(rep)
 	meta := n.meta(g, run)
-	r, kind := Render(rep, meta, n.Style()), KindReport
+	r, kind := Render(rep, meta, n.Style()), kindReport
 	if len(r.Messages) == 0 {
 		if !n.cfg.AllClear {
 			return notify.Delivery{}, nil
 		}
-		r, kind = Rendering{Messages: RenderQuiet(rep, meta)}, KindAllClear
+		r, kind = Rendering{Messages: renderQuiet(rep, meta)}, kindAllClear
 	}
 	return n.deliver(ctx, g, run, meta.RunKey, kind, r)
 }
@@ -151,7 +151,7 @@ func (n *Notifier) NotifyReport(ctx context.Context, run notify.Run, rep *report
 func (n *Notifier) NotifyFailure(ctx context.Context, run notify.Run, reason string) (notify.Delivery, error) {
 	g := notify.NewGuard(run.Scrubber, n.creds)
 	meta := n.meta(g, run)
-	return n.deliver(ctx, g, run, meta.RunKey, KindFailure, Rendering{Messages: RenderFailure(g.Scrub(reason), meta)})
+	return n.deliver(ctx, g, run, meta.RunKey, kindFailure, Rendering{Messages: renderFailure(g.Scrub(reason), meta)})
 }
 
 func (n *Notifier) meta(g notify.Guard, run notify.Run) Meta {
@@ -183,7 +183,7 @@ func (n *Notifier) meta(g notify.Guard, run notify.Run) Meta {
 //     render the same report with the same notify.Run.At.
 //   - Two invocations of one run key running at the same time are not
 //     serialised here (the state store's claims do that).
-func (n *Notifier) deliver(ctx context.Context, g notify.Guard, run notify.Run, key string, kind Kind, r Rendering) (notify.Delivery, error) {
+func (n *Notifier) deliver(ctx context.Context, g notify.Guard, run notify.Run, key string, kind msgKind, r Rendering) (notify.Delivery, error) {
 	msgs := r.Messages
 	d := notify.Delivery{Messages: len(msgs)}
 	managed := run.Delivered != nil || run.OnPosted != nil
@@ -258,7 +258,7 @@ func (n *Notifier) deliver(ctx context.Context, g notify.Guard, run notify.Run, 
 		// Refused for good (a missing scope, uploads disabled): the file's
 		// place goes to a message that says so and where the report is.
 		d.Unattached = why
-		note := RenderUnattached(why, Meta{RunKey: key})
+		note := renderUnattached(why, Meta{RunKey: key})
 		safe, err := guardMessage(g, note)
 		if err != nil {
 			return d, fmt.Errorf("guard slack message %d: %w", part+1, err)
@@ -275,7 +275,7 @@ func (n *Notifier) deliver(ctx context.Context, g notify.Guard, run notify.Run, 
 
 const metadataEvent = "vpncheck_run"
 
-func metadata(key string, kind Kind, part, parts int) *slackgo.SlackMetadata {
+func metadata(key string, kind msgKind, part, parts int) *slackgo.SlackMetadata {
 	if key == "" {
 		return nil
 	}
@@ -382,7 +382,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // lookUp finds what a previous attempt of this run posted, from the
 // channel's recent history; it fills rec and says what it found. A failure
 // here never stops delivery.
-func (n *Notifier) lookUp(ctx context.Context, key string, kind Kind, rec *record) string {
+func (n *Notifier) lookUp(ctx context.Context, key string, kind msgKind, rec *record) string {
 	if n.cfg.NoHistory {
 		return ""
 	}
@@ -439,7 +439,7 @@ func (n *Notifier) historyFailed(err error) string {
 }
 
 // ours reads a message's metadata: whether it is part of this run and kind.
-func ours(m slackgo.SlackMetadata, key string, kind Kind) (int, bool) {
+func ours(m slackgo.SlackMetadata, key string, kind msgKind) (int, bool) {
 	if m.EventType != metadataEvent {
 		return 0, false
 	}

@@ -31,7 +31,7 @@ func TestRenderRegionNotGiven(t *testing.T) {
 	}
 
 	clean := &report.Report{Summary: report.Summary{Connections: 2, Tunnels: 2, RegionsScan: []string{report.UnknownRegion}}}
-	if ok := RenderAllClear(clean, sampleMeta); len(ok) == 0 || !strings.Contains(ok[0].Text, "2 connections checked, region not given") {
+	if ok := renderAllClear(clean, sampleMeta); len(ok) == 0 || !strings.Contains(ok[0].Text, "2 connections checked, region not given") {
 		t.Errorf("all clear: %+v", ok)
 	}
 }

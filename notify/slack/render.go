@@ -22,6 +22,10 @@ const (
 	MaxFieldText   = 2000  // characters in one field
 	MaxMessageText = 12000 // total block text Slack accepts in practice
 
+	// maxTitle is the characters of a finding's title in its line: as
+	// long as a header holds, so a title reads the same in either.
+	maxTitle = MaxHeaderText
+
 	// DefaultMaxMessages is the message budget of one run when none is set
 	// (VPNCHECK_SLACK_MAX_MESSAGES): every message counts, the summary, its
 	// details, the digest and the complete report's file.
@@ -103,14 +107,14 @@ type Rendering struct {
 	File     *File
 }
 
-// Kind names what a run posted, for duplicate protection.
-type Kind string
+// msgKind names what a run posted, for duplicate protection.
+type msgKind string
 
 // The kinds of message sets.
 const (
-	KindReport   Kind = "report"
-	KindFailure  Kind = "failure"
-	KindAllClear Kind = "all-clear"
+	kindReport   msgKind = "report"
+	kindFailure  msgKind = "failure"
+	kindAllClear msgKind = "all-clear"
 )
 
 var severityEmoji = map[report.Severity]string{
@@ -149,7 +153,7 @@ func HasNews(rep *report.Report) bool {
 
 // Render builds the messages for a report, in posting order, within the
 // message budget. It returns nothing when the report has no news (see
-// HasNews and RenderQuiet). The first message is the summary; with Thread
+// HasNews and renderQuiet). The first message is the summary; with Thread
 // the others belong in its thread. What the budget left out is said in the
 // summary, which points to the complete report: the file (Meta.Upload)
 // or `vpncheck check --format json`.
@@ -299,12 +303,12 @@ func (l leftOut) note(budget int, file bool) string {
 	return s + " For the complete report run `vpncheck check --format json`, or read this run's result in the function's logs."
 }
 
-// RenderQuiet builds the one message of a run with no news, for a channel
+// renderQuiet builds the one message of a run with no news, for a channel
 // that asked for one every run (AllClear): "all clear" when nothing is
 // open, else what stays open.
-func RenderQuiet(rep *report.Report, meta Meta) []Message {
+func renderQuiet(rep *report.Report, meta Meta) []Message {
 	if len(rep.Findings) == 0 {
-		return RenderAllClear(rep, meta)
+		return renderAllClear(rep, meta)
 	}
 	account := accountOf(rep, meta)
 	p := newPacker(1)
@@ -318,9 +322,9 @@ func RenderQuiet(rep *report.Report, meta Meta) []Message {
 	return p.finish(meta, fallback, nil)
 }
 
-// RenderAllClear builds the short message for a report without findings or
+// renderAllClear builds the short message for a report without findings or
 // errors: what was covered.
-func RenderAllClear(rep *report.Report, meta Meta) []Message {
+func renderAllClear(rep *report.Report, meta Meta) []Message {
 	account := accountOf(rep, meta)
 	p := newPacker(1)
 	p.put(headerBlock(":white_check_mark: VPN check: all clear"))
@@ -336,9 +340,9 @@ func RenderAllClear(rep *report.Report, meta Meta) []Message {
 	return p.finish(meta, fallback, nil)
 }
 
-// RenderFailure builds the message for a check that could not run (policies
+// renderFailure builds the message for a check that could not run (policies
 // did not load, no region scanned, anything else): a one-line reason.
-func RenderFailure(reason string, meta Meta) []Message {
+func renderFailure(reason string, meta Meta) []Message {
 	why := text(reason, 1000)
 	if why == "" {
 		why = "no reason given"
@@ -617,7 +621,7 @@ func findingText(f report.Finding, now time.Time) string {
 	if title == "" {
 		title = f.Rule
 	}
-	s := "*" + capitalize(f.Severity.String()) + " · " + text(title, 150) + "*"
+	s := "*" + capitalize(f.Severity.String()) + " · " + text(title, maxTitle) + "*"
 	if f.TunnelID != "" {
 		s += " on tunnel " + code(f.TunnelID, 80)
 	}

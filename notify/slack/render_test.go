@@ -201,7 +201,7 @@ func TestRenderSampleContent(t *testing.T) {
 }
 
 func TestRenderFailureAndAllClearGolden(t *testing.T) {
-	fail := RenderFailure("load policies: rego_parse_error: policies/custom/x.rego:3: unexpected eof\n  (more)", sampleMeta)
+	fail := renderFailure("load policies: rego_parse_error: policies/custom/x.rego:3: unexpected eof\n  (more)", sampleMeta)
 	assertLimits(t, fail)
 	golden(t, "failure.json", payload(t, fail))
 
@@ -210,7 +210,7 @@ func TestRenderFailureAndAllClearGolden(t *testing.T) {
 	if got := Render(rep, sampleMeta, Channel); len(got.Messages) != 0 || got.File != nil {
 		t.Errorf("a clean report renders nothing by default, got %d messages", len(got.Messages))
 	}
-	ok := RenderAllClear(rep, sampleMeta)
+	ok := renderAllClear(rep, sampleMeta)
 	assertLimits(t, ok)
 	golden(t, "all_clear.json", payload(t, ok))
 }

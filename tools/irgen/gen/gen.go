@@ -26,7 +26,7 @@ import (
 )
 
 // Entrypoint is what the generated code evaluates.
-const Entrypoint = "vpncheck/main/findings"
+const Entrypoint = policies.Entrypoint
 
 // Generate plans the built-in policies and data and returns the Go source.
 func Generate(ctx context.Context, pkg string) ([]byte, error) {
