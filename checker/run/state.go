@@ -119,7 +119,7 @@ func newLedger(store state.Store, account string, now func() time.Time) *ledger 
 		account = "default"
 	}
 	prefix := safeKey(account) + "/"
-	return &ledger{store: store, account: prefix, log: state.Log{Store: store, Prefix: prefix + "state/", Keep: keepGenerations}, now: now}
+	return &ledger{store: store, account: prefix, log: state.Log{Store: store, Prefix: prefix + "state/", Keep: keepGenerations, MaxBytes: keepGenerationBytes}, now: now}
 }
 
 // safeKey turns any text (a run key, an account id) into one store key
@@ -716,4 +716,18 @@ func nameResolved(eng *checker.Engine, fs []report.Finding) {
 			fs[i].Title = titles[fs[i].Rule]
 		}
 	}
+}
+
+// ReadState is the lifecycle state a generation's document holds (as
+// state.Log returns it), in either format: for tools and tests that look
+// into a store.
+func ReadState(doc []byte) (*lifecycle.State, error) {
+	g := &generation{}
+	if err := decodeGeneration(doc, g); err != nil {
+		return nil, fmt.Errorf("decode state generation: %w", err)
+	}
+	if g.State == nil {
+		return nil, errors.New("decode state generation: no state")
+	}
+	return g.State, nil
 }
