@@ -36,8 +36,8 @@ type State struct {
 
 // Record is one finding as the state keeps it: what its lifecycle needs
 // (rule, severity, place, when first seen, reopened, resolved and last
-// posted), and what saying it is fixed needs (the connection's name, the
-// tunnel, the side). Its texts are not kept: an open finding's come from
+// posted), and what saying it is fixed needs (the connection's name and
+// gateway, the tunnel, the side). Its texts are not kept: an open finding's come from
 // the run that sees it again, and a fixed one is named by its rule and
 // place. Keys are short, since a generation holds one per open finding.
 type Record struct {
@@ -47,6 +47,7 @@ type Record struct {
 	Region         string          `json:"g,omitempty"`
 	ConnectionID   string          `json:"c,omitempty"`
 	ConnectionName string          `json:"n,omitempty"`
+	VPNGatewayID   string          `json:"w,omitempty"`
 	TunnelID       string          `json:"t,omitempty"`
 	Side           string          `json:"d,omitempty"`
 	FirstSeen      time.Time       `json:"f"`
@@ -58,7 +59,7 @@ type Record struct {
 // recordOf is what the state keeps of f.
 func recordOf(f *report.Finding) *Record {
 	r := &Record{Rule: f.Rule, Severity: f.Severity, AccountID: f.AccountID, Region: f.Region, ConnectionID: f.ConnectionID,
-		ConnectionName: f.ConnectionName, TunnelID: f.TunnelID, Side: f.Side, FirstSeen: f.FirstSeen}
+		ConnectionName: f.ConnectionName, VPNGatewayID: f.VPNGatewayID, TunnelID: f.TunnelID, Side: f.Side, FirstSeen: f.FirstSeen}
 	if f.ReopenedAt != nil {
 		r.ReopenedAt = *f.ReopenedAt
 	}
@@ -72,7 +73,8 @@ func recordOf(f *report.Finding) *Record {
 // lifecycle times; no title, message or remediation.
 func (r *Record) Finding(id string) report.Finding {
 	f := report.Finding{ID: id, Rule: r.Rule, Severity: r.Severity, AccountID: r.AccountID, Region: r.Region,
-		ConnectionID: r.ConnectionID, ConnectionName: r.ConnectionName, TunnelID: r.TunnelID, Side: r.Side, FirstSeen: r.FirstSeen}
+		ConnectionID: r.ConnectionID, ConnectionName: r.ConnectionName, VPNGatewayID: r.VPNGatewayID, TunnelID: r.TunnelID, Side: r.Side,
+		FirstSeen: r.FirstSeen}
 	if !r.ReopenedAt.IsZero() {
 		at := r.ReopenedAt
 		f.ReopenedAt = &at
