@@ -5,9 +5,11 @@
 package lifecycle
 
 import (
+	"bytes"
 	"encoding/json"
 	"maps"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/vpncheck/vpncheck/checker/report"
@@ -104,10 +106,17 @@ func Empty() *State {
 	return &State{Version: Version, Open: map[string]*Record{}, Resolved: map[string]*Record{}}
 }
 
+// current is how a state of this version begins (Version is State's
+// first field).
+var current = []byte(`{"version":` + strconv.Itoa(Version) + `,`)
+
 // UnmarshalJSON reads a state of this version, or of version 1 (whole
 // findings), which it turns into records.
 func (s *State) UnmarshalJSON(b []byte) error {
 	type plain State
+	if bytes.HasPrefix(b, current) {
+		return json.Unmarshal(b, (*plain)(s)) // as this version writes it: no second look
+	}
 	var v struct {
 		Version int `json:"version"`
 	}

@@ -594,6 +594,7 @@ func (p Plan) advance(ctx context.Context, led *ledger, res *checker.Result, now
 		}
 		rep.Resolved = rep.Resolved[:0]
 		next := lifecycle.Advance(g.State, rep, opts)
+		g.State = nil // the previous state, as large as the next one: free while the next is written
 		nameResolved(p.Engine, rep.Resolved)
 		if p.ReadOnlyState || (err != nil && !errors.Is(err, errCorrupt)) {
 			return nil, false, false, nil // a store that cannot be read is not written either
