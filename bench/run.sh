@@ -96,6 +96,32 @@ echo
 echo "Budgets (issue 22, as far as built):"
 r=$(ratio "$cms_data" "$sms"); echo "- 10,000 with a team's data override: ${r}x the built-in run (budget 1.1x: $(verdict "$r" 1.1))"
 r=$(ratio "$cms_team" "$sms"); echo "- 10,000 with a team's rule added: ${r}x the built-in run (budget 1.5x: $(verdict "$r" 1.5))"
+
+# The state (issue 22, item 2): the worst-case fleet, most connections weak
+# (geninventory's defaults: about 75,000 findings for 10,000 connections),
+# without a state, with a new state (first run) and with the state the
+# first run left (the next runs: nothing changed, nothing new).
+"$out/geninventory" -n 10000 -o "$out/weak.json"
+st="$out/state-weak"
+wfind=$("$out/vpncheck" check --inventory "$out/weak.json" --format json 2>/dev/null | grep -m1 '"findings": [0-9]' | tr -dc 0-9)
+read -r wns wnrss wncpu < <(measure "$out/vpncheck" check --inventory "$out/weak.json" --format json 2>/dev/null)
+read -r wfs wfrss _ < <("$out/measure" -n 1 -- "$out/vpncheck" check --state "$st" --inventory "$out/weak.json" --format json 2>/dev/null)
+read -r wxs wxrss wxcpu < <(measure "$out/vpncheck" check --state "$st" --inventory "$out/weak.json" --format json 2>/dev/null)
+gen_bytes=$(find "$st" -path '*/state/gen-*' -printf '%s\n' | sort -n | tail -1)
+echo
+echo "A state, worst-case fleet (10,000 connections, $wfind findings, every one open after the first run):"
+echo "- without a state: $wns ms, RSS $((wnrss / 1024)) MB, CPU $(awk -v c="$wncpu" 'BEGIN{print c/1000}') s"
+echo "- --state, first run: $wfs ms, RSS $((wfrss / 1024)) MB; next run: $wxs ms, RSS $((wxrss / 1024)) MB, CPU $(awk -v c="$wxcpu" 'BEGIN{print c/1000}') s"
+echo "- a generation: $gen_bytes bytes ($((gen_bytes / wfind)) a finding); the state after $((RUNS + 1)) runs: $(du -sb "$st" | cut -f1) bytes"
+echo
+echo "Budgets (issue 22, the state):"
+echo "- worst-case fleet with state, next run: $(awk -v v="$wxs" 'BEGIN{printf "%.1f", v/1000}') s (budget 2 s: $(verdict "$wxs" 2000)) / peak RSS $((wxrss / 1024)) MB (budget 200 MB: $(verdict $((wxrss / 1024)) 200))"
+echo "- state generation for $wfind open findings: $(awk -v b="$gen_bytes" 'BEGIN{printf "%.1f", b/1048576}') MB (budget 15 MB: $(verdict "$gen_bytes" 15728640)); $((gen_bytes / wfind)) bytes a finding (budget 200: $(verdict $((gen_bytes / wfind)) 200))"
+r=$(ratio "$wxs" "$wns"); rr=$(ratio "$wxrss" "$wnrss")
+echo "- a state run against the same run without: ${r}x the time (budget 1.3x: $(verdict "$r" 1.3)), ${rr}x the peak RSS (budget 1.3x: $(verdict "$rr" 1.3))"
+r=$(ratio "$wfs" "$wns"); rr=$(ratio "$wfrss" "$wnrss")
+echo "- the first run with a state: ${r}x the time (budget 1.3x: $(verdict "$r" 1.3)), ${rr}x the peak RSS (budget 1.3x: $(verdict "$rr" 1.3))"
+
 echo
 echo "Budgets (issue 16):"
 if [ -n "${ten_ms:-}" ]; then

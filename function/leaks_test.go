@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -116,8 +119,7 @@ func TestKeyPepper(t *testing.T) {
 		var all strings.Builder
 		filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 			if err == nil && !d.IsDir() {
-				b, _ := os.ReadFile(p)
-				all.Write(b)
+				all.Write(readStateObject(p))
 			}
 			return nil
 		})
@@ -196,8 +198,7 @@ func TestFunctionKeyPepper(t *testing.T) {
 		var state strings.Builder
 		filepath.WalkDir(stateDir, func(p string, d os.DirEntry, err error) error {
 			if err == nil && !d.IsDir() {
-				b, _ := os.ReadFile(p)
-				state.Write(b)
+				state.Write(readStateObject(p))
 			}
 			return nil
 		})
@@ -221,4 +222,20 @@ func TestFunctionKeyPepper(t *testing.T) {
 			t.Errorf("unpeppered: %d warnings for 2 invocations:\n%s", n, logs)
 		}
 	}
+}
+
+// readStateObject is a state object's text: a generation's header line and
+// its document unzipped (generations are gzip'd JSON), anything else as is.
+func readStateObject(p string) []byte {
+	b, _ := os.ReadFile(p)
+	head, doc, ok := bytes.Cut(b, []byte("\n"))
+	if !ok || !bytes.HasPrefix(doc, []byte{0x1f, 0x8b}) {
+		return b
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(doc))
+	if err != nil {
+		return b
+	}
+	plain, _ := io.ReadAll(zr)
+	return append(append(head, '\n'), plain...)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/vpncheck/vpncheck/checker/alibaba"
 	"github.com/vpncheck/vpncheck/checker/lifecycle"
 	"github.com/vpncheck/vpncheck/checker/report"
+	"github.com/vpncheck/vpncheck/checker/run"
 	"github.com/vpncheck/vpncheck/checker/state"
 	"github.com/vpncheck/vpncheck/checker/state/ossfake"
 	"github.com/vpncheck/vpncheck/checker/vpcfake"
@@ -125,25 +126,29 @@ func readLedger(t *testing.T, store state.Store) ledgerView {
 	if err != nil {
 		t.Fatalf("latest generation: %v", err)
 	}
-	var g struct {
-		State lifecycle.State `json:"state"`
-	}
-	if err := json.Unmarshal(doc, &g); err != nil {
+	st, err := run.ReadState(doc)
+	if err != nil {
 		t.Fatalf("generation %d: %v", gen, err)
 	}
-	v.gen, v.state = gen, g.State
+	v.gen, v.state = gen, *st
 	_, err = store.Get(ctx, fmt.Sprintf("%sgens/%d/done", prefix, gen))
 	v.done = err == nil
 	return v
 }
 
 func (v ledgerView) open(rule, conn string) *lifecycle.Record {
-	for _, r := range v.state.Open {
-		if r.Finding.Rule == rule && r.Finding.ConnectionID == conn {
-			return r
+	_, r := v.openID(rule, conn)
+	return r
+}
+
+// openID is the open finding of rule on conn, with its id.
+func (v ledgerView) openID(rule, conn string) (string, *lifecycle.Record) {
+	for id, r := range v.state.Open {
+		if r.Rule == rule && r.ConnectionID == conn {
+			return id, r
 		}
 	}
-	return nil
+	return "", nil
 }
 
 func openDirStore(t *testing.T, dir string) state.Store {
@@ -287,7 +292,7 @@ func lifecycleSequence(t *testing.T, bot bool) {
 	if v.gen != 1 || len(v.state.Open) != 5 || !v.done || !v.state.LastDigest.Equal(t0) {
 		t.Fatalf("state after the first run: gen %d, %d open, done %v, last digest %v", v.gen, len(v.state.Open), v.done, v.state.LastDigest)
 	}
-	md5ID := v.open("ike-weak-integrity", hz).Finding.ID
+	md5ID, _ := v.openID("ike-weak-integrity", hz)
 
 	// 2. Nothing changed an hour later: nothing is said.
 	quiet(time.Hour, 5)
@@ -376,7 +381,7 @@ func lifecycleSequence(t *testing.T, bot bool) {
 	mustContain(t, "re-rating's message", text, "Severity changed (1)", "now *high*, was low")
 	mustNotContain("re-rating's message", text, msgMD5)
 	v = readLedger(t, store)
-	if r := v.open("ike-v1", hz); r == nil || r.Finding.Severity != report.High {
+	if r := v.open("ike-v1", hz); r == nil || r.Severity != report.High {
 		t.Errorf("state after the re-rating: %+v", r)
 	}
 	env["VPNCHECK_POLICY_DIR"] = rerated

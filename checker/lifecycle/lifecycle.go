@@ -5,15 +5,20 @@
 package lifecycle
 
 import (
+	"bytes"
+	"encoding/json"
 	"maps"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/vpncheck/vpncheck/checker/report"
 )
 
-// Version is the version of the state document's shape.
-const Version = 1
+// Version is the version of the state document's shape: 2 keeps per
+// finding only what the lifecycle needs (Record); 1 kept whole findings and
+// is still read (see UnmarshalJSON).
+const Version = 2
 
 // State is what one account's runs remember: the open findings and the
 // recently resolved ones, by finding id.
@@ -31,15 +36,125 @@ type State struct {
 	Keys *KeyPrints `json:"keys,omitempty"`
 }
 
-// Record is one finding as the state keeps it.
+// Record is one finding as the state keeps it: what its lifecycle needs
+// (rule, severity, place, when first seen, reopened, resolved and last
+// posted), and what saying it is fixed needs (the connection's name and
+// gateway, the tunnel, the side). Its texts are not kept: an open finding's come from
+// the run that sees it again, and a fixed one is named by its rule and
+// place. Keys are short, since a generation holds one per open finding.
 type Record struct {
-	Finding    report.Finding `json:"finding"`
-	LastPosted time.Time      `json:"last_posted,omitzero"`
+	Rule           string          `json:"r"`
+	Severity       report.Severity `json:"s"`
+	AccountID      string          `json:"a,omitempty"`
+	Region         string          `json:"g,omitempty"`
+	ConnectionID   string          `json:"c,omitempty"`
+	ConnectionName string          `json:"n,omitempty"`
+	VPNGatewayID   string          `json:"w,omitempty"`
+	TunnelID       string          `json:"t,omitempty"`
+	Side           string          `json:"d,omitempty"`
+	FirstSeen      time.Time       `json:"f"`
+	ReopenedAt     time.Time       `json:"o,omitzero"`
+	ResolvedAt     time.Time       `json:"x,omitzero"`
+	LastPosted     time.Time       `json:"p,omitzero"`
+}
+
+// recordOf is what the state keeps of f.
+func recordOf(f *report.Finding) *Record {
+	r := &Record{Rule: f.Rule, Severity: f.Severity, AccountID: f.AccountID, Region: f.Region, ConnectionID: f.ConnectionID,
+		ConnectionName: f.ConnectionName, VPNGatewayID: f.VPNGatewayID, TunnelID: f.TunnelID, Side: f.Side, FirstSeen: f.FirstSeen}
+	if f.ReopenedAt != nil {
+		r.ReopenedAt = *f.ReopenedAt
+	}
+	if f.ResolvedAt != nil {
+		r.ResolvedAt = *f.ResolvedAt
+	}
+	return r
+}
+
+// Finding is the record as a finding with id: rule, severity, place and
+// lifecycle times; no title, message or remediation.
+func (r *Record) Finding(id string) report.Finding {
+	f := report.Finding{ID: id, Rule: r.Rule, Severity: r.Severity, AccountID: r.AccountID, Region: r.Region,
+		ConnectionID: r.ConnectionID, ConnectionName: r.ConnectionName, VPNGatewayID: r.VPNGatewayID, TunnelID: r.TunnelID, Side: r.Side,
+		FirstSeen: r.FirstSeen}
+	if !r.ReopenedAt.IsZero() {
+		at := r.ReopenedAt
+		f.ReopenedAt = &at
+	}
+	if !r.ResolvedAt.IsZero() {
+		at := r.ResolvedAt
+		f.ResolvedAt = &at
+	}
+	return f
+}
+
+// place is the record's place, for Options.Judged and Partial.
+func (r *Record) place() *report.Finding {
+	return &report.Finding{Rule: r.Rule, AccountID: r.AccountID, Region: r.Region, ConnectionID: r.ConnectionID, TunnelID: r.TunnelID, Side: r.Side}
+}
+
+// openSince is when the record's current spell began (Finding.OpenSince).
+func (r *Record) openSince() time.Time {
+	if !r.ReopenedAt.IsZero() {
+		return r.ReopenedAt
+	}
+	return r.FirstSeen
 }
 
 // Empty is the state before any run.
 func Empty() *State {
 	return &State{Version: Version, Open: map[string]*Record{}, Resolved: map[string]*Record{}}
+}
+
+// current is how a state of this version begins (Version is State's
+// first field).
+var current = []byte(`{"version":` + strconv.Itoa(Version) + `,`)
+
+// UnmarshalJSON reads a state of this version, or of version 1 (whole
+// findings), which it turns into records.
+func (s *State) UnmarshalJSON(b []byte) error {
+	type plain State
+	if bytes.HasPrefix(b, current) {
+		return json.Unmarshal(b, (*plain)(s)) // as this version writes it: no second look
+	}
+	var v struct {
+		Version int `json:"version"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	if v.Version != 1 {
+		return json.Unmarshal(b, (*plain)(s))
+	}
+	type wholeRecord struct {
+		Finding    report.Finding `json:"finding"`
+		LastPosted time.Time      `json:"last_posted,omitzero"`
+	}
+	var old struct {
+		Open       map[string]*wholeRecord `json:"open"`
+		Resolved   map[string]*wholeRecord `json:"resolved"`
+		LastDigest time.Time               `json:"last_digest,omitzero"`
+		Failing    map[string]*Failure     `json:"failing,omitempty"`
+		Keys       *KeyPrints              `json:"keys,omitempty"`
+	}
+	if err := json.Unmarshal(b, &old); err != nil {
+		return err
+	}
+	records := func(m map[string]*wholeRecord) map[string]*Record {
+		out := make(map[string]*Record, len(m))
+		for id, w := range m {
+			if w == nil {
+				continue
+			}
+			r := recordOf(&w.Finding)
+			r.LastPosted = w.LastPosted
+			out[id] = r
+		}
+		return out
+	}
+	*s = State{Version: Version, Open: records(old.Open), Resolved: records(old.Resolved), LastDigest: old.LastDigest,
+		Failing: old.Failing, Keys: old.Keys}
+	return nil
 }
 
 // Options are what Advance needs besides the state and the report.
@@ -93,7 +208,7 @@ func Advance(prev *State, rep *report.Report, o Options) *State {
 		Keys:       advanceKeys(prev.Keys, o),
 	}
 	for id, r := range prev.Resolved {
-		if r.Finding.ResolvedAt != nil && now.Sub(*r.Finding.ResolvedAt) < keep {
+		if !r.ResolvedAt.IsZero() && now.Sub(r.ResolvedAt) < keep {
 			next.Resolved[id] = r
 		}
 	}
@@ -109,30 +224,34 @@ func Advance(prev *State, rep *report.Report, o Options) *State {
 		f := &rep.Findings[i]
 		f.ID = report.FindingID(f)
 		f.LastSeen = now
-		rec := &Record{}
+		var posted time.Time
 		if old, ok := prev.Open[f.ID]; ok {
-			f.Status, f.FirstSeen, rec.LastPosted = report.StatusOpen, old.Finding.FirstSeen, old.LastPosted
-			f.ReopenedAt = old.Finding.ReopenedAt
-			if old.Finding.Severity != f.Severity {
-				was := old.Finding.Severity
+			f.Status, f.FirstSeen, posted = report.StatusOpen, old.FirstSeen, old.LastPosted
+			f.ReopenedAt = nil
+			if !old.ReopenedAt.IsZero() {
+				at := old.ReopenedAt
+				f.ReopenedAt = &at
+			}
+			if old.Severity != f.Severity {
+				was := old.Severity
 				f.PreviousSeverity = &was
 				l.SeverityChanged = append(l.SeverityChanged, *f)
-				rec.LastPosted = now
+				posted = now
 			} else {
 				l.Unchanged++
 			}
 		} else {
-			f.Status, f.FirstSeen, rec.LastPosted = report.StatusNew, now, now
+			f.Status, f.FirstSeen, posted = report.StatusNew, now, now
 			if old, ok := prev.Resolved[f.ID]; ok {
 				// Its history is kept; its age counts from now.
 				at := now
-				f.Reopened, f.FirstSeen, f.ReopenedAt = true, old.Finding.FirstSeen, &at
+				f.Reopened, f.FirstSeen, f.ReopenedAt = true, old.FirstSeen, &at
 				delete(next.Resolved, f.ID)
 			}
 			rep.Summary.New++
 		}
-		rec.Finding = *f
-		rec.Finding.PreviousSeverity = nil
+		rec := recordOf(f)
+		rec.LastPosted = posted
 		next.Open[f.ID] = rec
 	}
 
@@ -150,34 +269,38 @@ func Advance(prev *State, rep *report.Report, o Options) *State {
 		if _, ok := next.Open[id]; ok {
 			continue
 		}
-		if o.outside(&old.Finding) {
+		place := old.place()
+		if o.outside(place) {
 			next.Open[id] = old
 			continue
 		}
 		if f, ok := suppressed[id]; ok {
-			f.ID, f.Status, f.FirstSeen = id, report.StatusOpen, old.Finding.FirstSeen
+			f.ID, f.Status, f.FirstSeen = id, report.StatusOpen, old.FirstSeen
 			l.NewlySuppressed = append(l.NewlySuppressed, f)
 			continue
 		}
-		if _, ok := hidden[id]; ok || o.Judged == nil || !o.Judged(&old.Finding) {
+		if _, ok := hidden[id]; ok || o.Judged == nil || !o.Judged(place) {
 			next.Open[id] = old // not seen, not known to be fixed: stays open
 			if !ok {
-				held[old.Finding.Region] = true
+				held[old.Region] = true
 			}
 			continue
 		}
-		f := old.Finding
-		at := now
-		f.Status, f.ResolvedAt = report.StatusResolved, &at
+		// Said fixed with what the state kept: rule, severity, place,
+		// ages (the caller may name the rule's title).
+		gone := *old
+		gone.ResolvedAt, gone.LastPosted = now, now
+		f := gone.Finding(id)
+		f.Status = report.StatusResolved
 		rep.Resolved = append(rep.Resolved, f)
-		next.Resolved[id] = &Record{Finding: f, LastPosted: now}
+		next.Resolved[id] = &gone
 	}
 	report.SortFindings(rep.Resolved)
 	rep.Summary.Resolved = len(rep.Resolved)
 	l.Held = slices.Sorted(maps.Keys(held))
 
 	for _, r := range next.Open {
-		if since := r.Finding.OpenSince(); l.OldestOpen.IsZero() || since.Before(l.OldestOpen) {
+		if since := r.openSince(); l.OldestOpen.IsZero() || since.Before(l.OldestOpen) {
 			l.OldestOpen = since
 		}
 	}

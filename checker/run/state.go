@@ -1,7 +1,10 @@
 package run
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -20,8 +23,12 @@ import (
 
 // The state of one account lives under "<account>/" in the store:
 //
-//	state/gen-<n>.json       the generations: the lifecycle state after run n,
-//	                         with the news that run n had to deliver (its outbox)
+//	state/gen-<n>.json       the generations: the lifecycle state after run n
+//	                         (gzip'd JSON; plain JSON before state version 2,
+//	                         still read), with its outbox: who wrote it, and
+//	                         where the news that run n had to deliver is
+//	gens/<n>/news-<id>       that news (the report, gzip'd), from before the
+//	                         generation is written until it is delivered
 //	gens/<n>/part-<i>        message i of generation n's news, acknowledged
 //	gens/<n>/done            every message of generation n delivered
 //	runs/<key>/claim         attempt 1 of a run key (a lease, and the digest
@@ -42,8 +49,13 @@ import (
 // start) takes the next attempt and checks again, against the generations
 // before it, delivering first what the earlier attempt left undelivered.
 
-// keepGenerations is how many generations the log keeps.
-const keepGenerations = 24
+// keepGenerations is how many generations the log keeps, and
+// keepGenerationBytes how much room they may take together: a
+// generation holds about 50 bytes per open finding (4 MiB for 73,000).
+const (
+	keepGenerations     = 24
+	keepGenerationBytes = 64 << 20
+)
 
 // generation is one generation's document.
 type generation struct {
@@ -51,14 +63,23 @@ type generation struct {
 	Outbox *outbox          `json:"outbox,omitempty"`
 }
 
-// outbox is what a generation has to deliver.
+// outbox is what a generation has to deliver, and who wrote it.
 type outbox struct {
-	RunKey     string           `json:"run_key"`
-	Created    time.Time        `json:"created"`
-	LeaseUntil time.Time        `json:"lease_until"`
-	Report     *report.Report   `json:"report"`
-	Lifecycle  report.Lifecycle `json:"lifecycle"`
-	AccountID  string           `json:"account_id"`
+	RunKey     string    `json:"run_key"`
+	Created    time.Time `json:"created"`
+	LeaseUntil time.Time `json:"lease_until"`
+	AccountID  string    `json:"account_id"`
+	// News is the key of the object holding the report to deliver; ""
+	// when the run had nothing to deliver, or no one to deliver it to. It
+	// is deleted once delivered.
+	News string `json:"news,omitempty"`
+	// Head is the report without its findings: what a retry of the run
+	// returns once the news is delivered (and gone).
+	Head *report.Report `json:"head,omitempty"`
+	// Report and Lifecycle are the news itself: read from News when it is
+	// to be delivered again, inline in generations before state version 2.
+	Report    *report.Report    `json:"report,omitempty"`
+	Lifecycle *report.Lifecycle `json:"lifecycle,omitempty"`
 }
 
 // stateRead is one read of the newest generation (see ledger.latest).
@@ -98,7 +119,7 @@ func newLedger(store state.Store, account string, now func() time.Time) *ledger 
 		account = "default"
 	}
 	prefix := safeKey(account) + "/"
-	return &ledger{store: store, account: prefix, log: state.Log{Store: store, Prefix: prefix + "state/", Keep: keepGenerations}, now: now}
+	return &ledger{store: store, account: prefix, log: state.Log{Store: store, Prefix: prefix + "state/", Keep: keepGenerations, MaxBytes: keepGenerationBytes}, now: now}
 }
 
 // safeKey turns any text (a run key, an account id) into one store key
@@ -261,7 +282,7 @@ func (l *ledger) latest(ctx context.Context) (int64, *generation, error) {
 		g.State = lifecycle.Empty()
 		return 0, g, nil
 	}
-	if err := json.Unmarshal(doc, g); err != nil || g.State == nil || g.State.Version != lifecycle.Version {
+	if err := decodeGeneration(doc, g); err != nil || g.State == nil || g.State.Version != lifecycle.Version {
 		g.State = lifecycle.Empty()
 		return gen, g, fmt.Errorf("state generation %d is %w: every finding counts as new, and the state starts afresh", gen, errCorrupt)
 	}
@@ -275,14 +296,128 @@ func (l *ledger) at(ctx context.Context, gen int64) (*generation, error) {
 		return nil, err
 	}
 	g := &generation{}
-	if err := json.Unmarshal(doc, g); err != nil {
+	if err := decodeGeneration(doc, g); err != nil {
 		return nil, fmt.Errorf("state generation %d is corrupt", gen)
 	}
 	return g, nil
 }
 
+// encodeGeneration is a generation's document: gzip'd JSON. The records
+// are alike (rule ids, regions, times), so it shrinks about fourfold.
+func encodeGeneration(g *generation) ([]byte, error) {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	if err := json.NewEncoder(zw).Encode(g); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// decodeGeneration reads a generation's document: gzip'd JSON, or the
+// plain JSON that generations before state version 2 were.
+func decodeGeneration(doc []byte, g *generation) error {
+	if !bytes.HasPrefix(doc, gzipMagic) {
+		return json.Unmarshal(doc, g)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(doc))
+	if err != nil {
+		return err
+	}
+	if err := json.NewDecoder(zr).Decode(g); err != nil {
+		return err
+	}
+	return zr.Close()
+}
+
+var gzipMagic = []byte{0x1f, 0x8b}
+
+// newsHead is the first line of a news object: the report without its
+// findings, and how many findings and fixed findings follow, one a line.
+type newsHead struct {
+	Report    *report.Report   `json:"report"`
+	Lifecycle report.Lifecycle `json:"lifecycle"`
+	Findings  int              `json:"findings"`
+	Resolved  int              `json:"resolved"`
+}
+
+// writeNews stores a run's report under a new key of generation gen, for
+// delivery again should this run not finish delivering it. It is written
+// a finding at a time: the report's JSON whole would double the run's
+// memory.
+func (l *ledger) writeNews(ctx context.Context, gen int64, rep *report.Report) (string, error) {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	enc := json.NewEncoder(zw)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(newsHead{Report: headOf(rep), Lifecycle: rep.Lifecycle, Findings: len(rep.Findings), Resolved: len(rep.Resolved)}); err != nil {
+		return "", err
+	}
+	for _, fs := range [][]report.Finding{rep.Findings, rep.Resolved} {
+		for i := range fs {
+			if err := enc.Encode(&fs[i]); err != nil {
+				return "", err
+			}
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return "", err
+	}
+	key := l.genKey(gen, "news-"+newsID())
+	if err := l.store.Create(ctx, key, buf.Bytes()); err != nil {
+		return "", err
+	}
+	return key, nil
+}
+
+// readNews reads what writeNews stored.
+func (l *ledger) readNews(ctx context.Context, key string) (*report.Report, error) {
+	b, err := l.store.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(zr)
+	var h newsHead
+	if err := dec.Decode(&h); err != nil || h.Report == nil {
+		return nil, fmt.Errorf("news %s: corrupt head: %v", key, err)
+	}
+	rep := h.Report
+	rep.Lifecycle = h.Lifecycle
+	rep.Findings, rep.Resolved = make([]report.Finding, h.Findings), make([]report.Finding, h.Resolved)
+	for _, fs := range [][]report.Finding{rep.Findings, rep.Resolved} {
+		for i := range fs {
+			if err := dec.Decode(&fs[i]); err != nil {
+				return nil, fmt.Errorf("news %s: finding %d: %w", key, i, err)
+			}
+		}
+	}
+	return rep, nil
+}
+
+func newsID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// headOf is the report without its findings: its summary, errors and
+// policy revision.
+func headOf(rep *report.Report) *report.Report {
+	h := *rep
+	h.Findings, h.Resolved, h.Lifecycle = []report.Finding{}, []report.Finding{}, report.Lifecycle{}
+	return &h
+}
+
 // parts lists what was acknowledged of generation gen's news, and whether
-// all of it was.
+// all of it was. Once it was, news objects left there (a delete that
+// failed, a writer that lost the race to the generation and died) are
+// deleted.
 func (l *ledger) parts(ctx context.Context, gen int64) (map[int]string, bool, error) {
 	prefix := l.genKey(gen, "")
 	keys, err := l.store.List(ctx, prefix)
@@ -290,10 +425,22 @@ func (l *ledger) parts(ctx context.Context, gen int64) (map[int]string, bool, er
 		return nil, false, fmt.Errorf("read deliveries of generation %d: %w", gen, err)
 	}
 	out, done := map[int]string{}, false
+	var news []string
+	defer func() {
+		if done {
+			for _, k := range news {
+				_ = l.store.Delete(ctx, k) // only storage: the next look deletes it
+			}
+		}
+	}()
 	for _, k := range keys {
 		name := strings.TrimPrefix(k, prefix)
 		if name == "done" {
 			done = true
+			continue
+		}
+		if strings.HasPrefix(name, "news-") {
+			news = append(news, k)
 			continue
 		}
 		if s, ok := strings.CutPrefix(name, "part-"); ok {
@@ -365,18 +512,44 @@ func (l *ledger) deliver(ctx context.Context, n Notifier, gen int64, ob *outbox,
 		return &notify.Delivery{Skipped: len(got)}, nil
 	}
 	d := notify.Delivery{}
-	rep0 := ob.Report
-	news := rep0 != nil && (func() bool { r := *rep0; r.Lifecycle = ob.Lifecycle; return r.News() })()
+	if n != nil && ob.Report == nil && ob.News != "" {
+		rep, err := l.readNews(ctx, ob.News)
+		switch {
+		case errors.Is(err, state.ErrNotFound):
+			// Deleted by hand: nothing is left to deliver.
+		case err != nil:
+			return nil, fmt.Errorf("read the news of generation %d: %w", gen, err)
+		default:
+			ob.Report, ob.Lifecycle = rep, &rep.Lifecycle
+		}
+	}
+	news := false
+	if ob.Report != nil {
+		r := *ob.Report
+		if ob.Lifecycle != nil {
+			r.Lifecycle = *ob.Lifecycle
+		}
+		news = r.News()
+	}
 	if n != nil && news { // nothing changed: nothing is said
 		rep := *ob.Report
-		rep.Lifecycle, rep.AccountID = ob.Lifecycle, ob.AccountID
+		rep.AccountID = ob.AccountID
+		if ob.Lifecycle != nil {
+			rep.Lifecycle = *ob.Lifecycle
+		}
 		run := notify.Run{Key: ob.RunKey, AccountID: ob.AccountID, Scrubber: scrub, Delivered: got, At: ob.Created,
 			OnPosted: func(part int, ts string) error { return l.posted(ctx, gen, part, ts) }}
 		if d, err = n.NotifyReport(ctx, run, &rep); err != nil {
 			return &d, err
 		}
 	}
-	return &d, l.done(ctx, gen)
+	if err := l.done(ctx, gen); err != nil {
+		return &d, err
+	}
+	if ob.News != "" {
+		_ = l.store.Delete(ctx, ob.News) // delivered: only storage now (parts deletes it later)
+	}
+	return &d, nil
 }
 
 // advance compares the run with the state, writes the next generation with
@@ -421,15 +594,30 @@ func (p Plan) advance(ctx context.Context, led *ledger, res *checker.Result, now
 		}
 		rep.Resolved = rep.Resolved[:0]
 		next := lifecycle.Advance(g.State, rep, opts)
+		g.State = nil // the previous state, as large as the next one: free while the next is written
+		nameResolved(p.Engine, rep.Resolved)
 		if p.ReadOnlyState || (err != nil && !errors.Is(err, errCorrupt)) {
 			return nil, false, false, nil // a store that cannot be read is not written either
 		}
-		ob := &outbox{RunKey: p.RunKey, Created: now.UTC(), LeaseUntil: leaseUntil(ctx, led.now()), Report: rep, Lifecycle: rep.Lifecycle, AccountID: rep.AccountID}
-		doc, err := json.Marshal(generation{State: next, Outbox: ob})
-		if err != nil {
-			return nil, false, false, fmt.Errorf("encode state: %w", err)
+		ob := &outbox{RunKey: p.RunKey, Created: now.UTC(), LeaseUntil: leaseUntil(ctx, led.now()), AccountID: rep.AccountID, Head: headOf(rep)}
+		err = nil
+		if p.Notifier != nil && rep.News() {
+			// Kept apart until delivered: a retry, or the next run, posts
+			// from it what was not acknowledged.
+			if ob.News, err = led.writeNews(ctx, gen+1, rep); err != nil {
+				err = fmt.Errorf("write the news of state generation %d: %w", gen+1, err)
+			}
 		}
-		err = led.log.Append(ctx, gen+1, doc)
+		var doc []byte
+		if err == nil {
+			if doc, err = encodeGeneration(&generation{State: next, Outbox: ob}); err != nil {
+				return nil, false, false, fmt.Errorf("encode state: %w", err)
+			}
+			err = led.log.Append(ctx, gen+1, doc)
+		}
+		if err != nil && ob.News != "" {
+			_ = led.store.Delete(ctx, ob.News) // no generation names it
+		}
 		if errors.Is(err, state.ErrExists) && attempt < 5 {
 			continue // another run wrote first: compare with what it wrote
 		}
@@ -451,6 +639,7 @@ func (p Plan) advance(ctx context.Context, led *ledger, res *checker.Result, now
 				rep.Errors = append(rep.Errors, report.ErrorEntry{Code: report.CodeStateUnwritable, Message: fmt.Sprintf("record run %s: %v", p.RunKey, err)})
 			}
 		}
+		ob.Report, ob.Lifecycle = rep, &rep.Lifecycle // in memory: not read back
 		d, err := led.deliver(ctx, p.Notifier, gen+1, ob, scrub)
 		if err == nil {
 			_ = led.log.Prune(ctx) // old generations only cost storage
@@ -468,13 +657,27 @@ func (p Plan) resume(ctx context.Context, led *ledger, gen int64) Outcome {
 		out.Err = fmt.Errorf("resume run %s: read generation %d: %v", p.RunKey, gen, err)
 		return out
 	}
-	rep := g.Outbox.Report
-	rep.Lifecycle, rep.AccountID = g.Outbox.Lifecycle, g.Outbox.AccountID
-	out.Report = rep
-	out.Delivery, err = led.deliver(ctx, p.Notifier, gen, g.Outbox, nil)
+	ob := g.Outbox
+	out.Delivery, err = led.deliver(ctx, p.Notifier, gen, ob, nil)
 	if err != nil {
 		out.Err = fmt.Errorf("notify: %w", err)
 	}
+	// The report as delivered when its news was read back (or kept whole,
+	// as generations before state version 2 did); else its head: the
+	// findings went out with the run that found them.
+	rep := ob.Report
+	if rep == nil {
+		rep = ob.Head
+	}
+	if rep == nil {
+		out.Err = errors.Join(out.Err, fmt.Errorf("resume run %s: generation %d keeps no report", p.RunKey, gen))
+		return out
+	}
+	if ob.Lifecycle != nil {
+		rep.Lifecycle = *ob.Lifecycle
+	}
+	rep.AccountID = ob.AccountID
+	out.Report = rep
 	return out
 }
 
@@ -497,4 +700,35 @@ func completelyJudged(rep *report.Report) func(*report.Finding) bool {
 	return func(f *report.Finding) bool {
 		return ok[f.Region] && (rep.AccountID == "" || f.AccountID == "" || f.AccountID == rep.AccountID)
 	}
+}
+
+// nameResolved gives fixed findings their rule's title: the state keeps
+// of a finding its rule and place, not its texts.
+func nameResolved(eng *checker.Engine, fs []report.Finding) {
+	if eng == nil || len(fs) == 0 {
+		return
+	}
+	titles := map[string]string{}
+	for _, r := range eng.Rules() {
+		titles[r.ID] = r.Title
+	}
+	for i := range fs {
+		if fs[i].Title == "" {
+			fs[i].Title = titles[fs[i].Rule]
+		}
+	}
+}
+
+// ReadState is the lifecycle state a generation's document holds (as
+// state.Log returns it), in either format: for tools and tests that look
+// into a store.
+func ReadState(doc []byte) (*lifecycle.State, error) {
+	g := &generation{}
+	if err := decodeGeneration(doc, g); err != nil {
+		return nil, fmt.Errorf("decode state generation: %w", err)
+	}
+	if g.State == nil {
+		return nil, errors.New("decode state generation: no state")
+	}
+	return g.State, nil
 }

@@ -30,11 +30,24 @@ const ancestry = 16
 // it had won. So each object starts with a header line naming its own
 // random id and its ancestors' ids, and Append, after creating its
 // generation, checks that the newest generation descends from it.
+//
+// Prune keeps the newest Keep generations, and of those only as many as
+// fit in MaxBytes together (never fewer than MinKeepBySize): each header
+// also records the sizes of its generation and of its recent ancestors, so
+// that Prune learns them from the newest generation alone.
 type Log struct {
-	Store  Store
-	Prefix string
-	Keep   int
+	Store    Store
+	Prefix   string
+	Keep     int
+	MaxBytes int64 // 0: no bound on the total size
 }
+
+// MinKeepBySize is how many generations Prune keeps whatever their size:
+// a run looks back this far for news a run before it left undelivered.
+const MinKeepBySize = 4
+
+// sizeHistory is how many ancestors' sizes a header records at least.
+const sizeHistory = 32
 
 const (
 	genPrefix    = "gen-"
@@ -48,6 +61,10 @@ type header struct {
 	Gen       int64    `json:"gen"`
 	ID        string   `json:"id"`
 	Ancestors []string `json:"ancestors,omitempty"` // parent first
+	// Size is the generation's document's size in bytes, and Sizes its
+	// ancestors', parent first; absent in headers written before them.
+	Size  int64   `json:"size,omitempty"`
+	Sizes []int64 `json:"sizes,omitempty"`
 }
 
 var errUnknown = errors.New("outcome unknown")
@@ -163,7 +180,7 @@ func (l Log) Append(ctx context.Context, gen int64, data []byte) error {
 	if gen < 1 {
 		return fmt.Errorf("append generation %d to %s: generations start at 1", gen, l)
 	}
-	h := header{Gen: gen, ID: newID()}
+	h := header{Gen: gen, ID: newID(), Size: int64(len(data))}
 	if gen > 1 {
 		parent, _, err := l.read(ctx, gen-1)
 		if errors.Is(err, ErrNotFound) {
@@ -178,8 +195,12 @@ func (l Log) Append(ctx context.Context, gen int64, data []byte) error {
 			return fmt.Errorf("append generation %d to %s: %w", gen, l, err)
 		default:
 			h.Ancestors = append([]string{parent.ID}, parent.Ancestors...)
+			if parent.Size > 0 {
+				h.Sizes = append([]int64{parent.Size}, parent.Sizes...)
+			}
 		}
 		h.Ancestors = h.Ancestors[:min(len(h.Ancestors), ancestry)]
+		h.Sizes = h.Sizes[:min(len(h.Sizes), max(sizeHistory, l.Keep))]
 	}
 	line, err := json.Marshal(h)
 	if err != nil {
@@ -244,7 +265,9 @@ func newID() string {
 }
 
 // Prune deletes all but the newest Keep generations (DefaultKeep when
-// Keep <= 0), oldest first.
+// Keep <= 0), and, with MaxBytes, the older of those beyond MaxBytes
+// together (keeping at least MinKeepBySize), oldest first. A generation
+// whose size is not known (its header predates sizes) counts as none.
 func (l Log) Prune(ctx context.Context) error {
 	keep := l.Keep
 	if keep <= 0 {
@@ -253,6 +276,13 @@ func (l Log) Prune(ctx context.Context) error {
 	gens, err := l.gens(ctx)
 	if err != nil {
 		return fmt.Errorf("prune %s: %w", l, err)
+	}
+	if l.MaxBytes > 0 && len(gens) > MinKeepBySize {
+		top := gens[len(gens)-1]
+		h, _, err := l.read(ctx, top)
+		if err == nil {
+			keep = min(keep, l.fitting(h, gens, keep))
+		}
 	}
 	if len(gens) <= keep {
 		return nil
@@ -263,6 +293,28 @@ func (l Log) Prune(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// fitting is how many of the newest generations fit in MaxBytes together
+// (at least MinKeepBySize, at most keep), by the sizes the newest one's
+// header h records.
+func (l Log) fitting(h header, gens []int64, keep int) int {
+	total, n := int64(0), 0
+	for i := len(gens) - 1; i >= 0 && n < keep; i-- {
+		size := int64(0)
+		switch d := h.Gen - gens[i]; {
+		case d == 0:
+			size = h.Size
+		case d > 0 && d <= int64(len(h.Sizes)):
+			size = h.Sizes[d-1]
+		}
+		if n >= MinKeepBySize && total+size > l.MaxBytes {
+			break
+		}
+		total += size
+		n++
+	}
+	return n
 }
 
 // At returns the document of generation gen, or ErrNotFound when it is
