@@ -18,6 +18,7 @@ import (
 
 	"github.com/vpncheck/vpncheck/checker/apiwire"
 	"github.com/vpncheck/vpncheck/checker/input"
+	"github.com/vpncheck/vpncheck/checker/keys"
 	"github.com/vpncheck/vpncheck/checker/report"
 
 	"golang.org/x/sync/errgroup"
@@ -334,7 +335,7 @@ type Options struct {
 	// with one of the run: a change event's run sees one connection, and
 	// the state the others. Its entries of the run's own connections are
 	// left out (the run's read is newer). A whole run passes the Salt alone.
-	KnownKeys *KeyPrints
+	KnownKeys *keys.KeyPrints
 	// KeyPepper, when set, is the HMAC key of every key fingerprint the
 	// run makes or compares (VPNCHECK_KEY_PEPPER): a secret that never
 	// enters the state, a save, a report or a log. Fingerprints made with
@@ -349,14 +350,14 @@ type Options struct {
 // outgoing messages.
 type Result struct {
 	Report  *report.Report
-	Secrets *Secrets
+	Secrets *keys.Secrets
 	// Suppressed and Hidden are the findings left out of the report: by
 	// an exception, and by the minimum severity. The lifecycle needs them:
 	// a finding left out is not a finding fixed.
 	Suppressed, Hidden []report.Finding
 	// KeyPrints are the fingerprints of the run's keys, by tunnel; nil
 	// unless Options.KnownKeys asked for them.
-	KeyPrints *KeyPrints
+	KeyPrints *keys.KeyPrints
 	// Plans are the combined fixes Options.PlanFor asked for, one per
 	// connection with that id that has findings, by region.
 	Plans []Plan
@@ -375,7 +376,7 @@ func (e *Engine) Check(ctx context.Context, inv *Inventory, opt Options) (*Resul
 	rep.AccountID = opt.AccountID
 	conns := inv.reportOn(rep)
 
-	secrets, keyErrs, prints := analyzeKeysKnown(ctx, conns, e.keyPolicy(opt.KeyPepper), opt.KnownKeys)
+	secrets, keyErrs, prints := keys.Analyze(ctx, conns, e.keyPolicy(opt.KeyPepper), opt.KnownKeys)
 	rep.Errors = append(rep.Errors, keyErrs...)
 	if opt.Inputs != nil {
 		if err := writeInputs(opt.Inputs, conns); err != nil {

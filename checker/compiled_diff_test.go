@@ -13,6 +13,7 @@ import (
 	"github.com/vpncheck/vpncheck/bench/synth"
 	"github.com/vpncheck/vpncheck/checker/apiwire"
 	"github.com/vpncheck/vpncheck/checker/input"
+	"github.com/vpncheck/vpncheck/checker/keys"
 	"github.com/vpncheck/vpncheck/checker/report"
 )
 
@@ -154,7 +155,7 @@ func BenchmarkEvaluateBothWays(b *testing.B) {
 		return nil
 	})
 	c := input.Normalize(conns[0], "cn-bench")
-	analyzeKeys(context.Background(), []*input.Connection{c}, keyPolicy{})
+	keys.Analyze(context.Background(), []*input.Connection{c}, keys.Policy{}, nil)
 	for _, tc := range []struct {
 		name string
 		e    *Engine

@@ -18,6 +18,7 @@ import (
 	"github.com/vpncheck/vpncheck/checker/compiled"
 	"github.com/vpncheck/vpncheck/checker/compiled/rt"
 	"github.com/vpncheck/vpncheck/checker/input"
+	"github.com/vpncheck/vpncheck/checker/keys"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/policies"
 )
@@ -179,6 +180,12 @@ func policyRevision(set *policies.Set) (string, error) {
 		return "built-in and team " + id, nil
 	}
 	return "built-in " + id, nil
+}
+
+// keyPolicy is what the engine's policy data says about judging keys, for
+// a run with pepper.
+func (e *Engine) keyPolicy(pepper []byte) keys.Policy {
+	return keys.Policy{Banned: e.banned, EstimateMaxLength: e.config.PSK.EstimateMaxLength, Pepper: pepper}
 }
 
 // Rules is the catalogue, ordered by id.

@@ -81,7 +81,7 @@ func findingLines(rep *report.Report) []string {
 func TestSaveReplayGivesTheSameFindings(t *testing.T) {
 	// With a pepper (VPNCHECK_KEY_PEPPER) too: the replay, given the same
 	// pepper, judges the banned list and reuse alike; the files hold no pepper.
-	for _, pepper := range [][]byte{nil, pepperA} {
+	for _, pepper := range [][]byte{nil, []byte("CANARY-PEPPER-A-3f9e1c7d2b")} {
 		scheme := "pbkdf2-sha256"
 		if pepper != nil {
 			scheme = "pbkdf2-sha256-hmac"
@@ -177,18 +177,5 @@ func testSaveReplay(t *testing.T, pepper []byte, scheme string) {
 	json.NewEncoder(&js).Encode([]*report.Report{liveRes.Report, replayRes.Report})
 	if strings.Contains(js.String(), "CANARY") {
 		t.Errorf("a key shows in a report: %s", js.String())
-	}
-}
-
-func TestSaltRoundTrip(t *testing.T) {
-	s := kdfSalt{iter: kdfIterations, salt: []byte("0123456789abcdef")}
-	got, ok := parseSalt(s.String(), nil)
-	if !ok || got.iter != s.iter || !bytes.Equal(got.salt, s.salt) || got.fingerprint("k") != s.fingerprint("k") {
-		t.Fatalf("parse %q: %+v %v", s, got, ok)
-	}
-	for _, bad := range []string{"", "sha1:1000:00", "pbkdf2-sha256:0:0011223344556677", "pbkdf2-sha256:99999999:0011223344556677", "pbkdf2-sha256:10:zz"} {
-		if _, ok := parseSalt(bad, nil); ok {
-			t.Errorf("%q parsed", bad)
-		}
 	}
 }

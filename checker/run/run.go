@@ -17,6 +17,8 @@ import (
 
 	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/badinput"
+	"github.com/vpncheck/vpncheck/checker/keys"
+	"github.com/vpncheck/vpncheck/checker/lifecycle"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/checker/state"
 	"github.com/vpncheck/vpncheck/notify"
@@ -103,7 +105,7 @@ type Outcome struct {
 	// (policies, source or evaluation failed).
 	Report *report.Report
 	// Secrets are the run's secret values, for any last guard of a caller.
-	Secrets *checker.Secrets
+	Secrets *keys.Secrets
 	// Plans are the combined fixes Plan.FixFor asked for.
 	Plans []checker.Plan
 	// Delivery is what the notifier did; nil when none was asked.
@@ -262,7 +264,7 @@ func (p Plan) execute(ctx context.Context, led *ledger, now time.Time) (out Outc
 	// change event's run compares its keys with, and the same read is the
 	// lifecycle's first comparison.
 	var read *stateRead
-	var known *checker.KeyPrints
+	var known *lifecycle.KeyPrints
 	if led != nil {
 		read = &stateRead{}
 		read.gen, read.g, read.err = led.latest(ctx)
@@ -345,7 +347,7 @@ func collectedWhole(rep *report.Report) bool {
 	return true
 }
 
-func (p Plan) notifyRun(secrets *checker.Secrets) notify.Run {
+func (p Plan) notifyRun(secrets *keys.Secrets) notify.Run {
 	r := notify.Run{Key: p.RunKey, AccountID: p.AccountID, At: p.Now}
 	if secrets != nil {
 		r.Scrubber = secrets

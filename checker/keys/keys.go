@@ -1,4 +1,12 @@
-package checker
+// Package keys owns the facts about pre-shared keys that the key rules
+// judge (length, banned, guess estimate, exposure, sharing), the keyed
+// fingerprints that let a saved inventory or the state tell reuse without
+// the keys (Salt, KeyPrints), the masking of keys wherever they show, and
+// the run's Secrets for the last guard on outgoing messages.
+//
+// It must not import the engine (checker), the run, or any source or
+// notifier: it works on the policy input (checker/input) alone.
+package keys
 
 import (
 	"context"
@@ -46,45 +54,34 @@ const mask = "****"
 // psk-reused, psk-exposed) could not judge in full.
 const CodeKeysNotJudged = "KeysNotJudged"
 
-// keyPolicy is what the policy data says about judging keys.
-type keyPolicy struct {
-	banned []string
-	// pepper keys every fingerprint (Options.KeyPepper); nil: none.
-	pepper []byte
-	// estimateMaxLength is how many characters zxcvbn sees; 0 means
-	// DefaultEstimateMaxLength.
-	estimateMaxLength int
+// Policy is what the policy data says about judging keys.
+type Policy struct {
+	Banned []string
+	// Pepper keys every fingerprint (VPNCHECK_KEY_PEPPER); nil: none.
+	Pepper []byte
+	// EstimateMaxLength is how many characters zxcvbn sees
+	// (psk.estimate_max_length); 0 means DefaultEstimateMaxLength.
+	EstimateMaxLength int
 }
 
-// keyPolicy reads the engine's policy data on keys, for a run with pepper.
-func (e *Engine) keyPolicy(pepper []byte) keyPolicy {
-	return keyPolicy{banned: e.banned, estimateMaxLength: e.config.PSK.EstimateMaxLength, pepper: pepper}
-}
-
-func (p keyPolicy) maxLength() int {
+func (p Policy) maxLength() int {
 	switch {
-	case p.estimateMaxLength <= 0:
+	case p.EstimateMaxLength <= 0:
 		return DefaultEstimateMaxLength
-	case p.estimateMaxLength > maxEstimateMaxLength:
+	case p.EstimateMaxLength > maxEstimateMaxLength:
 		return maxEstimateMaxLength
 	}
-	return p.estimateMaxLength
+	return p.EstimateMaxLength
 }
 
 // KeyPrints are keyed fingerprints of an account's pre-shared keys, by
 // tunnel (lifecycle.TunnelPlace, with the ids as the report shows them):
 // what the state keeps so that a change event's run, which sees one
 // connection, can tell psk-reused. They are the saver's fingerprints
-// (PBKDF2-HMAC-SHA256), keyed by Salt in kdfSalt's text form.
+// (PBKDF2-HMAC-SHA256), keyed by Salt in Salt's text form.
 type KeyPrints = lifecycle.KeyPrints
 
-// analyzeKeys is analyzeKeysKnown without key prints.
-func analyzeKeys(ctx context.Context, conns []*input.Connection, p keyPolicy) (*Secrets, []report.ErrorEntry) {
-	secrets, errs, _ := analyzeKeysKnown(ctx, conns, p, nil)
-	return secrets, errs
-}
-
-// analyzeKeysKnown derives the facts rules need about every pre-shared key of the
+// Analyze derives the facts rules need about every pre-shared key of the
 // run (length, banned, guess estimate, exposure, sharing), from the key or
 // from the facts a saved inventory kept in its place; masks every key of
 // the run wherever it shows in any connection's names, tags and ids; and
@@ -97,14 +94,14 @@ func analyzeKeys(ctx context.Context, conns []*input.Connection, p keyPolicy) (*
 // printSalt) into the returned prints, and adds to each tunnel's sharing
 // the tunnels of known that share its key, but for those of the run's own
 // connections (the run's read of them is newer).
-func analyzeKeysKnown(ctx context.Context, conns []*input.Connection, p keyPolicy, known *KeyPrints) (*Secrets, []report.ErrorEntry, *KeyPrints) {
+func Analyze(ctx context.Context, conns []*input.Connection, p Policy, known *KeyPrints) (*Secrets, []report.ErrorEntry, *KeyPrints) {
 	kr := newKeyring(p.maxLength())
-	kr.printer = printSalt(known, conns, p.pepper)
+	kr.printer = printSalt(known, conns, p.Pepper)
 	comparing := kr.printer != nil && len(known.Tunnels) > 0
 	var keyed []keyedTunnel
 	secrets := &Secrets{}
-	bannedSet := make(map[string]struct{}, len(p.banned))
-	for _, b := range p.banned {
+	bannedSet := make(map[string]struct{}, len(p.Banned))
+	for _, b := range p.Banned {
 		bannedSet[strings.ToLower(b)] = struct{}{}
 	}
 	shared := map[string][]*input.PSK{} // by key identity
@@ -134,9 +131,9 @@ func analyzeKeysKnown(ctx context.Context, conns []*input.Connection, p keyPolic
 				sources.plain = true
 			case k.Saved != nil:
 				t.PSK = savedFacts(k.Saved)
-				salt, saltOK := parseSalt(k.Saved.Salt, p.pepper)
+				salt, saltOK := parseSalt(k.Saved.Salt, p.Pepper)
 				fp, folded := string(k.Saved.Fingerprint), string(k.Saved.FoldedFingerprint)
-				if otherPepper(k.Saved.Salt, p.pepper) {
+				if otherPepper(k.Saved.Salt, p.Pepper) {
 					notes.add(c, "peppered")
 					t.PSK.SharedWith = 1
 				} else if !saltOK || fp == "" || folded == "" {
@@ -145,7 +142,7 @@ func analyzeKeysKnown(ctx context.Context, conns []*input.Connection, p keyPolic
 				} else {
 					set := savedBanned[k.Saved.Salt]
 					if set == nil {
-						set = salt.bannedSet(p.banned)
+						set = salt.bannedSet(p.Banned)
 						savedBanned[k.Saved.Salt] = set
 					}
 					t.PSK.Banned = set[folded]
@@ -188,7 +185,7 @@ func analyzeKeysKnown(ctx context.Context, conns []*input.Connection, p keyPolic
 	var prints *KeyPrints
 	if kr.printer != nil {
 		prints = tunnelPrints(kr.printer, keyed)
-		addKnown(known, prints.Salt, keyed, conns, p.pepper)
+		addKnown(known, prints.Salt, keyed, conns, p.Pepper)
 	}
 	errs := notes.entries()
 	if why := sources.mixed(); why != "" {
@@ -222,7 +219,7 @@ func (k keyedTunnel) fingerprint() string {
 // fingerprints are printed too. Every salt is the run's pepper's: a salt
 // of another pepper (or none) is not the run's, as a salt of another save
 // is not (see parseSalt).
-func printSalt(known *KeyPrints, conns []*input.Connection, pepper []byte) *kdfSalt {
+func printSalt(known *KeyPrints, conns []*input.Connection, pepper []byte) *Salt {
 	if known == nil {
 		return nil
 	}
@@ -249,16 +246,16 @@ func printSalt(known *KeyPrints, conns []*input.Connection, pepper []byte) *kdfS
 	if ok {
 		return &s
 	}
-	fresh := kdfSalt{iter: kdfIterations, salt: make([]byte, 16), pepper: pepper}
-	if _, err := rand.Read(fresh.salt); err != nil {
-		panic("crypto/rand: " + err.Error()) // never fails on Linux
+	fresh, err := NewSalt(pepper)
+	if err != nil {
+		panic(err) // crypto/rand never fails on Linux
 	}
 	return &fresh
 }
 
 // tunnelPrints are the run's fingerprints by tunnel place, ids as masked;
 // a key the run's deadline left unprinted is left out.
-func tunnelPrints(salt *kdfSalt, keyed []keyedTunnel) *KeyPrints {
+func tunnelPrints(salt *Salt, keyed []keyedTunnel) *KeyPrints {
 	out := &KeyPrints{Salt: salt.String(), Tunnels: make(map[string]string, len(keyed))}
 	for _, k := range keyed {
 		if fp := k.fingerprint(); fp != "" {
@@ -436,14 +433,14 @@ func maskConnection(c *input.Connection, r *strings.Replacer) {
 		}
 		if p := t.PSK; p != nil {
 			for j, e := range p.ExposedIn {
-				p.ExposedIn[j] = maskExposure(e, r)
+				p.ExposedIn[j] = MaskExposure(e, r)
 			}
 		}
 	}
 }
 
-// maskExposure masks the tag name of a "tag:NAME" exposure fact.
-func maskExposure(e string, r *strings.Replacer) string {
+// MaskExposure masks the tag name of a "tag:NAME" exposure fact.
+func MaskExposure(e string, r *strings.Replacer) string {
 	if name, ok := strings.CutPrefix(e, "tag:"); ok {
 		return "tag:" + r.Replace(name)
 	}
@@ -570,7 +567,7 @@ func namedConnections(conns []*input.Connection, detail func(*input.Connection) 
 type keyring struct {
 	mac []byte
 	// printer, when set, fingerprints each distinct key for KeyPrints.
-	printer *kdfSalt
+	printer *Salt
 	maxLen  int
 	entries map[[sha256.Size]byte]*keyEntry
 	order   []*keyEntry
@@ -795,14 +792,14 @@ func (s *Secrets) maskReplacer() *strings.Replacer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.replacer == nil && len(s.values) > 0 {
-		s.replacer = newMaskReplacer(s.values)
+		s.replacer = MaskReplacer(s.values)
 	}
 	return s.replacer
 }
 
-// newMaskReplacer replaces each of vals with the mask, the longest first,
+// MaskReplacer replaces each of vals with the mask, the longest first,
 // so that a key that contains another is masked whole.
-func newMaskReplacer(vals map[string]struct{}) *strings.Replacer {
+func MaskReplacer(vals map[string]struct{}) *strings.Replacer {
 	list := make([]string, 0, len(vals))
 	for v := range vals {
 		list = append(list, v)
