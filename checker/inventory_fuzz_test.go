@@ -87,7 +87,7 @@ func inputKeys(data []byte) []string {
 			return fuzzCanaries
 		}
 		set := map[string]struct{}{}
-		redact(doc, set)
+		apiwire.Redact(doc, set)
 		for k := range set {
 			found = append(found, k)
 		}

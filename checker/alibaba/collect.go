@@ -49,7 +49,7 @@ type vpcClient interface {
 }
 
 // PageSaver receives every page a collector reads, as the API sent it
-// (checker.Saver is one); Close follows the last page of the run.
+// (saved.Saver is one); Close follows the last page of the run.
 type PageSaver interface {
 	SavePage(region string, number, size int, body []byte) error
 	Close() error

@@ -18,6 +18,7 @@ import (
 	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/apiwire"
 	"github.com/vpncheck/vpncheck/checker/report"
+	"github.com/vpncheck/vpncheck/checker/saved"
 
 	"github.com/aliyun/credentials-go/credentials"
 
@@ -338,7 +339,7 @@ func TestSaveInventoryRoundTrip(t *testing.T) {
 	s.Generate("cn-hangzhou", 123, canaryConnection)
 	s.Generate("cn-shanghai", 7, canaryConnection)
 	dir := filepath.Join(t.TempDir(), "saved", "run")
-	saver, err := checker.NewSaver(dir, nil)
+	saver, err := saved.NewSaver(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/badinput"
 	"github.com/vpncheck/vpncheck/checker/report"
+	"github.com/vpncheck/vpncheck/checker/saved"
 	"github.com/vpncheck/vpncheck/checker/state"
 )
 
@@ -18,7 +19,7 @@ import (
 // 500 after the collector's retries), else reads the files; it counts its
 // collections.
 type flakySource struct {
-	files   checker.Files
+	files   saved.Files
 	down    atomic.Bool
 	collect atomic.Int32
 }
@@ -33,7 +34,7 @@ func (s *flakySource) Collect(ctx context.Context, inv *checker.Inventory) error
 }
 
 func flaky(files ...string) *flakySource {
-	return &flakySource{files: checker.Files{Paths: files, Region: "cn-hangzhou"}}
+	return &flakySource{files: saved.Files{Paths: files, Region: "cn-hangzhou"}}
 }
 
 func hasCode(rep *report.Report, code string) bool {

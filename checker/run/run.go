@@ -20,12 +20,13 @@ import (
 	"github.com/vpncheck/vpncheck/checker/keys"
 	"github.com/vpncheck/vpncheck/checker/lifecycle"
 	"github.com/vpncheck/vpncheck/checker/report"
+	"github.com/vpncheck/vpncheck/checker/saved"
 	"github.com/vpncheck/vpncheck/checker/state"
 	"github.com/vpncheck/vpncheck/notify"
 )
 
 // Source fills an inventory with the connections of one run: saved files
-// (checker.Files) or the live API (alibaba.Live). Failures of a region are
+// (saved.Files) or the live API (alibaba.Live). Failures of a region are
 // recorded in the inventory; an error stops the run (wrapping
 // badinput.Err where the user's input is at fault).
 type Source interface {
@@ -253,7 +254,7 @@ func reusedKey(key, digest string) string {
 func (p Plan) execute(ctx context.Context, led *ledger, now time.Time) (out Outcome, completed bool) {
 	inv := checker.NewInventory()
 	srcErr := p.collectWithin(ctx, inv)
-	if srcErr != nil && !errors.Is(srcErr, checker.ErrSaveInventory) {
+	if srcErr != nil && !errors.Is(srcErr, saved.ErrSaveInventory) {
 		return p.collectFailed(ctx, out, srcErr), false
 	}
 

@@ -1,4 +1,12 @@
-package checker
+// Package saved owns saving a live run's inventory (--save-inventory:
+// Saver, with every key redacted and its facts and fingerprints beside it)
+// and replaying saved inventories as a source of connections (--inventory:
+// Files), and ErrSaveInventory, the mark of pages read but not saved.
+//
+// It reads inventories through the engine's Inventory (checker) and keys
+// through checker/keys; it must not import the run, a live source
+// (checker/alibaba) or a notifier.
+package saved
 
 import (
 	"bytes"
@@ -82,7 +90,7 @@ func (s *Saver) SavePage(region string, number, size int, body []byte) error {
 		}
 	}
 	found := map[string]struct{}{}
-	redact(doc, found)
+	apiwire.Redact(doc, found)
 	doc["RegionId"] = region
 	if _, ok := doc["PageNumber"]; !ok {
 		doc["PageNumber"] = number
@@ -205,40 +213,6 @@ func rawIke(m map[string]any, dual bool, i int) map[string]any {
 	t, _ := list[i].(map[string]any)
 	ike, _ := t["TunnelIkeConfig"].(map[string]any)
 	return ike
-}
-
-// secretKeys are the response fields that hold secrets: pre-shared keys
-// (IkeConfig.Psk, TunnelIkeConfig.Psk) and BGP authentication keys.
-var secretKeys = map[string]bool{"psk": true, "authkey": true}
-
-// redact replaces every secret in v by apiwire.Redacted, and gathers the secrets
-// (what the decoder reads as a key: a string, or a number's spelling).
-func redact(v any, keys map[string]struct{}) {
-	switch v := v.(type) {
-	case map[string]any:
-		for k, x := range v {
-			if !secretKeys[strings.ToLower(k)] {
-				redact(x, keys)
-				continue
-			}
-			switch x := x.(type) {
-			case nil:
-				continue
-			case string:
-				if x = strings.TrimSpace(x); x == "" || x == apiwire.Redacted {
-					continue
-				}
-				keys[x] = struct{}{}
-			case json.Number:
-				keys[string(x)] = struct{}{}
-			}
-			v[k] = apiwire.Redacted
-		}
-	case []any:
-		for _, x := range v {
-			redact(x, keys)
-		}
-	}
 }
 
 // unmasked are the raw fields the rules judge as they are (algorithms,

@@ -1,4 +1,4 @@
-package checker
+package saved
 
 import (
 	"bytes"
@@ -10,8 +10,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/report"
+	"github.com/vpncheck/vpncheck/policies"
 )
 
 // replayConns is a run whose findings depend on every key fact: weak,
@@ -93,13 +96,16 @@ func TestSaveReplayGivesTheSameFindings(t *testing.T) {
 }
 
 func testSaveReplay(t *testing.T, pepper []byte, scheme string) {
-	eng := builtin(t)
+	eng, err := checker.NewEngine(context.Background(), checker.Policies{Builtin: policies.FS})
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := filepath.Join(t.TempDir(), "save")
 	saver, err := NewSaver(dir, pepper)
 	if err != nil {
 		t.Fatal(err)
 	}
-	live := NewInventory()
+	live := checker.NewInventory()
 	for region, pages := range replayConns() {
 		total := 0
 		for _, p := range pages {
@@ -124,7 +130,7 @@ func testSaveReplay(t *testing.T, pepper []byte, scheme string) {
 	if err := saver.Close(); err != nil {
 		t.Fatal(err)
 	}
-	liveRes, err := eng.Check(context.Background(), live, Options{Now: fixedNow})
+	liveRes, err := eng.Check(context.Background(), live, checker.Options{Now: fixedNow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +139,7 @@ func testSaveReplay(t *testing.T, pepper []byte, scheme string) {
 	if len(files) != 3 {
 		t.Fatalf("files %v", files)
 	}
-	replay := NewInventory()
+	replay := checker.NewInventory()
 	for _, f := range files {
 		b, _ := os.ReadFile(f)
 		for _, canary := range []string{"CANARY", "PEPPER", "password", "123456", "Zq8#kW2!"} {
@@ -148,7 +154,7 @@ func testSaveReplay(t *testing.T, pepper []byte, scheme string) {
 			t.Fatal(err)
 		}
 	}
-	replayRes, err := eng.Check(context.Background(), replay, Options{Now: fixedNow, KeyPepper: pepper})
+	replayRes, err := eng.Check(context.Background(), replay, checker.Options{Now: fixedNow, KeyPepper: pepper})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,3 +185,6 @@ func testSaveReplay(t *testing.T, pepper []byte, scheme string) {
 		t.Errorf("a key shows in a report: %s", js.String())
 	}
 }
+
+// fixedNow is the check's clock, as checker's tests have it.
+var fixedNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
