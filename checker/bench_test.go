@@ -11,6 +11,7 @@ import (
 	"github.com/vpncheck/vpncheck/bench/synth"
 	"github.com/vpncheck/vpncheck/checker/apiwire"
 	"github.com/vpncheck/vpncheck/checker/input"
+	"github.com/vpncheck/vpncheck/checker/inventory"
 	"github.com/vpncheck/vpncheck/checker/keys"
 )
 
@@ -73,7 +74,7 @@ func BenchmarkCheckInventory(b *testing.B) {
 			b.SetBytes(st.Size())
 			b.ReportAllocs()
 			for b.Loop() {
-				inv := NewInventory()
+				inv := inventory.New()
 				if err := inv.ReadFile(path, ""); err != nil {
 					b.Fatal(err)
 				}

@@ -13,6 +13,7 @@ import (
 	"github.com/vpncheck/vpncheck/bench/synth"
 	"github.com/vpncheck/vpncheck/checker/apiwire"
 	"github.com/vpncheck/vpncheck/checker/input"
+	"github.com/vpncheck/vpncheck/checker/inventory"
 	"github.com/vpncheck/vpncheck/checker/keys"
 	"github.com/vpncheck/vpncheck/checker/report"
 )
@@ -39,7 +40,7 @@ func interpreted(t testing.TB, eng *Engine) *Engine {
 func checkBoth(t *testing.T, eng, ref *Engine, opt Options, paths ...string) int {
 	t.Helper()
 	run := func(e *Engine) *Result {
-		inv := NewInventory()
+		inv := inventory.New()
 		for _, p := range paths {
 			if err := inv.ReadFile(p, ""); err != nil {
 				t.Fatal(err)

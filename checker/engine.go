@@ -1,3 +1,12 @@
+// Package checker is the engine: it judges the connections of an
+// inventory (checker/inventory) against the Rego policies (the built-in
+// ones compiled ahead of time by checker/compiled, OPA as the reference
+// and for team bundles), applies exceptions (the policy data's and the
+// connections' tags), adds fixes, and builds the report (Engine.Check),
+// with the facts about keys from checker/keys.
+//
+// It must not import the run (checker/run), a source (checker/alibaba,
+// checker/saved), the state, or a notifier: they depend on it.
 package checker
 
 import (

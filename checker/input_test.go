@@ -15,7 +15,11 @@ import (
 // normalizeJSON decodes one raw connection object and normalises it.
 func normalizeJSON(t testing.TB, conn string) *input.Connection {
 	t.Helper()
-	conns, _, err := decodeString(t, `{"VpnConnections": {"VpnConnection": [`+conn+`]}}`)
+	var conns []*apiwire.Connection
+	_, err := apiwire.Decode(strings.NewReader(`{"VpnConnections": {"VpnConnection": [`+conn+`]}}`), func(c *apiwire.Connection, _ []string) error {
+		conns = append(conns, c)
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/apiwire"
+	"github.com/vpncheck/vpncheck/checker/inventory"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/checker/saved"
 
@@ -76,7 +77,7 @@ type regionState struct {
 	scanned, failed bool
 }
 
-func states(inv *checker.Inventory) map[string]regionState {
+func states(inv *inventory.Inventory) map[string]regionState {
 	out := map[string]regionState{}
 	for _, r := range inv.Regions() {
 		out[r.Name] = regionState{r.Connections, r.Scanned, r.Failed}
@@ -84,7 +85,7 @@ func states(inv *checker.Inventory) map[string]regionState {
 	return out
 }
 
-func errorsOf(inv *checker.Inventory) map[string]report.ErrorEntry {
+func errorsOf(inv *inventory.Inventory) map[string]report.ErrorEntry {
 	out := map[string]report.ErrorEntry{}
 	for _, e := range inv.Errors() {
 		out[e.Region] = e
@@ -92,9 +93,9 @@ func errorsOf(inv *checker.Inventory) map[string]report.ErrorEntry {
 	return out
 }
 
-func collect(t *testing.T, c *collector, ctx context.Context, regions ...string) *checker.Inventory {
+func collect(t *testing.T, c *collector, ctx context.Context, regions ...string) *inventory.Inventory {
 	t.Helper()
-	inv := checker.NewInventory()
+	inv := inventory.New()
 	if err := c.Collect(ctx, regions, inv); err != nil {
 		t.Fatalf("collect: %v", err)
 	}
@@ -358,7 +359,7 @@ func TestSaveInventoryRoundTrip(t *testing.T) {
 	if want := "cn-hangzhou-page-1.json cn-hangzhou-page-2.json cn-hangzhou-page-3.json cn-shanghai-page-1.json"; strings.Join(names, " ") != want {
 		t.Fatalf("files = %v, want %s", names, want)
 	}
-	replay := checker.NewInventory()
+	replay := inventory.New()
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/badinput"
+	"github.com/vpncheck/vpncheck/checker/inventory"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/checker/saved"
 	"github.com/vpncheck/vpncheck/checker/state"
@@ -24,7 +24,7 @@ type flakySource struct {
 	collect atomic.Int32
 }
 
-func (s *flakySource) Collect(ctx context.Context, inv *checker.Inventory) error {
+func (s *flakySource) Collect(ctx context.Context, inv *inventory.Inventory) error {
 	s.collect.Add(1)
 	if s.down.Load() {
 		inv.Fail(report.ErrorEntry{Region: "cn-hangzhou", Code: "InternalError", Message: "describe vpn connections in cn-hangzhou page 1: InternalError"})
@@ -132,7 +132,7 @@ func TestRetryDeliversTheIncompleteAttemptsNews(t *testing.T) {
 // inputSource fails as a source whose input is wrong fails.
 type inputSource struct{ collect atomic.Int32 }
 
-func (s *inputSource) Collect(context.Context, *checker.Inventory) error {
+func (s *inputSource) Collect(context.Context, *inventory.Inventory) error {
 	s.collect.Add(1)
 	return badinput.Errorf("VPNCHECK_VPC_ENDPOINT: invalid VPC endpoint \"ftp://x\"")
 }

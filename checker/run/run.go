@@ -17,6 +17,7 @@ import (
 
 	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/badinput"
+	"github.com/vpncheck/vpncheck/checker/inventory"
 	"github.com/vpncheck/vpncheck/checker/keys"
 	"github.com/vpncheck/vpncheck/checker/lifecycle"
 	"github.com/vpncheck/vpncheck/checker/report"
@@ -30,7 +31,7 @@ import (
 // recorded in the inventory; an error stops the run (wrapping
 // badinput.Err where the user's input is at fault).
 type Source interface {
-	Collect(ctx context.Context, inv *checker.Inventory) error
+	Collect(ctx context.Context, inv *inventory.Inventory) error
 }
 
 // Notifier delivers a run's report, or the reason it could not complete.
@@ -142,7 +143,7 @@ func reserve(n int, deliver bool, whole time.Duration) time.Duration {
 // collectWithin collects until the deadline less what judging and
 // reporting what was collected will need, re-estimated as connections
 // arrive.
-func (p Plan) collectWithin(ctx context.Context, inv *checker.Inventory) error {
+func (p Plan) collectWithin(ctx context.Context, inv *inventory.Inventory) error {
 	dl, ok := ctx.Deadline()
 	if !ok {
 		return p.Source.Collect(ctx, inv)
@@ -252,7 +253,7 @@ func reusedKey(key, digest string) string {
 // everything it was asked to and recorded its generation under its run
 // key: a retry replays it instead of checking again.
 func (p Plan) execute(ctx context.Context, led *ledger, now time.Time) (out Outcome, completed bool) {
-	inv := checker.NewInventory()
+	inv := inventory.New()
 	srcErr := p.collectWithin(ctx, inv)
 	if srcErr != nil && !errors.Is(srcErr, saved.ErrSaveInventory) {
 		return p.collectFailed(ctx, out, srcErr), false

@@ -3,9 +3,9 @@
 // and replaying saved inventories as a source of connections (--inventory:
 // Files), and ErrSaveInventory, the mark of pages read but not saved.
 //
-// It reads inventories through the engine's Inventory (checker) and keys
-// through checker/keys; it must not import the run, a live source
-// (checker/alibaba) or a notifier.
+// It fills an Inventory (checker/inventory) and fingerprints keys through
+// checker/keys; it must not import the engine (checker), the run, a live
+// source (checker/alibaba) or a notifier.
 package saved
 
 import (

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/inventory"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/policies"
 )
@@ -105,7 +106,7 @@ func testSaveReplay(t *testing.T, pepper []byte, scheme string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	live := checker.NewInventory()
+	live := inventory.New()
 	for region, pages := range replayConns() {
 		total := 0
 		for _, p := range pages {
@@ -139,7 +140,7 @@ func testSaveReplay(t *testing.T, pepper []byte, scheme string) {
 	if len(files) != 3 {
 		t.Fatalf("files %v", files)
 	}
-	replay := checker.NewInventory()
+	replay := inventory.New()
 	for _, f := range files {
 		b, _ := os.ReadFile(f)
 		for _, canary := range []string{"CANARY", "PEPPER", "password", "123456", "Zq8#kW2!"} {
