@@ -95,20 +95,7 @@ type KeyPrints = lifecycle.KeyPrints
 // the tunnels of known that share its key, but for those of the run's own
 // connections (the run's read of them is newer).
 func Analyze(ctx context.Context, conns []*input.Connection, p Policy, known *KeyPrints) (*Secrets, []report.ErrorEntry, *KeyPrints) {
-	kr := newKeyring(p.maxLength())
-	kr.printer = printSalt(known, conns, p.Pepper)
-	comparing := kr.printer != nil && len(known.Tunnels) > 0
-	var keyed []keyedTunnel
-	secrets := &Secrets{}
-	bannedSet := make(map[string]struct{}, len(p.Banned))
-	for _, b := range p.Banned {
-		bannedSet[strings.ToLower(b)] = struct{}{}
-	}
-	shared := map[string][]*input.PSK{} // by key identity
-	var sources keySources
-	savedBanned := map[string]map[string]bool{} // salt -> folded fingerprints of the banned list
-	notes := newKeyNotes()
-
+	a := newAnalysis(p, known, conns)
 	for _, c := range conns {
 		for i := range c.Tunnels {
 			t := &c.Tunnels[i]
@@ -116,83 +103,134 @@ func Analyze(ctx context.Context, conns []*input.Connection, p Policy, known *Ke
 			t.Key = input.TunnelKey{}
 			switch {
 			case k.Plain != "":
-				_, isBanned := bannedSet[strings.ToLower(k.Plain)]
-				t.PSK = &input.PSK{
-					Length:    utf8.RuneCountInString(k.Plain),
-					Banned:    isBanned,
-					ExposedIn: exposure(c, t, k.Plain),
-				}
-				id, e := kr.add(k.Plain, userInputs(c, t), t.PSK)
-				shared[id] = append(shared[id], t.PSK)
-				if kr.printer != nil {
-					keyed = append(keyed, keyedTunnel{c: c, i: i, entry: e})
-				}
-				secrets.add(k.Plain)
-				sources.plain = true
+				a.plain(c, i, k.Plain)
 			case k.Saved != nil:
-				t.PSK = savedFacts(k.Saved)
-				salt, saltOK := parseSalt(k.Saved.Salt, p.Pepper)
-				fp, folded := string(k.Saved.Fingerprint), string(k.Saved.FoldedFingerprint)
-				if otherPepper(k.Saved.Salt, p.Pepper) {
-					notes.add(c, "peppered")
-					t.PSK.SharedWith = 1
-				} else if !saltOK || fp == "" || folded == "" {
-					notes.add(c, "unsalted")
-					t.PSK.SharedWith = 1
-				} else {
-					set := savedBanned[k.Saved.Salt]
-					if set == nil {
-						set = salt.bannedSet(p.Banned)
-						savedBanned[k.Saved.Salt] = set
-					}
-					t.PSK.Banned = set[folded]
-					id := "saved:" + k.Saved.Salt + ":" + fp
-					shared[id] = append(shared[id], t.PSK)
-					sources.salts = appendUnique(sources.salts, k.Saved.Salt)
-					switch {
-					case kr.printer != nil && salt.String() == kr.printer.String():
-						keyed = append(keyed, keyedTunnel{c: c, i: i, print: fp})
-					case comparing:
-						notes.add(c, "uncompared")
-					}
-				}
+				a.saved(c, i, k.Saved)
 			case k.Redacted:
-				notes.add(c, "redacted")
+				a.notes.add(c, "redacted")
 			}
 		}
-		secrets.add(c.BGPAuthKeys...)
+		a.secrets.add(c.BGPAuthKeys...)
 		c.BGPAuthKeys = nil
 	}
-	kr.estimate(ctx)
+	a.kr.estimate(ctx)
 	for _, c := range conns {
 		for _, t := range c.Tunnels {
 			if t.PSK != nil && t.PSK.Guesses == nil {
-				notes.add(c, "unestimated")
+				a.notes.add(c, "unestimated")
 			}
 		}
 	}
-	for _, group := range shared {
+	for _, group := range a.shared {
 		for _, psk := range group {
 			psk.SharedWith = len(group)
 		}
 	}
 
-	if r := secrets.maskReplacer(); r != nil {
+	if r := a.secrets.maskReplacer(); r != nil {
 		for _, c := range conns {
 			maskConnection(c, r)
 		}
 	}
 	var prints *KeyPrints
-	if kr.printer != nil {
-		prints = tunnelPrints(kr.printer, keyed)
-		addKnown(known, prints.Salt, keyed, conns, p.Pepper)
+	if a.kr.printer != nil {
+		prints = tunnelPrints(a.kr.printer, a.keyed)
+		addKnown(known, prints.Salt, a.keyed, conns, p.Pepper)
 	}
-	errs := notes.entries()
-	if why := sources.mixed(); why != "" {
+	errs := a.notes.entries()
+	if why := a.sources.mixed(); why != "" {
 		errs = append(errs, report.ErrorEntry{Code: CodeKeysNotJudged,
 			Message: "psk-reused could not compare every key of the run: " + why})
 	}
-	return secrets, append(errs, oddFieldEntries(conns)...), prints
+	return a.secrets, append(errs, oddFieldEntries(conns)...), prints
+}
+
+// analysis is one run's key analysis while it reads the run's keys.
+type analysis struct {
+	p         Policy
+	kr        *keyring
+	comparing bool // the run's prints are compared with known ones
+	keyed     []keyedTunnel
+	secrets   *Secrets
+	bannedSet map[string]struct{}
+	shared    map[string][]*input.PSK // by key identity
+	sources   keySources
+	// savedBanned is, by salt, the folded fingerprints of the banned list.
+	savedBanned map[string]map[string]bool
+	notes       *keyNotes
+}
+
+func newAnalysis(p Policy, known *KeyPrints, conns []*input.Connection) *analysis {
+	kr := newKeyring(p.maxLength())
+	kr.printer = printSalt(known, conns, p.Pepper)
+	a := &analysis{
+		p:           p,
+		kr:          kr,
+		comparing:   kr.printer != nil && len(known.Tunnels) > 0,
+		secrets:     &Secrets{},
+		bannedSet:   make(map[string]struct{}, len(p.Banned)),
+		shared:      map[string][]*input.PSK{},
+		savedBanned: map[string]map[string]bool{},
+		notes:       newKeyNotes(),
+	}
+	for _, b := range p.Banned {
+		a.bannedSet[strings.ToLower(b)] = struct{}{}
+	}
+	return a
+}
+
+// plain judges tunnel i's key, read in clear: its facts, and its place
+// in the keyring for sharing, the estimate and the print.
+func (a *analysis) plain(c *input.Connection, i int, key string) {
+	t := &c.Tunnels[i]
+	_, isBanned := a.bannedSet[strings.ToLower(key)]
+	t.PSK = &input.PSK{
+		Length:    utf8.RuneCountInString(key),
+		Banned:    isBanned,
+		ExposedIn: exposure(c, t, key),
+	}
+	id, e := a.kr.add(key, userInputs(c, t), t.PSK)
+	a.shared[id] = append(a.shared[id], t.PSK)
+	if a.kr.printer != nil {
+		a.keyed = append(a.keyed, keyedTunnel{c: c, i: i, entry: e})
+	}
+	a.secrets.add(key)
+	a.sources.plain = true
+}
+
+// saved judges tunnel i's key from the facts a saved inventory kept in its
+// place: banned and sharing by its fingerprints, when their salt is one
+// the run can compare.
+func (a *analysis) saved(c *input.Connection, i int, f *apiwire.KeyFacts) {
+	t := &c.Tunnels[i]
+	t.PSK = savedFacts(f)
+	salt, saltOK := parseSalt(f.Salt, a.p.Pepper)
+	fp, folded := string(f.Fingerprint), string(f.FoldedFingerprint)
+	switch {
+	case otherPepper(f.Salt, a.p.Pepper):
+		a.notes.add(c, "peppered")
+		t.PSK.SharedWith = 1
+		return
+	case !saltOK || fp == "" || folded == "":
+		a.notes.add(c, "unsalted")
+		t.PSK.SharedWith = 1
+		return
+	}
+	set := a.savedBanned[f.Salt]
+	if set == nil {
+		set = salt.bannedSet(a.p.Banned)
+		a.savedBanned[f.Salt] = set
+	}
+	t.PSK.Banned = set[folded]
+	id := "saved:" + f.Salt + ":" + fp
+	a.shared[id] = append(a.shared[id], t.PSK)
+	a.sources.salts = appendUnique(a.sources.salts, f.Salt)
+	switch {
+	case a.kr.printer != nil && salt.String() == a.kr.printer.String():
+		a.keyed = append(a.keyed, keyedTunnel{c: c, i: i, print: fp})
+	case a.comparing:
+		a.notes.add(c, "uncompared")
+	}
 }
 
 // keyedTunnel is a tunnel whose key is fingerprinted: by the keyring's
