@@ -4,8 +4,11 @@
 // the keys (Salt, KeyPrints), the masking of keys wherever they show, and
 // the run's Secrets for the last guard on outgoing messages.
 //
-// It must not import the engine (checker), the run, or any source or
-// notifier: it works on the policy input (checker/input) alone.
+// It works on the policy input (checker/input) and the saved facts of the
+// wire format (checker/apiwire); KeyPrints are the state's record
+// (checker/lifecycle), kept there so that the pure lifecycle needs no key
+// analysis. It must not import the engine (checker), the inventory, the
+// run, a source or a notifier.
 package keys
 
 import (
@@ -78,7 +81,7 @@ func (p Policy) maxLength() int {
 // tunnel (lifecycle.TunnelPlace, with the ids as the report shows them):
 // what the state keeps so that a change event's run, which sees one
 // connection, can tell psk-reused. They are the saver's fingerprints
-// (PBKDF2-HMAC-SHA256), keyed by Salt in Salt's text form.
+// (PBKDF2-HMAC-SHA256); their Salt is a Salt in its text form.
 type KeyPrints = lifecycle.KeyPrints
 
 // Analyze derives the facts rules need about every pre-shared key of the
