@@ -11,6 +11,8 @@ import (
 	"github.com/vpncheck/vpncheck/bench/synth"
 	"github.com/vpncheck/vpncheck/checker/apiwire"
 	"github.com/vpncheck/vpncheck/checker/input"
+	"github.com/vpncheck/vpncheck/checker/inventory"
+	"github.com/vpncheck/vpncheck/checker/keys"
 )
 
 const benchConn = `{"VpnConnectionId": "vco-bench", "Name": "bench", "VpnGatewayId": "vpn-bench", "Status": "ipsec_sa_established",
@@ -42,7 +44,7 @@ func BenchmarkEvaluateOne(b *testing.B) {
 		return nil
 	})
 	c := input.Normalize(conns[0], "cn-bench")
-	analyzeKeys(context.Background(), []*input.Connection{c}, keyPolicy{})
+	keys.Analyze(context.Background(), []*input.Connection{c}, keys.Policy{}, nil)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -72,7 +74,7 @@ func BenchmarkCheckInventory(b *testing.B) {
 			b.SetBytes(st.Size())
 			b.ReportAllocs()
 			for b.Loop() {
-				inv := NewInventory()
+				inv := inventory.New()
 				if err := inv.ReadFile(path, ""); err != nil {
 					b.Fatal(err)
 				}

@@ -12,6 +12,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/vpncheck/vpncheck/checker/inventory"
 	"github.com/vpncheck/vpncheck/checker/output"
 	"github.com/vpncheck/vpncheck/checker/report"
 
@@ -24,7 +25,7 @@ var fixedNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
 func checkFiles(t *testing.T, eng *Engine, opt Options, region string, files ...string) *report.Report {
 	t.Helper()
-	inv := NewInventory()
+	inv := inventory.New()
 	for _, f := range files {
 		if err := inv.ReadFile(f, region); err != nil {
 			t.Fatal(err)
@@ -314,12 +315,12 @@ func TestTagExceptions(t *testing.T) {
 func TestReadFileErrors(t *testing.T) {
 	dir := t.TempDir()
 	for _, path := range []string{filepath.Join(dir, "missing.json"), dir, writeFile(t, "empty.json", "")} {
-		inv := NewInventory()
+		inv := inventory.New()
 		err := inv.ReadFile(path, "")
 		if err == nil || !strings.Contains(err.Error(), path) {
 			t.Errorf("%s: err = %v", path, err)
 		}
-		if len(inv.regions) != 0 {
+		if len(inv.Regions()) != 0 {
 			t.Errorf("%s: unreadable input added regions", path)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vpncheck/vpncheck/bench/synth"
+	"github.com/vpncheck/vpncheck/checker/inventory"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/policies"
 )
@@ -210,7 +211,7 @@ func TestCompiledReadsTheTeamsThresholds(t *testing.T) {
 	inv := variedInventory(t, 60, 3)
 	opt := Options{Now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), MinSeverity: report.Info}
 	count := func(e *Engine, rule string) int {
-		in := NewInventory()
+		in := inventory.New()
 		if err := in.ReadFile(inv, ""); err != nil {
 			t.Fatal(err)
 		}

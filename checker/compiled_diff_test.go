@@ -13,6 +13,8 @@ import (
 	"github.com/vpncheck/vpncheck/bench/synth"
 	"github.com/vpncheck/vpncheck/checker/apiwire"
 	"github.com/vpncheck/vpncheck/checker/input"
+	"github.com/vpncheck/vpncheck/checker/inventory"
+	"github.com/vpncheck/vpncheck/checker/keys"
 	"github.com/vpncheck/vpncheck/checker/report"
 )
 
@@ -38,7 +40,7 @@ func interpreted(t testing.TB, eng *Engine) *Engine {
 func checkBoth(t *testing.T, eng, ref *Engine, opt Options, paths ...string) int {
 	t.Helper()
 	run := func(e *Engine) *Result {
-		inv := NewInventory()
+		inv := inventory.New()
 		for _, p := range paths {
 			if err := inv.ReadFile(p, ""); err != nil {
 				t.Fatal(err)
@@ -154,7 +156,7 @@ func BenchmarkEvaluateBothWays(b *testing.B) {
 		return nil
 	})
 	c := input.Normalize(conns[0], "cn-bench")
-	analyzeKeys(context.Background(), []*input.Connection{c}, keyPolicy{})
+	keys.Analyze(context.Background(), []*input.Connection{c}, keys.Policy{}, nil)
 	for _, tc := range []struct {
 		name string
 		e    *Engine

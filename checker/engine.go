@@ -1,3 +1,12 @@
+// Package checker is the engine: it judges the connections of an
+// inventory (checker/inventory) against the Rego policies (the built-in
+// ones compiled ahead of time by checker/compiled, OPA as the reference
+// and for team bundles), applies exceptions (the policy data's and the
+// connections' tags), adds fixes, and builds the report (Engine.Check),
+// with the facts about keys from checker/keys.
+//
+// It must not import the run (checker/run), a source (checker/alibaba,
+// checker/saved), the state, or a notifier: they depend on it.
 package checker
 
 import (
@@ -18,6 +27,7 @@ import (
 	"github.com/vpncheck/vpncheck/checker/compiled"
 	"github.com/vpncheck/vpncheck/checker/compiled/rt"
 	"github.com/vpncheck/vpncheck/checker/input"
+	"github.com/vpncheck/vpncheck/checker/keys"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/policies"
 )
@@ -179,6 +189,12 @@ func policyRevision(set *policies.Set) (string, error) {
 		return "built-in and team " + id, nil
 	}
 	return "built-in " + id, nil
+}
+
+// keyPolicy is what the engine's policy data says about judging keys, for
+// a run with pepper.
+func (e *Engine) keyPolicy(pepper []byte) keys.Policy {
+	return keys.Policy{Banned: e.banned, EstimateMaxLength: e.config.PSK.EstimateMaxLength, Pepper: pepper}
 }
 
 // Rules is the catalogue, ordered by id.

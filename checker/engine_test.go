@@ -15,6 +15,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/bundle"
 
 	"github.com/vpncheck/vpncheck/checker/input"
+	"github.com/vpncheck/vpncheck/checker/inventory"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/policies"
 )
@@ -150,10 +151,10 @@ func TestEngineCustomRulesAndData(t *testing.T) {
 		"name_missing/name_missing_test.rego": {Data: []byte("package broken syntax is never loaded {")},
 		"data.json":                           {Data: []byte(`{"vpncheck": {"config": {"psk": {"min_length": 4}, "severity": {"by_rule": {"name-missing": "high"}}}}}`)},
 	}
-	conn := func() *Inventory {
-		inv := NewInventory()
+	conn := func() *inventory.Inventory {
+		inv := inventory.New()
 		c := normalizeJSON(t, `{"VpnConnectionId": "vco-1", "IkeConfig": {"Psk": "Zq8#vR2!xL0@pW5&mT7^"}}`)
-		inv.add("cn-test", []*input.Connection{c})
+		inv.Add("cn-test", []*input.Connection{c})
 		return inv
 	}
 
@@ -189,8 +190,8 @@ func TestEngineRejectsIncompleteFindings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv := NewInventory()
-	inv.add("cn-test", []*input.Connection{normalizeJSON(t, `{"VpnConnectionId": "vco-1"}`)})
+	inv := inventory.New()
+	inv.Add("cn-test", []*input.Connection{normalizeJSON(t, `{"VpnConnectionId": "vco-1"}`)})
 	_, err = eng.Check(context.Background(), inv, Options{})
 	if !errors.Is(err, ErrPolicy) || !strings.Contains(err.Error(), "has no title") {
 		t.Errorf("err = %v", err)
@@ -230,8 +231,8 @@ func TestEngineBundle(t *testing.T) {
 	if eng.Revision() != "team-42" || eng.Config().Evaluation.Timeout() != 750*time.Millisecond || eng.evalTimeout != 750*time.Millisecond {
 		t.Errorf("revision %q, config %+v, eval timeout %v", eng.Revision(), eng.Config(), eng.evalTimeout)
 	}
-	inv := NewInventory()
-	inv.add("cn-test", []*input.Connection{normalizeJSON(t, `{"VpnConnectionId": "vco-1"}`)})
+	inv := inventory.New()
+	inv.Add("cn-test", []*input.Connection{normalizeJSON(t, `{"VpnConnectionId": "vco-1"}`)})
 	res, err := eng.Check(ctx, inv, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -258,8 +259,8 @@ func TestEngineBoundsFindingText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv := NewInventory()
-	inv.add("cn-test", []*input.Connection{normalizeJSON(t, `{"VpnConnectionId": "vco-1"}`)})
+	inv := inventory.New()
+	inv.Add("cn-test", []*input.Connection{normalizeJSON(t, `{"VpnConnectionId": "vco-1"}`)})
 	res, err := eng.Check(context.Background(), inv, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -294,8 +295,8 @@ func TestEngineBoundsFindingText(t *testing.T) {
 func TestEngineSubnetAnySides(t *testing.T) {
 	ctx := context.Background()
 	for name, eng := range map[string]*Engine{"compiled": builtin(t), "interpreter": interpreted(t, builtin(t))} {
-		inv := NewInventory()
-		inv.add("cn-test", []*input.Connection{normalizeJSON(t, `{"VpnConnectionId": "vco-1", "LocalSubnet": "0.0.0.0/0", "RemoteSubnet": "0.0.0.0/0"}`)})
+		inv := inventory.New()
+		inv.Add("cn-test", []*input.Connection{normalizeJSON(t, `{"VpnConnectionId": "vco-1", "LocalSubnet": "0.0.0.0/0", "RemoteSubnet": "0.0.0.0/0"}`)})
 		res, err := eng.Check(ctx, inv, Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -317,8 +318,8 @@ func TestEngineSubnetAnySides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv := NewInventory()
-	inv.add("cn-test", []*input.Connection{normalizeJSON(t, `{"VpnConnectionId": "vco-1"}`)})
+	inv := inventory.New()
+	inv.Add("cn-test", []*input.Connection{normalizeJSON(t, `{"VpnConnectionId": "vco-1"}`)})
 	if _, err = eng.Check(ctx, inv, Options{}); !errors.Is(err, ErrPolicy) || !strings.Contains(err.Error(), "want local or remote") {
 		t.Errorf("a side of free text: err = %v", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"github.com/vpncheck/vpncheck/checker/inventory"
 )
 
 // BenchmarkFixesHeap: the heap a check of 10,000 connections with 13
@@ -33,7 +35,7 @@ func BenchmarkFixesHeap(b *testing.B) {
 	eng := builtin(b)
 	for b.Loop() {
 		b.StopTimer()
-		inv := NewInventory()
+		inv := inventory.New()
 		if err := inv.ReadFile(p, ""); err != nil {
 			b.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vpncheck/vpncheck/checker/inventory"
 	"github.com/vpncheck/vpncheck/checker/report"
 )
 
@@ -60,7 +61,7 @@ func TestFixesCarryNoKey(t *testing.T) {
 // Options.PlanFor gets the connection's combined plan: one call for all
 // its fixable findings.
 func TestPlanForOneConnection(t *testing.T) {
-	inv := NewInventory()
+	inv := inventory.New()
 	if err := inv.ReadFile("../testdata/sample.json", "cn-hangzhou"); err != nil {
 		t.Fatal(err)
 	}
@@ -88,11 +89,13 @@ func TestPlanForOneConnection(t *testing.T) {
 // fixable findings (the per-finding fixes and the combined one).
 func BenchmarkAddFixes(b *testing.B) {
 	eng := builtin(b)
-	inv := NewInventory()
+	inv := inventory.New()
 	if err := inv.ReadFile("../testdata/sample.json", "cn-hangzhou"); err != nil {
 		b.Fatal(err)
 	}
-	c := inv.regions["cn-hangzhou"].conns[0]
+	conns, release := inv.Take(report.New())
+	release()
+	c := conns[0]
 	found, err := eng.evaluate(context.Background(), c)
 	if err != nil {
 		b.Fatal(err)

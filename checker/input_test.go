@@ -9,12 +9,17 @@ import (
 
 	"github.com/vpncheck/vpncheck/checker/apiwire"
 	"github.com/vpncheck/vpncheck/checker/input"
+	"github.com/vpncheck/vpncheck/checker/keys"
 )
 
 // normalizeJSON decodes one raw connection object and normalises it.
 func normalizeJSON(t testing.TB, conn string) *input.Connection {
 	t.Helper()
-	conns, _, err := decodeString(t, `{"VpnConnections": {"VpnConnection": [`+conn+`]}}`)
+	var conns []*apiwire.Connection
+	_, err := apiwire.Decode(strings.NewReader(`{"VpnConnections": {"VpnConnection": [`+conn+`]}}`), func(c *apiwire.Connection, _ []string) error {
+		conns = append(conns, c)
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +182,7 @@ func TestRedactedKeyIsAbsent(t *testing.T) {
 func TestPolicyInputNeverHoldsTheKey(t *testing.T) {
 	c := normalizeJSON(t, `{"Name": "x", "IkeConfig": {"Psk": "canary-psk-91c2", "IkeVersion": "ikev2"},
 		"VpnBgpConfig": {"AuthKey": "canary-bgp-55d0", "PeerAsn": 1}}`)
-	analyzeKeys(context.Background(), []*input.Connection{c}, keyPolicy{})
+	keys.Analyze(context.Background(), []*input.Connection{c}, keys.Policy{}, nil)
 	b, _ := json.Marshal(c)
 	v := c.ASTValue().String()
 	for _, s := range []string{string(b), v} {

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/vpncheck/vpncheck/checker/apiwire"
+	"github.com/vpncheck/vpncheck/checker/inventory"
 	"github.com/vpncheck/vpncheck/policies"
 )
 
@@ -56,9 +57,9 @@ func FuzzInventory(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		file := NewInventory()
+		file := inventory.New()
 		fuzzJudge(t, eng, file, file.ReadFile(path, "cn-fuzz"), keys)
-		page := NewInventory()
+		page := inventory.New()
 		_, err := page.NewListing("cn-fuzz", 50).AddPage(1, bytes.NewReader(data))
 		fuzzJudge(t, eng, page, err, keys)
 	})
@@ -72,7 +73,7 @@ func FuzzInventory(f *testing.F) {
 // no key, and may show where the input also puts it in a name.)
 func inputKeys(data []byte) []string {
 	var found []string
-	if conns, _, err := decodePage(bytes.NewReader(data), ""); err == nil {
+	if conns, _, err := inventory.DecodePage(bytes.NewReader(data), ""); err == nil {
 		for _, c := range conns {
 			found = append(found, c.BGPAuthKeys...)
 			for _, t := range c.Tunnels {
@@ -87,7 +88,7 @@ func inputKeys(data []byte) []string {
 			return fuzzCanaries
 		}
 		set := map[string]struct{}{}
-		redact(doc, set)
+		apiwire.Redact(doc, set)
 		for k := range set {
 			found = append(found, k)
 		}
@@ -104,7 +105,7 @@ func inputKeys(data []byte) []string {
 	return out
 }
 
-func fuzzJudge(t *testing.T, eng *Engine, inv *Inventory, readErr error, keys []string) {
+func fuzzJudge(t *testing.T, eng *Engine, inv *inventory.Inventory, readErr error, keys []string) {
 	t.Helper()
 	if readErr != nil {
 		msg := readErr.Error()

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/vpncheck/vpncheck/checker/inventory"
 	"github.com/vpncheck/vpncheck/checker/report"
 )
 
@@ -22,7 +23,7 @@ func TestRunawayRuleIsCutOffAndReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv := NewInventory()
+	inv := inventory.New()
 	if err := inv.ReadFile("../testdata/sample.json", "cn-hangzhou"); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/vpncheck/vpncheck/checker/input"
+	"github.com/vpncheck/vpncheck/checker/keys"
 )
 
 // The hand-built OPA value and the JSON encoding of the input (what `opa eval`
@@ -24,7 +25,7 @@ func TestASTValueMatchesJSON(t *testing.T) {
 		  {"TunnelId": "t2", "TunnelBgpConfig": {"BgpStatus": "false"}}]}}`,
 	} {
 		c := normalizeJSON(t, conn)
-		analyzeKeys(context.Background(), []*input.Connection{c}, keyPolicy{banned: []string{"abc"}})
+		keys.Analyze(context.Background(), []*input.Connection{c}, keys.Policy{Banned: []string{"abc"}}, nil)
 		b, err := json.Marshal(c)
 		if err != nil {
 			t.Fatal(err)

@@ -11,13 +11,13 @@ import (
 	"runtime/debug"
 	"strings"
 
-	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/alibaba"
 	"github.com/vpncheck/vpncheck/checker/badinput"
 	"github.com/vpncheck/vpncheck/checker/output"
 	"github.com/vpncheck/vpncheck/checker/region"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/checker/run"
+	"github.com/vpncheck/vpncheck/checker/saved"
 )
 
 // Exit statuses (README, "Exit status").
@@ -362,7 +362,7 @@ func (cfg *checkConfig) source(getenv func(string) string) (run.Source, error) {
 			return nil, badinput.Errorf("%s cannot be used with --inventory: the files are read as they are (--region names the region of files that do not name their own)",
 				strings.Join(cfg.liveFlags, " and "))
 		}
-		return checker.Files{Paths: cfg.inventories, Region: cfg.region}, nil
+		return saved.Files{Paths: cfg.inventories, Region: cfg.region}, nil
 	}
 	home := homeRegion(getenv)
 	regions := cfg.regions
@@ -379,7 +379,7 @@ func (cfg *checkConfig) source(getenv func(string) string) (run.Source, error) {
 	var save alibaba.PageSaver
 	if cfg.saveInventory != "" {
 		cfg.fingerprints = true
-		saver, err := checker.NewSaver(cfg.saveInventory, cfg.pepper)
+		saver, err := saved.NewSaver(cfg.saveInventory, cfg.pepper)
 		if err != nil {
 			return nil, badinput.Errorf("--save-inventory: %v", err)
 		}

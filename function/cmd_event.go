@@ -10,11 +10,11 @@ import (
 	"io"
 	"os"
 
-	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/alibaba"
 	"github.com/vpncheck/vpncheck/checker/apiwire"
 	"github.com/vpncheck/vpncheck/checker/badinput"
 	"github.com/vpncheck/vpncheck/checker/change"
+	"github.com/vpncheck/vpncheck/checker/inventory"
 	"github.com/vpncheck/vpncheck/checker/output"
 	"github.com/vpncheck/vpncheck/checker/run"
 )
@@ -111,7 +111,7 @@ type savedConnection struct {
 	region, id string
 }
 
-func (s savedConnection) Collect(_ context.Context, inv *checker.Inventory) error {
+func (s savedConnection) Collect(_ context.Context, inv *inventory.Inventory) error {
 	var (
 		found    json.RawMessage
 		salt     json.RawMessage

@@ -12,9 +12,9 @@ import (
 	"github.com/aliyun/credentials-go/credentials"
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
-	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/alibaba"
 	"github.com/vpncheck/vpncheck/checker/configrule"
+	"github.com/vpncheck/vpncheck/checker/inventory"
 	"github.com/vpncheck/vpncheck/checker/org"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/checker/run"
@@ -198,7 +198,7 @@ type configurationSource struct {
 	configuration json.RawMessage
 }
 
-func (s configurationSource) Collect(_ context.Context, inv *checker.Inventory) error {
+func (s configurationSource) Collect(_ context.Context, inv *inventory.Inventory) error {
 	page := `{"TotalCount":1,"PageNumber":1,"PageSize":1,"VpnConnections":{"VpnConnection":[` + string(s.configuration) + `]}}`
 	res, err := inv.NewListing(s.region, 1).AddPage(1, strings.NewReader(page))
 	if err != nil || res.Connections != 1 {

@@ -14,7 +14,7 @@ import (
 	"github.com/vpncheck/vpncheck/checker/report"
 )
 
-// Scrubber masks secret values in text. *checker.Secrets is one.
+// Scrubber masks secret values in text. *keys.Secrets (checker/keys) is one.
 type Scrubber interface {
 	Scrub(text string) string
 }

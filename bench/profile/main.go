@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/inventory"
 	"github.com/vpncheck/vpncheck/checker/output"
 	"github.com/vpncheck/vpncheck/policies"
 )
@@ -61,7 +62,7 @@ func run(cpu string, files []string) error {
 	}
 	stage("engine", t, c)
 	t, c = time.Now(), cpuTime()
-	inv := checker.NewInventory()
+	inv := inventory.New()
 	for _, f := range files {
 		if err := inv.ReadFile(f, ""); err != nil {
 			return err

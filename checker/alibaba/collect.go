@@ -17,9 +17,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/apiwire"
 	"github.com/vpncheck/vpncheck/checker/badinput"
+	"github.com/vpncheck/vpncheck/checker/inventory"
 	"github.com/vpncheck/vpncheck/checker/report"
 
 	openapiutil "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
@@ -49,7 +49,7 @@ type vpcClient interface {
 }
 
 // PageSaver receives every page a collector reads, as the API sent it
-// (checker.Saver is one); Close follows the last page of the run.
+// (saved.Saver is one); Close follows the last page of the run.
 type PageSaver interface {
 	SavePage(region string, number, size int, body []byte) error
 	Close() error
@@ -82,7 +82,7 @@ type Backoff struct {
 }
 
 // collector reads IPsec-VPN connections from the VPC OpenAPI, region by
-// region, into an checker.Inventory.
+// region, into an inventory.Inventory.
 type collector struct {
 	// Retry is used for throttling (Throttling*, HTTP 429/503), 5xx and
 	// network errors, always within the context's deadline.
@@ -376,7 +376,7 @@ func (c *collector) Regions(ctx context.Context, home string) ([]string, error) 
 // When ctx ends, collection stops and the unfinished regions are failed
 // with report.CodeDeadlineExceeded; what was read of them stays in inv.
 // The error is about saving pages (Save) only.
-func (c *collector) Collect(ctx context.Context, regions []string, inv *checker.Inventory) error {
+func (c *collector) Collect(ctx context.Context, regions []string, inv *inventory.Inventory) error {
 	var (
 		work    = make(chan string)
 		wg      sync.WaitGroup
@@ -418,7 +418,7 @@ feed:
 // responses by reflection) from taking the whole process down: the region
 // fails, loudly, and the others go on. The panic's value is not reported: it
 // may quote a response.
-func (c *collector) scanRegionSafely(ctx context.Context, region string, inv *checker.Inventory) (err error) {
+func (c *collector) scanRegionSafely(ctx context.Context, region string, inv *inventory.Inventory) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			inv.Fail(report.ErrorEntry{Region: region, Code: report.CodeInternalError,
@@ -441,9 +441,9 @@ func dedupe(in []string) []string {
 }
 
 // scanRegion reads region page by page, through the decoder and the
-// completeness rules that inventory files go through (checker.Listing).
+// completeness rules that inventory files go through (inventory.Listing).
 // Its error is about saving only; everything else is recorded in inv.
-func (c *collector) scanRegion(ctx context.Context, region string, inv *checker.Inventory) error {
+func (c *collector) scanRegion(ctx context.Context, region string, inv *inventory.Inventory) error {
 	cl, h, err := c.client(ctx, region)
 	if err != nil {
 		inv.Fail(report.ErrorEntry{Region: region, Code: "ClientError", Message: c.scrub(err.Error())})
@@ -496,13 +496,13 @@ func (c *collector) scanRegion(ctx context.Context, region string, inv *checker.
 
 // pageResult is a page read, and whether it could be saved.
 type pageResult struct {
-	checker.PageResult
+	inventory.PageResult
 	saveErr error
 }
 
 // readPage makes one DescribeVpnConnections call and reads its body into
 // the listing. A body that cannot be read is a *pageError, and adds nothing.
-func (c *collector) readPage(cl vpcClient, h *ctxHTTP, ls *checker.Listing, region string, page int) (pageResult, error) {
+func (c *collector) readPage(cl vpcClient, h *ctxHTTP, ls *inventory.Listing, region string, page int) (pageResult, error) {
 	req := &openapiutil.OpenApiRequest{Query: map[string]*string{
 		"RegionId": tea.String(region), "PageNumber": tea.String(strconv.Itoa(page)), "PageSize": tea.String(strconv.Itoa(PageSize)),
 	}}

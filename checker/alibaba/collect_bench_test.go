@@ -3,11 +3,11 @@ package alibaba
 import (
 	"context"
 	"fmt"
-	"github.com/vpncheck/vpncheck/checker"
-	"github.com/vpncheck/vpncheck/checker/report"
 	"testing"
 	"time"
 
+	"github.com/vpncheck/vpncheck/checker/inventory"
+	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/checker/vpcfake"
 )
 
@@ -28,7 +28,7 @@ func BenchmarkCollectLatency(b *testing.B) {
 		b.Run(fmt.Sprintf("concurrency=%d", conc), func(b *testing.B) {
 			c := fakeCollector(b, s, fakeSecret, func(cfg *CollectorConfig) { cfg.Concurrency = conc })
 			for b.Loop() {
-				inv := checker.NewInventory()
+				inv := inventory.New()
 				if err := c.Collect(context.Background(), regions, inv); err != nil {
 					b.Fatal(err)
 				}
@@ -40,6 +40,6 @@ func BenchmarkCollectLatency(b *testing.B) {
 	}
 }
 
-func errorsOfB(inv *checker.Inventory) []report.ErrorEntry {
+func errorsOfB(inv *inventory.Inventory) []report.ErrorEntry {
 	return inv.Errors()
 }

@@ -17,7 +17,9 @@ import (
 
 	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/apiwire"
+	"github.com/vpncheck/vpncheck/checker/inventory"
 	"github.com/vpncheck/vpncheck/checker/report"
+	"github.com/vpncheck/vpncheck/checker/saved"
 
 	"github.com/aliyun/credentials-go/credentials"
 
@@ -75,7 +77,7 @@ type regionState struct {
 	scanned, failed bool
 }
 
-func states(inv *checker.Inventory) map[string]regionState {
+func states(inv *inventory.Inventory) map[string]regionState {
 	out := map[string]regionState{}
 	for _, r := range inv.Regions() {
 		out[r.Name] = regionState{r.Connections, r.Scanned, r.Failed}
@@ -83,7 +85,7 @@ func states(inv *checker.Inventory) map[string]regionState {
 	return out
 }
 
-func errorsOf(inv *checker.Inventory) map[string]report.ErrorEntry {
+func errorsOf(inv *inventory.Inventory) map[string]report.ErrorEntry {
 	out := map[string]report.ErrorEntry{}
 	for _, e := range inv.Errors() {
 		out[e.Region] = e
@@ -91,9 +93,9 @@ func errorsOf(inv *checker.Inventory) map[string]report.ErrorEntry {
 	return out
 }
 
-func collect(t *testing.T, c *collector, ctx context.Context, regions ...string) *checker.Inventory {
+func collect(t *testing.T, c *collector, ctx context.Context, regions ...string) *inventory.Inventory {
 	t.Helper()
-	inv := checker.NewInventory()
+	inv := inventory.New()
 	if err := c.Collect(ctx, regions, inv); err != nil {
 		t.Fatalf("collect: %v", err)
 	}
@@ -338,7 +340,7 @@ func TestSaveInventoryRoundTrip(t *testing.T) {
 	s.Generate("cn-hangzhou", 123, canaryConnection)
 	s.Generate("cn-shanghai", 7, canaryConnection)
 	dir := filepath.Join(t.TempDir(), "saved", "run")
-	saver, err := checker.NewSaver(dir, nil)
+	saver, err := saved.NewSaver(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,7 +359,7 @@ func TestSaveInventoryRoundTrip(t *testing.T) {
 	if want := "cn-hangzhou-page-1.json cn-hangzhou-page-2.json cn-hangzhou-page-3.json cn-shanghai-page-1.json"; strings.Join(names, " ") != want {
 		t.Fatalf("files = %v, want %s", names, want)
 	}
-	replay := checker.NewInventory()
+	replay := inventory.New()
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {

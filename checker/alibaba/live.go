@@ -6,8 +6,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/badinput"
+	"github.com/vpncheck/vpncheck/checker/inventory"
 	"github.com/vpncheck/vpncheck/checker/region"
 )
 
@@ -29,7 +29,7 @@ func (l Live) Validate() error { return l.Config.Validate() }
 // region are recorded in inv; the error is for what stops the whole run
 // (a bad endpoint, no region left, credentials, DescribeRegions) or for
 // pages that could not be saved (ErrSaveInventory).
-func (l Live) Collect(ctx context.Context, inv *checker.Inventory) error {
+func (l Live) Collect(ctx context.Context, inv *inventory.Inventory) error {
 	if len(l.Regions) == 0 {
 		return badinput.Errorf("no region to scan: give --regions (or VPNCHECK_REGIONS, ALIBABA_CLOUD_REGION_ID, or an aliyun CLI profile with a region), or --inventory")
 	}

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/badinput"
+	"github.com/vpncheck/vpncheck/checker/inventory"
 	"github.com/vpncheck/vpncheck/checker/vpcfake"
 )
 
@@ -45,7 +45,7 @@ func TestLiveRefusesUnknownRegions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			inv := checker.NewInventory()
+			inv := inventory.New()
 			err = Live{Config: CollectorConfig{Credential: cred, Endpoint: s.URL}, Regions: tc.regions, Exclude: tc.exclude, Home: "cn-hangzhou"}.Collect(context.Background(), inv)
 			if tc.want == "" {
 				if err != nil || inv.Len() == 0 {

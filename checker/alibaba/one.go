@@ -15,8 +15,8 @@ import (
 
 	openapiutil "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
 
-	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/badinput"
+	"github.com/vpncheck/vpncheck/checker/inventory"
 	"github.com/vpncheck/vpncheck/checker/report"
 )
 
@@ -59,7 +59,7 @@ func (o One) Validate() error { return o.Config.Validate() }
 // Collect describes the connection into inv. Failures are recorded in inv
 // (the region fails, so nothing of the connection is resolved); the error
 // is for what stops the run (a bad endpoint, credentials).
-func (o One) Collect(ctx context.Context, inv *checker.Inventory) error {
+func (o One) Collect(ctx context.Context, inv *inventory.Inventory) error {
 	col, err := newCollector(o.Config)
 	if errors.Is(err, ErrInvalidEndpoint) {
 		return badinput.Errorf("VPNCHECK_VPC_ENDPOINT: %v", err)
@@ -84,7 +84,7 @@ type oneAnswer struct {
 
 // collectOne describes region's connection id until it settles, then reads
 // the last answer into inv through the decoder every page goes through.
-func (c *collector) collectOne(ctx context.Context, region, id string, settle Backoff, inv *checker.Inventory) {
+func (c *collector) collectOne(ctx context.Context, region, id string, settle Backoff, inv *inventory.Inventory) {
 	what := fmt.Sprintf("describe vpn connection %s in %s", id, region)
 	fail := func(e report.ErrorEntry) {
 		e.Region, e.ConnectionID = region, id
@@ -167,7 +167,7 @@ func (c *collector) describeOne(cl vpcClient, h *ctxHTTP, region, id string) (on
 	}
 	// The decoder every page goes through decides whether this is a page
 	// (into an inventory thrown away); only then is it looked into.
-	if _, err := checker.NewInventory().NewListing(region, PageSize).AddPage(1, bytes.NewReader(out.body)); err != nil {
+	if _, err := inventory.New().NewListing(region, PageSize).AddPage(1, bytes.NewReader(out.body)); err != nil {
 		return oneAnswer{}, h.pageError(err, out.requestID)
 	}
 	var page struct {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/inventory"
 	"github.com/vpncheck/vpncheck/checker/vpcfake"
 )
 
@@ -45,7 +45,7 @@ func TestOneConnection(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			inv := checker.NewInventory()
+			inv := inventory.New()
 			src := One{Config: CollectorConfig{Credential: cred, Endpoint: s.URL}, Region: region, ConnectionID: id,
 				Settle: Backoff{Attempts: 4, Base: time.Millisecond, Max: 2 * time.Millisecond}}
 			if err := src.Collect(context.Background(), inv); err != nil {
@@ -90,7 +90,7 @@ func TestOneConnectionDeadline(t *testing.T) {
 		}
 		cancel(context.DeadlineExceeded)
 	}()
-	inv := checker.NewInventory()
+	inv := inventory.New()
 	if err := (One{Config: CollectorConfig{Credential: cred, Endpoint: s.URL}, Region: "cn-hangzhou", ConnectionID: "vco-cn-hangzhou-00000"}).Collect(ctx, inv); err != nil {
 		t.Fatal(err)
 	}

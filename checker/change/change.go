@@ -221,37 +221,22 @@ func Parse(body []byte) (*Event, error) {
 	o := object{raw: env}
 
 	e := &Event{}
-	for _, f := range []struct {
-		name string
-		dst  *string
-	}{{"specversion", nil}, {"id", &e.ID}, {"source", &e.Source}, {"type", &e.Type}} {
-		s, err := o.requiredString(f.name)
-		if err != nil {
-			return nil, err
-		}
-		if len(s) > maxText {
-			return nil, fieldErr(f.name, "too long")
-		}
-		if f.dst != nil {
-			*f.dst = s
-		}
+	if err := readEnvelope(o, e); err != nil {
+		return nil, err
 	}
 	product, kind, ok := actionTrailType(e.Type)
 	if !ok {
 		// Another kind of CloudEvent (a misrouted rule): acknowledged, ignored.
 		return e, nil
 	}
-
-	envTime, err := o.optString("time")
-	if err != nil {
+	var at place
+	if at.envTime, err = o.optString("time"); err != nil {
 		return nil, err
 	}
-	envAccount, err := o.optID("aliyunaccountid")
-	if err != nil {
+	if at.envAccount, err = o.optID("aliyunaccountid"); err != nil {
 		return nil, err
 	}
-	envRegion, err := o.optString("aliyunregionid")
-	if err != nil {
+	if at.envRegion, err = o.optString("aliyunregionid"); err != nil {
 		return nil, err
 	}
 
@@ -259,60 +244,116 @@ func Parse(body []byte) (*Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	if e.Name, err = data.requiredString("eventName"); err != nil {
-		return nil, err
-	}
-	e.Name = bound(e.Name)
-	eventType, err := data.optString("eventType")
+	rec, err := readRecord(data, e, &at)
 	if err != nil {
 		return nil, err
 	}
-	service, err := data.optString("serviceName")
-	if err != nil {
-		return nil, err
-	}
-	if product == "actiontrail" && strings.EqualFold(service, "vpc") {
+	if product == "actiontrail" && strings.EqualFold(rec.service, "vpc") {
 		// EventBridge's ActionTrail page also shows records of other services
 		// under the actiontrail: prefix; the record's service then decides.
 		product = "vpc"
 	}
-	eventTime, err := data.optString("eventTime")
-	if err != nil {
-		return nil, err
-	}
-	acsRegion, err := data.optString("acsRegion")
-	if err != nil {
-		return nil, err
-	}
-	if e.RequestID, err = data.optString("requestId"); err != nil {
-		return nil, err
-	}
-	if e.SourceIP, err = data.optString("sourceIpAddress"); err != nil {
-		return nil, err
-	}
-	if e.UserAgent, err = data.optString("userAgent"); err != nil {
-		return nil, err
-	}
-	if e.ErrorCode, err = data.optID("errorCode"); err != nil {
-		return nil, err
-	}
-	e.RequestID, e.SourceIP, e.UserAgent, e.ErrorCode = bound(e.RequestID), bound(e.SourceIP), bound(e.UserAgent), bound(e.ErrorCode)
-	if e.Actor, err = readActor(data); err != nil {
-		return nil, err
-	}
-	e.Console = eventType == "ConsoleOperation" || kind == "ConsoleOperation" || consoleAgent(e.UserAgent)
+	e.Console = rec.eventType == "ConsoleOperation" || kind == "ConsoleOperation" || consoleAgent(e.UserAgent)
 
 	spec, known := apis[e.Name]
 	e.Relevant = known && product == "vpc" && e.ErrorCode == ""
-
-	// Time, region and account: required of a relevant event, best effort
-	// otherwise (an ignored event must not fail on a field nobody reads).
-	e.Time = parseTime(eventTime, envTime)
-	regionField, region := "data.acsRegion", acsRegion
-	if region == "" && envRegion != "" {
-		regionField, region = "aliyunregionid", envRegion
+	if err := at.settle(e); err != nil {
+		return nil, err
 	}
-	accountField, account := "aliyunaccountid", envAccount
+	if !e.Relevant {
+		return e, nil
+	}
+	e.Deleted = spec.deleted
+	if err := readCall(e, data, spec); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// readEnvelope reads the CloudEvent's required strings into e.
+func readEnvelope(o object, e *Event) error {
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{"specversion", nil}, {"id", &e.ID}, {"source", &e.Source}, {"type", &e.Type}} {
+		s, err := o.requiredString(f.name)
+		if err != nil {
+			return err
+		}
+		if len(s) > maxText {
+			return fieldErr(f.name, "too long")
+		}
+		if f.dst != nil {
+			*f.dst = s
+		}
+	}
+	return nil
+}
+
+// record is what the ActionTrail record says beside the Event's fields.
+type record struct {
+	eventType string // ConsoleOperation, ApiCall, ...
+	service   string // the record's serviceName
+}
+
+// readRecord reads the ActionTrail record (the event's data) into e: the
+// call's name, request, source, error and actor; and its time and region
+// into at.
+func readRecord(data object, e *Event, at *place) (record, error) {
+	var rec record
+	var err error
+	if e.Name, err = data.requiredString("eventName"); err != nil {
+		return rec, err
+	}
+	e.Name = bound(e.Name)
+	if rec.eventType, err = data.optString("eventType"); err != nil {
+		return rec, err
+	}
+	if rec.service, err = data.optString("serviceName"); err != nil {
+		return rec, err
+	}
+	if at.eventTime, err = data.optString("eventTime"); err != nil {
+		return rec, err
+	}
+	if at.acsRegion, err = data.optString("acsRegion"); err != nil {
+		return rec, err
+	}
+	if e.RequestID, err = data.optString("requestId"); err != nil {
+		return rec, err
+	}
+	if e.SourceIP, err = data.optString("sourceIpAddress"); err != nil {
+		return rec, err
+	}
+	if e.UserAgent, err = data.optString("userAgent"); err != nil {
+		return rec, err
+	}
+	if e.ErrorCode, err = data.optID("errorCode"); err != nil {
+		return rec, err
+	}
+	e.RequestID, e.SourceIP, e.UserAgent, e.ErrorCode = bound(e.RequestID), bound(e.SourceIP), bound(e.UserAgent), bound(e.ErrorCode)
+	if e.Actor, err = readActor(data); err != nil {
+		return rec, err
+	}
+	return rec, nil
+}
+
+// place is when, where and in which account the event says the call
+// happened: the record's word, else the envelope's.
+type place struct {
+	envTime, envAccount, envRegion string // the envelope's
+	eventTime, acsRegion           string // the record's
+}
+
+// settle sets e's time, region and account: required of a relevant event,
+// best effort otherwise (an ignored event must not fail on a field nobody
+// reads).
+func (at place) settle(e *Event) error {
+	e.Time = parseTime(at.eventTime, at.envTime)
+	regionField, region := "data.acsRegion", at.acsRegion
+	if region == "" && at.envRegion != "" {
+		regionField, region = "aliyunregionid", at.envRegion
+	}
+	accountField, account := "aliyunaccountid", at.envAccount
 	if account == "" && e.Actor.AccountID != "" {
 		accountField, account = "data.userIdentity.accountId", e.Actor.AccountID
 	}
@@ -323,23 +364,19 @@ func Parse(body []byte) (*Event, error) {
 		if accountPattern.MatchString(account) {
 			e.AccountID = account
 		}
-		return e, nil
+		return nil
 	}
-
-	e.Deleted = spec.deleted
 	if e.Time.IsZero() {
-		return nil, fieldErr("data.eventTime", "missing or not an RFC 3339 time")
+		return fieldErr("data.eventTime", "missing or not an RFC 3339 time")
 	}
+	var err error
 	if e.Region, err = check(regionField, region, regionPattern, "not a region id"); err != nil {
-		return nil, err
+		return err
 	}
 	if e.AccountID, err = check(accountField, account, accountPattern, "not an account id"); err != nil {
-		return nil, err
+		return err
 	}
-	if err := readCall(e, data, spec); err != nil {
-		return nil, err
-	}
-	return e, nil
+	return nil
 }
 
 // decodeTop decodes the envelope. encoding/json's own messages can quote a

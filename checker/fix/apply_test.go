@@ -20,6 +20,7 @@ import (
 	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/alibaba"
 	"github.com/vpncheck/vpncheck/checker/fix"
+	"github.com/vpncheck/vpncheck/checker/inventory"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/checker/vpcfake"
 	"github.com/vpncheck/vpncheck/policies"
@@ -92,7 +93,7 @@ func check(t *testing.T, s *vpcfake.Server, region, planFor string) *checker.Res
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv := checker.NewInventory()
+	inv := inventory.New()
 	src := alibaba.Live{Config: alibaba.CollectorConfig{Credential: cred, Endpoint: s.URL, Concurrency: 1}, Regions: []string{region}}
 	if err := src.Collect(context.Background(), inv); err != nil {
 		t.Fatal(err)

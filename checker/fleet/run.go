@@ -9,12 +9,12 @@ import (
 
 	"github.com/aliyun/credentials-go/credentials"
 
-	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/alibaba"
 	"github.com/vpncheck/vpncheck/checker/badinput"
 	"github.com/vpncheck/vpncheck/checker/org"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/checker/run"
+	"github.com/vpncheck/vpncheck/checker/saved"
 	"github.com/vpncheck/vpncheck/notify"
 )
 
@@ -173,7 +173,7 @@ func (r runner) execute(ctx context.Context, accounts []org.Account) run.Outcome
 			checked++
 		case errors.Is(err, badinput.Err):
 			inputErr = badinput.Errorf("%s", scrubbed(*out)) // the same for every account: said once
-		case errors.Is(err, report.ErrNoRegionScanned) && !errors.Is(err, checker.ErrSaveInventory):
+		case errors.Is(err, report.ErrNoRegionScanned) && !errors.Is(err, saved.ErrSaveInventory):
 			// An errors entry of the report; the others go on.
 		default: // a delivery (or a save) failed: the run did not do its job
 			errs = append(errs, fmt.Errorf("account %s: %s", res.part.AccountID, scrubbed(*out)))

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/inventory"
 	"github.com/vpncheck/vpncheck/checker/output"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/policies"
@@ -263,7 +264,7 @@ var runAt = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 
 func checkInventory(t testing.TB, eng *checker.Engine, path, region, account string) *report.Report {
 	t.Helper()
-	inv := checker.NewInventory()
+	inv := inventory.New()
 	if err := inv.ReadFile(path, region); err != nil {
 		t.Fatal(err)
 	}

@@ -26,24 +26,37 @@ const (
 // only line breaks and escapes are the writer's own.
 func (textWriter) Report(w io.Writer, r *report.Report) error {
 	b := bufio.NewWriter(w)
-	s := &r.Summary
-	id := func(v string) string { return TerminalText(v, maxTermID) }
-	msg := func(v string) string { return TerminalText(v, maxTermMessage) }
-	list := func(vs []string) string {
-		out := make([]string, len(vs))
-		for i, v := range vs {
-			out[i] = id(v)
-		}
-		return strings.Join(out, ", ")
-	}
-	region := func(r string) string {
-		if r == report.UnknownRegion {
-			return "(" + report.UnknownRegionText + ")"
-		}
-		return id(r)
-	}
+	writeSummary(b, r)
+	writeConnections(b, r)
+	writeResolved(b, r.Resolved)
+	writeErrors(b, r.Errors)
+	return b.Flush()
+}
 
-	fmt.Fprintf(b, "vpncheck: %s, %s%s", report.Plural(s.Connections, "connection"), report.Plural(s.Tunnels, "tunnel"), scannedIn(s.RegionsScan, list))
+// termID, termMsg, termList and termRegion pass report values through
+// TerminalText at their field's limit.
+func termID(v string) string  { return TerminalText(v, maxTermID) }
+func termMsg(v string) string { return TerminalText(v, maxTermMessage) }
+
+func termList(vs []string) string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = termID(v)
+	}
+	return strings.Join(out, ", ")
+}
+
+func termRegion(r string) string {
+	if r == report.UnknownRegion {
+		return "(" + report.UnknownRegionText + ")"
+	}
+	return termID(r)
+}
+
+// writeSummary writes the summary line and the notes under it.
+func writeSummary(b *bufio.Writer, r *report.Report) {
+	s := &r.Summary
+	fmt.Fprintf(b, "vpncheck: %s, %s%s", report.Plural(s.Connections, "connection"), report.Plural(s.Tunnels, "tunnel"), scannedIn(s.RegionsScan, termList))
 	fmt.Fprintf(b, ": %s", report.Plural(s.Findings, "finding"))
 	if counts := report.CountOf(r.Findings).Join(", "); counts != "" {
 		fmt.Fprintf(b, " (%s)", counts)
@@ -52,47 +65,59 @@ func (textWriter) Report(w io.Writer, r *report.Report) error {
 		fmt.Fprintf(b, ", %d more below --min-severity not shown", s.BelowMinSeverity)
 	}
 	b.WriteString("\n")
+	for _, n := range summaryNotes(r) {
+		fmt.Fprintf(b, "  %s\n", n)
+	}
+}
+
+// summaryNotes are what the summary line leaves out: suppressed findings,
+// rules switched off, connections not judged in full, failed regions,
+// the lifecycle, the change and the policies' revision.
+func summaryNotes(r *report.Report) []string {
+	s := &r.Summary
 	var notes []string
 	if s.Suppressed > 0 {
 		notes = append(notes, fmt.Sprintf("%d suppressed by exceptions", s.Suppressed))
 	}
 	if len(s.DisabledRules) > 0 {
-		notes = append(notes, "rules switched off by the policy data: "+list(s.DisabledRules))
+		notes = append(notes, "rules switched off by the policy data: "+termList(s.DisabledRules))
 	}
 	if s.Incomplete > 0 {
 		notes = append(notes, fmt.Sprintf("%s without IKE or IPsec settings (not judged on them)", report.Plural(s.Incomplete, "connection")))
 	}
 	if len(s.RegionsFailed) > 0 {
-		notes = append(notes, "FAILED regions: "+list(s.RegionsFailed))
+		notes = append(notes, "FAILED regions: "+termList(s.RegionsFailed))
 	}
-	stateful := r.Lifecycle.Stateful
-	if stateful {
+	if r.Lifecycle.Stateful {
 		notes = append(notes, fmt.Sprintf("since the last run: %d new (marked *), %d resolved", s.New, s.Resolved))
 		if len(r.Lifecycle.Held) > 0 {
-			notes = append(notes, "still open, not checked this run: findings in "+list(r.Lifecycle.Held))
+			notes = append(notes, "still open, not checked this run: findings in "+termList(r.Lifecycle.Held))
 		}
 	}
 	if r.Change != nil {
 		notes = append(notes, "change: "+TerminalText(r.Change.Summary(), maxTermMessage))
 	}
 	if r.PolicyRevision != "" {
-		notes = append(notes, "policies: "+id(r.PolicyRevision))
+		notes = append(notes, "policies: "+termID(r.PolicyRevision))
 	}
-	for _, n := range notes {
-		fmt.Fprintf(b, "  %s\n", n)
-	}
+	return notes
+}
 
+// writeConnections writes the findings, grouped by connection; new ones
+// are marked * when the run keeps a state.
+func writeConnections(b *bufio.Writer, r *report.Report) {
+	stateful := r.Lifecycle.Stateful
 	for _, g := range report.ByConnection(r.Findings) {
 		name := TerminalText(g.ConnectionName, maxTermName)
 		if name == "" {
 			name = "(unnamed)"
 		}
-		fmt.Fprintf(b, "\n%s  %s  %s", name, id(g.ConnectionID), region(g.Region))
+		fmt.Fprintf(b, "\n%s  %s  %s", name, termID(g.ConnectionID), termRegion(g.Region))
 		if g.VPNGatewayID != "" {
-			fmt.Fprintf(b, "  gateway %s", id(g.VPNGatewayID))
+			fmt.Fprintf(b, "  gateway %s", termID(g.VPNGatewayID))
 		}
 		if g.AccountID != "" {
-			fmt.Fprintf(b, "  account %s", id(g.AccountID))
+			fmt.Fprintf(b, "  account %s", termID(g.AccountID))
 		}
 		b.WriteString("\n")
 		for _, f := range g.Findings {
@@ -100,36 +125,43 @@ func (textWriter) Report(w io.Writer, r *report.Report) error {
 			if stateful && f.Status == report.StatusNew {
 				mark = "*"
 			}
-			fmt.Fprintf(b, " %s%-8s  %-22s  %s\n", mark, strings.ToUpper(f.Severity.String()), id(f.Rule), msg(f.Message))
+			fmt.Fprintf(b, " %s%-8s  %-22s  %s\n", mark, strings.ToUpper(f.Severity.String()), termID(f.Rule), termMsg(f.Message))
 			if f.Remediation != "" {
-				fmt.Fprintf(b, "  %-8s  %-22s  fix: %s\n", "", "", msg(f.Remediation))
+				fmt.Fprintf(b, "  %-8s  %-22s  fix: %s\n", "", "", termMsg(f.Remediation))
 			}
 		}
 	}
+}
 
-	if len(r.Resolved) > 0 {
-		b.WriteString("\nResolved since the last run:\n")
-		for _, f := range r.Resolved {
-			name := TerminalText(f.ConnectionName, maxTermName)
-			fmt.Fprintf(b, "  %-8s  %-22s  %s  %s  %s\n", strings.ToUpper(f.Severity.String()), id(f.Rule), name, id(f.ConnectionID), region(f.Region))
-		}
+// writeResolved writes the findings resolved since the last run.
+func writeResolved(b *bufio.Writer, resolved []report.Finding) {
+	if len(resolved) == 0 {
+		return
 	}
+	b.WriteString("\nResolved since the last run:\n")
+	for _, f := range resolved {
+		name := TerminalText(f.ConnectionName, maxTermName)
+		fmt.Fprintf(b, "  %-8s  %-22s  %s  %s  %s\n", strings.ToUpper(f.Severity.String()), termID(f.Rule), name, termID(f.ConnectionID), termRegion(f.Region))
+	}
+}
 
-	if len(r.Errors) > 0 {
-		b.WriteString("\nScan errors:\n")
-		for _, e := range r.Errors {
-			where := region(e.Region)
-			if where == "" {
-				where = "-"
-			}
-			fmt.Fprintf(b, "  %s  %s  %s", where, id(e.Code), msg(e.Message))
-			if e.RequestID != "" {
-				fmt.Fprintf(b, " (request %s)", id(e.RequestID))
-			}
-			b.WriteString("\n")
-		}
+// writeErrors writes the scan errors.
+func writeErrors(b *bufio.Writer, errs []report.ErrorEntry) {
+	if len(errs) == 0 {
+		return
 	}
-	return b.Flush()
+	b.WriteString("\nScan errors:\n")
+	for _, e := range errs {
+		where := termRegion(e.Region)
+		if where == "" {
+			where = "-"
+		}
+		fmt.Fprintf(b, "  %s  %s  %s", where, termID(e.Code), termMsg(e.Message))
+		if e.RequestID != "" {
+			fmt.Fprintf(b, " (request %s)", termID(e.RequestID))
+		}
+		b.WriteString("\n")
+	}
 }
 
 // scannedIn says where the connections came from, for the report's first

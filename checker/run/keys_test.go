@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/lifecycle"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/checker/state"
 )
@@ -157,20 +157,20 @@ func placeOf(t *testing.T, m map[string]string, conn string) string {
 
 // What a run compares its keys with, and whether it makes prints at all.
 func TestKnownKeys(t *testing.T) {
-	state := &checker.KeyPrints{Salt: "s", Tunnels: map[string]string{"r/c/t": "fp"}}
+	state := &lifecycle.KeyPrints{Salt: "s", Tunnels: map[string]string{"r/c/t": "fp"}}
 	scope := &Scope{Region: "r", ConnectionID: "c"}
 	for _, tc := range []struct {
 		name string
 		p    Plan
-		k    *checker.KeyPrints
-		want *checker.KeyPrints
+		k    *lifecycle.KeyPrints
+		want *lifecycle.KeyPrints
 	}{
-		{"whole run: the salt alone", Plan{}, state, &checker.KeyPrints{Salt: "s"}},
-		{"whole run, no prints yet", Plan{}, nil, &checker.KeyPrints{}},
+		{"whole run: the salt alone", Plan{}, state, &lifecycle.KeyPrints{Salt: "s"}},
+		{"whole run, no prints yet", Plan{}, nil, &lifecycle.KeyPrints{}},
 		{"whole dry run: none made", Plan{ReadOnlyState: true}, state, nil},
 		{"event: every print", Plan{Scope: scope}, state, state},
 		{"dry event: every print", Plan{Scope: scope, ReadOnlyState: true}, state, state},
-		{"event, no prints yet", Plan{Scope: scope}, nil, &checker.KeyPrints{}},
+		{"event, no prints yet", Plan{Scope: scope}, nil, &lifecycle.KeyPrints{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := tc.p.knownKeys(tc.k)

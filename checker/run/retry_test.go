@@ -8,9 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/badinput"
+	"github.com/vpncheck/vpncheck/checker/inventory"
 	"github.com/vpncheck/vpncheck/checker/report"
+	"github.com/vpncheck/vpncheck/checker/saved"
 	"github.com/vpncheck/vpncheck/checker/state"
 )
 
@@ -18,12 +19,12 @@ import (
 // 500 after the collector's retries), else reads the files; it counts its
 // collections.
 type flakySource struct {
-	files   checker.Files
+	files   saved.Files
 	down    atomic.Bool
 	collect atomic.Int32
 }
 
-func (s *flakySource) Collect(ctx context.Context, inv *checker.Inventory) error {
+func (s *flakySource) Collect(ctx context.Context, inv *inventory.Inventory) error {
 	s.collect.Add(1)
 	if s.down.Load() {
 		inv.Fail(report.ErrorEntry{Region: "cn-hangzhou", Code: "InternalError", Message: "describe vpn connections in cn-hangzhou page 1: InternalError"})
@@ -33,7 +34,7 @@ func (s *flakySource) Collect(ctx context.Context, inv *checker.Inventory) error
 }
 
 func flaky(files ...string) *flakySource {
-	return &flakySource{files: checker.Files{Paths: files, Region: "cn-hangzhou"}}
+	return &flakySource{files: saved.Files{Paths: files, Region: "cn-hangzhou"}}
 }
 
 func hasCode(rep *report.Report, code string) bool {
@@ -131,7 +132,7 @@ func TestRetryDeliversTheIncompleteAttemptsNews(t *testing.T) {
 // inputSource fails as a source whose input is wrong fails.
 type inputSource struct{ collect atomic.Int32 }
 
-func (s *inputSource) Collect(context.Context, *checker.Inventory) error {
+func (s *inputSource) Collect(context.Context, *inventory.Inventory) error {
 	s.collect.Add(1)
 	return badinput.Errorf("VPNCHECK_VPC_ENDPOINT: invalid VPC endpoint \"ftp://x\"")
 }

@@ -17,17 +17,21 @@ import (
 
 	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/badinput"
+	"github.com/vpncheck/vpncheck/checker/inventory"
+	"github.com/vpncheck/vpncheck/checker/keys"
+	"github.com/vpncheck/vpncheck/checker/lifecycle"
 	"github.com/vpncheck/vpncheck/checker/report"
+	"github.com/vpncheck/vpncheck/checker/saved"
 	"github.com/vpncheck/vpncheck/checker/state"
 	"github.com/vpncheck/vpncheck/notify"
 )
 
 // Source fills an inventory with the connections of one run: saved files
-// (checker.Files) or the live API (alibaba.Live). Failures of a region are
+// (saved.Files) or the live API (alibaba.Live). Failures of a region are
 // recorded in the inventory; an error stops the run (wrapping
 // badinput.Err where the user's input is at fault).
 type Source interface {
-	Collect(ctx context.Context, inv *checker.Inventory) error
+	Collect(ctx context.Context, inv *inventory.Inventory) error
 }
 
 // Notifier delivers a run's report, or the reason it could not complete.
@@ -103,7 +107,7 @@ type Outcome struct {
 	// (policies, source or evaluation failed).
 	Report *report.Report
 	// Secrets are the run's secret values, for any last guard of a caller.
-	Secrets *checker.Secrets
+	Secrets *keys.Secrets
 	// Plans are the combined fixes Plan.FixFor asked for.
 	Plans []checker.Plan
 	// Delivery is what the notifier did; nil when none was asked.
@@ -139,7 +143,7 @@ func reserve(n int, deliver bool, whole time.Duration) time.Duration {
 // collectWithin collects until the deadline less what judging and
 // reporting what was collected will need, re-estimated as connections
 // arrive.
-func (p Plan) collectWithin(ctx context.Context, inv *checker.Inventory) error {
+func (p Plan) collectWithin(ctx context.Context, inv *inventory.Inventory) error {
 	dl, ok := ctx.Deadline()
 	if !ok {
 		return p.Source.Collect(ctx, inv)
@@ -249,9 +253,9 @@ func reusedKey(key, digest string) string {
 // everything it was asked to and recorded its generation under its run
 // key: a retry replays it instead of checking again.
 func (p Plan) execute(ctx context.Context, led *ledger, now time.Time) (out Outcome, completed bool) {
-	inv := checker.NewInventory()
+	inv := inventory.New()
 	srcErr := p.collectWithin(ctx, inv)
-	if srcErr != nil && !errors.Is(srcErr, checker.ErrSaveInventory) {
+	if srcErr != nil && !errors.Is(srcErr, saved.ErrSaveInventory) {
 		return p.collectFailed(ctx, out, srcErr), false
 	}
 
@@ -262,7 +266,7 @@ func (p Plan) execute(ctx context.Context, led *ledger, now time.Time) (out Outc
 	// change event's run compares its keys with, and the same read is the
 	// lifecycle's first comparison.
 	var read *stateRead
-	var known *checker.KeyPrints
+	var known *lifecycle.KeyPrints
 	if led != nil {
 		read = &stateRead{}
 		read.gen, read.g, read.err = led.latest(ctx)
@@ -345,7 +349,7 @@ func collectedWhole(rep *report.Report) bool {
 	return true
 }
 
-func (p Plan) notifyRun(secrets *checker.Secrets) notify.Run {
+func (p Plan) notifyRun(secrets *keys.Secrets) notify.Run {
 	r := notify.Run{Key: p.RunKey, AccountID: p.AccountID, At: p.Now}
 	if secrets != nil {
 		r.Scrubber = secrets

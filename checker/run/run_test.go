@@ -13,6 +13,7 @@ import (
 
 	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/report"
+	"github.com/vpncheck/vpncheck/checker/saved"
 	"github.com/vpncheck/vpncheck/checker/state"
 	"github.com/vpncheck/vpncheck/notify"
 	"github.com/vpncheck/vpncheck/policies"
@@ -84,7 +85,7 @@ func emptyInventory(t *testing.T) string {
 var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 
 func plan(t *testing.T, eng *checker.Engine, store state.Store, n *fakeNotifier, key string, at time.Duration, files ...string) Plan {
-	return Plan{Source: checker.Files{Paths: files, Region: "cn-hangzhou"}, Engine: eng, Notifier: n, State: store,
+	return Plan{Source: saved.Files{Paths: files, Region: "cn-hangzhou"}, Engine: eng, Notifier: n, State: store,
 		RunKey: key, Now: t0.Add(at), DigestEvery: 24 * time.Hour, AccountID: "1234"}
 }
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/inventory"
 	"github.com/vpncheck/vpncheck/checker/report"
 )
 
@@ -163,7 +163,7 @@ func TestScopedRunNotDescribed(t *testing.T) {
 
 type failingSource struct{}
 
-func (failingSource) Collect(_ context.Context, inv *checker.Inventory) error {
+func (failingSource) Collect(_ context.Context, inv *inventory.Inventory) error {
 	inv.Fail(report.ErrorEntry{Region: "cn-hangzhou", Code: "Forbidden.RAM", Message: "describe vpn connection: Forbidden.RAM"})
 	return nil
 }

@@ -94,14 +94,14 @@ type stateRead struct {
 // the whole account, which sees every key itself, the salt alone (kept,
 // so that the prints it leaves compare with the next event's). A dry run
 // of the whole account would leave none: it makes none.
-func (p Plan) knownKeys(k *lifecycle.KeyPrints) *checker.KeyPrints {
+func (p Plan) knownKeys(k *lifecycle.KeyPrints) *lifecycle.KeyPrints {
 	switch {
 	case p.Scope == nil && p.ReadOnlyState:
 		return nil
 	case k == nil:
-		return &checker.KeyPrints{}
+		return &lifecycle.KeyPrints{}
 	case p.Scope == nil:
-		return &checker.KeyPrints{Salt: k.Salt}
+		return &lifecycle.KeyPrints{Salt: k.Salt}
 	}
 	return k
 }

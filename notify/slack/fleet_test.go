@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/inventory"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/notify"
 	"github.com/vpncheck/vpncheck/notify/slack/slackfake"
@@ -39,7 +40,7 @@ func fleetConn(i int) map[string]any {
 func fleetReport(t testing.TB, extra ...map[string]any) *report.Report {
 	t.Helper()
 	dir := t.TempDir()
-	inv := checker.NewInventory()
+	inv := inventory.New()
 	for _, r := range []struct {
 		region   string
 		from, to int

@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/inventory"
 	"github.com/vpncheck/vpncheck/checker/output"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/notify"
@@ -198,7 +199,7 @@ func hostileResult(t testing.TB, eng *checker.Engine, payload string) *checker.R
 	if err := os.WriteFile(path, hostileInventory(payload, psk), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	inv := checker.NewInventory()
+	inv := inventory.New()
 	if err := inv.ReadFile(path, ""); err != nil { // its RegionId is the payload
 		t.Fatal(err)
 	}

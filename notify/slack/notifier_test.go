@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/vpncheck/vpncheck/checker/report"
-	"github.com/vpncheck/vpncheck/notify"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -14,6 +12,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vpncheck/vpncheck/checker/inventory"
+	"github.com/vpncheck/vpncheck/checker/report"
+	"github.com/vpncheck/vpncheck/notify"
 
 	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/notify/slack/slackfake"
@@ -361,7 +363,7 @@ func canaryResult(t *testing.T, extra ...string) (*checker.Result, []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ci := checker.NewInventory()
+	ci := inventory.New()
 	if err := ci.ReadFile(path, "cn-hangzhou"); err != nil {
 		t.Fatal(err)
 	}

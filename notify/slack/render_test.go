@@ -5,13 +5,15 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/vpncheck/vpncheck/checker/report"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/vpncheck/vpncheck/checker/inventory"
+	"github.com/vpncheck/vpncheck/checker/report"
 
 	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/notify/slack/slackfake"
@@ -29,7 +31,7 @@ func sampleReport(t *testing.T) *checker.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv := checker.NewInventory()
+	inv := inventory.New()
 	if err := inv.ReadFile("../../testdata/sample.json", "cn-hangzhou"); err != nil {
 		t.Fatal(err)
 	}

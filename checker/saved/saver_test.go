@@ -1,4 +1,4 @@
-package checker
+package saved
 
 import (
 	"bytes"
@@ -10,8 +10,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/inventory"
 	"github.com/vpncheck/vpncheck/checker/report"
+	"github.com/vpncheck/vpncheck/policies"
 )
 
 // replayConns is a run whose findings depend on every key fact: weak,
@@ -81,7 +85,7 @@ func findingLines(rep *report.Report) []string {
 func TestSaveReplayGivesTheSameFindings(t *testing.T) {
 	// With a pepper (VPNCHECK_KEY_PEPPER) too: the replay, given the same
 	// pepper, judges the banned list and reuse alike; the files hold no pepper.
-	for _, pepper := range [][]byte{nil, pepperA} {
+	for _, pepper := range [][]byte{nil, []byte("CANARY-PEPPER-A-3f9e1c7d2b")} {
 		scheme := "pbkdf2-sha256"
 		if pepper != nil {
 			scheme = "pbkdf2-sha256-hmac"
@@ -93,13 +97,16 @@ func TestSaveReplayGivesTheSameFindings(t *testing.T) {
 }
 
 func testSaveReplay(t *testing.T, pepper []byte, scheme string) {
-	eng := builtin(t)
+	eng, err := checker.NewEngine(context.Background(), checker.Policies{Builtin: policies.FS})
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := filepath.Join(t.TempDir(), "save")
 	saver, err := NewSaver(dir, pepper)
 	if err != nil {
 		t.Fatal(err)
 	}
-	live := NewInventory()
+	live := inventory.New()
 	for region, pages := range replayConns() {
 		total := 0
 		for _, p := range pages {
@@ -124,7 +131,7 @@ func testSaveReplay(t *testing.T, pepper []byte, scheme string) {
 	if err := saver.Close(); err != nil {
 		t.Fatal(err)
 	}
-	liveRes, err := eng.Check(context.Background(), live, Options{Now: fixedNow})
+	liveRes, err := eng.Check(context.Background(), live, checker.Options{Now: fixedNow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +140,7 @@ func testSaveReplay(t *testing.T, pepper []byte, scheme string) {
 	if len(files) != 3 {
 		t.Fatalf("files %v", files)
 	}
-	replay := NewInventory()
+	replay := inventory.New()
 	for _, f := range files {
 		b, _ := os.ReadFile(f)
 		for _, canary := range []string{"CANARY", "PEPPER", "password", "123456", "Zq8#kW2!"} {
@@ -148,7 +155,7 @@ func testSaveReplay(t *testing.T, pepper []byte, scheme string) {
 			t.Fatal(err)
 		}
 	}
-	replayRes, err := eng.Check(context.Background(), replay, Options{Now: fixedNow, KeyPepper: pepper})
+	replayRes, err := eng.Check(context.Background(), replay, checker.Options{Now: fixedNow, KeyPepper: pepper})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,15 +187,5 @@ func testSaveReplay(t *testing.T, pepper []byte, scheme string) {
 	}
 }
 
-func TestSaltRoundTrip(t *testing.T) {
-	s := kdfSalt{iter: kdfIterations, salt: []byte("0123456789abcdef")}
-	got, ok := parseSalt(s.String(), nil)
-	if !ok || got.iter != s.iter || !bytes.Equal(got.salt, s.salt) || got.fingerprint("k") != s.fingerprint("k") {
-		t.Fatalf("parse %q: %+v %v", s, got, ok)
-	}
-	for _, bad := range []string{"", "sha1:1000:00", "pbkdf2-sha256:0:0011223344556677", "pbkdf2-sha256:99999999:0011223344556677", "pbkdf2-sha256:10:zz"} {
-		if _, ok := parseSalt(bad, nil); ok {
-			t.Errorf("%q parsed", bad)
-		}
-	}
-}
+// fixedNow is the check's clock, as checker's tests have it.
+var fixedNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)

@@ -1,4 +1,4 @@
-package checker
+package keys
 
 import (
 	"context"
@@ -19,9 +19,9 @@ var (
 // sides).
 func TestPepperKeysTheFingerprint(t *testing.T) {
 	raw := []byte("0123456789abcdef")
-	plain := kdfSalt{iter: kdfIterations, salt: raw}
-	a := kdfSalt{iter: kdfIterations, salt: raw, pepper: pepperA}
-	b := kdfSalt{iter: kdfIterations, salt: raw, pepper: pepperB}
+	plain := Salt{iter: kdfIterations, salt: raw}
+	a := Salt{iter: kdfIterations, salt: raw, pepper: pepperA}
+	b := Salt{iter: kdfIterations, salt: raw, pepper: pepperB}
 	if fp := plain.fingerprint("123456"); fp == a.fingerprint("123456") || a.fingerprint("123456") == b.fingerprint("123456") || len(a.fingerprint("123456")) != 64 {
 		t.Errorf("fingerprints: none %s, A %s, B %s", fp, a.fingerprint("123456"), b.fingerprint("123456"))
 	}
@@ -32,7 +32,7 @@ func TestPepperKeysTheFingerprint(t *testing.T) {
 		t.Errorf("the salt shows the pepper: %q", a)
 	}
 	for _, tc := range []struct {
-		salt   kdfSalt
+		salt   Salt
 		pepper []byte
 		ok     bool
 	}{
@@ -61,7 +61,7 @@ func TestPepperKeysTheFingerprint(t *testing.T) {
 func TestPepperedPrintsNeverMatchOthers(t *testing.T) {
 	whole := func(pepper []byte) *KeyPrints {
 		conns := []*input.Connection{keyConn(t, "vco-b", "123456"), keyConn(t, "vco-c", "CANARY-K2")}
-		_, _, prints := analyzeKeysKnown(context.Background(), conns, keyPolicy{pepper: pepper}, &KeyPrints{})
+		_, _, prints := Analyze(context.Background(), conns, Policy{Pepper: pepper}, &KeyPrints{})
 		return prints
 	}
 	for _, tc := range []struct {
@@ -79,7 +79,7 @@ func TestPepperedPrintsNeverMatchOthers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			known := whole(tc.state)
 			x := keyConn(t, "vco-x", "123456") // b's key: reuse, if the prints compare
-			_, errs, prints := analyzeKeysKnown(context.Background(), []*input.Connection{x}, keyPolicy{pepper: tc.run}, known)
+			_, errs, prints := Analyze(context.Background(), []*input.Connection{x}, Policy{Pepper: tc.run}, known)
 			if got := x.Tunnels[0].PSK.SharedWith; got != tc.shared {
 				t.Errorf("shared with %d, want %d", got, tc.shared)
 			}
@@ -99,7 +99,7 @@ func TestPepperedPrintsNeverMatchOthers(t *testing.T) {
 // A saved inventory's facts made with a pepper are judged only with it:
 // without, the banned list and reuse cannot judge them, and the run says so.
 func TestSavedFactsOfAnotherPepper(t *testing.T) {
-	s := kdfSalt{iter: 10, salt: []byte("saltsaltsalt"), pepper: pepperA}
+	s := Salt{iter: 10, salt: []byte("saltsaltsalt"), pepper: pepperA}
 	saved := func(id, key string) *input.Connection {
 		c := keyConn(t, id, "x")
 		c.Tunnels[0].Key = input.TunnelKey{Saved: &apiwire.KeyFacts{Salt: s.String(), Length: apiwire.Int{Value: 6, Known: true},
@@ -107,13 +107,13 @@ func TestSavedFactsOfAnotherPepper(t *testing.T) {
 			FoldedFingerprint: apiwire.String(s.fingerprint(strings.ToLower(key)))}}
 		return c
 	}
-	policy := keyPolicy{banned: []string{"123456"}, pepper: pepperA}
+	policy := Policy{Banned: []string{"123456"}, Pepper: pepperA}
 	a, b := saved("vco-a", "123456"), saved("vco-b", "123456")
 	if _, errs := analyzeKeys(context.Background(), []*input.Connection{a, b}, policy); len(errs) != 0 || !a.Tunnels[0].PSK.Banned || a.Tunnels[0].PSK.SharedWith != 2 {
 		t.Errorf("same pepper: banned %v, shared %d, errors %+v", a.Tunnels[0].PSK.Banned, a.Tunnels[0].PSK.SharedWith, errs)
 	}
 	for _, pepper := range [][]byte{nil, pepperB} {
-		policy.pepper = pepper
+		policy.Pepper = pepper
 		a, b := saved("vco-a", "123456"), saved("vco-b", "123456")
 		_, errs := analyzeKeys(context.Background(), []*input.Connection{a, b}, policy)
 		if a.Tunnels[0].PSK.Banned || a.Tunnels[0].PSK.SharedWith != 1 {

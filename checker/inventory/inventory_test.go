@@ -1,4 +1,4 @@
-package checker
+package inventory
 
 import (
 	"errors"
@@ -212,7 +212,7 @@ func TestReadFileCompletenessPerListing(t *testing.T) {
 		{"no TotalCount makes no claim", []string{write("n.json", page(-1, 0, 0, "e-1"))}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			inv := NewInventory()
+			inv := New()
 			for _, f := range tc.files {
 				if err := inv.ReadFile(f, "cn-hangzhou"); err != nil {
 					t.Fatal(err)
@@ -231,7 +231,7 @@ func TestReadFileCompletenessPerListing(t *testing.T) {
 
 // Connections without an id are kept apart and reported.
 func TestConnectionsWithoutIDAreKeptApart(t *testing.T) {
-	inv := NewInventory()
+	inv := New()
 	f := filepath.Join(t.TempDir(), "noid.json")
 	os.WriteFile(f, []byte(`{"VpnConnections": {"VpnConnection": [{"Name": "a"}, {"Name": "b"}, {"VpnConnectionId": "vco-1"}]}}`), 0o600)
 	if err := inv.ReadFile(f, "cn-hangzhou"); err != nil {
@@ -260,7 +260,7 @@ func TestReadFileSaysWhatIsWrong(t *testing.T) {
 	} {
 		p := filepath.Join(dir, tc.name+".json")
 		os.WriteFile(p, []byte(tc.body), 0o600)
-		err := NewInventory().ReadFile(p, "")
+		err := New().ReadFile(p, "")
 		if !errors.Is(err, apiwire.ErrUnreadable) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err %v, want apiwire.ErrUnreadable saying %q", tc.name, err, tc.want)
 		}
@@ -296,7 +296,7 @@ func TestListingJudgesEachPage(t *testing.T) {
 		{"negative TotalCount", []step{{`{"TotalCount": -5, "VpnConnections": {"VpnConnection": [{"VpnConnectionId": "a"}]}}`, false, "negative"}}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			inv := NewInventory()
+			inv := New()
 			ls := inv.NewListing("cn-hangzhou", 50)
 			var res PageResult
 			for i, s := range tc.steps {

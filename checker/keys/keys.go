@@ -1,4 +1,15 @@
-package checker
+// Package keys owns the facts about pre-shared keys that the key rules
+// judge (length, banned, guess estimate, exposure, sharing), the keyed
+// fingerprints that let a saved inventory or the state tell reuse without
+// the keys (Salt, KeyPrints), the masking of keys wherever they show, and
+// the run's Secrets for the last guard on outgoing messages.
+//
+// It works on the policy input (checker/input) and the saved facts of the
+// wire format (checker/apiwire); KeyPrints are the state's record
+// (checker/lifecycle), kept there so that the pure lifecycle needs no key
+// analysis. It must not import the engine (checker), the inventory, the
+// run, a source or a notifier.
+package keys
 
 import (
 	"context"
@@ -46,45 +57,34 @@ const mask = "****"
 // psk-reused, psk-exposed) could not judge in full.
 const CodeKeysNotJudged = "KeysNotJudged"
 
-// keyPolicy is what the policy data says about judging keys.
-type keyPolicy struct {
-	banned []string
-	// pepper keys every fingerprint (Options.KeyPepper); nil: none.
-	pepper []byte
-	// estimateMaxLength is how many characters zxcvbn sees; 0 means
-	// DefaultEstimateMaxLength.
-	estimateMaxLength int
+// Policy is what the policy data says about judging keys.
+type Policy struct {
+	Banned []string
+	// Pepper keys every fingerprint (VPNCHECK_KEY_PEPPER); nil: none.
+	Pepper []byte
+	// EstimateMaxLength is how many characters zxcvbn sees
+	// (psk.estimate_max_length); 0 means DefaultEstimateMaxLength.
+	EstimateMaxLength int
 }
 
-// keyPolicy reads the engine's policy data on keys, for a run with pepper.
-func (e *Engine) keyPolicy(pepper []byte) keyPolicy {
-	return keyPolicy{banned: e.banned, estimateMaxLength: e.config.PSK.EstimateMaxLength, pepper: pepper}
-}
-
-func (p keyPolicy) maxLength() int {
+func (p Policy) maxLength() int {
 	switch {
-	case p.estimateMaxLength <= 0:
+	case p.EstimateMaxLength <= 0:
 		return DefaultEstimateMaxLength
-	case p.estimateMaxLength > maxEstimateMaxLength:
+	case p.EstimateMaxLength > maxEstimateMaxLength:
 		return maxEstimateMaxLength
 	}
-	return p.estimateMaxLength
+	return p.EstimateMaxLength
 }
 
 // KeyPrints are keyed fingerprints of an account's pre-shared keys, by
 // tunnel (lifecycle.TunnelPlace, with the ids as the report shows them):
 // what the state keeps so that a change event's run, which sees one
 // connection, can tell psk-reused. They are the saver's fingerprints
-// (PBKDF2-HMAC-SHA256), keyed by Salt in kdfSalt's text form.
+// (PBKDF2-HMAC-SHA256); their Salt is a Salt in its text form.
 type KeyPrints = lifecycle.KeyPrints
 
-// analyzeKeys is analyzeKeysKnown without key prints.
-func analyzeKeys(ctx context.Context, conns []*input.Connection, p keyPolicy) (*Secrets, []report.ErrorEntry) {
-	secrets, errs, _ := analyzeKeysKnown(ctx, conns, p, nil)
-	return secrets, errs
-}
-
-// analyzeKeysKnown derives the facts rules need about every pre-shared key of the
+// Analyze derives the facts rules need about every pre-shared key of the
 // run (length, banned, guess estimate, exposure, sharing), from the key or
 // from the facts a saved inventory kept in its place; masks every key of
 // the run wherever it shows in any connection's names, tags and ids; and
@@ -97,21 +97,8 @@ func analyzeKeys(ctx context.Context, conns []*input.Connection, p keyPolicy) (*
 // printSalt) into the returned prints, and adds to each tunnel's sharing
 // the tunnels of known that share its key, but for those of the run's own
 // connections (the run's read of them is newer).
-func analyzeKeysKnown(ctx context.Context, conns []*input.Connection, p keyPolicy, known *KeyPrints) (*Secrets, []report.ErrorEntry, *KeyPrints) {
-	kr := newKeyring(p.maxLength())
-	kr.printer = printSalt(known, conns, p.pepper)
-	comparing := kr.printer != nil && len(known.Tunnels) > 0
-	var keyed []keyedTunnel
-	secrets := &Secrets{}
-	bannedSet := make(map[string]struct{}, len(p.banned))
-	for _, b := range p.banned {
-		bannedSet[strings.ToLower(b)] = struct{}{}
-	}
-	shared := map[string][]*input.PSK{} // by key identity
-	var sources keySources
-	savedBanned := map[string]map[string]bool{} // salt -> folded fingerprints of the banned list
-	notes := newKeyNotes()
-
+func Analyze(ctx context.Context, conns []*input.Connection, p Policy, known *KeyPrints) (*Secrets, []report.ErrorEntry, *KeyPrints) {
+	a := newAnalysis(p, known, conns)
 	for _, c := range conns {
 		for i := range c.Tunnels {
 			t := &c.Tunnels[i]
@@ -119,83 +106,134 @@ func analyzeKeysKnown(ctx context.Context, conns []*input.Connection, p keyPolic
 			t.Key = input.TunnelKey{}
 			switch {
 			case k.Plain != "":
-				_, isBanned := bannedSet[strings.ToLower(k.Plain)]
-				t.PSK = &input.PSK{
-					Length:    utf8.RuneCountInString(k.Plain),
-					Banned:    isBanned,
-					ExposedIn: exposure(c, t, k.Plain),
-				}
-				id, e := kr.add(k.Plain, userInputs(c, t), t.PSK)
-				shared[id] = append(shared[id], t.PSK)
-				if kr.printer != nil {
-					keyed = append(keyed, keyedTunnel{c: c, i: i, entry: e})
-				}
-				secrets.add(k.Plain)
-				sources.plain = true
+				a.plain(c, i, k.Plain)
 			case k.Saved != nil:
-				t.PSK = savedFacts(k.Saved)
-				salt, saltOK := parseSalt(k.Saved.Salt, p.pepper)
-				fp, folded := string(k.Saved.Fingerprint), string(k.Saved.FoldedFingerprint)
-				if otherPepper(k.Saved.Salt, p.pepper) {
-					notes.add(c, "peppered")
-					t.PSK.SharedWith = 1
-				} else if !saltOK || fp == "" || folded == "" {
-					notes.add(c, "unsalted")
-					t.PSK.SharedWith = 1
-				} else {
-					set := savedBanned[k.Saved.Salt]
-					if set == nil {
-						set = salt.bannedSet(p.banned)
-						savedBanned[k.Saved.Salt] = set
-					}
-					t.PSK.Banned = set[folded]
-					id := "saved:" + k.Saved.Salt + ":" + fp
-					shared[id] = append(shared[id], t.PSK)
-					sources.salts = appendUnique(sources.salts, k.Saved.Salt)
-					switch {
-					case kr.printer != nil && salt.String() == kr.printer.String():
-						keyed = append(keyed, keyedTunnel{c: c, i: i, print: fp})
-					case comparing:
-						notes.add(c, "uncompared")
-					}
-				}
+				a.saved(c, i, k.Saved)
 			case k.Redacted:
-				notes.add(c, "redacted")
+				a.notes.add(c, "redacted")
 			}
 		}
-		secrets.add(c.BGPAuthKeys...)
+		a.secrets.add(c.BGPAuthKeys...)
 		c.BGPAuthKeys = nil
 	}
-	kr.estimate(ctx)
+	a.kr.estimate(ctx)
 	for _, c := range conns {
 		for _, t := range c.Tunnels {
 			if t.PSK != nil && t.PSK.Guesses == nil {
-				notes.add(c, "unestimated")
+				a.notes.add(c, "unestimated")
 			}
 		}
 	}
-	for _, group := range shared {
+	for _, group := range a.shared {
 		for _, psk := range group {
 			psk.SharedWith = len(group)
 		}
 	}
 
-	if r := secrets.maskReplacer(); r != nil {
+	if r := a.secrets.maskReplacer(); r != nil {
 		for _, c := range conns {
 			maskConnection(c, r)
 		}
 	}
 	var prints *KeyPrints
-	if kr.printer != nil {
-		prints = tunnelPrints(kr.printer, keyed)
-		addKnown(known, prints.Salt, keyed, conns, p.pepper)
+	if a.kr.printer != nil {
+		prints = tunnelPrints(a.kr.printer, a.keyed)
+		addKnown(known, prints.Salt, a.keyed, conns, p.Pepper)
 	}
-	errs := notes.entries()
-	if why := sources.mixed(); why != "" {
+	errs := a.notes.entries()
+	if why := a.sources.mixed(); why != "" {
 		errs = append(errs, report.ErrorEntry{Code: CodeKeysNotJudged,
 			Message: "psk-reused could not compare every key of the run: " + why})
 	}
-	return secrets, append(errs, oddFieldEntries(conns)...), prints
+	return a.secrets, append(errs, oddFieldEntries(conns)...), prints
+}
+
+// analysis is one run's key analysis while it reads the run's keys.
+type analysis struct {
+	p         Policy
+	kr        *keyring
+	comparing bool // the run's prints are compared with known ones
+	keyed     []keyedTunnel
+	secrets   *Secrets
+	bannedSet map[string]struct{}
+	shared    map[string][]*input.PSK // by key identity
+	sources   keySources
+	// savedBanned is, by salt, the folded fingerprints of the banned list.
+	savedBanned map[string]map[string]bool
+	notes       *keyNotes
+}
+
+func newAnalysis(p Policy, known *KeyPrints, conns []*input.Connection) *analysis {
+	kr := newKeyring(p.maxLength())
+	kr.printer = printSalt(known, conns, p.Pepper)
+	a := &analysis{
+		p:           p,
+		kr:          kr,
+		comparing:   kr.printer != nil && len(known.Tunnels) > 0,
+		secrets:     &Secrets{},
+		bannedSet:   make(map[string]struct{}, len(p.Banned)),
+		shared:      map[string][]*input.PSK{},
+		savedBanned: map[string]map[string]bool{},
+		notes:       newKeyNotes(),
+	}
+	for _, b := range p.Banned {
+		a.bannedSet[strings.ToLower(b)] = struct{}{}
+	}
+	return a
+}
+
+// plain judges tunnel i's key, read in clear: its facts, and its place
+// in the keyring for sharing, the estimate and the print.
+func (a *analysis) plain(c *input.Connection, i int, key string) {
+	t := &c.Tunnels[i]
+	_, isBanned := a.bannedSet[strings.ToLower(key)]
+	t.PSK = &input.PSK{
+		Length:    utf8.RuneCountInString(key),
+		Banned:    isBanned,
+		ExposedIn: exposure(c, t, key),
+	}
+	id, e := a.kr.add(key, userInputs(c, t), t.PSK)
+	a.shared[id] = append(a.shared[id], t.PSK)
+	if a.kr.printer != nil {
+		a.keyed = append(a.keyed, keyedTunnel{c: c, i: i, entry: e})
+	}
+	a.secrets.add(key)
+	a.sources.plain = true
+}
+
+// saved judges tunnel i's key from the facts a saved inventory kept in its
+// place: banned and sharing by its fingerprints, when their salt is one
+// the run can compare.
+func (a *analysis) saved(c *input.Connection, i int, f *apiwire.KeyFacts) {
+	t := &c.Tunnels[i]
+	t.PSK = savedFacts(f)
+	salt, saltOK := parseSalt(f.Salt, a.p.Pepper)
+	fp, folded := string(f.Fingerprint), string(f.FoldedFingerprint)
+	switch {
+	case otherPepper(f.Salt, a.p.Pepper):
+		a.notes.add(c, "peppered")
+		t.PSK.SharedWith = 1
+		return
+	case !saltOK || fp == "" || folded == "":
+		a.notes.add(c, "unsalted")
+		t.PSK.SharedWith = 1
+		return
+	}
+	set := a.savedBanned[f.Salt]
+	if set == nil {
+		set = salt.bannedSet(a.p.Banned)
+		a.savedBanned[f.Salt] = set
+	}
+	t.PSK.Banned = set[folded]
+	id := "saved:" + f.Salt + ":" + fp
+	a.shared[id] = append(a.shared[id], t.PSK)
+	a.sources.salts = appendUnique(a.sources.salts, f.Salt)
+	switch {
+	case a.kr.printer != nil && salt.String() == a.kr.printer.String():
+		a.keyed = append(a.keyed, keyedTunnel{c: c, i: i, print: fp})
+	case a.comparing:
+		a.notes.add(c, "uncompared")
+	}
 }
 
 // keyedTunnel is a tunnel whose key is fingerprinted: by the keyring's
@@ -222,7 +260,7 @@ func (k keyedTunnel) fingerprint() string {
 // fingerprints are printed too. Every salt is the run's pepper's: a salt
 // of another pepper (or none) is not the run's, as a salt of another save
 // is not (see parseSalt).
-func printSalt(known *KeyPrints, conns []*input.Connection, pepper []byte) *kdfSalt {
+func printSalt(known *KeyPrints, conns []*input.Connection, pepper []byte) *Salt {
 	if known == nil {
 		return nil
 	}
@@ -249,16 +287,16 @@ func printSalt(known *KeyPrints, conns []*input.Connection, pepper []byte) *kdfS
 	if ok {
 		return &s
 	}
-	fresh := kdfSalt{iter: kdfIterations, salt: make([]byte, 16), pepper: pepper}
-	if _, err := rand.Read(fresh.salt); err != nil {
-		panic("crypto/rand: " + err.Error()) // never fails on Linux
+	fresh, err := NewSalt(pepper)
+	if err != nil {
+		panic(err) // crypto/rand never fails on Linux
 	}
 	return &fresh
 }
 
 // tunnelPrints are the run's fingerprints by tunnel place, ids as masked;
 // a key the run's deadline left unprinted is left out.
-func tunnelPrints(salt *kdfSalt, keyed []keyedTunnel) *KeyPrints {
+func tunnelPrints(salt *Salt, keyed []keyedTunnel) *KeyPrints {
 	out := &KeyPrints{Salt: salt.String(), Tunnels: make(map[string]string, len(keyed))}
 	for _, k := range keyed {
 		if fp := k.fingerprint(); fp != "" {
@@ -436,14 +474,14 @@ func maskConnection(c *input.Connection, r *strings.Replacer) {
 		}
 		if p := t.PSK; p != nil {
 			for j, e := range p.ExposedIn {
-				p.ExposedIn[j] = maskExposure(e, r)
+				p.ExposedIn[j] = MaskExposure(e, r)
 			}
 		}
 	}
 }
 
-// maskExposure masks the tag name of a "tag:NAME" exposure fact.
-func maskExposure(e string, r *strings.Replacer) string {
+// MaskExposure masks the tag name of a "tag:NAME" exposure fact.
+func MaskExposure(e string, r *strings.Replacer) string {
 	if name, ok := strings.CutPrefix(e, "tag:"); ok {
 		return "tag:" + r.Replace(name)
 	}
@@ -570,7 +608,7 @@ func namedConnections(conns []*input.Connection, detail func(*input.Connection) 
 type keyring struct {
 	mac []byte
 	// printer, when set, fingerprints each distinct key for KeyPrints.
-	printer *kdfSalt
+	printer *Salt
 	maxLen  int
 	entries map[[sha256.Size]byte]*keyEntry
 	order   []*keyEntry
@@ -795,14 +833,14 @@ func (s *Secrets) maskReplacer() *strings.Replacer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.replacer == nil && len(s.values) > 0 {
-		s.replacer = newMaskReplacer(s.values)
+		s.replacer = MaskReplacer(s.values)
 	}
 	return s.replacer
 }
 
-// newMaskReplacer replaces each of vals with the mask, the longest first,
+// MaskReplacer replaces each of vals with the mask, the longest first,
 // so that a key that contains another is masked whole.
-func newMaskReplacer(vals map[string]struct{}) *strings.Replacer {
+func MaskReplacer(vals map[string]struct{}) *strings.Replacer {
 	list := make([]string, 0, len(vals))
 	for v := range vals {
 		list = append(list, v)

@@ -1,24 +1,25 @@
-package checker
+// Package saved owns saving a live run's inventory (--save-inventory:
+// Saver, with every key redacted and its facts and fingerprints beside it)
+// and replaying saved inventories as a source of connections (--inventory:
+// Files), and ErrSaveInventory, the mark of pages read but not saved.
+//
+// It fills an Inventory (checker/inventory) and fingerprints keys through
+// checker/keys; it must not import the engine (checker), the run, a live
+// source (checker/alibaba) or a notifier.
+package saved
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/pbkdf2"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/vpncheck/vpncheck/checker/apiwire"
 	"github.com/vpncheck/vpncheck/checker/input"
-	"github.com/vpncheck/vpncheck/checker/keystrength"
+	"github.com/vpncheck/vpncheck/checker/keys"
 )
 
 // Saver writes the pages a live run reads to a directory (--save-inventory),
@@ -42,12 +43,12 @@ import (
 // saves cannot be compared.
 type Saver struct {
 	// EstimateMaxLength is the policies' psk.estimate_max_length; 0 means
-	// DefaultEstimateMaxLength. It must be the live run's for a replay to
+	// keys.DefaultEstimateMaxLength. It must be the live run's for a replay to
 	// judge alike.
 	EstimateMaxLength int
 
 	dir  string
-	salt kdfSalt
+	salt keys.Salt
 
 	mu    sync.Mutex
 	keys  map[string]struct{}
@@ -61,9 +62,9 @@ func NewSaver(dir string, pepper []byte) (*Saver, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSaveInventory, err)
 	}
-	salt := kdfSalt{iter: kdfIterations, salt: make([]byte, 16), pepper: pepper}
-	if _, err := rand.Read(salt.salt); err != nil {
-		return nil, fmt.Errorf("%w: salt: %v", ErrSaveInventory, err)
+	salt, err := keys.NewSalt(pepper)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSaveInventory, err)
 	}
 	return &Saver{dir: dir, salt: salt, keys: map[string]struct{}{}}, nil
 }
@@ -88,8 +89,8 @@ func (s *Saver) SavePage(region string, number, size int, body []byte) error {
 			}
 		}
 	}
-	keys := map[string]struct{}{}
-	redact(doc, keys)
+	found := map[string]struct{}{}
+	apiwire.Redact(doc, found)
 	doc["RegionId"] = region
 	if _, ok := doc["PageNumber"]; !ok {
 		doc["PageNumber"] = number
@@ -100,7 +101,7 @@ func (s *Saver) SavePage(region string, number, size int, body []byte) error {
 	doc["VpncheckSalt"] = s.salt.String()
 
 	s.mu.Lock()
-	for k := range keys {
+	for k := range found {
 		s.keys[k] = struct{}{}
 	}
 	r := s.replacer()
@@ -152,7 +153,7 @@ func (s *Saver) replacer() *strings.Replacer {
 	if len(s.keys) == 0 {
 		return nil
 	}
-	return newMaskReplacer(s.keys)
+	return keys.MaskReplacer(s.keys)
 }
 
 // writeJSON writes doc to name through a temporary file, so that a page is
@@ -182,7 +183,7 @@ func (s *Saver) addKeyFacts(region string, m map[string]any) {
 		return
 	}
 	c := input.Normalize(&raw, region)
-	maxLen := keyPolicy{estimateMaxLength: s.EstimateMaxLength}.maxLength()
+	p := keys.Policy{EstimateMaxLength: s.EstimateMaxLength}
 	for i := range c.Tunnels {
 		t := &c.Tunnels[i]
 		psk := t.Key.Plain
@@ -193,19 +194,7 @@ func (s *Saver) addKeyFacts(region string, m map[string]any) {
 		if ike == nil {
 			continue
 		}
-		prefix := firstRunes(psk, maxLen)
-		inputs := userInputs(c, t)
-		if !inputsMayMatch(prefix, inputs) {
-			inputs = nil // as the live run's keyring does
-		}
-		ike["VpncheckKeyFacts"] = map[string]any{
-			"Length":            utf8.RuneCountInString(psk),
-			"Guesses":           min(keystrength.Guesses(prefix, inputs), maxGuesses),
-			"EstimatedLength":   utf8.RuneCountInString(prefix),
-			"ExposedIn":         exposure(c, t, psk),
-			"Fingerprint":       s.salt.fingerprint(psk),
-			"FoldedFingerprint": s.salt.fingerprint(strings.ToLower(psk)),
-		}
+		ike["VpncheckKeyFacts"] = s.salt.FactsToSave(c, t, psk, p)
 	}
 }
 
@@ -224,40 +213,6 @@ func rawIke(m map[string]any, dual bool, i int) map[string]any {
 	t, _ := list[i].(map[string]any)
 	ike, _ := t["TunnelIkeConfig"].(map[string]any)
 	return ike
-}
-
-// secretKeys are the response fields that hold secrets: pre-shared keys
-// (IkeConfig.Psk, TunnelIkeConfig.Psk) and BGP authentication keys.
-var secretKeys = map[string]bool{"psk": true, "authkey": true}
-
-// redact replaces every secret in v by apiwire.Redacted, and gathers the secrets
-// (what the decoder reads as a key: a string, or a number's spelling).
-func redact(v any, keys map[string]struct{}) {
-	switch v := v.(type) {
-	case map[string]any:
-		for k, x := range v {
-			if !secretKeys[strings.ToLower(k)] {
-				redact(x, keys)
-				continue
-			}
-			switch x := x.(type) {
-			case nil:
-				continue
-			case string:
-				if x = strings.TrimSpace(x); x == "" || x == apiwire.Redacted {
-					continue
-				}
-				keys[x] = struct{}{}
-			case json.Number:
-				keys[string(x)] = struct{}{}
-			}
-			v[k] = apiwire.Redacted
-		}
-	case []any:
-		for _, x := range v {
-			redact(x, keys)
-		}
-	}
 }
 
 // unmasked are the raw fields the rules judge as they are (algorithms,
@@ -291,7 +246,7 @@ func maskDoc(v any, r *strings.Replacer) bool {
 				list, _ := f["ExposedIn"].([]any)
 				for i, e := range list {
 					if s, ok := e.(string); ok {
-						if m := maskExposure(s, r); m != s {
+						if m := keys.MaskExposure(s, r); m != s {
 							list[i], changed = m, true
 						}
 					}
@@ -341,121 +296,4 @@ func safeName(s string) string {
 		}
 		return '_'
 	}, s)
-}
-
-// kdfIterations is the PBKDF2 cost of a saved fingerprint: about half a
-// millisecond here, a thousand times the work of a plain hash for whoever
-// guesses keys against a saved file.
-const kdfIterations = 1000
-
-// maxKDFIterations bounds what a file may ask of a replay.
-const maxKDFIterations = 100_000
-
-// kdfSalt keys the fingerprints of one save, or of one account's state.
-// Its text form is "pbkdf2-sha256:<iterations>:<salt in hex>", or with a
-// pepper "pbkdf2-sha256-hmac:<iterations>:<salt in hex>:<pepper id>".
-// The pepper itself is never written: it is a secret kept outside the
-// state and the saves (VPNCHECK_KEY_PEPPER), without which a stolen state
-// file gives no way to test guesses of a key. The pepper id tells
-// fingerprints of one pepper from another's (a change of pepper reads as
-// a change of salt), and without the pepper it tells nothing about it.
-type kdfSalt struct {
-	iter   int
-	salt   []byte
-	pepper []byte // nil: unpeppered
-}
-
-const (
-	saltScheme         = "pbkdf2-sha256"
-	pepperedSaltScheme = "pbkdf2-sha256-hmac"
-)
-
-func (k kdfSalt) String() string {
-	s := saltScheme
-	if len(k.pepper) > 0 {
-		s = pepperedSaltScheme
-	}
-	s += ":" + strconv.Itoa(k.iter) + ":" + hex.EncodeToString(k.salt)
-	if len(k.pepper) > 0 {
-		s += ":" + pepperID(k.pepper, k.salt)
-	}
-	return s
-}
-
-// pepperID names a pepper beside one salt: HMAC-SHA256 keyed by the
-// pepper, of a fixed label and the salt, cut to 64 bits.
-func pepperID(pepper, salt []byte) string {
-	m := hmac.New(sha256.New, pepper)
-	m.Write([]byte("vpncheck key pepper id\x00"))
-	m.Write(salt)
-	return hex.EncodeToString(m.Sum(nil)[:8])
-}
-
-// parseSalt reads a salt's text form for a run whose pepper is pepper
-// (nil: none). ok is false for text that is not a salt, and for a salt
-// made with another pepper, or with none where the run has one, or the
-// reverse: its fingerprints cannot be compared with the run's.
-func parseSalt(s string, pepper []byte) (kdfSalt, bool) {
-	k, id, ok := splitSalt(s)
-	if !ok || (id == "") != (len(pepper) == 0) {
-		return kdfSalt{}, false
-	}
-	if id != "" && !hmac.Equal([]byte(id), []byte(pepperID(pepper, k.salt))) {
-		return kdfSalt{}, false
-	}
-	k.pepper = pepper
-	return k, true
-}
-
-// otherPepper reports whether s is a well-formed salt that parseSalt
-// refuses for pepper: it was made with another pepper, or none.
-func otherPepper(s string, pepper []byte) bool {
-	_, _, ok := splitSalt(s)
-	_, same := parseSalt(s, pepper)
-	return ok && !same
-}
-
-// splitSalt parses either text form; id is "" for an unpeppered salt.
-func splitSalt(s string) (k kdfSalt, id string, ok bool) {
-	parts := strings.Split(s, ":")
-	switch {
-	case len(parts) == 3 && parts[0] == saltScheme:
-	case len(parts) == 4 && parts[0] == pepperedSaltScheme && len(parts[3]) == 16:
-		if _, err := hex.DecodeString(parts[3]); err != nil {
-			return kdfSalt{}, "", false
-		}
-		id = parts[3]
-	default:
-		return kdfSalt{}, "", false
-	}
-	iter, err := strconv.Atoi(parts[1])
-	salt, herr := hex.DecodeString(parts[2])
-	if err != nil || herr != nil || iter < 1 || iter > maxKDFIterations || len(salt) < 8 {
-		return kdfSalt{}, "", false
-	}
-	return kdfSalt{iter: iter, salt: salt}, id, true
-}
-
-// fingerprint is the hex PBKDF2-HMAC-SHA256 of key with the salt; with a
-// pepper, the HMAC-SHA256 of that, keyed by the pepper.
-func (k kdfSalt) fingerprint(key string) string {
-	b, err := pbkdf2.Key(sha256.New, key, k.salt, k.iter, sha256.Size)
-	if err != nil {
-		return ""
-	}
-	if len(k.pepper) > 0 {
-		m := hmac.New(sha256.New, k.pepper)
-		m.Write(b)
-		b = m.Sum(nil)
-	}
-	return hex.EncodeToString(b)
-}
-
-// bannedSet is the folded fingerprints of the banned keys.
-func (k kdfSalt) bannedSet(banned []string) map[string]bool {
-	set := make(map[string]bool, len(banned))
-	for _, b := range banned {
-		set[k.fingerprint(strings.ToLower(b))] = true
-	}
-	return set
 }

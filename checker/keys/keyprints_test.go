@@ -1,4 +1,4 @@
-package checker
+package keys
 
 import (
 	"context"
@@ -23,7 +23,7 @@ func TestKeyPrintsOfARun(t *testing.T) {
 		{"TunnelId": "t1", "TunnelIkeConfig": {"Psk": "CANARY-PRINT-1"}},
 		{"TunnelId": "t2", "TunnelIkeConfig": {"Psk": "CANARY-PRINT-1"}}]}}`)
 	conns := []*input.Connection{dual, keyConn(t, "vco-b", "CANARY-PRINT-2"), normalizeJSON(t, `{"VpnConnectionId": "vco-c"}`)}
-	_, _, prints := analyzeKeysKnown(context.Background(), conns, keyPolicy{}, &KeyPrints{})
+	_, _, prints := Analyze(context.Background(), conns, Policy{}, &KeyPrints{})
 	salt, ok := parseSalt(prints.Salt, nil)
 	if !ok || salt.iter != kdfIterations {
 		t.Fatalf("salt %q", prints.Salt)
@@ -48,12 +48,12 @@ func TestKeyPrintsOfARun(t *testing.T) {
 
 	// The same salt again: the prints compare with the first run's.
 	again := []*input.Connection{keyConn(t, "vco-b", "CANARY-PRINT-2")}
-	_, _, p2 := analyzeKeysKnown(context.Background(), again, keyPolicy{}, &KeyPrints{Salt: prints.Salt})
+	_, _, p2 := Analyze(context.Background(), again, Policy{}, &KeyPrints{Salt: prints.Salt})
 	if p2.Salt != prints.Salt || p2.Tunnels[lifecycle.TunnelPlace("cn-test", "vco-b", "#0")] != want[lifecycle.TunnelPlace("cn-test", "vco-b", "#0")] {
 		t.Errorf("second run %+v", p2)
 	}
 	// No known keys asked: no prints.
-	if _, _, none := analyzeKeysKnown(context.Background(), []*input.Connection{keyConn(t, "vco-b", "k")}, keyPolicy{}, nil); none != nil {
+	if _, _, none := Analyze(context.Background(), []*input.Connection{keyConn(t, "vco-b", "k")}, Policy{}, nil); none != nil {
 		t.Errorf("prints without known keys: %+v", none)
 	}
 }
@@ -65,7 +65,7 @@ func TestKnownKeysCountInSharing(t *testing.T) {
 	full := []*input.Connection{keyConn(t, "vco-b", "CANARY-K1"), keyConn(t, "vco-x", "CANARY-K1"), keyConn(t, "vco-c", "CANARY-K2"),
 		normalizeJSON(t, `{"VpnConnectionId": "vco-d", "TunnelOptionsSpecification": {"TunnelOptions": [
 		{"TunnelId": "t1", "TunnelIkeConfig": {"Psk": "CANARY-K2"}}, {"TunnelId": "t2", "TunnelIkeConfig": {"Psk": "CANARY-K3"}}]}}`)}
-	_, _, known := analyzeKeysKnown(context.Background(), full, keyPolicy{}, &KeyPrints{})
+	_, _, known := Analyze(context.Background(), full, Policy{}, &KeyPrints{})
 
 	for _, tc := range []struct {
 		name, key string
@@ -76,12 +76,12 @@ func TestKnownKeysCountInSharing(t *testing.T) {
 		{name: "c's and d's key", key: "CANARY-K2", want: 3, known: known}, // x, c, d/t1
 		{name: "a key of its own", key: "CANARY-K9", want: 1, known: known},
 		{name: "prints of another salt", key: "CANARY-K1", want: 1,
-			known: &KeyPrints{Salt: kdfSalt{iter: kdfIterations, salt: []byte("0123456789abcdef")}.String(), Tunnels: known.Tunnels}},
+			known: &KeyPrints{Salt: Salt{iter: kdfIterations, salt: []byte("0123456789abcdef")}.String(), Tunnels: known.Tunnels}},
 		{name: "a corrupt salt", key: "CANARY-K1", want: 1, known: &KeyPrints{Salt: "md5:1:00", Tunnels: known.Tunnels}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			x := keyConn(t, "vco-x", tc.key)
-			_, errs, prints := analyzeKeysKnown(context.Background(), []*input.Connection{x}, keyPolicy{}, tc.known)
+			_, errs, prints := Analyze(context.Background(), []*input.Connection{x}, Policy{}, tc.known)
 			if got := x.Tunnels[0].PSK.SharedWith; got != tc.want {
 				t.Errorf("shared with %d, want %d", got, tc.want)
 			}
@@ -99,7 +99,7 @@ func TestKnownKeysCountInSharing(t *testing.T) {
 // run of saved files takes the save's salt, and an event replayed from the
 // same save compares with it.
 func TestKeyPrintsOfASavedInventory(t *testing.T) {
-	s := kdfSalt{iter: 10, salt: []byte("saltsaltsalt")}
+	s := Salt{iter: 10, salt: []byte("saltsaltsalt")}
 	saved := func(id, key string) *input.Connection {
 		c := keyConn(t, id, "x")
 		c.Tunnels[0].Key = input.TunnelKey{Saved: &apiwire.KeyFacts{Salt: s.String(), Length: apiwire.Int{Value: 20, Known: true},
@@ -107,25 +107,25 @@ func TestKeyPrintsOfASavedInventory(t *testing.T) {
 			FoldedFingerprint: apiwire.String(s.fingerprint(strings.ToLower(key)))}}
 		return c
 	}
-	_, _, known := analyzeKeysKnown(context.Background(), []*input.Connection{saved("vco-b", "K1"), saved("vco-c", "K2")}, keyPolicy{}, &KeyPrints{Salt: "pbkdf2-sha256:1000:00112233445566778899aabbccddeeff"})
+	_, _, known := Analyze(context.Background(), []*input.Connection{saved("vco-b", "K1"), saved("vco-c", "K2")}, Policy{}, &KeyPrints{Salt: "pbkdf2-sha256:1000:00112233445566778899aabbccddeeff"})
 	if known.Salt != s.String() || len(known.Tunnels) != 2 {
 		t.Fatalf("prints %+v", known)
 	}
 	x := saved("vco-x", "K1")
-	_, errs, _ := analyzeKeysKnown(context.Background(), []*input.Connection{x}, keyPolicy{}, known)
+	_, errs, _ := Analyze(context.Background(), []*input.Connection{x}, Policy{}, known)
 	if x.Tunnels[0].PSK.SharedWith != 2 || len(errs) != 0 {
 		t.Errorf("shared with %d, errors %+v", x.Tunnels[0].PSK.SharedWith, errs)
 	}
 	// A key read in clear compares too, with the save's salt.
 	y := keyConn(t, "vco-y", "K2")
-	analyzeKeysKnown(context.Background(), []*input.Connection{y}, keyPolicy{}, known)
+	Analyze(context.Background(), []*input.Connection{y}, Policy{}, known)
 	if y.Tunnels[0].PSK.SharedWith != 2 {
 		t.Errorf("clear key shared with %d", y.Tunnels[0].PSK.SharedWith)
 	}
 	// Another save's fingerprints cannot be compared: said, not counted.
-	s = kdfSalt{iter: 10, salt: []byte("othersaltsalt")}
+	s = Salt{iter: 10, salt: []byte("othersaltsalt")}
 	z := saved("vco-z", "K1")
-	_, errs, _ = analyzeKeysKnown(context.Background(), []*input.Connection{z}, keyPolicy{}, known)
+	_, errs, _ = Analyze(context.Background(), []*input.Connection{z}, Policy{}, known)
 	if z.Tunnels[0].PSK.SharedWith != 1 || len(errs) != 1 || !strings.Contains(errs[0].Message, "(vco-z)") || !strings.Contains(errs[0].Message, "cannot be compared") {
 		t.Errorf("shared with %d, errors %+v", z.Tunnels[0].PSK.SharedWith, errs)
 	}
@@ -133,7 +133,7 @@ func TestKeyPrintsOfASavedInventory(t *testing.T) {
 
 // The cost a run with a state pays per distinct key for its prints.
 func BenchmarkKeyPrint(b *testing.B) {
-	s := kdfSalt{iter: kdfIterations, salt: []byte("0123456789abcdef")}
+	s := Salt{iter: kdfIterations, salt: []byte("0123456789abcdef")}
 	for b.Loop() {
 		s.fingerprint("Vt8#qL2m!Zr5wX9p$Kd3nB7cF1hJ6sQ4")
 	}

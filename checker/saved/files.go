@@ -1,8 +1,10 @@
-package checker
+package saved
 
 import (
 	"context"
 	"errors"
+
+	"github.com/vpncheck/vpncheck/checker/inventory"
 )
 
 // ErrSaveInventory marks pages that were collected but could not be saved
@@ -19,7 +21,7 @@ type Files struct {
 
 // Collect reads every file into inv. An unreadable file is an error
 // wrapping apiwire.ErrUnreadable, and the run stops there.
-func (f Files) Collect(_ context.Context, inv *Inventory) error {
+func (f Files) Collect(_ context.Context, inv *inventory.Inventory) error {
 	for _, p := range f.Paths {
 		if err := inv.ReadFile(p, f.Region); err != nil {
 			return err

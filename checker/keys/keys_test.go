@@ -1,4 +1,4 @@
-package checker
+package keys
 
 import (
 	"context"
@@ -62,7 +62,7 @@ func TestAnalyzeKeysCountsSharingAcrossTheRun(t *testing.T) {
 	b := normalizeJSON(t, `{"Name": "b", "IkeConfig": {"Psk": "same-key"}}`)
 	c := normalizeJSON(t, `{"Name": "c", "IkeConfig": {"Psk": "other-key"}}`)
 	d := normalizeJSON(t, `{"Name": "d", "IkeConfig": {"IkeVersion": "ikev2"}}`)
-	secrets, _ := analyzeKeys(context.Background(), []*input.Connection{a, b, c, d}, keyPolicy{})
+	secrets, _ := analyzeKeys(context.Background(), []*input.Connection{a, b, c, d}, Policy{})
 	for _, tc := range []struct {
 		psk  *input.PSK
 		want int
@@ -89,7 +89,7 @@ func TestAnalyzeKeysCountsSharingAcrossTheRun(t *testing.T) {
 func TestAnalyzeKeysFacts(t *testing.T) {
 	c := normalizeJSON(t, `{"Name": "hq Secret123 link", "Tag": {"Tag": [{"Key": "note", "Value": "psk=Secret123"}, {"Key": "env", "Value": "prod"}]},
 		"IkeConfig": {"Psk": "Secret123", "LocalId": "Secret123", "RemoteId": "peer.example.com"}}`)
-	analyzeKeys(context.Background(), []*input.Connection{c}, keyPolicy{banned: []string{"SECRET123"}})
+	analyzeKeys(context.Background(), []*input.Connection{c}, Policy{Banned: []string{"SECRET123"}})
 	p := c.Tunnels[0].PSK
 	if p.Length != 9 || !p.Banned || p.Guesses == nil || *p.Guesses <= 0 || *p.Guesses >= 1e14 {
 		t.Errorf("facts = %+v", p)
@@ -104,7 +104,7 @@ func TestAnalyzeKeysFacts(t *testing.T) {
 
 func TestKeyLengthCountsCharacters(t *testing.T) {
 	c := normalizeJSON(t, `{"IkeConfig": {"Psk": "密钥密钥"}}`)
-	analyzeKeys(context.Background(), []*input.Connection{c}, keyPolicy{})
+	analyzeKeys(context.Background(), []*input.Connection{c}, Policy{})
 	if got := c.Tunnels[0].PSK.Length; got != 4 {
 		t.Errorf("length = %d, want 4", got)
 	}
@@ -142,7 +142,7 @@ func TestAnalyzeKeysMasksEveryKeyInEveryConnection(t *testing.T) {
 			"TunnelIkeConfig": {"Psk": "own-key-of-b-0000", "LocalId": "`+keyA+`", "RemoteId": "r`+bgpA+`"},
 			"TunnelBgpConfig": {"LocalAsn": "`+keyA+`", "PeerAsn": "1"}}]}}`)
 	c := normalizeJSON(t, `{"VpnConnectionId": "vco-own-key-of-b-0000", "Name": "c", "IkeConfig": {"IkeVersion": "ikev2"}}`)
-	analyzeKeys(context.Background(), []*input.Connection{a, b, c}, keyPolicy{})
+	analyzeKeys(context.Background(), []*input.Connection{a, b, c}, Policy{})
 	out, err := json.Marshal([]*input.Connection{a, b, c})
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +176,7 @@ func TestAnalyzeKeysLongKeys(t *testing.T) {
 	} {
 		key := strings.Repeat("aB3$xYz9", tc.length/8+1)[:tc.length]
 		c := normalizeJSON(t, `{"Name": "n", "IkeConfig": {"Psk": "`+key+`"}}`)
-		_, errs := analyzeKeys(context.Background(), []*input.Connection{c}, keyPolicy{estimateMaxLength: tc.maxLen})
+		_, errs := analyzeKeys(context.Background(), []*input.Connection{c}, Policy{EstimateMaxLength: tc.maxLen})
 		p := c.Tunnels[0].PSK
 		if p.Guesses == nil || math.IsInf(*p.Guesses, 0) || *p.Guesses > maxGuesses || p.EstimatedLength != tc.wantEstimated || p.Length != tc.length || len(errs) != 0 {
 			t.Errorf("%d characters, max %d: facts %+v (guesses %v), errors %v", tc.length, tc.maxLen, p, p.Guesses, errs)
@@ -194,7 +194,7 @@ func TestAnalyzeKeysStopsAtTheDeadline(t *testing.T) {
 	cancel()
 	a := normalizeJSON(t, `{"VpnConnectionId": "vco-a", "IkeConfig": {"Psk": "short"}}`)
 	b := normalizeJSON(t, `{"VpnConnectionId": "vco-b", "IkeConfig": {"IkeVersion": "ikev2"}}`)
-	_, errs := analyzeKeys(ctx, []*input.Connection{a, b}, keyPolicy{banned: []string{"short"}})
+	_, errs := analyzeKeys(ctx, []*input.Connection{a, b}, Policy{Banned: []string{"short"}})
 	p := a.Tunnels[0].PSK
 	if p == nil || p.Guesses != nil || p.GuessesLog != nil || p.Length != 5 || !p.Banned {
 		t.Fatalf("facts %+v", p)
@@ -211,9 +211,9 @@ func TestAnalyzeKeysStopsAtTheDeadline(t *testing.T) {
 // A redacted key from elsewhere (no saved facts) is said to be unjudged;
 // facts from saves with different salts cannot be compared for reuse.
 func TestAnalyzeKeysSavedFacts(t *testing.T) {
-	salt1 := kdfSalt{iter: 10, salt: []byte("0123456789abcdef")}
-	salt2 := kdfSalt{iter: 10, salt: []byte("fedcba9876543210")}
-	saved := func(id string, salt kdfSalt, key string) *input.Connection {
+	salt1 := Salt{iter: 10, salt: []byte("0123456789abcdef")}
+	salt2 := Salt{iter: 10, salt: []byte("fedcba9876543210")}
+	saved := func(id string, salt Salt, key string) *input.Connection {
 		c := normalizeJSON(t, `{"VpnConnectionId": "`+id+`", "IkeConfig": {"Psk": "vpncheck:redacted", "VpncheckKeyFacts": {
 			"Length": 6, "Guesses": 12.5, "EstimatedLength": 6, "ExposedIn": ["name"],
 			"Fingerprint": "`+salt.fingerprint(key)+`", "FoldedFingerprint": "`+salt.fingerprint(strings.ToLower(key))+`"}}}`)
@@ -222,7 +222,7 @@ func TestAnalyzeKeysSavedFacts(t *testing.T) {
 	}
 	a, b := saved("vco-a", salt1, "Secret"), saved("vco-b", salt1, "Secret")
 	other := normalizeJSON(t, `{"VpnConnectionId": "vco-x", "IkeConfig": {"Psk": "vpncheck:redacted"}}`)
-	_, errs := analyzeKeys(context.Background(), []*input.Connection{a, b, other}, keyPolicy{banned: []string{"SECRET"}})
+	_, errs := analyzeKeys(context.Background(), []*input.Connection{a, b, other}, Policy{Banned: []string{"SECRET"}})
 	p := a.Tunnels[0].PSK
 	if p.Length != 6 || !p.Banned || p.SharedWith != 2 || p.Guesses == nil || *p.Guesses != 12.5 || *p.GuessesLog != 1 ||
 		!reflect.DeepEqual(p.ExposedIn, []string{"name"}) {
@@ -233,7 +233,7 @@ func TestAnalyzeKeysSavedFacts(t *testing.T) {
 	}
 
 	c, d := saved("vco-c", salt1, "Secret"), saved("vco-d", salt2, "Secret")
-	_, errs = analyzeKeys(context.Background(), []*input.Connection{c, d}, keyPolicy{})
+	_, errs = analyzeKeys(context.Background(), []*input.Connection{c, d}, Policy{})
 	if c.Tunnels[0].PSK.SharedWith != 1 || len(errs) != 1 || !strings.Contains(errs[0].Message, "2 different saves") {
 		t.Errorf("two salts: shared %d, errors %+v", c.Tunnels[0].PSK.SharedWith, errs)
 	}
@@ -245,6 +245,6 @@ func BenchmarkLongKey(b *testing.B) {
 	key := strings.Repeat("aB3$xYz9", 10_000/8)
 	for b.Loop() {
 		c := normalizeJSON(b, `{"Name": "n", "IkeConfig": {"Psk": "`+key+`"}}`)
-		analyzeKeys(context.Background(), []*input.Connection{c}, keyPolicy{})
+		analyzeKeys(context.Background(), []*input.Connection{c}, Policy{})
 	}
 }
