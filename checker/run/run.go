@@ -278,6 +278,9 @@ func (p Plan) execute(ctx context.Context, led *ledger, now time.Time) (out Outc
 		KeyPepper: p.KeyPepper,
 		PlanFor:   p.FixFor,
 	})
+	if p.FitMemory {
+		fitMemoryLimit() // the findings (and their fixes, made as they are written) come on top
+	}
 	if err != nil {
 		return p.failed(ectx, out, err), false
 	}
