@@ -228,6 +228,33 @@ func WriteError(w http.ResponseWriter, r *http.Request, requestID string, e *Err
 	})
 }
 
+// Outcome is the HTTP status and error code of an answer, as a fake
+// records each call it served.
+func Outcome(e *Error) (status int, code string) {
+	if e == nil {
+		return http.StatusOK, ""
+	}
+	return e.Status, e.Code
+}
+
+// Respond answers an OpenAPI call as the real gateway does: e as
+// WriteError writes it, else ans (a JSON object) with its RequestId in the
+// body and in x-acs-request-id. Every fake of an OpenAPI answers through
+// it.
+func Respond(w http.ResponseWriter, r *http.Request, requestID string, ans map[string]any, e *Error) {
+	if e != nil {
+		WriteError(w, r, requestID, e)
+		return
+	}
+	if ans == nil {
+		ans = map[string]any{}
+	}
+	ans["RequestId"] = requestID
+	w.Header().Set("Content-Type", "application/json;charset=utf-8")
+	w.Header().Set("x-acs-request-id", requestID)
+	json.NewEncoder(w).Encode(ans)
+}
+
 // VerifyRPC checks a request signed with the RPC signature version 1.0
 // (HMAC-SHA1 over the sorted query and form parameters), as credentials-go
 // signs STS AssumeRole. params holds every query and form parameter of r.

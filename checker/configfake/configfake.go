@@ -115,23 +115,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	reqID := fmt.Sprintf("C0NF16-%06d", s.seq.Add(1))
 	call := Call{Action: r.Header.Get("x-acs-action")}
 	evs, aerr := s.answer(r, &call)
-	call.Status = http.StatusOK
-	if aerr != nil {
-		call.Status, call.Code = aerr.Status, aerr.Code
-	}
+	call.Status, call.Code = acsfake.Outcome(aerr)
 	s.mu.Lock()
 	s.calls = append(s.calls, call)
 	if aerr == nil {
 		s.evals[call.ResultToken] = append(s.evals[call.ResultToken], evs...)
 	}
 	s.mu.Unlock()
-	if aerr != nil {
-		acsfake.WriteError(w, r, reqID, aerr)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json;charset=utf-8")
-	w.Header().Set("x-acs-request-id", reqID)
-	json.NewEncoder(w).Encode(map[string]any{"RequestId": reqID, "Result": true})
+	acsfake.Respond(w, r, reqID, map[string]any{"Result": true}, aerr)
 }
 
 func invalid(code, msg string) *acsfake.Error {

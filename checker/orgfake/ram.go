@@ -160,20 +160,11 @@ func (s *RAM) serve(w http.ResponseWriter, r *http.Request) {
 	reqID := s.ids.next('M')
 	call := RAMCall{Action: r.Header.Get("x-acs-action")}
 	ans, aerr := s.answer(r, &call)
-	call.Status = http.StatusOK
-	if aerr != nil {
-		call.Status, call.Code = aerr.Status, aerr.Code
-	}
+	call.Status, call.Code = acsfake.Outcome(aerr)
 	s.mu.Lock()
 	s.calls = append(s.calls, call)
 	s.mu.Unlock()
-	if aerr != nil {
-		acsfake.WriteError(w, r, reqID, aerr)
-		return
-	}
-	ans["RequestId"] = reqID
-	w.Header().Set("x-acs-request-id", reqID)
-	writeJSON(w, http.StatusOK, ans)
+	acsfake.Respond(w, r, reqID, ans, aerr)
 }
 
 func ramErr(status int, code, msg string) *acsfake.Error {

@@ -107,20 +107,11 @@ func (s *ResourceManager) serve(w http.ResponseWriter, r *http.Request) {
 	reqID := s.ids.next('R')
 	call := RMCall{Action: r.Header.Get("x-acs-action")}
 	ans, aerr := s.answer(r, &call)
-	call.Status = http.StatusOK
-	if aerr != nil {
-		call.Status, call.Code = aerr.Status, aerr.Code
-	}
+	call.Status, call.Code = acsfake.Outcome(aerr)
 	s.mu.Lock()
 	s.calls = append(s.calls, call)
 	s.mu.Unlock()
-	if aerr != nil {
-		acsfake.WriteError(w, r, reqID, aerr)
-		return
-	}
-	ans["RequestId"] = reqID
-	w.Header().Set("x-acs-request-id", reqID)
-	writeJSON(w, http.StatusOK, ans)
+	acsfake.Respond(w, r, reqID, ans, aerr)
 }
 
 func (s *ResourceManager) answer(r *http.Request, call *RMCall) (map[string]any, *acsfake.Error) {

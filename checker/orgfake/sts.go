@@ -201,10 +201,7 @@ func (s *STS) serve(w http.ResponseWriter, r *http.Request) {
 	reqID := s.ids.next('S')
 	var call AssumeRoleCall
 	ans, aerr, issued := s.answer(r, &call)
-	call.Status = http.StatusOK
-	if aerr != nil {
-		call.Status, call.Code = aerr.Status, aerr.Code
-	}
+	call.Status, call.Code = acsfake.Outcome(aerr)
 	s.mu.Lock()
 	s.calls = append(s.calls, call)
 	var hooks []func(string, acsfake.Credential)
@@ -217,12 +214,7 @@ func (s *STS) serve(w http.ResponseWriter, r *http.Request) {
 	for _, h := range hooks {
 		h(issued.Label, *issued)
 	}
-	if aerr != nil {
-		acsfake.WriteError(w, r, reqID, aerr)
-		return
-	}
-	ans["RequestId"] = reqID
-	writeJSON(w, http.StatusOK, ans)
+	acsfake.Respond(w, r, reqID, ans, aerr)
 }
 
 func (s *STS) answer(r *http.Request, call *AssumeRoleCall) (map[string]any, *acsfake.Error, *acsfake.Credential) {

@@ -6,7 +6,6 @@
 package kmsfake
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -98,21 +97,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	var call Call
 	ans, aerr := s.answer(r, &call)
-	call.Status = http.StatusOK
-	if aerr != nil {
-		call.Status, call.Code = aerr.Status, aerr.Code
-	}
+	call.Status, call.Code = acsfake.Outcome(aerr)
 	s.mu.Lock()
 	s.calls = append(s.calls, call)
 	s.mu.Unlock()
-	if aerr != nil {
-		acsfake.WriteError(w, r, reqID, aerr)
-		return
-	}
-	ans["RequestId"] = reqID
-	w.Header().Set("Content-Type", "application/json;charset=utf-8")
-	w.Header().Set("x-acs-request-id", reqID)
-	json.NewEncoder(w).Encode(ans)
+	acsfake.Respond(w, r, reqID, ans, aerr)
 }
 
 func (s *Server) answer(r *http.Request, call *Call) (map[string]any, *acsfake.Error) {
