@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,10 +50,17 @@ type ClientOptions struct {
 	ConnectTimeout time.Duration // default 5s
 	ReadTimeout    time.Duration // default 10s
 	// Attempts is how many times a throttled call (Throttling,
-	// Throttling.User, Throttling.Api, ServiceUnavailable) is tried, the
-	// first included; default 3. Other errors are never retried: a retried
-	// InvokeAsync is the caller's decision, made with the same task id.
+	// Throttling.User, Throttling.Api, ServiceUnavailable, and
+	// ThrottleCodes) is tried, the first included; default 3. Other errors
+	// are never retried: a retried InvokeAsync is the caller's decision,
+	// made with the same task id.
 	Attempts int
+	// ThrottleCodes are a service's own throttling codes (KMS:
+	// Rejected.Throttling), retried like the common ones.
+	ThrottleCodes []string
+	// Region is the region the calls are for, where a service's client
+	// wants it (KMS); "" for a global API.
+	Region string
 }
 
 // Client calls an OpenAPI endpoint through darabonba-openapi's generic
@@ -98,6 +106,7 @@ func NewClient(cred credentials.Credential, endpoint string, o ClientOptions) (*
 			Credential:     alibaba.LockCredential(cred),
 			Endpoint:       tea.String(host),
 			Protocol:       tea.String(scheme),
+			RegionId:       tea.String(o.Region),
 			ConnectTimeout: tea.Int(int(o.ConnectTimeout / time.Millisecond)),
 			ReadTimeout:    tea.Int(int(o.ReadTimeout / time.Millisecond)),
 			UserAgent:      tea.String("vpncheck"),
@@ -107,7 +116,7 @@ func NewClient(cred credentials.Credential, endpoint string, o ClientOptions) (*
 				MaxAttempts: 1,
 				RetryCondition: []*dara.RetryCondition{{
 					MaxAttempts: o.Attempts,
-					ErrorCode:   throttleCodes,
+					ErrorCode:   append(slices.Clone(throttleCodes), o.ThrottleCodes...),
 					Backoff:     &dara.EqualJitterBackoffPolicy{Period: 200, Cap: 3000},
 					MaxDelay:    3000,
 				}},
@@ -140,9 +149,7 @@ func (c *Client) CallAPI(ctx context.Context, params *openapiutil.Params, req *o
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	conf := c.conf // a shallow copy: the SDK client only reads it
-	conf.HttpClient = ctxHTTP{ctx: ctx, c: c.httpc}
-	cl, err := openapi.NewClient(&conf)
+	cl, err := openapi.NewClient(c.ForContext(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -154,6 +161,15 @@ func (c *Client) CallAPI(ctx context.Context, params *openapiutil.Params, req *o
 		return nil, asAPIError(err)
 	}
 	return res, nil
+}
+
+// ForContext is the client's SDK configuration with ctx ending its HTTP
+// exchanges, for a generated SDK client (KMS) made per call: the same
+// endpoint, credentials, timeouts and retries as CallAPI's.
+func (c *Client) ForContext(ctx context.Context) *openapiutil.Config {
+	conf := c.conf // a shallow copy: the SDK client only reads it
+	conf.HttpClient = ctxHTTP{ctx: ctx, c: c.httpc}
+	return &conf
 }
 
 // ctxHTTP carries a context into the SDK, which has none of its own.

@@ -2,23 +2,14 @@ package secrets
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"net/url"
-	"strings"
-	"time"
 
-	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
 	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
 	util "github.com/alibabacloud-go/tea-utils/v2/service"
-	"github.com/alibabacloud-go/tea/dara"
 	"github.com/alibabacloud-go/tea/tea"
 	"github.com/aliyun/credentials-go/credentials"
 
-	"github.com/vpncheck/vpncheck/checker/alibaba"
 	"github.com/vpncheck/vpncheck/checker/org"
 )
 
@@ -28,50 +19,24 @@ const CodeNotFound = "Forbidden.ResourceNotFound"
 // KMS reads secrets with GetSecretValue (kms-20160120), the shared KMS
 // gateway of one region. It is safe for concurrent use.
 type KMS struct {
-	conf  openapi.Config
-	httpc *http.Client
+	client *org.Client
 }
 
 // NewKMS returns a reader signing with cred in region. endpoint, if not
-// empty, overrides the regional one: "host[:port]" (HTTPS) or
-// "scheme://host[:port]" (a test double).
+// empty, overrides the regional one (kms.REGION.aliyuncs.com): "host[:port]"
+// (HTTPS) or "scheme://host[:port]" (a test double).
 func NewKMS(cred credentials.Credential, region, endpoint string) (*KMS, error) {
-	if cred == nil {
-		return nil, errors.New("new kms client: no credential")
-	}
 	if region == "" && endpoint == "" {
 		return nil, errors.New("new kms client: no region")
 	}
-	k := &KMS{conf: openapi.Config{
-		Credential:     alibaba.LockCredential(cred),
-		RegionId:       tea.String(region),
-		ConnectTimeout: tea.Int(5000),
-		ReadTimeout:    tea.Int(10000),
-		UserAgent:      tea.String("vpncheck"),
-		RetryOptions: &dara.RetryOptions{
-			Retryable:   true,
-			MaxAttempts: 1, // other codes: one attempt
-			RetryCondition: []*dara.RetryCondition{{
-				MaxAttempts: 3,
-				ErrorCode:   []string{"Throttling", "Throttling.User", "Throttling.Api", "ServiceUnavailable", "Rejected.Throttling"},
-				Backoff:     &dara.EqualJitterBackoffPolicy{Period: 200, Cap: 3000},
-				MaxDelay:    3000,
-			}},
-		},
-	}}
-	if endpoint != "" {
-		scheme, host, err := splitEndpoint(endpoint)
-		if err != nil {
-			return nil, fmt.Errorf("new kms client: %w", err)
-		}
-		k.conf.Endpoint, k.conf.Protocol = tea.String(host), tea.String(scheme)
+	if endpoint == "" {
+		endpoint = "kms." + region + ".aliyuncs.com"
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	tr.ResponseHeaderTimeout = 10 * time.Second
-	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	k.httpc = &http.Client{Transport: tr, Timeout: 15 * time.Second}
-	return k, nil
+	c, err := org.NewClient(cred, endpoint, org.ClientOptions{Region: region, ThrottleCodes: []string{"Rejected.Throttling"}})
+	if err != nil {
+		return nil, fmt.Errorf("new kms client: %w", err)
+	}
+	return &KMS{client: c}, nil
 }
 
 // Secret returns the current value (ACSCurrent) of the secret name. A
@@ -85,9 +50,7 @@ func (k *KMS) Secret(ctx context.Context, name string) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("%s: %w", what, err)
 	}
-	conf := k.conf // the SDK client only reads it
-	conf.HttpClient = ctxHTTP{ctx: ctx, c: k.httpc}
-	c, err := kms.NewClient(&conf)
+	c, err := kms.NewClient(k.client.ForContext(ctx))
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", what, err)
 	}
@@ -110,28 +73,4 @@ func (k *KMS) Secret(ctx context.Context, name string) (string, error) {
 		return "", fmt.Errorf("%s: SecretDataType %s, want text", what, t)
 	}
 	return *res.Body.SecretData, nil
-}
-
-// ctxHTTP carries a context into the SDK, which has none of its own.
-type ctxHTTP struct {
-	ctx context.Context
-	c   *http.Client
-}
-
-func (h ctxHTTP) Call(req *http.Request, _ *http.Transport) (*http.Response, error) {
-	return h.c.Do(req.WithContext(h.ctx))
-}
-
-// splitEndpoint turns "host[:port]" or "scheme://host[:port]" into the
-// SDK's protocol and endpoint.
-func splitEndpoint(endpoint string) (scheme, host string, err error) {
-	if !strings.Contains(endpoint, "://") {
-		endpoint = "https://" + endpoint
-	}
-	u, err := url.Parse(endpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
-		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-		return "", "", fmt.Errorf("endpoint %q: want host[:port] or scheme://host[:port]", endpoint)
-	}
-	return strings.ToUpper(u.Scheme), u.Host, nil
 }
