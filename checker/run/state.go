@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vpncheck/vpncheck/checker"
+	"github.com/vpncheck/vpncheck/checker/apiwire"
 	"github.com/vpncheck/vpncheck/checker/lifecycle"
 	"github.com/vpncheck/vpncheck/checker/report"
 	"github.com/vpncheck/vpncheck/checker/state"
@@ -326,13 +327,19 @@ func decodeGeneration(doc []byte, g *generation) error {
 	if err != nil {
 		return err
 	}
-	if err := json.NewDecoder(zr).Decode(g); err != nil {
+	if err := json.NewDecoder(apiwire.LimitBody(zr, maxInflated)).Decode(g); err != nil {
 		return err
 	}
 	return zr.Close()
 }
 
 var gzipMagic = []byte{0x1f, 0x8b}
+
+// maxInflated bounds what a gzip'd state object (a generation, a run's
+// news) may inflate to: the store caps what is read (state.MaxObject), and
+// this caps what a small object of repeated bytes would otherwise grow
+// into.
+const maxInflated = 4 * state.MaxObject
 
 // newsHead is the first line of a news object: the report without its
 // findings, and how many findings and fixed findings follow, one a line.
@@ -382,10 +389,15 @@ func (l *ledger) readNews(ctx context.Context, key string) (*report.Report, erro
 	if err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(zr)
+	dec := json.NewDecoder(apiwire.LimitBody(zr, maxInflated))
 	var h newsHead
 	if err := dec.Decode(&h); err != nil || h.Report == nil {
 		return nil, fmt.Errorf("news %s: corrupt head: %v", key, err)
+	}
+	// The counts size the lists: a finding takes more than 64 bytes of
+	// the inflated object, so no honest count passes this.
+	if h.Findings < 0 || h.Resolved < 0 || h.Findings+h.Resolved > maxInflated/64 {
+		return nil, fmt.Errorf("news %s: corrupt head: %d findings and %d fixed", key, h.Findings, h.Resolved)
 	}
 	rep := h.Report
 	rep.Lifecycle = h.Lifecycle

@@ -1,0 +1,51 @@
+package run
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vpncheck/vpncheck/checker/apiwire"
+	"github.com/vpncheck/vpncheck/checker/state"
+)
+
+// A gzip'd state object is inflated within a bound: a small generation of
+// repeated bytes does not grow into gigabytes, and a news head's counts
+// cannot size lists beyond what the object could hold.
+func TestInflatedStateIsBounded(t *testing.T) {
+	var bomb bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&bomb, gzip.BestCompression)
+	zw.Write([]byte(`{"state": {"findings": {"`))
+	chunk := []byte(strings.Repeat("a", 1<<20))
+	for range (maxInflated >> 20) + 1 {
+		zw.Write(chunk)
+	}
+	zw.Close()
+	if bomb.Len() > state.MaxObject {
+		t.Fatalf("the bomb is %d bytes, over what the store reads", bomb.Len())
+	}
+	var g generation
+	if err := decodeGeneration(bomb.Bytes(), &g); !errors.Is(err, apiwire.ErrBodyTooLarge) {
+		t.Errorf("a generation inflating past %d bytes: err = %v, want ErrBodyTooLarge", maxInflated, err)
+	}
+
+	store, err := state.Open(context.Background(), t.TempDir(), state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLedger(store, "1", time.Now)
+	var head bytes.Buffer
+	zw = gzip.NewWriter(&head)
+	zw.Write([]byte(`{"report": {"schema_version": 1}, "findings": 1000000000000, "resolved": 0}` + "\n"))
+	zw.Close()
+	if err := store.Create(context.Background(), "1/news", head.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.readNews(context.Background(), "1/news"); err == nil || !strings.Contains(err.Error(), "corrupt head") {
+		t.Errorf("a news head claiming 10^12 findings: err = %v, want a corrupt head", err)
+	}
+}
