@@ -144,7 +144,7 @@ func (h *fcHandler) fanOut(ctx context.Context, fctx *fccontext.FcContext, log *
 	}
 	c := fctx.Credentials
 	if c.AccessKeyId == "" || c.AccessKeySecret == "" {
-		return failed(errors.New("the invocation carries no credentials: give the function a role (see README, Organisation)"))
+		return failed(errNoCredentials)
 	}
 	base, err := alibaba.StaticCredential(c.AccessKeyId, c.AccessKeySecret, c.SecurityToken)
 	if err != nil {

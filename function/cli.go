@@ -20,7 +20,7 @@ import (
 	"github.com/vpncheck/vpncheck/checker/saved"
 )
 
-// Exit statuses (README, "Exit status").
+// Exit statuses (docs/report.md, "Exit status").
 const (
 	exitOK         = 0 // the check ran
 	exitFailOn     = 1 // --fail-on was reached

@@ -21,7 +21,7 @@ import (
 	"github.com/vpncheck/vpncheck/policies"
 )
 
-// The environment both modes read (README, "Environment"). This file is the
+// The environment both modes read (docs/configuration.md). This file is the
 // only place that reads it; a flag wins over its variable.
 const (
 	envRegions         = "VPNCHECK_REGIONS"
@@ -39,7 +39,7 @@ const (
 	envNow             = "VPNCHECK_NOW"
 	envKeyPepper       = "VPNCHECK_KEY_PEPPER"
 
-	// Organisation-wide checks (accounts.go; README, "Organisation").
+	// Organisation-wide checks (accounts.go; docs/organisation.md).
 	envAccounts        = "VPNCHECK_ACCOUNTS"
 	envExcludeAccounts = "VPNCHECK_EXCLUDE_ACCOUNTS"
 	envRoleName        = "VPNCHECK_ROLE_NAME"
@@ -272,7 +272,7 @@ func notifierFromEnv(getenv func(string) string) (*slack.Notifier, error) {
 	return slack.New(cfg)
 }
 
-// orgSettings are the organisation-wide settings (README, "Organisation"):
+// orgSettings are the organisation-wide settings (docs/organisation.md):
 // fleet.Settings as read here, with the Function Compute fan-out mode.
 type orgSettings struct {
 	all      bool     // every member account of the resource directory

@@ -44,6 +44,10 @@ type fcHandler struct {
 	findingLog io.Writer        // the function's log, for VPNCHECK_LOG_FINDINGS (fc_ocsf.go)
 }
 
+// errNoCredentials fails an invocation that brings no credentials: the
+// function has no role.
+var errNoCredentials = errors.New("the invocation carries no credentials: give the function a role (vpncheck setup; docs/deploy.md)")
+
 // fcResult is what an invocation returns: the report's summary and errors.
 type fcResult struct {
 	SchemaVersion int                 `json:"schema_version"`
@@ -262,7 +266,7 @@ func (h *fcHandler) source(fctx *fccontext.FcContext, iv invocation) (run.Source
 	}
 	c := fctx.Credentials
 	if c.AccessKeyId == "" || c.AccessKeySecret == "" {
-		return nil, sev, errors.New("the invocation carries no credentials: give the function a role (see README, Deploy)")
+		return nil, sev, errNoCredentials
 	}
 	cred, err := alibaba.StaticCredential(c.AccessKeyId, c.AccessKeySecret, c.SecurityToken)
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -57,7 +56,7 @@ func (h *fcHandler) handleChange(ctx context.Context, fctx *fccontext.FcContext,
 	b.Fail(serr)
 	c := fctx.Credentials
 	if c.AccessKeyId == "" || c.AccessKeySecret == "" {
-		b.Fail(errors.New("the invocation carries no credentials: give the function a role (see README, Deploy)"))
+		b.Fail(errNoCredentials)
 	} else if cred, err := alibaba.StaticCredential(c.AccessKeyId, c.AccessKeySecret, c.SecurityToken); err != nil {
 		b.Fail(err)
 	} else {

@@ -64,7 +64,7 @@ func (h *fcHandler) handleConfigRule(ctx context.Context, fctx *fccontext.FcCont
 	log = log.With("config_message", ev.MessageType)
 	c := fctx.Credentials
 	if c.AccessKeyId == "" || c.AccessKeySecret == "" {
-		return fail(errors.New("the invocation carries no credentials: give the function a role (see README, Deploy)"))
+		return fail(errNoCredentials)
 	}
 	cred, err := alibaba.StaticCredential(c.AccessKeyId, c.AccessKeySecret, c.SecurityToken)
 	if err != nil {

@@ -22,7 +22,7 @@ import (
 
 const (
 	// DefaultRoleName is the read-only role vpncheck assumes in each member
-	// account (README, "Organisation"). Never ResourceDirectoryAccountAccessRole:
+	// account (docs/organisation.md). Never ResourceDirectoryAccountAccessRole:
 	// that one carries administrator rights.
 	DefaultRoleName = "vpncheck-reader"
 
