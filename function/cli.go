@@ -254,13 +254,9 @@ type checkConfig struct {
 func parseCheck(args []string, getenv func(string) string, stdout io.Writer) (*checkConfig, error) {
 	cfg := &checkConfig{}
 	fs := newFlagSet("vpncheck check")
-	var inv listFlag
-	fs.Var(&inv, "inventory", "read connections from a saved DescribeVpnConnections response `FILE` (repeatable)")
-	fs.StringVar(&cfg.region, "region", "", "region `ID` of --inventory files that do not name their own")
-	regions := fs.String("regions", "", "region IDs, comma-separated, or \"all\" (env "+envRegions+")")
-	exclude := fs.String("exclude-regions", "", "regions to skip (env "+envExcludeRegions+")")
+	var src sourceFlags
+	src.register(fs, cfg)
 	cfg.runFlags.register(fs, "a region failed")
-	fs.IntVar(&cfg.concurrency, "concurrency", defaultConcurrency, "regions scanned at once")
 	fs.StringVar(&cfg.saveInventory, "save-inventory", "", "write what was collected to `DIR`, secrets redacted")
 	fs.StringVar(&cfg.dumpInput, "dump-input", "", "write the policy inputs (what the rules see, keys reduced to facts) to `FILE` as a JSON array")
 	var accounts orgFlags
@@ -272,27 +268,53 @@ func parseCheck(args []string, getenv func(string) string, stdout io.Writer) (*c
 	if err := cfg.runFlags.resolve(given, getenv); err != nil {
 		return nil, err
 	}
-	cfg.inventories = inv
-	if cfg.region = strings.TrimSpace(cfg.region); cfg.region != "" {
-		// Offline, only the built-in list can tell a region from a typo.
-		if err := region.Check([]string{cfg.region}, nil); err != nil {
-			return nil, badinput.Errorf("--region: %v", err)
-		}
+	if err := src.resolve(given, cfg, getenv); err != nil {
+		return nil, err
 	}
-	for _, f := range []string{"regions", "exclude-regions", "save-inventory"} {
-		if given[f] {
-			cfg.liveFlags = append(cfg.liveFlags, "--"+f)
-		}
-	}
-	cfg.regions = pick(*regions, given["regions"], "regions", envRegions, getenv).list()
-	cfg.excludeRegions = pick(*exclude, given["exclude-regions"], "exclude-regions", envExcludeRegions, getenv).list()
-	if cfg.concurrency < 1 {
-		return nil, badinput.Errorf("--concurrency must be at least 1")
+	if given["save-inventory"] {
+		cfg.liveFlags = append(cfg.liveFlags, "--save-inventory")
 	}
 	if err := accounts.resolve(given, cfg, getenv); err != nil {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// sourceFlags are where a command's connections come from (saved
+// inventories, or regions read live), parsed the one way check and fix
+// share.
+type sourceFlags struct {
+	inv              listFlag
+	regions, exclude *string
+}
+
+func (s *sourceFlags) register(fs *flag.FlagSet, cfg *checkConfig) {
+	fs.Var(&s.inv, "inventory", "read connections from a saved DescribeVpnConnections response `FILE` (repeatable)")
+	fs.StringVar(&cfg.region, "region", "", "region `ID` of --inventory files that do not name their own")
+	s.regions = fs.String("regions", "", "region IDs, comma-separated, or \"all\" (env "+envRegions+")")
+	s.exclude = fs.String("exclude-regions", "", "regions to skip (env "+envExcludeRegions+")")
+	fs.IntVar(&cfg.concurrency, "concurrency", defaultConcurrency, "regions scanned at once")
+}
+
+func (s *sourceFlags) resolve(given map[string]bool, cfg *checkConfig, getenv func(string) string) error {
+	cfg.inventories = s.inv
+	if cfg.region = strings.TrimSpace(cfg.region); cfg.region != "" {
+		// Offline, only the built-in list can tell a region from a typo.
+		if err := region.Check([]string{cfg.region}, nil); err != nil {
+			return badinput.Errorf("--region: %v", err)
+		}
+	}
+	for _, f := range []string{"regions", "exclude-regions"} {
+		if given[f] {
+			cfg.liveFlags = append(cfg.liveFlags, "--"+f)
+		}
+	}
+	cfg.regions = pick(*s.regions, given["regions"], "regions", envRegions, getenv).list()
+	cfg.excludeRegions = pick(*s.exclude, given["exclude-regions"], "exclude-regions", envExcludeRegions, getenv).list()
+	if cfg.concurrency < 1 {
+		return badinput.Errorf("--concurrency must be at least 1")
+	}
+	return nil
 }
 
 func cmdCheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {

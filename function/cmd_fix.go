@@ -24,12 +24,8 @@ func parseFix(args []string, getenv func(string) string, stdout io.Writer) (*fix
 	cfg := &fixConfig{}
 	fs := newFlagSet("vpncheck fix")
 	fs.StringVar(&cfg.connection, "connection", "", "the connection `ID` to plan the fix of (required)")
-	var inv listFlag
-	fs.Var(&inv, "inventory", "read connections from a saved DescribeVpnConnections response `FILE` (repeatable)")
-	fs.StringVar(&cfg.region, "region", "", "region `ID` of --inventory files that do not name their own")
-	regions := fs.String("regions", "", "region IDs, comma-separated, or \"all\" (env "+envRegions+")")
-	exclude := fs.String("exclude-regions", "", "regions to skip (env "+envExcludeRegions+")")
-	fs.IntVar(&cfg.concurrency, "concurrency", defaultConcurrency, "regions scanned at once")
+	var src sourceFlags
+	src.register(fs, &cfg.checkConfig)
 	cfg.policy.register(fs)
 	fs.StringVar(&cfg.format, "format", "text", "plan `format` on stdout: text or json")
 	minSev := fs.String("min-severity", "", "leave findings below `LEVEL` out of the plan: info|low|medium|high|critical (env "+envMinSeverity+")")
@@ -54,16 +50,8 @@ func parseFix(args []string, getenv func(string) string, stdout io.Writer) (*fix
 	if cfg.timeout < 0 {
 		return nil, badinput.Errorf("--timeout must not be negative")
 	}
-	cfg.inventories = inv
-	for _, f := range []string{"regions", "exclude-regions"} {
-		if given[f] {
-			cfg.liveFlags = append(cfg.liveFlags, "--"+f)
-		}
-	}
-	cfg.regions = pick(*regions, given["regions"], "regions", envRegions, getenv).list()
-	cfg.excludeRegions = pick(*exclude, given["exclude-regions"], "exclude-regions", envExcludeRegions, getenv).list()
-	if cfg.concurrency < 1 {
-		return nil, badinput.Errorf("--concurrency must be at least 1")
+	if err := src.resolve(given, &cfg.checkConfig, getenv); err != nil {
+		return nil, err
 	}
 	return cfg, nil
 }

@@ -75,6 +75,9 @@ func TestFixUsage(t *testing.T) {
 		{[]string{"fix", "--connection", "vco-nope", "--inventory", "../testdata/sample.json"}, exitUsage, "connection vco-nope is not in what was checked (2 connections in 1 regions)"},
 		{[]string{"fix", "--connection", "x", "--inventory", "../testdata/sample.json", "--regions", "cn-hangzhou"}, exitUsage, "--regions cannot be used with --inventory"},
 		{[]string{"fix", "--connection", "x", "--inventory", "../testdata/sample.json", "--format", "sarif"}, exitUsage, `--format: unknown format "sarif"`},
+		// The source flags are check's, parsed the same one way.
+		{[]string{"fix", "--connection", "x", "--inventory", "../testdata/sample.json", "--region", "cn-hangzou"}, exitUsage, "did you mean cn-hangzhou?"},
+		{[]string{"fix", "--connection", "x", "--inventory", "../testdata/sample.json", "--concurrency", "0"}, exitUsage, "--concurrency must be at least 1"},
 	} {
 		code, out, errs := cli(t, nil, tc.args...)
 		if code != tc.code || !strings.Contains(errs, tc.want) || out != "" {
