@@ -12,6 +12,7 @@ import (
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
 
 	"github.com/vpncheck/vpncheck/checker/org"
+	"github.com/vpncheck/vpncheck/checker/output"
 )
 
 // Members reaches the member accounts of the resource directory.
@@ -142,7 +143,7 @@ func Setup(ctx context.Context, c Config, env Env, o Options) (*Result, error) {
 		for i := range members {
 			if members[i].failed == "" {
 				if err := apply(ctx, members[i].steps, o.Out, &res.Applied); err != nil {
-					members[i].failed = err.Error()
+					members[i].failed = oneLine(err.Error())
 				}
 			}
 		}
@@ -268,11 +269,14 @@ type memberPlan struct {
 	failed  string
 }
 
+// label names the account for the terminal: its id and display name are
+// Resource Directory's, so they are printed as inert text.
 func (m memberPlan) label() string {
+	id := output.TerminalText(m.account.ID, maxName)
 	if m.account.DisplayName != "" {
-		return m.account.ID + " (" + m.account.DisplayName + ")"
+		return id + " (" + output.TerminalText(m.account.DisplayName, maxName) + ")"
 	}
-	return m.account.ID
+	return id
 }
 
 // planMembers enters every member account and plans its reader role. An
@@ -396,4 +400,11 @@ func report(members []memberPlan, out io.Writer, applied bool) []MemberResult {
 	return res
 }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+// oneLine is an error (often quoting the cloud) as inert terminal text.
+func oneLine(s string) string { return output.TerminalText(s, maxLine) }
+
+// The longest account name and error line printed, in characters.
+const (
+	maxName = 128
+	maxLine = 1000
+)
