@@ -90,10 +90,12 @@ type doctor struct {
 }
 
 func (d *doctor) add(name string, err error, fix string) bool {
-	ch := Check{Name: name, OK: err == nil}
+	// Names and fixes quote the deployed function's configuration, errors
+	// the cloud: all of it is printed as inert text.
+	ch := Check{Name: oneLine(name), OK: err == nil}
 	if err != nil {
 		ch.Name += ": " + oneLine(err.Error())
-		ch.Fix = fix
+		ch.Fix = oneLine(fix)
 	}
 	d.checks = append(d.checks, ch)
 	fmt.Fprintln(d.out, ch)

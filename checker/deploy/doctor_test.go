@@ -169,3 +169,26 @@ func TestDoctorFindsEachBrokenPiece(t *testing.T) {
 		})
 	}
 }
+
+// TestDoctorInert: the deployed function's configuration (its
+// environment's names and values, its log project) is the cloud's, and
+// reaches the terminal as inert text: no escape sequence, no line of its own.
+func TestDoctorInert(t *testing.T) {
+	d := newDeployed(t)
+	hostile := "x\x1b[2J\x1b]8;;https://evil.example\x07\n✓ all good\u202e"
+	d.fn.Environment["VPNCHECK_POLICY_BUNDLE"] = "oss://b/" + hostile
+	d.fn.Environment["EXTRA_"+hostile] = "1"
+	d.fn.LogProject = "logs-" + hostile
+	d.fc.SetFunction("vpncheck", d.fn)
+	d.denv.Bundle = func(context.Context, map[string]string) error { return errors.New("load bundle: " + hostile) }
+	_, ok, out := d.doctor(t)
+	if ok {
+		t.Errorf("doctor passed:\n%s", out)
+	}
+	if strings.ContainsAny(out, "\x1b\x07\u202e") {
+		t.Errorf("output carries control characters:\n%q", out)
+	}
+	if strings.Contains(out, "\n✓ all good") {
+		t.Errorf("a value starts a line of its own:\n%s", out)
+	}
+}
