@@ -276,3 +276,30 @@ func TestTerraformHCL(t *testing.T) {
 		}
 	}
 }
+
+// TestTerraformHCLInert: a value from the cloud (an IKE id, a tunnel role)
+// is an HCL string, never an expression or a template: only the key's own
+// variable is written as an expression.
+func TestTerraformHCLInert(t *testing.T) {
+	got := fix.Terraform(report.FixTerraform{Resource: fix.TerraformResource, Attributes: map[string]any{
+		"ike_config": map[string]any{
+			"ike_local_id":  "${file(\"~/.ssh/id_rsa\")}",
+			"ike_remote_id": "a${b}%{if true}c%{endif}\x1b[2J",
+			"psk":           "${var.new_psk}",
+			"ike_mode":      "main}",
+		},
+	}})
+	for _, want := range []string{
+		`    ike_local_id = "$${file(\"~/.ssh/id_rsa\")}"` + "\n",
+		`    ike_remote_id = "a$${b}%%{if true}c%%{endif}\x1b[2J"` + "\n",
+		"    psk = var.new_psk\n",
+		`    ike_mode = "main}"` + "\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("HCL lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "\x1b") {
+		t.Errorf("HCL holds an escape character:\n%q", got)
+	}
+}
