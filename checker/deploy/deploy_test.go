@@ -347,3 +347,21 @@ func TestSetupMembersInert(t *testing.T) {
 		t.Errorf("the member is not named:\n%s", out)
 	}
 }
+
+// brokenOut is a terminal that takes nothing (a closed pipe).
+type brokenOut struct{}
+
+func (brokenOut) Write([]byte) (int, error) { return 0, errors.New("write |1: broken pipe") }
+
+// A plan that could not be printed is not applied, and setup says why.
+func TestSetupOutputFails(t *testing.T) {
+	w := newWorld(t, ossfake.Config{})
+	writes := w.ram.Writes()
+	_, err := deploy.Setup(context.Background(), baseConfig(), w.env, deploy.Options{Yes: true, Out: brokenOut{}})
+	if err == nil || !strings.Contains(err.Error(), "broken pipe") {
+		t.Errorf("error %v: want the failed write", err)
+	}
+	if w.ram.Writes() != writes {
+		t.Errorf("%d RAM writes: a plan nobody saw was applied", w.ram.Writes()-writes)
+	}
+}

@@ -77,7 +77,10 @@ func (d *deployed) doctor(t *testing.T) ([]deploy.Check, bool, string) {
 	t.Helper()
 	var out bytes.Buffer
 	c := deploy.Config{AccountID: mgmt, Region: "cn-hangzhou", Members: []string{memberFresh}}
-	checks, ok := deploy.Doctor(context.Background(), c, d.denv, &out)
+	checks, ok, err := deploy.Doctor(context.Background(), c, d.denv, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, s := range []string{webhookCanary, pepperCanary, deployerKey, "CANARY"} {
 		if strings.Contains(out.String(), s) {
 			t.Errorf("doctor's output holds the secret %s", s)
@@ -190,5 +193,16 @@ func TestDoctorInert(t *testing.T) {
 	}
 	if strings.Contains(out, "\n✓ all good") {
 		t.Errorf("a value starts a line of its own:\n%s", out)
+	}
+}
+
+// Checks that could not be printed are an error, not a silent pass.
+func TestDoctorOutputFails(t *testing.T) {
+	d := newDeployed(t)
+	d.denv.Bundle = func(context.Context, map[string]string) error { return nil }
+	c := deploy.Config{AccountID: mgmt, Region: "cn-hangzhou", Members: []string{memberFresh}}
+	_, _, err := deploy.Doctor(context.Background(), c, d.denv, brokenOut{})
+	if err == nil || !strings.Contains(err.Error(), "broken pipe") {
+		t.Errorf("error %v: want the failed write", err)
 	}
 }

@@ -97,6 +97,8 @@ func Setup(ctx context.Context, c Config, env Env, o Options) (*Result, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	out := &stickyWriter{w: o.Out}
+	o.Out = out
 	res := &Result{}
 	steps, err := planAccount(ctx, c, env)
 	if err != nil {
@@ -129,6 +131,9 @@ func Setup(ctx context.Context, c Config, env Env, o Options) (*Result, error) {
 	if c.ConfigRule != "" {
 		fmt.Fprintf(o.Out, "Then create the Cloud Config rule %s (setup does not; it starts evaluating at once):\n  %s\n", c.ConfigRule, c.ConfigRuleCall())
 	}
+	if out.err != nil {
+		return res, fmt.Errorf("print the plan (nothing changed): %w", out.err)
+	}
 	switch {
 	case res.Changes == 0:
 		fmt.Fprintln(o.Out, "Nothing to change.")
@@ -151,7 +156,26 @@ func Setup(ctx context.Context, c Config, env Env, o Options) (*Result, error) {
 	if c.Org() {
 		res.Members = report(members, o.Out, res.Changes > 0 && !o.DryRun)
 	}
+	if out.err != nil {
+		return res, fmt.Errorf("print the outcome of setup: %w", out.err)
+	}
 	return res, nil
+}
+
+// stickyWriter keeps the first write error, so that output nobody saw (a
+// closed pipe) fails the command instead of passing in silence.
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stickyWriter) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.w.Write(p)
+	s.err = err
+	return n, err
 }
 
 func plural(n int, what string) string {
