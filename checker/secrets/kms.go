@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -19,6 +20,7 @@ import (
 	"github.com/aliyun/credentials-go/credentials"
 
 	"github.com/vpncheck/vpncheck/checker/alibaba"
+	"github.com/vpncheck/vpncheck/checker/apiwire"
 	"github.com/vpncheck/vpncheck/checker/org"
 )
 
@@ -118,8 +120,27 @@ type ctxHTTP struct {
 	c   *http.Client
 }
 
+// MaxAnswer bounds a GetSecretValue answer as read: a secret's value is
+// tens of KB at most, and JSON escaping at most sextuples it.
+const MaxAnswer = 1 << 20
+
 func (h ctxHTTP) Call(req *http.Request, _ *http.Transport) (*http.Response, error) {
-	return h.c.Do(req.WithContext(h.ctx))
+	resp, err := h.c.Do(req.WithContext(h.ctx))
+	if err != nil {
+		return nil, err
+	}
+	if resp.ContentLength > MaxAnswer {
+		resp.Body.Close()
+		return nil, fmt.Errorf("%w: Content-Length %d", apiwire.ErrBodyTooLarge, resp.ContentLength)
+	}
+	resp.Body = limitedBody{Reader: apiwire.LimitBody(resp.Body, MaxAnswer), Closer: resp.Body}
+	return resp, nil
+}
+
+// limitedBody is a response body read through a limit.
+type limitedBody struct {
+	io.Reader
+	io.Closer
 }
 
 // splitEndpoint turns "host[:port]" or "scheme://host[:port]" into the

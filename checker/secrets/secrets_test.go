@@ -10,6 +10,7 @@ import (
 	"github.com/aliyun/credentials-go/credentials"
 
 	"github.com/vpncheck/vpncheck/checker/acsfake"
+	"github.com/vpncheck/vpncheck/checker/apiwire"
 	"github.com/vpncheck/vpncheck/checker/org"
 	"github.com/vpncheck/vpncheck/checker/secrets"
 	"github.com/vpncheck/vpncheck/checker/secrets/kmsfake"
@@ -113,5 +114,24 @@ func TestParseSlack(t *testing.T) {
 				t.Errorf("error leaks the value: %v", err)
 			}
 		}
+	}
+}
+
+// An answer larger than any secret KMS holds is refused while read, never
+// taken whole into memory, and the error quotes none of it.
+func TestKMSAnswerBounded(t *testing.T) {
+	fake := kmsfake.Start(role)
+	defer fake.Close()
+	fake.Put(kmsfake.Secret{Name: "huge", Data: pepper + strings.Repeat("x", 4<<20)})
+	k, err := secrets.NewKMS(roleCred(t), "cn-hangzhou", fake.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := k.Secret(context.Background(), "huge")
+	if !errors.Is(err, apiwire.ErrBodyTooLarge) || v != "" {
+		t.Fatalf("Secret = %d bytes, %v: want ErrBodyTooLarge", len(v), err)
+	}
+	if strings.Contains(err.Error(), pepper) || !strings.Contains(err.Error(), "get secret huge") {
+		t.Errorf("error %v", err)
 	}
 }
