@@ -303,3 +303,29 @@ func TestTerraformHCLInert(t *testing.T) {
 		t.Errorf("HCL holds an escape character:\n%q", got)
 	}
 }
+
+// An IKE id from the cloud that spells a key's placeholder is not sent: the
+// CLI line would splice the new key into it, and an id is no secret.
+func TestPlaceholderInIDNotSpliced(t *testing.T) {
+	for _, rules := range [][]string{{"ike-v1"}, {"psk-weak"}} {
+		c := single()
+		c.Tunnels[0].IKE.LocalID = "${NEW_PSK}"
+		c.Tunnels[0].IKE.RemoteID = "peer-${NEW_PSK}"
+		var fs []report.Finding
+		for _, r := range rules {
+			fs = append(fs, finding(c, r, ""))
+		}
+		fx := pref.Plan(c, fs)
+		want := 0
+		if rules[0] == "psk-weak" {
+			want = 1
+		}
+		if n := strings.Count(fx.CLI, fix.KeyCommand); n != want {
+			t.Errorf("%v: %d keys generated, want %d: %s", rules, n, want, fx.CLI)
+		}
+		ike := decode(t, fx.API.Parameters["IkeConfig"].(string))
+		if ike["LocalId"] != nil || ike["RemoteId"] != nil {
+			t.Errorf("%v: the ids are sent: %v", rules, ike)
+		}
+	}
+}
