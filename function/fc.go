@@ -221,7 +221,7 @@ func (h *fcHandler) finish(log *slog.Logger, out run.Outcome, runKey string, dry
 			log.Warn("scan error", "region", e.Region, "code", e.Code, "message", scrub(e.Message), "request_id_api", e.RequestID)
 		}
 	}
-	h.logFindings(log, out, dryRun) // VPNCHECK_LOG_FINDINGS (fc_ocsf.go)
+	ocsfErr := h.logFindings(log, out, dryRun) // VPNCHECK_LOG_FINDINGS (fc_ocsf.go)
 	if d := out.Delivery; d != nil {
 		if res != nil {
 			res.Slack = &slackResult{Messages: d.Messages, Posted: d.Posted, Skipped: d.Skipped}
@@ -231,6 +231,9 @@ func (h *fcHandler) finish(log *slog.Logger, out run.Outcome, runKey string, dry
 	if out.Err != nil {
 		log.Error("check could not complete", "error", scrub(out.Err.Error()))
 		return nil, errors.New(scrub(out.Err.Error()))
+	}
+	if ocsfErr != nil {
+		return nil, ocsfErr
 	}
 	if h.notifier == nil && !dryRun {
 		// A run whose findings reach nobody must not look healthy.

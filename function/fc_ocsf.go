@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -43,12 +44,14 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 
 // logFindings writes the run's news as OCSF lines to the function's log
 // when VPNCHECK_LOG_FINDINGS=ocsf. A dry run posts nothing, and logs none.
-func (h *fcHandler) logFindings(log *slog.Logger, out run.Outcome, dryRun bool) {
+// A line the log did not take is an error: the state has moved on, so the
+// news would not be written again.
+func (h *fcHandler) logFindings(log *slog.Logger, out run.Outcome, dryRun bool) error {
 	if out.Report == nil || dryRun || h.findingLog == nil {
-		return
+		return nil
 	}
 	if mode, err := logFindingsMode(h.getenv); err != nil || mode != logFindingsOCSF {
-		return // a bad value failed the run before it started (basePlan)
+		return nil // a bad value failed the run before it started (basePlan)
 	}
 	out.Report.ProductVersion = buildVersion()
 	scrub := func(b []byte) []byte { return b }
@@ -57,13 +60,17 @@ func (h *fcHandler) logFindings(log *slog.Logger, out run.Outcome, dryRun bool) 
 	}
 	n := 0
 	err := output.OCSFEvents(out.Report, true, func(line []byte) error {
+		if _, err := h.findingLog.Write(scrub(line)); err != nil {
+			return err
+		}
 		n++
-		_, err := h.findingLog.Write(scrub(line))
-		return err
+		return nil
 	})
 	if err != nil {
+		err = fmt.Errorf("log the OCSF findings (%s=ocsf) after %d lines: %w", envLogFindings, n, err)
 		log.Error("OCSF findings not logged", "error", err.Error())
-		return
+		return err
 	}
 	log.Info("OCSF findings logged", "lines", n)
+	return nil
 }

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/vpncheck/vpncheck/checker/report"
+	"github.com/vpncheck/vpncheck/checker/run"
 	"github.com/vpncheck/vpncheck/checker/vpcfake"
 )
 
@@ -94,5 +99,29 @@ func TestFunctionLogFindingsBadValue(t *testing.T) {
 	}
 	if e.vpc.Calls(vpcfake.ActionDescribeVpnConnections, "cn-hangzhou") != 0 {
 		t.Error("the check ran")
+	}
+}
+
+// brokenLog is a function log that takes nothing.
+type brokenLog struct{}
+
+func (brokenLog) Write([]byte) (int, error) { return 0, errors.New("write /dev/stdout: broken pipe") }
+
+// An OCSF line the log does not take is lost news (the state has moved on):
+// the invocation fails and says so, instead of succeeding.
+func TestFunctionOCSFLogWriteFails(t *testing.T) {
+	env := map[string]string{"VPNCHECK_LOG_FINDINGS": "ocsf", "SLACK_WEBHOOK_URL": "http://127.0.0.1:9/hook"}
+	getenv := func(k string) string { return env[k] }
+	n, err := notifierFromEnv(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	h := &fcHandler{getenv: getenv, notifier: n, findingLog: brokenLog{}}
+	rep := report.New()
+	rep.Findings = []report.Finding{{ID: "f1", Rule: "psk-weak", Region: "cn-hangzhou", ConnectionID: "vco-1", Status: report.StatusNew}}
+	res, err := h.finish(slog.New(slog.NewJSONHandler(&logs, nil)), run.Outcome{Report: rep}, "timer:1", false)
+	if err == nil || !strings.Contains(err.Error(), "OCSF") || !strings.Contains(err.Error(), "broken pipe") {
+		t.Errorf("result %+v, error %v: want the failed OCSF write", res, err)
 	}
 }

@@ -173,8 +173,10 @@ func cmdSetup(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if !*dryRun && res.Changes > 0 {
 		c := f.cfg.WithDefaults()
-		fmt.Fprintf(stdout, "Next: export VPNCHECK_ROLE_ARN=%s VPNCHECK_LOG_PROJECT=%s VPNCHECK_LOG_STORE=%s, then s deploy and vpncheck doctor.\n",
-			deploy.RoleARN(c.AccountID, c.Role), c.LogProject, c.LogStore)
+		if _, err := fmt.Fprintf(stdout, "Next: export VPNCHECK_ROLE_ARN=%s VPNCHECK_LOG_PROJECT=%s VPNCHECK_LOG_STORE=%s, then s deploy and vpncheck doctor.\n",
+			deploy.RoleARN(c.AccountID, c.Role), c.LogProject, c.LogStore); err != nil {
+			return fail(stderr, fmt.Errorf("print the next steps: %w", err))
+		}
 	}
 	return exitOK
 }
@@ -218,7 +220,11 @@ func cmdDoctor(ctx context.Context, args []string, getenv func(string) string, s
 	denv.Bundle = func(ctx context.Context, fnEnv map[string]string) error {
 		return checkBundle(ctx, fnEnv, state.Options{Region: f.cfg.Region, Credential: cred, Endpoint: ossEndpoint})
 	}
-	if _, ok := deploy.Doctor(ctx, f.cfg, denv, stdout); !ok {
+	_, ok, err := deploy.Doctor(ctx, f.cfg, denv, stdout)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if !ok {
 		return exitDeclined
 	}
 	return exitOK

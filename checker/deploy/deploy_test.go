@@ -311,3 +311,57 @@ func TestSetupConfigRule(t *testing.T) {
 		t.Errorf("second run: %v\n%s", err, out)
 	}
 }
+
+// TestSetupMembersInert: a member account's display name (Resource
+// Directory's, anyone's to set) reaches the terminal as inert text: no
+// escape sequence, no line of its own.
+func TestSetupMembersInert(t *testing.T) {
+	w := newWorld(t, ossfake.Config{})
+	rm := orgfake.StartResourceManager(deployer)
+	defer rm.Close()
+	hostile := "prod\x1b[2J\x1b]8;;https://evil.example\x07\nFAKE done: all good\u202e"
+	rm.AddAccounts(orgfake.Account{ID: mgmt}, orgfake.Account{ID: memberFresh, DisplayName: hostile},
+		orgfake.Account{ID: memberClosed, DisplayName: hostile})
+	sts := orgfake.StartSTS(deployer)
+	defer sts.Close()
+	sts.WireRAM(w.ram)
+	sts.AddRole(orgfake.Role{AccountID: memberFresh, Name: deploy.DefaultAccessRole})
+	sts.AddRole(orgfake.Role{AccountID: memberClosed, Name: deploy.DefaultAccessRole, DenyCode: "NoPermission"})
+	c := baseConfig()
+	c.AllMembers = true
+	w.env.Members = deploy.Directory{Base: w.cred, RMEndpoint: rm.URL, STSEndpoint: sts.Endpoint(), RAMEndpoint: w.ram.URL}
+
+	_, out, err := setup(t, w, c, deploy.Options{Yes: true})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if strings.ContainsAny(out, "\x1b\x07\u202e") {
+		t.Errorf("output carries control characters:\n%q", out)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "FAKE") {
+			t.Errorf("a display name starts a line of its own:\n%s", out)
+		}
+	}
+	if !strings.Contains(out, memberFresh+" (prod") {
+		t.Errorf("the member is not named:\n%s", out)
+	}
+}
+
+// brokenOut is a terminal that takes nothing (a closed pipe).
+type brokenOut struct{}
+
+func (brokenOut) Write([]byte) (int, error) { return 0, errors.New("write |1: broken pipe") }
+
+// A plan that could not be printed is not applied, and setup says why.
+func TestSetupOutputFails(t *testing.T) {
+	w := newWorld(t, ossfake.Config{})
+	writes := w.ram.Writes()
+	_, err := deploy.Setup(context.Background(), baseConfig(), w.env, deploy.Options{Yes: true, Out: brokenOut{}})
+	if err == nil || !strings.Contains(err.Error(), "broken pipe") {
+		t.Errorf("error %v: want the failed write", err)
+	}
+	if w.ram.Writes() != writes {
+		t.Errorf("%d RAM writes: a plan nobody saw was applied", w.ram.Writes()-writes)
+	}
+}

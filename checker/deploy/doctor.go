@@ -58,10 +58,12 @@ type function struct {
 
 // Doctor checks a deployed setup, read-only but for one probe object in
 // the state bucket (created and deleted), and prints one line per check.
-// It reports whether every check passed. The function's environment fills
+// It reports whether every check passed, and an error when the checks
+// could not be printed. The function's environment fills
 // in what c leaves empty: the state bucket (VPNCHECK_STATE), the secrets,
 // the member accounts (VPNCHECK_ACCOUNTS).
-func Doctor(ctx context.Context, c Config, env DoctorEnv, out io.Writer) ([]Check, bool) {
+func Doctor(ctx context.Context, c Config, env DoctorEnv, w io.Writer) ([]Check, bool, error) {
+	out := &stickyWriter{w: w}
 	d := &doctor{c: c.WithDefaults(), env: env, out: out}
 	d.run(ctx)
 	ok := true
@@ -79,7 +81,10 @@ func Doctor(ctx context.Context, c Config, env DoctorEnv, out io.Writer) ([]Chec
 		}
 		fmt.Fprintf(out, "%s of %d failed.\n", plural(failed, "check"), len(d.checks))
 	}
-	return d.checks, ok
+	if out.err != nil {
+		return d.checks, ok, fmt.Errorf("print the checks: %w", out.err)
+	}
+	return d.checks, ok, nil
 }
 
 type doctor struct {
@@ -90,10 +95,12 @@ type doctor struct {
 }
 
 func (d *doctor) add(name string, err error, fix string) bool {
-	ch := Check{Name: name, OK: err == nil}
+	// Names and fixes quote the deployed function's configuration, errors
+	// the cloud: all of it is printed as inert text.
+	ch := Check{Name: oneLine(name), OK: err == nil}
 	if err != nil {
 		ch.Name += ": " + oneLine(err.Error())
-		ch.Fix = fix
+		ch.Fix = oneLine(fix)
 	}
 	d.checks = append(d.checks, ch)
 	fmt.Fprintln(d.out, ch)

@@ -77,7 +77,10 @@ func (d *deployed) doctor(t *testing.T) ([]deploy.Check, bool, string) {
 	t.Helper()
 	var out bytes.Buffer
 	c := deploy.Config{AccountID: mgmt, Region: "cn-hangzhou", Members: []string{memberFresh}}
-	checks, ok := deploy.Doctor(context.Background(), c, d.denv, &out)
+	checks, ok, err := deploy.Doctor(context.Background(), c, d.denv, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, s := range []string{webhookCanary, pepperCanary, deployerKey, "CANARY"} {
 		if strings.Contains(out.String(), s) {
 			t.Errorf("doctor's output holds the secret %s", s)
@@ -167,5 +170,39 @@ func TestDoctorFindsEachBrokenPiece(t *testing.T) {
 				t.Errorf("want %q with %q\n%s", tc.check, tc.fix, out)
 			}
 		})
+	}
+}
+
+// TestDoctorInert: the deployed function's configuration (its
+// environment's names and values, its log project) is the cloud's, and
+// reaches the terminal as inert text: no escape sequence, no line of its own.
+func TestDoctorInert(t *testing.T) {
+	d := newDeployed(t)
+	hostile := "x\x1b[2J\x1b]8;;https://evil.example\x07\n✓ all good\u202e"
+	d.fn.Environment["VPNCHECK_POLICY_BUNDLE"] = "oss://b/" + hostile
+	d.fn.Environment["EXTRA_"+hostile] = "1"
+	d.fn.LogProject = "logs-" + hostile
+	d.fc.SetFunction("vpncheck", d.fn)
+	d.denv.Bundle = func(context.Context, map[string]string) error { return errors.New("load bundle: " + hostile) }
+	_, ok, out := d.doctor(t)
+	if ok {
+		t.Errorf("doctor passed:\n%s", out)
+	}
+	if strings.ContainsAny(out, "\x1b\x07\u202e") {
+		t.Errorf("output carries control characters:\n%q", out)
+	}
+	if strings.Contains(out, "\n✓ all good") {
+		t.Errorf("a value starts a line of its own:\n%s", out)
+	}
+}
+
+// Checks that could not be printed are an error, not a silent pass.
+func TestDoctorOutputFails(t *testing.T) {
+	d := newDeployed(t)
+	d.denv.Bundle = func(context.Context, map[string]string) error { return nil }
+	c := deploy.Config{AccountID: mgmt, Region: "cn-hangzhou", Members: []string{memberFresh}}
+	_, _, err := deploy.Doctor(context.Background(), c, d.denv, brokenOut{})
+	if err == nil || !strings.Contains(err.Error(), "broken pipe") {
+		t.Errorf("error %v: want the failed write", err)
 	}
 }

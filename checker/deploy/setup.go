@@ -12,6 +12,7 @@ import (
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
 
 	"github.com/vpncheck/vpncheck/checker/org"
+	"github.com/vpncheck/vpncheck/checker/output"
 )
 
 // Members reaches the member accounts of the resource directory.
@@ -96,6 +97,8 @@ func Setup(ctx context.Context, c Config, env Env, o Options) (*Result, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	out := &stickyWriter{w: o.Out}
+	o.Out = out
 	res := &Result{}
 	steps, err := planAccount(ctx, c, env)
 	if err != nil {
@@ -128,6 +131,9 @@ func Setup(ctx context.Context, c Config, env Env, o Options) (*Result, error) {
 	if c.ConfigRule != "" {
 		fmt.Fprintf(o.Out, "Then create the Cloud Config rule %s (setup does not; it starts evaluating at once):\n  %s\n", c.ConfigRule, c.ConfigRuleCall())
 	}
+	if out.err != nil {
+		return res, fmt.Errorf("print the plan (nothing changed): %w", out.err)
+	}
 	switch {
 	case res.Changes == 0:
 		fmt.Fprintln(o.Out, "Nothing to change.")
@@ -142,7 +148,7 @@ func Setup(ctx context.Context, c Config, env Env, o Options) (*Result, error) {
 		for i := range members {
 			if members[i].failed == "" {
 				if err := apply(ctx, members[i].steps, o.Out, &res.Applied); err != nil {
-					members[i].failed = err.Error()
+					members[i].failed = oneLine(err.Error())
 				}
 			}
 		}
@@ -150,7 +156,26 @@ func Setup(ctx context.Context, c Config, env Env, o Options) (*Result, error) {
 	if c.Org() {
 		res.Members = report(members, o.Out, res.Changes > 0 && !o.DryRun)
 	}
+	if out.err != nil {
+		return res, fmt.Errorf("print the outcome of setup: %w", out.err)
+	}
 	return res, nil
+}
+
+// stickyWriter keeps the first write error, so that output nobody saw (a
+// closed pipe) fails the command instead of passing in silence.
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stickyWriter) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.w.Write(p)
+	s.err = err
+	return n, err
 }
 
 func plural(n int, what string) string {
@@ -268,11 +293,14 @@ type memberPlan struct {
 	failed  string
 }
 
+// label names the account for the terminal: its id and display name are
+// Resource Directory's, so they are printed as inert text.
 func (m memberPlan) label() string {
+	id := output.TerminalText(m.account.ID, maxName)
 	if m.account.DisplayName != "" {
-		return m.account.ID + " (" + m.account.DisplayName + ")"
+		return id + " (" + output.TerminalText(m.account.DisplayName, maxName) + ")"
 	}
-	return m.account.ID
+	return id
 }
 
 // planMembers enters every member account and plans its reader role. An
@@ -396,4 +424,11 @@ func report(members []memberPlan, out io.Writer, applied bool) []MemberResult {
 	return res
 }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+// oneLine is an error (often quoting the cloud) as inert terminal text.
+func oneLine(s string) string { return output.TerminalText(s, maxLine) }
+
+// The longest account name and error line printed, in characters.
+const (
+	maxName = 128
+	maxLine = 1000
+)

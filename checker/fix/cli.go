@@ -144,13 +144,33 @@ func writeHCL(sb *strings.Builder, m map[string]any, indent string) {
 				}
 			}
 		case string:
-			if strings.HasPrefix(x, "${") && strings.HasSuffix(x, "}") {
+			if isVarRef(x) {
 				sb.WriteString(indent + k + " = " + x[2:len(x)-1] + "\n")
 			} else {
-				sb.WriteString(indent + k + " = " + strconv.Quote(x) + "\n")
+				sb.WriteString(indent + k + " = " + hclString(x) + "\n")
 			}
 		default:
 			sb.WriteString(indent + k + " = " + fmt.Sprint(x) + "\n")
 		}
 	}
+}
+
+// isVarRef reports whether s is a key's own variable, "${var.new_psk...}",
+// the one expression the attributes hold; every other string (ids and
+// roles from the cloud among them) is a literal.
+func isVarRef(s string) bool {
+	name, pre := strings.CutPrefix(s, "${var.")
+	name, suf := strings.CutSuffix(name, "}")
+	if !pre || !suf || name == "" {
+		return false
+	}
+	return strings.IndexFunc(name, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_')
+	}) < 0
+}
+
+// hclString is s as an HCL string literal that interpolates nothing: its
+// "${" and "%{" escaped as "$${" and "%%{".
+func hclString(s string) string {
+	return strings.NewReplacer("${", "$${", "%{", "%%{").Replace(strconv.Quote(s))
 }

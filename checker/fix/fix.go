@@ -235,9 +235,10 @@ func (ch *change) ikeConfig(key string) *ikeConfig {
 	k := ikeConfig{IkeVersion: ch.ike.Version, IkeMode: ch.ike.Mode, IkeEncAlg: ch.ike.Encryption,
 		IkeAuthAlg: ch.ike.Integrity, IkePfs: ch.ike.DHGroup, IkeLifetime: ch.ike.Lifetime,
 		LocalId: ch.ike.LocalID, RemoteId: ch.ike.RemoteID}
-	if ch.idsHoldKey {
+	if ch.idsHoldKey || strings.Contains(k.LocalId, "${") || strings.Contains(k.RemoteId, "${") {
 		// The ids are masked: sending the mask would set it, and the key
-		// itself is never sent.
+		// itself is never sent. An id spelling a placeholder is not sent
+		// either: the CLI line would splice the new key into it.
 		k.LocalId, k.RemoteId = "", ""
 	}
 	if ch.newKey {

@@ -276,3 +276,56 @@ func TestTerraformHCL(t *testing.T) {
 		}
 	}
 }
+
+// TestTerraformHCLInert: a value from the cloud (an IKE id, a tunnel role)
+// is an HCL string, never an expression or a template: only the key's own
+// variable is written as an expression.
+func TestTerraformHCLInert(t *testing.T) {
+	got := fix.Terraform(report.FixTerraform{Resource: fix.TerraformResource, Attributes: map[string]any{
+		"ike_config": map[string]any{
+			"ike_local_id":  "${file(\"~/.ssh/id_rsa\")}",
+			"ike_remote_id": "a${b}%{if true}c%{endif}\x1b[2J",
+			"psk":           "${var.new_psk}",
+			"ike_mode":      "main}",
+		},
+	}})
+	for _, want := range []string{
+		`    ike_local_id = "$${file(\"~/.ssh/id_rsa\")}"` + "\n",
+		`    ike_remote_id = "a$${b}%%{if true}c%%{endif}\x1b[2J"` + "\n",
+		"    psk = var.new_psk\n",
+		`    ike_mode = "main}"` + "\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("HCL lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "\x1b") {
+		t.Errorf("HCL holds an escape character:\n%q", got)
+	}
+}
+
+// An IKE id from the cloud that spells a key's placeholder is not sent: the
+// CLI line would splice the new key into it, and an id is no secret.
+func TestPlaceholderInIDNotSpliced(t *testing.T) {
+	for _, rules := range [][]string{{"ike-v1"}, {"psk-weak"}} {
+		c := single()
+		c.Tunnels[0].IKE.LocalID = "${NEW_PSK}"
+		c.Tunnels[0].IKE.RemoteID = "peer-${NEW_PSK}"
+		var fs []report.Finding
+		for _, r := range rules {
+			fs = append(fs, finding(c, r, ""))
+		}
+		fx := pref.Plan(c, fs)
+		want := 0
+		if rules[0] == "psk-weak" {
+			want = 1
+		}
+		if n := strings.Count(fx.CLI, fix.KeyCommand); n != want {
+			t.Errorf("%v: %d keys generated, want %d: %s", rules, n, want, fx.CLI)
+		}
+		ike := decode(t, fx.API.Parameters["IkeConfig"].(string))
+		if ike["LocalId"] != nil || ike["RemoteId"] != nil {
+			t.Errorf("%v: the ids are sent: %v", rules, ike)
+		}
+	}
+}

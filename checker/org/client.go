@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -28,6 +29,7 @@ import (
 	"github.com/aliyun/credentials-go/credentials"
 
 	"github.com/vpncheck/vpncheck/checker/alibaba"
+	"github.com/vpncheck/vpncheck/checker/apiwire"
 )
 
 // ResourceManagerEndpoint is Resource Manager's endpoint; the API is
@@ -61,13 +63,21 @@ type ClientOptions struct {
 	// Region is the region the calls are for, where a service's client
 	// wants it (KMS); "" for a global API.
 	Region string
+	// MaxBody bounds an answer as read (default DefaultMaxBody); a larger
+	// one fails with apiwire.ErrBodyTooLarge, quoting none of it.
+	MaxBody int64
 }
+
+// DefaultMaxBody bounds an OpenAPI answer: a page of 100 accounts, a
+// policy document or a function's configuration is a few KB.
+const DefaultMaxBody = 4 << 20
 
 // Client calls an OpenAPI endpoint through darabonba-openapi's generic
 // client. It is safe for concurrent use.
 type Client struct {
-	conf  openapiutil.Config
-	httpc *http.Client
+	conf    openapiutil.Config
+	httpc   *http.Client
+	maxBody int64
 }
 
 // throttleCodes are the error codes worth retrying after a pause.
@@ -92,6 +102,9 @@ func NewClient(cred credentials.Credential, endpoint string, o ClientOptions) (*
 	}
 	if o.Attempts < 1 {
 		o.Attempts = 3
+	}
+	if o.MaxBody <= 0 {
+		o.MaxBody = DefaultMaxBody
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = (&net.Dialer{Timeout: o.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
@@ -122,7 +135,8 @@ func NewClient(cred credentials.Credential, endpoint string, o ClientOptions) (*
 				}},
 			},
 		},
-		httpc: &http.Client{Transport: tr, Timeout: o.ConnectTimeout + o.ReadTimeout},
+		httpc:   &http.Client{Transport: tr, Timeout: o.ConnectTimeout + o.ReadTimeout},
+		maxBody: o.MaxBody,
 	}, nil
 }
 
@@ -168,18 +182,35 @@ func (c *Client) CallAPI(ctx context.Context, params *openapiutil.Params, req *o
 // endpoint, credentials, timeouts and retries as CallAPI's.
 func (c *Client) ForContext(ctx context.Context) *openapiutil.Config {
 	conf := c.conf // a shallow copy: the SDK client only reads it
-	conf.HttpClient = ctxHTTP{ctx: ctx, c: c.httpc}
+	conf.HttpClient = ctxHTTP{ctx: ctx, c: c.httpc, maxBody: c.maxBody}
 	return &conf
 }
 
-// ctxHTTP carries a context into the SDK, which has none of its own.
+// ctxHTTP carries a context into the SDK, which has none of its own, and
+// bounds every answer it reads.
 type ctxHTTP struct {
-	ctx context.Context
-	c   *http.Client
+	ctx     context.Context
+	c       *http.Client
+	maxBody int64
 }
 
 func (h ctxHTTP) Call(req *http.Request, _ *http.Transport) (*http.Response, error) {
-	return h.c.Do(req.WithContext(h.ctx))
+	resp, err := h.c.Do(req.WithContext(h.ctx))
+	if err != nil {
+		return nil, err
+	}
+	if resp.ContentLength > h.maxBody {
+		resp.Body.Close()
+		return nil, fmt.Errorf("%w: Content-Length %d", apiwire.ErrBodyTooLarge, resp.ContentLength)
+	}
+	resp.Body = limitedBody{Reader: apiwire.LimitBody(resp.Body, h.maxBody), Closer: resp.Body}
+	return resp, nil
+}
+
+// limitedBody is a response body read through a limit.
+type limitedBody struct {
+	io.Reader
+	io.Closer
 }
 
 // APIError is an OpenAPI's error answer.

@@ -99,7 +99,9 @@ func fixPlansText(w io.Writer, plans []fix.Plan) error {
 			continue
 		}
 		params, _ := marshalIndent(p.Fix.API.Parameters, "    ")
-		fmt.Fprintf(bw, "\n  API call (VPC 2016-04-28): %s in %s\n    %s\n", p.Fix.API.Action, TerminalText(p.Fix.API.Region, maxTermID), params)
+		// JSON leaves C1 controls and format characters of cloud values
+		// (an IKE id) as they are: escape them, as OCSF lines are.
+		fmt.Fprintf(bw, "\n  API call (VPC 2016-04-28): %s in %s\n    %s\n", p.Fix.API.Action, TerminalText(p.Fix.API.Region, maxTermID), inertJSON(params))
 		fmt.Fprintf(bw, "\n  aliyun CLI:\n    %s\n", TerminalText(p.Fix.CLI, 20000))
 		bw.WriteString("\n  Terraform, the attributes to change:\n")
 		for _, line := range strings.Split(strings.TrimSuffix(fix.Terraform(p.Fix.Terraform), "\n"), "\n") {

@@ -16,6 +16,10 @@ import (
 // CodeNotFound is KMS's answer for a secret that does not exist.
 const CodeNotFound = "Forbidden.ResourceNotFound"
 
+// MaxAnswer bounds a GetSecretValue answer as read: a secret's value is
+// tens of KB at most, and JSON escaping at most sextuples it.
+const MaxAnswer = 1 << 20
+
 // KMS reads secrets with GetSecretValue (kms-20160120), the shared KMS
 // gateway of one region. It is safe for concurrent use.
 type KMS struct {
@@ -32,7 +36,7 @@ func NewKMS(cred credentials.Credential, region, endpoint string) (*KMS, error) 
 	if endpoint == "" {
 		endpoint = "kms." + region + ".aliyuncs.com"
 	}
-	c, err := org.NewClient(cred, endpoint, org.ClientOptions{Region: region, ThrottleCodes: []string{"Rejected.Throttling"}})
+	c, err := org.NewClient(cred, endpoint, org.ClientOptions{Region: region, ThrottleCodes: []string{"Rejected.Throttling"}, MaxBody: MaxAnswer})
 	if err != nil {
 		return nil, fmt.Errorf("new kms client: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -46,7 +47,12 @@ func ParseSlack(name, data string) (Slack, error) {
 			return Slack{}, fmt.Errorf("secret %s: %s is not a string", name, ute.Field)
 		}
 		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			return Slack{}, fmt.Errorf("secret %s: unknown key %s: want {\"webhook_url\": ...} or {\"bot_token\": ..., \"channel\": ...}", name, f)
+			// A key is part of the value: a URL or token written as a key
+			// ({"https://hooks...": ""}) is not quoted.
+			if !keyName(f) {
+				f = "(not quoted: it is no key name)"
+			}
+			return Slack{}, fmt.Errorf("secret %s: an unknown key %s: want {\"webhook_url\": ...} or {\"bot_token\": ..., \"channel\": ...}", name, f)
 		}
 		// The decoder's syntax errors can quote the text: say only where.
 		return Slack{}, fmt.Errorf("secret %s: not a JSON object: want {\"webhook_url\": ...} or {\"bot_token\": ..., \"channel\": ...}", name)
@@ -56,6 +62,18 @@ func ParseSlack(name, data string) (Slack, error) {
 		return Slack{}, fmt.Errorf("secret %s: %w", name, err)
 	}
 	return s, nil
+}
+
+// keyName reports whether quoted, a JSON key as the decoder quotes it, is a
+// short name (letters, digits, '_' and '-'), safe to repeat in an error.
+func keyName(quoted string) bool {
+	k, err := strconv.Unquote(quoted)
+	if err != nil || k == "" || len(k) > 32 {
+		return false
+	}
+	return strings.IndexFunc(k, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-')
+	}) < 0
 }
 
 // check says whether s is shaped like a webhook URL or a bot token with a

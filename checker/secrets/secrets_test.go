@@ -10,6 +10,7 @@ import (
 	"github.com/aliyun/credentials-go/credentials"
 
 	"github.com/vpncheck/vpncheck/checker/acsfake"
+	"github.com/vpncheck/vpncheck/checker/apiwire"
 	"github.com/vpncheck/vpncheck/checker/org"
 	"github.com/vpncheck/vpncheck/checker/secrets"
 	"github.com/vpncheck/vpncheck/checker/secrets/kmsfake"
@@ -91,7 +92,9 @@ func TestParseSlack(t *testing.T) {
 		{`{"webhook_url":"http://` + token + `"}`, "", "not an https URL"},
 		{`{"bot_token":"` + webhook + `","channel":"c"}`, "", "does not look like a Slack token"},
 		{`{"webhook_url":"` + webhook + `","bot_token":"` + token + `"}`, "", "give one"},
-		{`{"webhook":"` + webhook + `"}`, "", `unknown key "webhook"`},
+		{`{"webhook":"` + webhook + `"}`, "", `an unknown key "webhook"`},
+		{`{"` + webhook + `":""}`, "", "an unknown key"},
+		{`{"SLACK_BOT_TOKEN=` + token + `":""}`, "", "an unknown key"},
 		{`{"webhook_url": 7}`, "", "webhook_url is not a string"},
 		{webhook, "", "not a JSON object"},
 		{`{"webhook_url":"` + webhook, "", "not a JSON object"},
@@ -113,5 +116,24 @@ func TestParseSlack(t *testing.T) {
 				t.Errorf("error leaks the value: %v", err)
 			}
 		}
+	}
+}
+
+// An answer larger than any secret KMS holds is refused while read, never
+// taken whole into memory, and the error quotes none of it.
+func TestKMSAnswerBounded(t *testing.T) {
+	fake := kmsfake.Start(role)
+	defer fake.Close()
+	fake.Put(kmsfake.Secret{Name: "huge", Data: pepper + strings.Repeat("x", 4<<20)})
+	k, err := secrets.NewKMS(roleCred(t), "cn-hangzhou", fake.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := k.Secret(context.Background(), "huge")
+	if !errors.Is(err, apiwire.ErrBodyTooLarge) || v != "" {
+		t.Fatalf("Secret = %d bytes, %v: want ErrBodyTooLarge", len(v), err)
+	}
+	if strings.Contains(err.Error(), pepper) || !strings.Contains(err.Error(), "get secret huge") {
+		t.Errorf("error %v", err)
 	}
 }
