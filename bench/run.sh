@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prints vpncheck's performance table (README, "Performance"): a check on
+# Prints vpncheck's performance table (docs/performance.md): a check on
 # generated inventories side by side with a plain JSON decode of the same
 # file, the cost of distinct keys, a team's rule (the interpreted path),
 # the OPA CLI on the same policies and inputs, cold start, binary size, a
