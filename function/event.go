@@ -74,44 +74,51 @@ func parseEvent(body []byte) (invocation, error) {
 		iv.TriggerName = *ev.TriggerName
 	}
 
-	raw := bytes.TrimSpace(ev.Payload)
+	err := iv.readPayload(ev.Payload)
+	return iv, err
+}
+
+// readPayload reads the event's payload: our overrides, a JSON object or
+// a string holding one, read strictly.
+func (iv *invocation) readPayload(payload json.RawMessage) error {
+	raw := bytes.TrimSpace(payload)
 	if len(raw) > 0 && raw[0] == '"' {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return iv, fmt.Errorf("event payload: %s", jsonProblem(err))
+			return fmt.Errorf("event payload: %s", jsonProblem(err))
 		}
 		raw = bytes.TrimSpace([]byte(s))
 	}
 	if len(raw) == 0 || string(raw) == "null" {
-		return iv, nil
+		return nil
 	}
 	if raw[0] != '{' {
-		return iv, errors.New("event payload: want a JSON object (or a string holding one) with regions, min_severity or dry_run")
+		return errors.New("event payload: want a JSON object (or a string holding one) with regions, min_severity or dry_run")
 	}
 	var o overrides
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&o); err != nil {
-		return iv, fmt.Errorf("event payload: %s", jsonProblem(err))
+		return fmt.Errorf("event payload: %s", jsonProblem(err))
 	}
 	if dec.More() {
-		return iv, errors.New("event payload: data after the JSON object")
+		return errors.New("event payload: data after the JSON object")
 	}
 	if o.Regions != nil {
 		for _, r := range *o.Regions {
 			if strings.TrimSpace(r) == "" {
-				return iv, errors.New("event payload: regions holds an empty region id")
+				return errors.New("event payload: regions holds an empty region id")
 			}
 		}
 		if len(*o.Regions) == 0 {
-			return iv, errors.New(`event payload: regions is empty (leave it out, or name regions, or ["all"])`)
+			return errors.New(`event payload: regions is empty (leave it out, or name regions, or ["all"])`)
 		}
 		iv.Regions = *o.Regions
 	}
 	if o.MinSeverity != nil {
 		s, err := report.ParseSeverity(*o.MinSeverity)
 		if err != nil {
-			return iv, fmt.Errorf("event payload: min_severity: %v", err)
+			return fmt.Errorf("event payload: min_severity: %v", err)
 		}
 		iv.MinSeverity = &s
 	}
@@ -120,14 +127,14 @@ func parseEvent(body []byte) (invocation, error) {
 	}
 	if o.Account != nil {
 		if !isAccountID(*o.Account) {
-			return iv, errors.New("event payload: account must be an account id (digits)")
+			return errors.New("event payload: account must be an account id (digits)")
 		}
 		iv.Account = *o.Account
 	}
 	if o.RunKey != nil {
 		iv.RunKey = strings.TrimSpace(*o.RunKey)
 	}
-	return iv, nil
+	return nil
 }
 
 // jsonProblem describes a decoding error without quoting the input.

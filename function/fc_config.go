@@ -12,6 +12,7 @@ import (
 	"github.com/aliyun/credentials-go/credentials"
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
+	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/alibaba"
 	"github.com/vpncheck/vpncheck/checker/configrule"
 	"github.com/vpncheck/vpncheck/checker/inventory"
@@ -38,45 +39,15 @@ type configResult struct {
 // posted to Slack: Config keeps the verdicts. What could not be read gets
 // no evaluation (never COMPLIANT by default), and the invocation fails.
 func (h *fcHandler) handleConfigRule(ctx context.Context, fctx *fccontext.FcContext, log *slog.Logger, body []byte) (*fcResult, error) {
-	fail := func(err error) (*fcResult, error) {
-		log.Error("config rule invocation failed", "error", err.Error())
-		return nil, err
-	}
-	eng, engErr := h.engine, h.engineErr
-	if h.remote != nil && engErr == nil {
-		eng, engErr = h.remote.current(ctx, h.ossOptions(fctx))
-	}
-	if engErr != nil {
-		return fail(fmt.Errorf("policies did not load: %w", engErr))
-	}
-	defMin, err := (setting{h.getenv(envMinSeverity), envMinSeverity}).severity()
-	if err != nil {
-		return fail(err)
-	}
-	ids := make([]string, 0, len(eng.Rules()))
-	for _, r := range eng.Rules() {
-		ids = append(ids, r.ID)
-	}
-	ev, err := configrule.Parse(body, ids, defMin)
+	fail := func(err error) (*fcResult, error) { return configFailed(log, err) }
+	eng, ev, err := h.configEvent(ctx, fctx, body)
 	if err != nil {
 		return fail(err)
 	}
 	log = log.With("config_message", ev.MessageType)
-	c := fctx.Credentials
-	if c.AccessKeyId == "" || c.AccessKeySecret == "" {
-		return fail(errNoCredentials)
-	}
-	cred, err := alibaba.StaticCredential(c.AccessKeyId, c.AccessKeySecret, c.SecurityToken)
+	cred, client, err := h.configClient(fctx)
 	if err != nil {
 		return fail(err)
-	}
-	endpoint := strings.TrimSpace(h.getenv(envConfigEndpoint))
-	if endpoint == "" {
-		endpoint = configrule.Endpoint(fctx.Region)
-	}
-	client, err := org.NewClient(cred, endpoint, org.ClientOptions{})
-	if err != nil {
-		return fail(fmt.Errorf("%s: %w", envConfigEndpoint, err))
 	}
 	res := &fcResult{SchemaVersion: report.SchemaVersion, RunKey: "config:" + ev.MessageType, Summary: report.New().Summary,
 		Config: &configResult{MessageType: ev.MessageType}}
@@ -107,7 +78,61 @@ func (h *fcHandler) handleConfigRule(ctx context.Context, fctx *fccontext.FcCont
 	if plan.Now, err = runClock(h.getenv); err != nil {
 		return fail(err)
 	}
-	out := run.Execute(ctx, plan)
+	return h.judgeConfig(ctx, log, client, ev, run.Execute(ctx, plan), inputs.Bytes(), accountID, res)
+}
+
+// configEvent reads the Config rule's event with the policies it is
+// judged by (the event's rule parameters name their rules).
+func (h *fcHandler) configEvent(ctx context.Context, fctx *fccontext.FcContext, body []byte) (*checker.Engine, *configrule.Event, error) {
+	eng, engErr := h.engine, h.engineErr
+	if h.remote != nil && engErr == nil {
+		eng, engErr = h.remote.current(ctx, h.ossOptions(fctx))
+	}
+	if engErr != nil {
+		return nil, nil, fmt.Errorf("policies did not load: %w", engErr)
+	}
+	defMin, err := (setting{h.getenv(envMinSeverity), envMinSeverity}).severity()
+	if err != nil {
+		return nil, nil, err
+	}
+	ids := make([]string, 0, len(eng.Rules()))
+	for _, r := range eng.Rules() {
+		ids = append(ids, r.ID)
+	}
+	ev, err := configrule.Parse(body, ids, defMin)
+	if err != nil {
+		return nil, nil, err
+	}
+	return eng, ev, nil
+}
+
+// configClient is the invocation's credential and its Cloud Config client.
+func (h *fcHandler) configClient(fctx *fccontext.FcContext) (credentials.Credential, *org.Client, error) {
+	c := fctx.Credentials
+	if c.AccessKeyId == "" || c.AccessKeySecret == "" {
+		return nil, nil, errNoCredentials
+	}
+	cred, err := alibaba.StaticCredential(c.AccessKeyId, c.AccessKeySecret, c.SecurityToken)
+	if err != nil {
+		return nil, nil, err
+	}
+	endpoint := strings.TrimSpace(h.getenv(envConfigEndpoint))
+	if endpoint == "" {
+		endpoint = configrule.Endpoint(fctx.Region)
+	}
+	client, err := org.NewClient(cred, endpoint, org.ClientOptions{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", envConfigEndpoint, err)
+	}
+	return cred, client, nil
+}
+
+// judgeConfig turns the run's outcome into evaluations and puts them: one
+// per connection judged, none for what could not be read (then the
+// invocation fails, and says why).
+func (h *fcHandler) judgeConfig(ctx context.Context, log *slog.Logger, client configrule.Caller, ev *configrule.Event,
+	out run.Outcome, inputs []byte, accountID string, res *fcResult) (*fcResult, error) {
+	fail := func(err error) (*fcResult, error) { return configFailed(log, err) }
 	scrub := func(s string) string { return s }
 	if out.Secrets != nil {
 		scrub = out.Secrets.Scrub
@@ -117,7 +142,7 @@ func (h *fcHandler) handleConfigRule(ctx context.Context, fctx *fccontext.FcCont
 	}
 	rep := out.Report
 	res.Summary, res.Errors = rep.Summary, rep.Errors
-	judged, err := judgedConnections(inputs.Bytes(), rep)
+	judged, err := judgedConnections(inputs, rep)
 	if err != nil {
 		return fail(err)
 	}
@@ -140,14 +165,18 @@ func (h *fcHandler) handleConfigRule(ctx context.Context, fctx *fccontext.FcCont
 	return h.putConfig(ctx, log, client, ev, evs, ev.MessageType == configrule.MessageScheduled && !failed, res, why)
 }
 
+// configFailed logs why a Config rule invocation failed, and fails it.
+func configFailed(log *slog.Logger, err error) (*fcResult, error) {
+	log.Error("config rule invocation failed", "error", err.Error())
+	return nil, err
+}
+
 // putConfig puts the evaluations and returns the invocation's result: an
 // error when the put failed or the run could not read everything (why).
 func (h *fcHandler) putConfig(ctx context.Context, log *slog.Logger, client configrule.Caller, ev *configrule.Event,
 	evs []configrule.Evaluation, deleteMode bool, res *fcResult, why error) (*fcResult, error) {
 	if err := configrule.Put(ctx, client, ev.ResultToken, evs, deleteMode); err != nil {
-		err = fmt.Errorf("config rule (the role needs config:PutEvaluations: vpncheck setup --config-rule NAME grants it): %w", err)
-		log.Error("config rule invocation failed", "error", err.Error())
-		return nil, err
+		return configFailed(log, fmt.Errorf("config rule (the role needs config:PutEvaluations: vpncheck setup --config-rule NAME grants it): %w", err))
 	}
 	cr := res.Config
 	cr.Evaluations, cr.DeleteMode = len(evs), deleteMode

@@ -10,6 +10,7 @@ import (
 	"github.com/vpncheck/vpncheck/checker"
 	"github.com/vpncheck/vpncheck/checker/state"
 	"github.com/vpncheck/vpncheck/policies"
+	"github.com/vpncheck/vpncheck/policies/remote"
 )
 
 // instancePolicies loads what a Function Compute instance checks with: the
@@ -52,9 +53,9 @@ func (r *remotePolicies) current(ctx context.Context, opt state.Options) (*check
 	if opt.Credential == nil {
 		return nil, fmt.Errorf("policy bundle %s: the invocation carries no credentials to read it", r.url)
 	}
-	data, etag, err := state.Fetch(ctx, r.url, opt, r.etag)
+	data, etag, err := remote.Fetch(ctx, r.url, opt, r.etag)
 	switch {
-	case errors.Is(err, state.ErrNotModified):
+	case errors.Is(err, remote.ErrNotModified):
 		return r.engine, r.err
 	case err != nil && r.engine != nil:
 		// OSS did not answer this time: the bundle last verified stays.

@@ -94,6 +94,26 @@ func (f *deployFlags) resolve(given map[string]bool, getenv func(string) string)
 	return c.WithDefaults().Validate()
 }
 
+// parseDeploy parses the flags setup and doctor share, plus a command's
+// own (more, when not nil), and fills in what they left to the
+// environment: the one way both read them.
+func parseDeploy(name string, args []string, getenv func(string) string, stdout io.Writer, more func(*flag.FlagSet)) (deploy.Config, error) {
+	fs := newFlagSet(name)
+	var f deployFlags
+	f.register(fs)
+	if more != nil {
+		more(fs)
+	}
+	given, err := parseFlags(fs, args, stdout)
+	if err != nil {
+		return deploy.Config{}, err
+	}
+	if err := f.resolve(given, getenv); err != nil {
+		return deploy.Config{}, badinput.Errorf("%v", err)
+	}
+	return f.cfg, nil
+}
+
 // deployEnv builds the clients setup and doctor use, as the identity of
 // the credential chain: RAM and STS (GetCallerIdentity) always, OSS with a
 // state bucket, the resource directory in organisation mode.
@@ -139,25 +159,21 @@ const (
 )
 
 func cmdSetup(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlagSet("vpncheck setup")
-	var f deployFlags
-	f.register(fs)
-	dryRun := fs.Bool("dry-run", false, "print the plan and change nothing")
-	yes := fs.Bool("yes", false, "apply the plan without asking")
-	given, err := parseFlags(fs, args, stdout)
+	var dryRun, yes *bool
+	cfg, err := parseDeploy("vpncheck setup", args, getenv, stdout, func(fs *flag.FlagSet) {
+		dryRun = fs.Bool("dry-run", false, "print the plan and change nothing")
+		yes = fs.Bool("yes", false, "apply the plan without asking")
+	})
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	} else if err != nil {
 		return fail(stderr, err)
 	}
-	if err := f.resolve(given, getenv); err != nil {
-		return fail(stderr, badinput.Errorf("%v", err))
-	}
-	env, _, err := deployEnv(ctx, &f.cfg, getenv)
+	env, _, err := deployEnv(ctx, &cfg, getenv)
 	if err != nil {
 		return fail(stderr, err)
 	}
-	res, err := deploy.Setup(ctx, f.cfg, env, deploy.Options{DryRun: *dryRun, Yes: *yes, In: stdin, Out: stdout})
+	res, err := deploy.Setup(ctx, cfg, env, deploy.Options{DryRun: *dryRun, Yes: *yes, In: stdin, Out: stdout})
 	if errors.Is(err, deploy.ErrDeclined) {
 		fmt.Fprintln(stderr, "vpncheck: not confirmed: nothing changed")
 		return exitDeclined
@@ -172,7 +188,7 @@ func cmdSetup(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 	if !*dryRun && res.Changes > 0 {
-		c := f.cfg.WithDefaults()
+		c := cfg.WithDefaults()
 		if _, err := fmt.Fprintf(stdout, "Next: export VPNCHECK_ROLE_ARN=%s VPNCHECK_LOG_PROJECT=%s VPNCHECK_LOG_STORE=%s, then s deploy and vpncheck doctor.\n",
 			deploy.RoleARN(c.AccountID, c.Role), c.LogProject, c.LogStore); err != nil {
 			return fail(stderr, fmt.Errorf("print the next steps: %w", err))
@@ -182,45 +198,39 @@ func cmdSetup(ctx context.Context, args []string, getenv func(string) string, st
 }
 
 func cmdDoctor(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("vpncheck doctor")
-	var f deployFlags
-	f.register(fs)
-	given, err := parseFlags(fs, args, stdout)
+	cfg, err := parseDeploy("vpncheck doctor", args, getenv, stdout, nil)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	} else if err != nil {
 		return fail(stderr, err)
 	}
-	if err := f.resolve(given, getenv); err != nil {
-		return fail(stderr, badinput.Errorf("%v", err))
-	}
-	env, cred, err := deployEnv(ctx, &f.cfg, getenv)
+	env, cred, err := deployEnv(ctx, &cfg, getenv)
 	if err != nil {
 		return fail(stderr, err)
 	}
 	denv := deploy.DoctorEnv{Env: env}
 	ossEndpoint := strings.TrimSpace(getenv(envOSSEndpoint))
 	if denv.OSS == nil { // the bucket may come from the function's environment
-		denv.OSS = state.NewOSSClient(state.Options{Region: f.cfg.Region, Credential: cred, Endpoint: ossEndpoint})
+		denv.OSS = state.NewOSSClient(state.Options{Region: cfg.Region, Credential: cred, Endpoint: ossEndpoint})
 	}
 	if denv.Members == nil {
-		denv.Members = deploy.Directory{Base: cred, AccessRole: f.cfg.AccessRole, RMEndpoint: strings.TrimSpace(getenv(envRMEndpoint)),
+		denv.Members = deploy.Directory{Base: cred, AccessRole: cfg.AccessRole, RMEndpoint: strings.TrimSpace(getenv(envRMEndpoint)),
 			STSEndpoint: strings.TrimSpace(getenv(envSTSEndpoint)), RAMEndpoint: strings.TrimSpace(getenv(envRAMEndpoint))}
 	}
 	fcEP := strings.TrimSpace(getenv(envFCEndpoint))
 	if fcEP == "" {
-		fcEP = org.FCEndpoint(f.cfg.AccountID, f.cfg.Region)
+		fcEP = org.FCEndpoint(cfg.AccountID, cfg.Region)
 	}
 	if denv.FC, err = org.NewClient(cred, fcEP, org.ClientOptions{}); err != nil {
 		return fail(stderr, badinput.Errorf("%s: %v", envFCEndpoint, err))
 	}
-	if denv.Secrets, err = kmsReader(cred, f.cfg.Region, getenv); err != nil {
+	if denv.Secrets, err = kmsReader(cred, cfg.Region, getenv); err != nil {
 		return fail(stderr, err)
 	}
 	denv.Bundle = func(ctx context.Context, fnEnv map[string]string) error {
-		return checkBundle(ctx, fnEnv, state.Options{Region: f.cfg.Region, Credential: cred, Endpoint: ossEndpoint})
+		return checkBundle(ctx, fnEnv, state.Options{Region: cfg.Region, Credential: cred, Endpoint: ossEndpoint})
 	}
-	_, ok, err := deploy.Doctor(ctx, f.cfg, denv, stdout)
+	_, ok, err := deploy.Doctor(ctx, cfg, denv, stdout)
 	if err != nil {
 		return fail(stderr, err)
 	}

@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
+	"io"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/vpncheck/vpncheck/checker/acsfake"
+	"github.com/vpncheck/vpncheck/checker/deploy"
 	"github.com/vpncheck/vpncheck/checker/orgfake"
 	"github.com/vpncheck/vpncheck/checker/secrets/kmsfake"
 	"github.com/vpncheck/vpncheck/checker/state/ossfake"
@@ -148,5 +152,64 @@ func TestSetupUsage(t *testing.T) {
 	code, _, errs := f.run(t, "", "setup", "--yes")
 	if code != exitIncomplete || !strings.Contains(errs, "lacks ram:CreateRole (NoPermission") {
 		t.Errorf("NoPermission: exit %d, %s", code, errs)
+	}
+}
+
+// setup and doctor read the flags they share the one way: each argument
+// list is accepted by both, with the same configuration, or refused by
+// both with the same error. Only setup's own flags (--dry-run, --yes) set
+// them apart.
+func TestSetupDoctorSameFlags(t *testing.T) {
+	env := map[string]string{
+		"HOME": t.TempDir(), "ALIBABA_CLOUD_CLI_PROFILE_DISABLED": "true",
+		"VPNCHECK_STATE": "oss://vpncheck-state-" + deployAccount + "/vpncheck",
+	}
+	getenv := func(k string) string { return env[k] }
+	parse := func(cmd string, args []string) (deploy.Config, error) {
+		var more func(*flag.FlagSet)
+		if cmd == "setup" {
+			more = func(fs *flag.FlagSet) { fs.Bool("dry-run", false, ""); fs.Bool("yes", false, "") }
+		}
+		return parseDeploy("vpncheck "+cmd, args, getenv, io.Discard, more)
+	}
+	for _, tc := range []struct {
+		args []string
+		ok   bool
+	}{
+		{[]string{"--region", "cn-hangzhou"}, true},
+		{[]string{"--region", "cn-hangzhou", "--state-bucket", "other-bucket", "--state-prefix", "p", "--role", "r1"}, true},
+		{[]string{"--region", "cn-hangzhou", "--member-accounts", deployMember, "--reader-role", "Reader", "--external-id", "x-1"}, true},
+		{[]string{"--region", "cn-hangzhou", "--config-rule", "vpncheck-rule", "--bundle-key", "policies/team.tar.gz"}, true},
+		{nil, false}, // no region anywhere
+		{[]string{"--region", "cn-hangzhou", "--state-bucket", "Bad_Name"}, false},
+		{[]string{"--region", "cn-hangzhou", "--member-accounts", "prod"}, false},
+		{[]string{"--region", "cn-hangzhou", "--log-store", "x"}, false},
+		{[]string{"--region", "cn-hangzhou", "--no-such-flag"}, false},
+		{[]string{"--region", "cn-hangzhou", "extra"}, false},
+	} {
+		sc, serr := parse("setup", tc.args)
+		dc, derr := parse("doctor", tc.args)
+		if (serr == nil) != tc.ok || (derr == nil) != tc.ok {
+			t.Errorf("%q: setup %v, doctor %v; want ok=%v", tc.args, serr, derr, tc.ok)
+			continue
+		}
+		if serr != nil {
+			if s, d := strings.ReplaceAll(serr.Error(), "setup", "CMD"), strings.ReplaceAll(derr.Error(), "doctor", "CMD"); s != d {
+				t.Errorf("%q: setup says %q, doctor %q", tc.args, s, d)
+			}
+			continue
+		}
+		if !reflect.DeepEqual(sc, dc) {
+			t.Errorf("%q: setup reads %+v, doctor %+v", tc.args, sc, dc)
+		}
+	}
+	for _, own := range []string{"--dry-run", "--yes"} {
+		args := []string{"--region", "cn-hangzhou", own}
+		if _, err := parse("setup", args); err != nil {
+			t.Errorf("setup %s: %v", own, err)
+		}
+		if _, err := parse("doctor", args); err == nil {
+			t.Errorf("doctor %s: accepted", own)
+		}
 	}
 }

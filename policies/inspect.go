@@ -41,39 +41,7 @@ func inspectBundle(data []byte, vc *bundle.VerificationConfig) error {
 		return fmt.Errorf("archive read failed: %w", err)
 	}
 	tr := tar.NewReader(gz)
-	var (
-		entries  int
-		total    int64
-		roots    []string                   // nil until the manifest is read
-		signed   map[string]bundle.FileInfo // nil until the signature verifies
-		manifest bool
-		pending  []string // files seen before roots (and signature) were known
-	)
-	ready := func() bool { return roots != nil && (vc == nil || signed != nil) }
-	check := func(name string) error {
-		if signed != nil {
-			if _, ok := signed[strings.TrimPrefix(name, "/")]; !ok {
-				// OPA's wording: the error reads as "contents differ".
-				return fmt.Errorf("file %s not included in bundle signature", strings.TrimPrefix(name, "/"))
-			}
-		}
-		if !inRoots(name, roots) {
-			return fmt.Errorf("%s lies outside the manifest's roots (%s): a team bundle holds only its rules and data", cleanName(name), strings.Join(roots, ", "))
-		}
-		return nil
-	}
-	checkPending := func() error {
-		if !ready() {
-			return nil
-		}
-		for _, name := range pending {
-			if err := check(name); err != nil {
-				return err
-			}
-		}
-		pending = nil
-		return nil
-	}
+	in := &bundleInspector{vc: vc}
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -82,68 +50,128 @@ func inspectBundle(data []byte, vc *bundle.VerificationConfig) error {
 		if err != nil {
 			return fmt.Errorf("archive read failed: %w", err)
 		}
-		if entries++; entries > MaxBundleFiles {
-			return fmt.Errorf("more than %d files: a team bundle holds at most %d", MaxBundleFiles, MaxBundleFiles)
-		}
-		manifestFile := strings.HasSuffix(h.Name, bundle.ManifestExt) // what OPA's reader takes for the manifest
-		regular := h.Typeflag == tar.TypeReg && !manifestFile && !bundle.IsSignaturesFile(h.Name)
-		if regular && ready() {
-			// Checked first: the most telling reason for a file of zeros.
-			if err := check(h.Name); err != nil {
-				return err
-			}
-		}
-		if h.Size < 0 || h.Size > MaxBundleBytes-total {
-			return fmt.Errorf("%s: %d bytes take the bundle past %d MiB uncompressed, the most a team bundle holds", cleanName(h.Name), h.Size, MaxBundleBytes>>20)
-		}
-		total += h.Size
-		if h.Typeflag != tar.TypeReg {
-			continue // OPA's reader skips all but regular files
-		}
-		switch {
-		case manifestFile:
-			if manifest {
-				return fmt.Errorf("bundle contains multiple manifest files: %s", cleanName(h.Name))
-			}
-			manifest = true
-			var m bundle.Manifest
-			if err := json.NewDecoder(tr).Decode(&m); err != nil {
-				return fmt.Errorf("bundle load failed on manifest decode: %w", err)
-			}
-			if err := checkRoots(m.Roots); err != nil {
-				return err
-			}
-			roots = *m.Roots
-			if err := checkPending(); err != nil {
-				return err
-			}
-		case vc != nil && bundle.IsSignaturesFile(h.Name):
-			if signed != nil {
-				return fmt.Errorf("bundle contains multiple signatures files: %s", cleanName(h.Name))
-			}
-			var sc bundle.SignaturesConfig
-			if err := json.NewDecoder(tr).Decode(&sc); err != nil {
-				return fmt.Errorf("bundle load failed on signatures decode: %w", err)
-			}
-			if signed, err = bundle.VerifyBundleSignature(sc, vc); err != nil {
-				return err
-			}
-			if err := checkPending(); err != nil {
-				return err
-			}
-		case bundle.IsSignaturesFile(h.Name):
-			// Without a key OPA's reader refuses a signed bundle.
-		case !ready():
-			pending = append(pending, h.Name)
+		if err := in.entry(h, tr); err != nil {
+			return err
 		}
 	}
-	if roots == nil {
+	if in.roots == nil {
 		return checkRoots(nil)
 	}
-	if vc != nil && signed == nil {
+	if vc != nil && in.signed == nil {
 		return errors.New("bundle missing .signatures.json file") // OPA's wording
 	}
-	return checkPending()
+	return in.checkPending()
+}
+
+// bundleInspector is what inspectBundle knows so far of the bundle it reads.
+type bundleInspector struct {
+	vc       *bundle.VerificationConfig
+	entries  int
+	total    int64
+	roots    []string                   // nil until the manifest is read
+	signed   map[string]bundle.FileInfo // nil until the signature verifies
+	manifest bool
+	pending  []string // files seen before roots (and signature) were known
+}
+
+// ready says whether files can be checked: the roots are known and, with
+// a key, the signed files.
+func (in *bundleInspector) ready() bool {
+	return in.roots != nil && (in.vc == nil || in.signed != nil)
+}
+
+// check refuses a file the signature does not list, or outside the roots.
+func (in *bundleInspector) check(name string) error {
+	if in.signed != nil {
+		if _, ok := in.signed[strings.TrimPrefix(name, "/")]; !ok {
+			// OPA's wording: the error reads as "contents differ".
+			return fmt.Errorf("file %s not included in bundle signature", strings.TrimPrefix(name, "/"))
+		}
+	}
+	if !inRoots(name, in.roots) {
+		return fmt.Errorf("%s lies outside the manifest's roots (%s): a team bundle holds only its rules and data", cleanName(name), strings.Join(in.roots, ", "))
+	}
+	return nil
+}
+
+// checkPending checks the files seen before the inspector was ready, once
+// it is.
+func (in *bundleInspector) checkPending() error {
+	if !in.ready() {
+		return nil
+	}
+	for _, name := range in.pending {
+		if err := in.check(name); err != nil {
+			return err
+		}
+	}
+	in.pending = nil
+	return nil
+}
+
+// entry inspects one tar header; tr is positioned at its body, read only
+// for the manifest and the signature.
+func (in *bundleInspector) entry(h *tar.Header, tr io.Reader) error {
+	if in.entries++; in.entries > MaxBundleFiles {
+		return fmt.Errorf("more than %d files: a team bundle holds at most %d", MaxBundleFiles, MaxBundleFiles)
+	}
+	manifestFile := strings.HasSuffix(h.Name, bundle.ManifestExt) // what OPA's reader takes for the manifest
+	regular := h.Typeflag == tar.TypeReg && !manifestFile && !bundle.IsSignaturesFile(h.Name)
+	if regular && in.ready() {
+		// Checked first: the most telling reason for a file of zeros.
+		if err := in.check(h.Name); err != nil {
+			return err
+		}
+	}
+	if h.Size < 0 || h.Size > MaxBundleBytes-in.total {
+		return fmt.Errorf("%s: %d bytes take the bundle past %d MiB uncompressed, the most a team bundle holds", cleanName(h.Name), h.Size, MaxBundleBytes>>20)
+	}
+	in.total += h.Size
+	if h.Typeflag != tar.TypeReg {
+		return nil // OPA's reader skips all but regular files
+	}
+	switch {
+	case manifestFile:
+		return in.readManifest(h, tr)
+	case in.vc != nil && bundle.IsSignaturesFile(h.Name):
+		return in.readSignatures(h, tr)
+	case bundle.IsSignaturesFile(h.Name):
+		// Without a key OPA's reader refuses a signed bundle.
+	case !in.ready():
+		in.pending = append(in.pending, h.Name)
+	}
+	return nil
+}
+
+func (in *bundleInspector) readManifest(h *tar.Header, tr io.Reader) error {
+	if in.manifest {
+		return fmt.Errorf("bundle contains multiple manifest files: %s", cleanName(h.Name))
+	}
+	in.manifest = true
+	var m bundle.Manifest
+	if err := json.NewDecoder(tr).Decode(&m); err != nil {
+		return fmt.Errorf("bundle load failed on manifest decode: %w", err)
+	}
+	if err := checkRoots(m.Roots); err != nil {
+		return err
+	}
+	in.roots = *m.Roots
+	return in.checkPending()
+}
+
+func (in *bundleInspector) readSignatures(h *tar.Header, tr io.Reader) error {
+	if in.signed != nil {
+		return fmt.Errorf("bundle contains multiple signatures files: %s", cleanName(h.Name))
+	}
+	var sc bundle.SignaturesConfig
+	if err := json.NewDecoder(tr).Decode(&sc); err != nil {
+		return fmt.Errorf("bundle load failed on signatures decode: %w", err)
+	}
+	var err error
+	if in.signed, err = bundle.VerifyBundleSignature(sc, in.vc); err != nil {
+		return err
+	}
+	return in.checkPending()
 }
 
 // inRoots says whether a bundle file lies under one of the roots: its

@@ -166,25 +166,9 @@ func Load(ctx context.Context, o Options) (*Set, error) {
 		set.Modules["builtin:"+name] = m
 	}
 
-	var custom *tree
-	switch {
-	case o.Bundle != nil:
-		var revision string
-		if custom, revision, err = readBundle(o.Bundle, o.PublicKey, caps, o.Tests); err != nil {
-			return nil, fmt.Errorf("%w: bundle %s: %s", ErrPolicy, o.label(), oneLine(err.Error()))
-		}
-		set.Revision = revision
-	case o.Custom != nil:
-		if o.PublicKey != "" {
-			return nil, fmt.Errorf("%w: policies %s: a directory carries no signature; with a public key configured (VPNCHECK_POLICY_PUBLIC_KEY) only a signed bundle loads", ErrPolicy, o.label())
-		}
-		var dataFiles []string
-		if custom, err = loadDir(o.Custom, caps, o.Tests, false, &dataFiles); err != nil {
-			return nil, fmt.Errorf("%w: load policies %s: %s", ErrPolicy, o.label(), oneLine(err.Error()))
-		}
-		if err := checkDataFiles(o.Custom, dataFiles); err != nil {
-			return nil, fmt.Errorf("%w: policies %s: %v", ErrPolicy, o.label(), err)
-		}
+	custom, err := o.loadCustom(caps, set)
+	if err != nil {
+		return nil, err
 	}
 	if custom != nil {
 		if err := checkCustom(custom); err != nil {
@@ -226,6 +210,34 @@ func Load(ctx context.Context, o Options) (*Set, error) {
 		return nil, fmt.Errorf("%w: %v", ErrPolicy, err)
 	}
 	return set, nil
+}
+
+// loadCustom reads the team's source, a bundle (its revision goes to set)
+// or a directory; nil when there is none.
+func (o *Options) loadCustom(caps *ast.Capabilities, set *Set) (*tree, error) {
+	switch {
+	case o.Bundle != nil:
+		custom, revision, err := readBundle(o.Bundle, o.PublicKey, caps, o.Tests)
+		if err != nil {
+			return nil, fmt.Errorf("%w: bundle %s: %s", ErrPolicy, o.label(), oneLine(err.Error()))
+		}
+		set.Revision = revision
+		return custom, nil
+	case o.Custom != nil:
+		if o.PublicKey != "" {
+			return nil, fmt.Errorf("%w: policies %s: a directory carries no signature; with a public key configured (VPNCHECK_POLICY_PUBLIC_KEY) only a signed bundle loads", ErrPolicy, o.label())
+		}
+		var dataFiles []string
+		custom, err := loadDir(o.Custom, caps, o.Tests, false, &dataFiles)
+		if err != nil {
+			return nil, fmt.Errorf("%w: load policies %s: %s", ErrPolicy, o.label(), oneLine(err.Error()))
+		}
+		if err := checkDataFiles(o.Custom, dataFiles); err != nil {
+			return nil, fmt.Errorf("%w: policies %s: %v", ErrPolicy, o.label(), err)
+		}
+		return custom, nil
+	}
+	return nil, nil
 }
 
 func (o *Options) label() string {

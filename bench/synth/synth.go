@@ -40,19 +40,7 @@ var (
 
 // Write writes one response body with opt.Connections connections.
 func Write(w io.Writer, opt Options) error {
-	r := rand.New(rand.NewPCG(opt.Seed, 0x5eed))
-	pick := func(xs []string) string { return xs[r.IntN(len(xs))] }
-	key := func(i int) string {
-		n := i
-		if opt.DistinctKeys > 0 {
-			n = r.IntN(opt.DistinctKeys)
-		}
-		if n%7 == 0 {
-			return fmt.Sprintf("vpn-key-%d", n) // weak: short and guessable
-		}
-		return fmt.Sprintf("Qx7!%08x-Zr2#%08x-%d", uint32(n)*2654435761, uint32(n)*40503, n)
-	}
-
+	g := &generator{r: rand.New(rand.NewPCG(opt.Seed, 0x5eed)), opt: opt}
 	bw := bufio.NewWriterSize(w, 1<<16)
 	enc := json.NewEncoder(bw)
 	total := opt.TotalCount
@@ -65,73 +53,111 @@ func Write(w io.Writer, opt Options) error {
 	}
 	bw.WriteString(head + `"VpnConnections":{"VpnConnection":[`)
 	for i := range opt.Connections {
-		n := opt.StartIndex + i
 		if i > 0 {
 			bw.WriteByte(',')
 		}
-		c := map[string]any{
-			"VpnConnectionId":   fmt.Sprintf("vco-synth%07d", n),
-			"Name":              fmt.Sprintf("site-%d-%s", n, pick([]string{"hq", "branch", "dc", "lab"})),
-			"VpnGatewayId":      fmt.Sprintf("vpn-synth%05d", n/20),
-			"CustomerGatewayId": fmt.Sprintf("cgw-synth%06d", n),
-			"LocalSubnet":       pick([]string{"10.0.0.0/8", "172.16.0.0/12,10.1.0.0/16", "0.0.0.0/0"}),
-			"RemoteSubnet":      pick([]string{"192.168.0.0/16", "192.168.1.0/24,192.168.2.0/24", "0.0.0.0/0"}),
-			"CreateTime":        1590495160000 + int64(n),
-			"EffectImmediately": false,
-			"Spec":              "1000M",
-			"State":             "active",
-			"VcoHealthCheck": map[string]any{
-				"Enable": pick([]string{"true", "true", "false"}), "Status": pick([]string{"success", "success", "failed"}),
-				"Dip": "192.168.0.1", "Sip": "10.0.0.1", "Retry": 3, "Interval": 3,
-			},
-			"Tag": map[string]any{"Tag": []map[string]string{{"Key": "env", "Value": pick([]string{"prod", "dev"})}, {"Key": "owner", "Value": "netops"}}},
-		}
-		ike := func(k string) map[string]any {
-			return map[string]any{
-				"IkeVersion": pick(versions), "IkeMode": pick(modes), "IkeEncAlg": pick(encs), "IkeAuthAlg": pick(auths),
-				"IkePfs": pick(groups), "IkeLifetime": 86400, "LocalId": fmt.Sprintf("47.%d.%d.1", n%250, n/250%250),
-				"RemoteId": fmt.Sprintf("203.0.%d.%d", n%250, n/250%250), "Psk": k,
-			}
-		}
-		ipsec := func() map[string]any {
-			return map[string]any{"IpsecEncAlg": pick(encs), "IpsecAuthAlg": pick(auths), "IpsecPfs": pick(pfs), "IpsecLifetime": 3600}
-		}
-		if opt.DualEvery > 0 && n%opt.DualEvery == 0 {
-			c["EnableTunnelsBgp"] = r.IntN(2) == 0
-			var tunnels []map[string]any
-			for t, role := range []string{"master", "slave"} {
-				ik, ip := ike(key(2*n+t)), ipsec()
-				for k, v := range ik {
-					if s, ok := v.(int); ok {
-						ik[k] = fmt.Sprint(s) // tunnel lifetimes are strings
-					}
-				}
-				ip["IpsecLifetime"] = "3600"
-				tunnels = append(tunnels, map[string]any{
-					"TunnelId": fmt.Sprintf("tun-synth%07d%d", n, t), "Role": role, "State": "active",
-					"Status": pick(statuses), "EnableDpd": pick([]string{"true", "true", "false"}), "EnableNatTraversal": "true",
-					"TunnelIkeConfig": ik, "TunnelIpsecConfig": ip,
-					"TunnelBgpConfig": map[string]any{"BgpStatus": pick([]string{"success", "success", "false"}), "LocalAsn": "45104", "PeerAsn": "65001", "TunnelCidr": "169.254.11.0/30", "LocalBgpIp": "169.254.11.1", "PeerBgpIp": "169.254.11.2"},
-				})
-			}
-			c["TunnelOptionsSpecification"] = map[string]any{"TunnelOptions": tunnels}
-		} else {
-			c["Status"] = pick(statuses)
-			c["EnableDpd"] = r.IntN(4) != 0
-			c["EnableNatTraversal"] = true
-			c["IkeConfig"] = ike(key(2 * n))
-			c["IpsecConfig"] = ipsec()
-			c["VpnBgpConfig"] = map[string]any{"Status": pick([]string{"success", "success", "false"}), "LocalAsn": 45104, "PeerAsn": 65001, "TunnelCidr": "169.254.10.0/30", "LocalBgpIp": "169.254.10.1", "PeerBgpIp": "169.254.10.2"}
-		}
-		if opt.Vary {
-			vary(r, c, 0)
-		}
-		if err := enc.Encode(c); err != nil {
+		if err := enc.Encode(g.connection(opt.StartIndex + i)); err != nil {
 			return err
 		}
 	}
 	bw.WriteString("]}}\n")
 	return bw.Flush()
+}
+
+// generator makes the connections of one response. Its draws from r come
+// in a fixed order: the same seed gives the same output.
+type generator struct {
+	r   *rand.Rand
+	opt Options
+}
+
+func (g *generator) pick(xs []string) string { return xs[g.r.IntN(len(xs))] }
+
+// key is the pre-shared key of tunnel i: one of opt.DistinctKeys when
+// set; one in seven weak.
+func (g *generator) key(i int) string {
+	n := i
+	if g.opt.DistinctKeys > 0 {
+		n = g.r.IntN(g.opt.DistinctKeys)
+	}
+	if n%7 == 0 {
+		return fmt.Sprintf("vpn-key-%d", n) // weak: short and guessable
+	}
+	return fmt.Sprintf("Qx7!%08x-Zr2#%08x-%d", uint32(n)*2654435761, uint32(n)*40503, n)
+}
+
+// connection makes connection number n, single- or dual-tunnel.
+func (g *generator) connection(n int) map[string]any {
+	pick, r, opt := g.pick, g.r, g.opt
+	c := map[string]any{
+		"VpnConnectionId":   fmt.Sprintf("vco-synth%07d", n),
+		"Name":              fmt.Sprintf("site-%d-%s", n, pick([]string{"hq", "branch", "dc", "lab"})),
+		"VpnGatewayId":      fmt.Sprintf("vpn-synth%05d", n/20),
+		"CustomerGatewayId": fmt.Sprintf("cgw-synth%06d", n),
+		"LocalSubnet":       pick([]string{"10.0.0.0/8", "172.16.0.0/12,10.1.0.0/16", "0.0.0.0/0"}),
+		"RemoteSubnet":      pick([]string{"192.168.0.0/16", "192.168.1.0/24,192.168.2.0/24", "0.0.0.0/0"}),
+		"CreateTime":        1590495160000 + int64(n),
+		"EffectImmediately": false,
+		"Spec":              "1000M",
+		"State":             "active",
+		"VcoHealthCheck": map[string]any{
+			"Enable": pick([]string{"true", "true", "false"}), "Status": pick([]string{"success", "success", "failed"}),
+			"Dip": "192.168.0.1", "Sip": "10.0.0.1", "Retry": 3, "Interval": 3,
+		},
+		"Tag": map[string]any{"Tag": []map[string]string{{"Key": "env", "Value": pick([]string{"prod", "dev"})}, {"Key": "owner", "Value": "netops"}}},
+	}
+	if opt.DualEvery > 0 && n%opt.DualEvery == 0 {
+		c["EnableTunnelsBgp"] = r.IntN(2) == 0
+		c["TunnelOptionsSpecification"] = map[string]any{"TunnelOptions": g.tunnels(n)}
+	} else {
+		c["Status"] = pick(statuses)
+		c["EnableDpd"] = r.IntN(4) != 0
+		c["EnableNatTraversal"] = true
+		c["IkeConfig"] = g.ike(n, g.key(2*n))
+		c["IpsecConfig"] = g.ipsec()
+		c["VpnBgpConfig"] = map[string]any{"Status": pick([]string{"success", "success", "false"}), "LocalAsn": 45104, "PeerAsn": 65001, "TunnelCidr": "169.254.10.0/30", "LocalBgpIp": "169.254.10.1", "PeerBgpIp": "169.254.10.2"}
+	}
+	if opt.Vary {
+		vary(r, c, 0)
+	}
+	return c
+}
+
+// tunnels makes the two tunnels of dual-tunnel connection n.
+func (g *generator) tunnels(n int) []map[string]any {
+	pick := g.pick
+	var tunnels []map[string]any
+	for t, role := range []string{"master", "slave"} {
+		ik, ip := g.ike(n, g.key(2*n+t)), g.ipsec()
+		for k, v := range ik {
+			if s, ok := v.(int); ok {
+				ik[k] = fmt.Sprint(s) // tunnel lifetimes are strings
+			}
+		}
+		ip["IpsecLifetime"] = "3600"
+		tunnels = append(tunnels, map[string]any{
+			"TunnelId": fmt.Sprintf("tun-synth%07d%d", n, t), "Role": role, "State": "active",
+			"Status": pick(statuses), "EnableDpd": pick([]string{"true", "true", "false"}), "EnableNatTraversal": "true",
+			"TunnelIkeConfig": ik, "TunnelIpsecConfig": ip,
+			"TunnelBgpConfig": map[string]any{"BgpStatus": pick([]string{"success", "success", "false"}), "LocalAsn": "45104", "PeerAsn": "65001", "TunnelCidr": "169.254.11.0/30", "LocalBgpIp": "169.254.11.1", "PeerBgpIp": "169.254.11.2"},
+		})
+	}
+	return tunnels
+}
+
+// ike is the IKE settings of connection n with pre-shared key k.
+func (g *generator) ike(n int, k string) map[string]any {
+	pick := g.pick
+	return map[string]any{
+		"IkeVersion": pick(versions), "IkeMode": pick(modes), "IkeEncAlg": pick(encs), "IkeAuthAlg": pick(auths),
+		"IkePfs": pick(groups), "IkeLifetime": 86400, "LocalId": fmt.Sprintf("47.%d.%d.1", n%250, n/250%250),
+		"RemoteId": fmt.Sprintf("203.0.%d.%d", n%250, n/250%250), "Psk": k,
+	}
+}
+
+func (g *generator) ipsec() map[string]any {
+	pick := g.pick
+	return map[string]any{"IpsecEncAlg": pick(encs), "IpsecAuthAlg": pick(auths), "IpsecPfs": pick(pfs), "IpsecLifetime": 3600}
 }
 
 // Odd values vary puts in: unknown algorithms and states, odd case and

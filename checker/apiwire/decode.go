@@ -68,45 +68,8 @@ func Decode(r io.Reader, fn func(c *Connection, odd []string) error) (Page, erro
 				return info, err
 			}
 			sawList = true
-		case "RegionId", "Code", "VpncheckSalt":
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				return info, syntaxErr(err)
-			}
-			var s string
-			if json.Unmarshal(raw, &s) == nil {
-				switch key {
-				case "RegionId":
-					info.RegionID = s
-				case "Code":
-					apiCode = s
-				default:
-					info.Salt = s
-				}
-			}
-		case "TotalCount", "PageNumber", "PageSize":
-			var n Int
-			if err := dec.Decode(&n); err != nil {
-				return info, syntaxErr(err)
-			}
-			switch key {
-			case "TotalCount":
-				info.TotalCount, info.HasTotal = n.Value, n.Known
-			case "PageNumber":
-				info.PageNumber = n.Value
-			default:
-				info.PageSize = n.Value
-			}
-		case "RequestId":
-			var s String
-			if err := dec.Decode(&s); err != nil {
-				return info, syntaxErr(err)
-			}
-			if s != oddValue {
-				info.RequestID = string(s)
-			}
 		default:
-			if err := skipValue(dec); err != nil {
+			if err := decodePageField(dec, key, &info, &apiCode); err != nil {
 				return info, err
 			}
 		}
@@ -124,6 +87,54 @@ func Decode(r io.Reader, fn func(c *Connection, odd []string) error) (Page, erro
 		return info, fmt.Errorf("%w: no VpnConnections.VpnConnection array", ErrUnreadable)
 	}
 	return info, nil
+}
+
+// decodePageField reads the response's field key (one other than the
+// connection list) into info; the API error code, when the body is an
+// error answer, goes to apiCode. An unknown field is skipped.
+func decodePageField(dec *json.Decoder, key string, info *Page, apiCode *string) error {
+	switch key {
+	case "RegionId", "Code", "VpncheckSalt":
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return syntaxErr(err)
+		}
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			switch key {
+			case "RegionId":
+				info.RegionID = s
+			case "Code":
+				*apiCode = s
+			default:
+				info.Salt = s
+			}
+		}
+	case "TotalCount", "PageNumber", "PageSize":
+		var n Int
+		if err := dec.Decode(&n); err != nil {
+			return syntaxErr(err)
+		}
+		switch key {
+		case "TotalCount":
+			info.TotalCount, info.HasTotal = n.Value, n.Known
+		case "PageNumber":
+			info.PageNumber = n.Value
+		default:
+			info.PageSize = n.Value
+		}
+	case "RequestId":
+		var s String
+		if err := dec.Decode(&s); err != nil {
+			return syntaxErr(err)
+		}
+		if s != oddValue {
+			info.RequestID = string(s)
+		}
+	default:
+		return skipValue(dec)
+	}
+	return nil
 }
 
 // printable keeps the first n runes of s that are printable, for quoting a

@@ -78,62 +78,9 @@ func FanOut(ctx context.Context, c Coordinator) (Started, error) {
 	if err != nil {
 		return Started{}, err
 	}
+	starts := startAccounts(ctx, c, client, accounts)
 
-	parts := make([]report.AccountPart, len(accounts))
-	troubles := make([]string, len(accounts))
-	again := make([]bool, len(accounts))
-	sem := make(chan struct{}, invokeConcurrency)
-	var wg sync.WaitGroup
-	for i, a := range accounts {
-		parts[i] = report.AccountPart{AccountID: a.ID, DisplayName: a.DisplayName, Status: report.AccountStarted}
-		if why := notReady(a.Status); why != "" {
-			parts[i].Status = ""
-			parts[i].Errors = []report.ErrorEntry{notReadyEntry(a.ID, why)}
-			troubles[i] = "not ready: " + why
-			continue
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			ev, err := c.Event(a.ID)
-			if err == nil {
-				err = org.InvokeAsync(ctx, client, c.Function, ev, org.TaskID(c.RunKey, a.ID))
-			}
-			switch {
-			case errors.Is(err, org.ErrAlreadyStarted):
-				again[i] = true // an earlier attempt of this run started it
-			case err != nil:
-				e := report.ErrorEntry{Code: report.CodeAccountFailed, Message: "could not start the check of account " + a.ID + ": " + oneLine(err.Error())}
-				var ae *org.APIError
-				if errors.As(err, &ae) {
-					e.RequestID = ae.RequestID
-				}
-				parts[i].Status, parts[i].Errors = "", []report.ErrorEntry{e}
-				troubles[i] = "invocation not started: " + shortWhy(err)
-			}
-		}()
-	}
-	wg.Wait()
-
-	res := Started{Report: report.Merge(parts), Accounts: len(accounts)}
-	var lost []trouble
-	for i, p := range parts {
-		if troubles[i] != "" {
-			lost = append(lost, trouble{p.AccountID, p.DisplayName, troubles[i]})
-		}
-		switch {
-		case again[i]:
-			res.AlreadyStarted++
-		case p.Status == report.AccountStarted:
-			res.Started++
-		case len(p.Errors) > 0 && p.Errors[0].Code == report.CodeAccountFailed:
-			res.NotStarted++
-		}
-	}
-	res.Unavailable = len(res.Report.Errors) - res.NotStarted
-
+	res, lost := tallyStarts(starts)
 	var errs []error
 	if res.NotStarted > 0 {
 		// Failing makes Function Compute retry the coordinator: the task ids
@@ -154,4 +101,82 @@ func FanOut(ctx context.Context, c Coordinator) (Started, error) {
 	}
 	res.Err = errors.Join(errs...)
 	return res, nil
+}
+
+// accountStart is how the start of one account's check went: its part of
+// the report, what went wrong ("" when nothing), and whether an earlier
+// attempt of this run had started it already.
+type accountStart struct {
+	part    report.AccountPart
+	trouble string
+	again   bool
+}
+
+// startAccounts starts the check of each ready account, invokeConcurrency
+// at once, and says how each went, in the accounts' order.
+func startAccounts(ctx context.Context, c Coordinator, client *org.Client, accounts []org.Account) []accountStart {
+	starts := make([]accountStart, len(accounts))
+	sem := make(chan struct{}, invokeConcurrency)
+	var wg sync.WaitGroup
+	for i, a := range accounts {
+		s := &starts[i]
+		s.part = report.AccountPart{AccountID: a.ID, DisplayName: a.DisplayName, Status: report.AccountStarted}
+		if why := notReady(a.Status); why != "" {
+			s.part.Status = ""
+			s.part.Errors = []report.ErrorEntry{notReadyEntry(a.ID, why)}
+			s.trouble = "not ready: " + why
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			ev, err := c.Event(a.ID)
+			if err == nil {
+				err = org.InvokeAsync(ctx, client, c.Function, ev, org.TaskID(c.RunKey, a.ID))
+			}
+			switch {
+			case errors.Is(err, org.ErrAlreadyStarted):
+				s.again = true // an earlier attempt of this run started it
+			case err != nil:
+				e := report.ErrorEntry{Code: report.CodeAccountFailed, Message: "could not start the check of account " + a.ID + ": " + oneLine(err.Error())}
+				var ae *org.APIError
+				if errors.As(err, &ae) {
+					e.RequestID = ae.RequestID
+				}
+				s.part.Status, s.part.Errors = "", []report.ErrorEntry{e}
+				s.trouble = "invocation not started: " + shortWhy(err)
+			}
+		}()
+	}
+	wg.Wait()
+	return starts
+}
+
+// tallyStarts merges the accounts' parts into the fan-out's report and
+// counts how their starts went; lost are the accounts to tell of.
+func tallyStarts(starts []accountStart) (Started, []trouble) {
+	parts := make([]report.AccountPart, len(starts))
+	for i, s := range starts {
+		parts[i] = s.part
+	}
+	res := Started{Report: report.Merge(parts), Accounts: len(starts)}
+	var lost []trouble
+	for _, s := range starts {
+		p := s.part
+		if s.trouble != "" {
+			lost = append(lost, trouble{p.AccountID, p.DisplayName, s.trouble})
+		}
+		switch {
+		case s.again:
+			res.AlreadyStarted++
+		case p.Status == report.AccountStarted:
+			res.Started++
+		case len(p.Errors) > 0 && p.Errors[0].Code == report.CodeAccountFailed:
+			res.NotStarted++
+		}
+	}
+	res.Unavailable = len(res.Report.Errors) - res.NotStarted
+	return res, lost
 }

@@ -218,8 +218,32 @@ func Advance(prev *State, rep *report.Report, o Options) *State {
 		f.ID = report.FindingID(&f)
 		l.Suppressed = append(l.Suppressed, f)
 	}
-	rep.Summary.New = 0
+	advanceReported(prev, next, rep, now)
+	advanceGone(prev, next, rep, o, now)
 
+	for _, r := range next.Open {
+		if since := r.openSince(); l.OldestOpen.IsZero() || since.Before(l.OldestOpen) {
+			l.OldestOpen = since
+		}
+	}
+	next.Failing = advanceFailures(prev.Failing, rep, o, now, keep)
+	switch {
+	case o.DigestEvery <= 0, o.Partial != nil:
+	case prev.LastDigest.IsZero():
+		next.LastDigest = now // the first run says everything anyway; the period starts here
+	case now.Sub(prev.LastDigest) >= o.DigestEvery && len(next.Open)+len(next.Failing) > 0:
+		l.Digest = true
+		next.LastDigest = now
+	}
+	return next
+}
+
+// advanceReported sets the status of each finding the run reported (open,
+// new, reopened, or with a changed severity), counts the new ones, and
+// keeps each in next's open set.
+func advanceReported(prev, next *State, rep *report.Report, now time.Time) {
+	l := &rep.Lifecycle
+	rep.Summary.New = 0
 	for i := range rep.Findings {
 		f := &rep.Findings[i]
 		f.ID = report.FindingID(f)
@@ -254,7 +278,14 @@ func Advance(prev *State, rep *report.Report, o Options) *State {
 		rec.LastPosted = posted
 		next.Open[f.ID] = rec
 	}
+}
 
+// advanceGone decides each open finding of prev that the run did not
+// report: kept as it is outside a partial run's part, newly suppressed,
+// held open (hidden, or its place not judged), or resolved. It fills the
+// report's Resolved list and count and the lifecycle's held regions.
+func advanceGone(prev, next *State, rep *report.Report, o Options, now time.Time) {
+	l := &rep.Lifecycle
 	seen := func(fs []report.Finding) map[string]report.Finding {
 		m := make(map[string]report.Finding, len(fs))
 		for _, f := range fs {
@@ -298,20 +329,4 @@ func Advance(prev *State, rep *report.Report, o Options) *State {
 	report.SortFindings(rep.Resolved)
 	rep.Summary.Resolved = len(rep.Resolved)
 	l.Held = slices.Sorted(maps.Keys(held))
-
-	for _, r := range next.Open {
-		if since := r.openSince(); l.OldestOpen.IsZero() || since.Before(l.OldestOpen) {
-			l.OldestOpen = since
-		}
-	}
-	next.Failing = advanceFailures(prev.Failing, rep, o, now, keep)
-	switch {
-	case o.DigestEvery <= 0, o.Partial != nil:
-	case prev.LastDigest.IsZero():
-		next.LastDigest = now // the first run says everything anyway; the period starts here
-	case now.Sub(prev.LastDigest) >= o.DigestEvery && len(next.Open)+len(next.Failing) > 0:
-		l.Digest = true
-		next.LastDigest = now
-	}
-	return next
 }

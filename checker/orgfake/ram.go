@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -201,99 +202,143 @@ func (s *RAM) answer(r *http.Request, call *RAMCall) (map[string]any, *acsfake.E
 	if s.policies[account] == nil {
 		s.policies[account] = map[string]*RAMPolicy{}
 	}
-	roles, policies := s.roles[account], s.policies[account]
-	noRole := ramErr(http.StatusNotFound, "EntityNotExist.Role", "The role not exists: acs:ram::"+account+":role/"+role+".")
-	noPolicy := ramErr(http.StatusNotFound, "EntityNotExist.Policy", "The policy not exists: "+policy+".")
-	switch call.Action {
-	case "GetRole":
-		rl := roles[strings.ToLower(role)]
-		if rl == nil {
-			return nil, noRole
-		}
-		return map[string]any{"Role": roleJSON(account, rl)}, nil
-	case "CreateRole":
-		if role == "" || p.Get("AssumeRolePolicyDocument") == "" {
-			return nil, ramErr(http.StatusBadRequest, "MissingParameter", "RoleName and AssumeRolePolicyDocument are required.")
-		}
-		if !json.Valid([]byte(p.Get("AssumeRolePolicyDocument"))) {
-			return nil, ramErr(http.StatusBadRequest, "MalformedPolicyDocument", "The policy document is malformed.")
-		}
-		if roles[strings.ToLower(role)] != nil {
-			return nil, ramErr(http.StatusConflict, "EntityAlreadyExists.Role", "The role already exists: "+role+".")
-		}
-		rl := &RAMRole{Name: role, Trust: p.Get("AssumeRolePolicyDocument")}
-		roles[strings.ToLower(role)] = rl
-		return map[string]any{"Role": roleJSON(account, rl)}, nil
-	case "UpdateRole":
-		rl := roles[strings.ToLower(role)]
-		if rl == nil {
-			return nil, noRole
-		}
-		if d := p.Get("NewAssumeRolePolicyDocument"); d != "" {
-			rl.Trust = d
-		}
-		return map[string]any{"Role": roleJSON(account, rl)}, nil
-	case "GetPolicy":
-		if pt := p.Get("PolicyType"); pt != "Custom" {
-			return nil, ramErr(http.StatusBadRequest, "InvalidParameter.PolicyType", "The parameter PolicyType is invalid: the fake holds Custom policies only.")
-		}
-		pl := policies[policy]
-		if pl == nil {
-			return nil, noPolicy
-		}
-		return map[string]any{"Policy": policyJSON(pl),
-			"DefaultPolicyVersion": map[string]any{"VersionId": fmt.Sprintf("v%d", pl.Versions), "IsDefaultVersion": true, "PolicyDocument": pl.Document}}, nil
-	case "CreatePolicy":
-		if policies[policy] != nil {
-			return nil, ramErr(http.StatusConflict, "EntityAlreadyExists.Policy", "The policy already exists: "+policy+".")
-		}
-		if !json.Valid([]byte(p.Get("PolicyDocument"))) {
-			return nil, ramErr(http.StatusBadRequest, "MalformedPolicyDocument", "The policy document is malformed.")
-		}
-		pl := &RAMPolicy{Name: policy, Document: p.Get("PolicyDocument"), Versions: 1}
-		policies[policy] = pl
-		return map[string]any{"Policy": policyJSON(pl)}, nil
-	case "CreatePolicyVersion":
-		pl := policies[policy]
-		if pl == nil {
-			return nil, noPolicy
-		}
-		if pl.Versions >= 5 && p.Get("RotateStrategy") != "DeleteOldestNonDefaultVersionWhenLimitExceeded" {
-			return nil, ramErr(http.StatusConflict, "LimitExceeded.Policy.Version", "Exceeded policy version limit: 5.")
-		}
-		pl.Versions++
-		if p.Get("SetAsDefault") == "true" {
-			pl.Document = p.Get("PolicyDocument")
-		}
-		return map[string]any{"PolicyVersion": map[string]any{"VersionId": fmt.Sprintf("v%d", pl.Versions), "IsDefaultVersion": p.Get("SetAsDefault") == "true"}}, nil
-	case "AttachPolicyToRole":
-		rl := roles[strings.ToLower(role)]
-		if rl == nil {
-			return nil, noRole
-		}
-		pt := p.Get("PolicyType")
-		if pt == "Custom" && policies[policy] == nil {
-			return nil, noPolicy
-		}
-		ref := pt + ":" + policy
-		if slices.Contains(rl.Policy, ref) {
-			return nil, ramErr(http.StatusConflict, "EntityAlreadyExists.Role.Policy", "The policy already attached to the role.")
-		}
-		rl.Policy = append(rl.Policy, ref)
-		return map[string]any{}, nil
-	case "ListPoliciesForRole":
-		rl := roles[strings.ToLower(role)]
-		if rl == nil {
-			return nil, noRole
-		}
-		list := []map[string]any{}
-		for _, ref := range rl.Policy {
-			pt, name, _ := strings.Cut(ref, ":")
-			list = append(list, map[string]any{"PolicyName": name, "PolicyType": pt, "DefaultVersion": "v1", "AttachDate": "2026-12-01T08:00:00Z"})
-		}
-		return map[string]any{"Policies": map[string]any{"Policy": list}}, nil
+	q := &ramRequest{account: account, role: role, policy: policy, p: p, roles: s.roles[account], policies: s.policies[account]}
+	if act := ramActions[call.Action]; act != nil {
+		return act(q)
 	}
 	return nil, ramErr(http.StatusNotFound, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
+}
+
+// ramRequest is one verified call of an account, with that account's
+// roles and policies (the caller holds the lock).
+type ramRequest struct {
+	account, role, policy string
+	p                     url.Values
+	roles                 map[string]*RAMRole
+	policies              map[string]*RAMPolicy
+}
+
+// ramActions are the actions the fake answers, each as RAM does.
+var ramActions = map[string]func(*ramRequest) (map[string]any, *acsfake.Error){
+	"GetRole":             (*ramRequest).getRole,
+	"CreateRole":          (*ramRequest).createRole,
+	"UpdateRole":          (*ramRequest).updateRole,
+	"GetPolicy":           (*ramRequest).getPolicy,
+	"CreatePolicy":        (*ramRequest).createPolicy,
+	"CreatePolicyVersion": (*ramRequest).createPolicyVersion,
+	"AttachPolicyToRole":  (*ramRequest).attachPolicyToRole,
+	"ListPoliciesForRole": (*ramRequest).listPoliciesForRole,
+}
+
+func (q *ramRequest) noRole() *acsfake.Error {
+	return ramErr(http.StatusNotFound, "EntityNotExist.Role", "The role not exists: acs:ram::"+q.account+":role/"+q.role+".")
+}
+
+func (q *ramRequest) noPolicy() *acsfake.Error {
+	return ramErr(http.StatusNotFound, "EntityNotExist.Policy", "The policy not exists: "+q.policy+".")
+}
+
+func (q *ramRequest) getRole() (map[string]any, *acsfake.Error) {
+	rl := q.roles[strings.ToLower(q.role)]
+	if rl == nil {
+		return nil, q.noRole()
+	}
+	return map[string]any{"Role": roleJSON(q.account, rl)}, nil
+}
+
+func (q *ramRequest) createRole() (map[string]any, *acsfake.Error) {
+	if q.role == "" || q.p.Get("AssumeRolePolicyDocument") == "" {
+		return nil, ramErr(http.StatusBadRequest, "MissingParameter", "RoleName and AssumeRolePolicyDocument are required.")
+	}
+	if !json.Valid([]byte(q.p.Get("AssumeRolePolicyDocument"))) {
+		return nil, ramErr(http.StatusBadRequest, "MalformedPolicyDocument", "The policy document is malformed.")
+	}
+	if q.roles[strings.ToLower(q.role)] != nil {
+		return nil, ramErr(http.StatusConflict, "EntityAlreadyExists.Role", "The role already exists: "+q.role+".")
+	}
+	rl := &RAMRole{Name: q.role, Trust: q.p.Get("AssumeRolePolicyDocument")}
+	q.roles[strings.ToLower(q.role)] = rl
+	return map[string]any{"Role": roleJSON(q.account, rl)}, nil
+}
+
+func (q *ramRequest) updateRole() (map[string]any, *acsfake.Error) {
+	rl := q.roles[strings.ToLower(q.role)]
+	if rl == nil {
+		return nil, q.noRole()
+	}
+	if d := q.p.Get("NewAssumeRolePolicyDocument"); d != "" {
+		rl.Trust = d
+	}
+	return map[string]any{"Role": roleJSON(q.account, rl)}, nil
+}
+
+func (q *ramRequest) getPolicy() (map[string]any, *acsfake.Error) {
+	if pt := q.p.Get("PolicyType"); pt != "Custom" {
+		return nil, ramErr(http.StatusBadRequest, "InvalidParameter.PolicyType", "The parameter PolicyType is invalid: the fake holds Custom policies only.")
+	}
+	pl := q.policies[q.policy]
+	if pl == nil {
+		return nil, q.noPolicy()
+	}
+	return map[string]any{"Policy": policyJSON(pl),
+		"DefaultPolicyVersion": map[string]any{"VersionId": fmt.Sprintf("v%d", pl.Versions), "IsDefaultVersion": true, "PolicyDocument": pl.Document}}, nil
+}
+
+func (q *ramRequest) createPolicy() (map[string]any, *acsfake.Error) {
+	if q.policies[q.policy] != nil {
+		return nil, ramErr(http.StatusConflict, "EntityAlreadyExists.Policy", "The policy already exists: "+q.policy+".")
+	}
+	if !json.Valid([]byte(q.p.Get("PolicyDocument"))) {
+		return nil, ramErr(http.StatusBadRequest, "MalformedPolicyDocument", "The policy document is malformed.")
+	}
+	pl := &RAMPolicy{Name: q.policy, Document: q.p.Get("PolicyDocument"), Versions: 1}
+	q.policies[q.policy] = pl
+	return map[string]any{"Policy": policyJSON(pl)}, nil
+}
+
+func (q *ramRequest) createPolicyVersion() (map[string]any, *acsfake.Error) {
+	pl := q.policies[q.policy]
+	if pl == nil {
+		return nil, q.noPolicy()
+	}
+	if pl.Versions >= 5 && q.p.Get("RotateStrategy") != "DeleteOldestNonDefaultVersionWhenLimitExceeded" {
+		return nil, ramErr(http.StatusConflict, "LimitExceeded.Policy.Version", "Exceeded policy version limit: 5.")
+	}
+	pl.Versions++
+	if q.p.Get("SetAsDefault") == "true" {
+		pl.Document = q.p.Get("PolicyDocument")
+	}
+	return map[string]any{"PolicyVersion": map[string]any{"VersionId": fmt.Sprintf("v%d", pl.Versions), "IsDefaultVersion": q.p.Get("SetAsDefault") == "true"}}, nil
+}
+
+func (q *ramRequest) attachPolicyToRole() (map[string]any, *acsfake.Error) {
+	rl := q.roles[strings.ToLower(q.role)]
+	if rl == nil {
+		return nil, q.noRole()
+	}
+	pt := q.p.Get("PolicyType")
+	if pt == "Custom" && q.policies[q.policy] == nil {
+		return nil, q.noPolicy()
+	}
+	ref := pt + ":" + q.policy
+	if slices.Contains(rl.Policy, ref) {
+		return nil, ramErr(http.StatusConflict, "EntityAlreadyExists.Role.Policy", "The policy already attached to the role.")
+	}
+	rl.Policy = append(rl.Policy, ref)
+	return map[string]any{}, nil
+}
+
+func (q *ramRequest) listPoliciesForRole() (map[string]any, *acsfake.Error) {
+	rl := q.roles[strings.ToLower(q.role)]
+	if rl == nil {
+		return nil, q.noRole()
+	}
+	list := []map[string]any{}
+	for _, ref := range rl.Policy {
+		pt, name, _ := strings.Cut(ref, ":")
+		list = append(list, map[string]any{"PolicyName": name, "PolicyType": pt, "DefaultVersion": "v1", "AttachDate": "2026-12-01T08:00:00Z"})
+	}
+	return map[string]any{"Policies": map[string]any{"Policy": list}}, nil
 }
 
 func roleJSON(account string, r *RAMRole) map[string]any {

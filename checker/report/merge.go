@@ -66,92 +66,113 @@ type AccountPart struct {
 func Merge(parts []AccountPart) *Report {
 	parts = slices.Clone(parts)
 	slices.SortStableFunc(parts, func(a, b AccountPart) int { return strings.Compare(a.AccountID, b.AccountID) })
-	out := New()
+	m := merger{out: New(), scanned: map[string]bool{}, failed: map[string]bool{}}
+	out := m.out
 	out.Summary.Accounts = map[string]AccountSummary{}
-	scanned, failed := map[string]bool{}, map[string]bool{}
-	var oldest time.Time
 	for _, p := range parts {
 		as := AccountSummary{DisplayName: p.DisplayName, Status: p.Status, BySeverity: map[string]int{},
 			RegionsScan: []string{}, RegionsFailed: []string{}}
-		stamp := func(f Finding) Finding {
-			if f.AccountID == "" {
-				f.AccountID = p.AccountID
-			}
-			if f.AccountName == "" {
-				f.AccountName = p.DisplayName
-			}
-			return f
+		if p.Report != nil {
+			m.addReport(p, &as)
 		}
-		if r := p.Report; r != nil {
-			if out.PolicyRevision == "" { // one engine judges every account
-				out.PolicyRevision = r.PolicyRevision
-			}
-			for _, f := range r.Findings {
-				out.Findings = append(out.Findings, stamp(f))
-			}
-			for _, f := range r.Resolved {
-				out.Resolved = append(out.Resolved, stamp(f))
-			}
-			for _, e := range r.Errors {
-				if e.AccountID == "" {
-					e.AccountID = p.AccountID
-				}
-				out.Errors = append(out.Errors, e)
-			}
-			s := &out.Summary
-			s.Connections += r.Summary.Connections
-			s.Tunnels += r.Summary.Tunnels
-			s.Suppressed += r.Summary.Suppressed
-			s.New += r.Summary.New
-			s.Resolved += r.Summary.Resolved
-			s.BelowMinSeverity += r.Summary.BelowMinSeverity
-			s.Incomplete += r.Summary.Incomplete
-			for _, reg := range r.Summary.RegionsScan {
-				scanned[reg] = true
-			}
-			for _, reg := range r.Summary.RegionsFailed {
-				failed[reg] = true
-			}
-			as.Connections, as.Tunnels = r.Summary.Connections, r.Summary.Tunnels
-			as.Findings, as.New, as.Resolved = len(r.Findings), r.Summary.New, r.Summary.Resolved
-			for sev, n := range CountOf(r.Findings) {
-				if n > 0 {
-					as.BySeverity[Severity(sev).String()] = n
-				}
-			}
-			as.RegionsScan = append(as.RegionsScan, r.Summary.RegionsScan...)
-			as.RegionsFailed = append(as.RegionsFailed, r.Summary.RegionsFailed...)
-			as.Errors = len(r.Errors)
-			mergeLifecycle(&out.Lifecycle, &r.Lifecycle, p.AccountID)
-			if o := r.Lifecycle.OldestOpen; !o.IsZero() && (oldest.IsZero() || o.Before(oldest)) {
-				oldest = o
-			}
-		}
-		unavailable := false
-		for _, e := range p.Errors {
-			e.AccountID = p.AccountID
-			unavailable = unavailable || e.Code == CodeAccountUnavailable
-			out.Errors = append(out.Errors, e)
-		}
-		as.Errors += len(p.Errors)
-		if as.Status == "" {
-			switch {
-			case unavailable:
-				as.Status = AccountUnavailable
-			case len(p.Errors) > 0 || p.Report == nil:
-				as.Status = AccountFailed
-			default:
-				as.Status = AccountChecked
-			}
-		}
+		m.addErrors(p, &as)
 		out.Summary.Accounts[p.AccountID] = as
 	}
-	out.Lifecycle.OldestOpen = oldest
-	out.Summary.RegionsScan = sortedKeys(scanned)
-	out.Summary.RegionsFailed = sortedKeys(failed)
+	out.Lifecycle.OldestOpen = m.oldest
+	out.Summary.RegionsScan = sortedKeys(m.scanned)
+	out.Summary.RegionsFailed = sortedKeys(m.failed)
 	out.Finish()
 	SortFindings(out.Resolved)
 	return out
+}
+
+// merger is a merged report being built, with the region sets and the
+// oldest open finding gathered across accounts.
+type merger struct {
+	out             *Report
+	scanned, failed map[string]bool
+	oldest          time.Time
+}
+
+// addReport adds one account's report: its findings stamped with the
+// account, its errors, its summary (to the merged one and to as), and its
+// lifecycle.
+func (m *merger) addReport(p AccountPart, as *AccountSummary) {
+	out, r := m.out, p.Report
+	stamp := func(f Finding) Finding {
+		if f.AccountID == "" {
+			f.AccountID = p.AccountID
+		}
+		if f.AccountName == "" {
+			f.AccountName = p.DisplayName
+		}
+		return f
+	}
+	if out.PolicyRevision == "" { // one engine judges every account
+		out.PolicyRevision = r.PolicyRevision
+	}
+	for _, f := range r.Findings {
+		out.Findings = append(out.Findings, stamp(f))
+	}
+	for _, f := range r.Resolved {
+		out.Resolved = append(out.Resolved, stamp(f))
+	}
+	for _, e := range r.Errors {
+		if e.AccountID == "" {
+			e.AccountID = p.AccountID
+		}
+		out.Errors = append(out.Errors, e)
+	}
+	s := &out.Summary
+	s.Connections += r.Summary.Connections
+	s.Tunnels += r.Summary.Tunnels
+	s.Suppressed += r.Summary.Suppressed
+	s.New += r.Summary.New
+	s.Resolved += r.Summary.Resolved
+	s.BelowMinSeverity += r.Summary.BelowMinSeverity
+	s.Incomplete += r.Summary.Incomplete
+	for _, reg := range r.Summary.RegionsScan {
+		m.scanned[reg] = true
+	}
+	for _, reg := range r.Summary.RegionsFailed {
+		m.failed[reg] = true
+	}
+	as.Connections, as.Tunnels = r.Summary.Connections, r.Summary.Tunnels
+	as.Findings, as.New, as.Resolved = len(r.Findings), r.Summary.New, r.Summary.Resolved
+	for sev, n := range CountOf(r.Findings) {
+		if n > 0 {
+			as.BySeverity[Severity(sev).String()] = n
+		}
+	}
+	as.RegionsScan = append(as.RegionsScan, r.Summary.RegionsScan...)
+	as.RegionsFailed = append(as.RegionsFailed, r.Summary.RegionsFailed...)
+	as.Errors = len(r.Errors)
+	mergeLifecycle(&out.Lifecycle, &r.Lifecycle, p.AccountID)
+	if o := r.Lifecycle.OldestOpen; !o.IsZero() && (m.oldest.IsZero() || o.Before(m.oldest)) {
+		m.oldest = o
+	}
+}
+
+// addErrors adds the errors of the account's part itself (not of its
+// report), and derives its status unless the part set one.
+func (m *merger) addErrors(p AccountPart, as *AccountSummary) {
+	unavailable := false
+	for _, e := range p.Errors {
+		e.AccountID = p.AccountID
+		unavailable = unavailable || e.Code == CodeAccountUnavailable
+		m.out.Errors = append(m.out.Errors, e)
+	}
+	as.Errors += len(p.Errors)
+	if as.Status == "" {
+		switch {
+		case unavailable:
+			as.Status = AccountUnavailable
+		case len(p.Errors) > 0 || p.Report == nil:
+			as.Status = AccountFailed
+		default:
+			as.Status = AccountChecked
+		}
+	}
 }
 
 // mergeLifecycle adds one account's lifecycle to the merged one; held

@@ -308,6 +308,10 @@ func (e serviceError) Error() string {
 
 func (e serviceError) Unwrap() error { return e.se }
 
+// OSSError shortens an OSS service error to one line (status, code,
+// message, request id); other errors are returned as they are.
+func OSSError(err error) error { return ossError(err) }
+
 func ossError(err error) error {
 	var se *oss.ServiceError
 	if errors.As(err, &se) {

@@ -57,34 +57,7 @@ func connKey(f *report.Finding) string {
 // least minFleet connections, worst first, and the findings that are
 // their connections' own.
 func groupProblems(fs []report.Finding) (groups []*problemGroup, own []report.Finding) {
-	byKey := map[string]*problem{}
-	var order []*problem
-	conns := map[*problem]map[string]bool{}
-	for _, f := range fs {
-		k := f.Rule + "\x00" + f.Value
-		p := byKey[k]
-		if p == nil {
-			p = &problem{rule: f.Rule, value: f.Value, title: f.Title}
-			byKey[k] = p
-			order = append(order, p)
-			conns[p] = map[string]bool{}
-		}
-		p.findings = append(p.findings, f)
-		p.worst = max(p.worst, f.Severity)
-		conns[p][connKey(&f)] = true
-	}
-	// outside counts, per connection, its fixable findings of problems
-	// that are not fleet-wide: its combined fix does more than a group's.
-	outside := map[string]int{}
-	for _, p := range order {
-		if len(conns[p]) < minFleet {
-			for _, f := range p.findings {
-				if f.Fixer != nil {
-					outside[connKey(&f)]++
-				}
-			}
-		}
-	}
+	order, conns := problemsOf(fs)
 	bySet := map[string]*problemGroup{}
 	var setOrder []string
 	for _, p := range order {
@@ -110,28 +83,77 @@ func groupProblems(fs []report.Finding) (groups []*problemGroup, own []report.Fi
 	}
 	for _, set := range setOrder {
 		g := bySet[set]
-		seen := map[string]bool{}
-		for _, p := range g.problems {
-			for _, f := range p.findings {
-				k := connKey(&f)
-				if seen[k] {
-					continue
-				}
-				seen[k] = true
-				c := connRef{account: f.AccountID, region: f.Region, id: f.ConnectionID, name: f.ConnectionName, fixer: f.Fixer}
-				g.conns = append(g.conns, c)
-			}
-		}
-		slices.SortFunc(g.conns, func(a, b connRef) int {
-			return cmp.Or(cmp.Compare(a.account, b.account), cmp.Compare(a.region, b.region), cmp.Compare(a.id, b.id))
-		})
+		g.gatherConns()
 		slices.SortFunc(g.problems, func(a, b *problem) int {
 			return cmp.Or(cmp.Compare(b.worst, a.worst), cmp.Compare(a.rule, b.rule), cmp.Compare(a.value, b.value))
 		})
 		groups = append(groups, g)
 	}
-	// A connection's combined fix is the group's example only when every
-	// fixable finding of it belongs to the group.
+	markExamples(groups, order, conns)
+	slices.SortStableFunc(groups, func(a, b *problemGroup) int {
+		return cmp.Or(cmp.Compare(b.worst, a.worst), cmp.Compare(len(b.conns), len(a.conns)))
+	})
+	// own keeps the report's order (worst first, then by place).
+	report.SortFindings(own)
+	return groups, own
+}
+
+// problemsOf gathers the findings into problems, in the order they first
+// fire, with the connections each fires on (by connKey).
+func problemsOf(fs []report.Finding) (order []*problem, conns map[*problem]map[string]bool) {
+	byKey := map[string]*problem{}
+	conns = map[*problem]map[string]bool{}
+	for _, f := range fs {
+		k := f.Rule + "\x00" + f.Value
+		p := byKey[k]
+		if p == nil {
+			p = &problem{rule: f.Rule, value: f.Value, title: f.Title}
+			byKey[k] = p
+			order = append(order, p)
+			conns[p] = map[string]bool{}
+		}
+		p.findings = append(p.findings, f)
+		p.worst = max(p.worst, f.Severity)
+		conns[p][connKey(&f)] = true
+	}
+	return order, conns
+}
+
+// gatherConns lists the group's connections once each, sorted by account,
+// region and id.
+func (g *problemGroup) gatherConns() {
+	seen := map[string]bool{}
+	for _, p := range g.problems {
+		for _, f := range p.findings {
+			k := connKey(&f)
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			c := connRef{account: f.AccountID, region: f.Region, id: f.ConnectionID, name: f.ConnectionName, fixer: f.Fixer}
+			g.conns = append(g.conns, c)
+		}
+	}
+	slices.SortFunc(g.conns, func(a, b connRef) int {
+		return cmp.Or(cmp.Compare(a.account, b.account), cmp.Compare(a.region, b.region), cmp.Compare(a.id, b.id))
+	})
+}
+
+// markExamples marks the connections whose combined fix is exactly their
+// group's: only when every fixable finding of it belongs to the group.
+func markExamples(groups []*problemGroup, order []*problem, conns map[*problem]map[string]bool) {
+	// outside counts, per connection, its fixable findings of problems
+	// that are not fleet-wide: its combined fix does more than a group's.
+	outside := map[string]int{}
+	for _, p := range order {
+		if len(conns[p]) < minFleet {
+			for _, f := range p.findings {
+				if f.Fixer != nil {
+					outside[connKey(&f)]++
+				}
+			}
+		}
+	}
 	fixableIn := map[string]int{}                // groups in which a connection has fixable findings
 	here := make([]map[string]bool, len(groups)) // per group, its connections with fixable findings in it
 	for gi, g := range groups {
@@ -152,12 +174,6 @@ func groupProblems(fs []report.Finding) (groups []*problemGroup, own []report.Fi
 			c.example = c.fixer != nil && here[gi][k] && outside[k] == 0 && fixableIn[k] == 1
 		}
 	}
-	slices.SortStableFunc(groups, func(a, b *problemGroup) int {
-		return cmp.Or(cmp.Compare(b.worst, a.worst), cmp.Compare(len(b.conns), len(a.conns)))
-	})
-	// own keeps the report's order (worst first, then by place).
-	report.SortFindings(own)
-	return groups, own
 }
 
 // name is a problem as one short phrase: `rule` (value).

@@ -184,93 +184,128 @@ func (n *Notifier) meta(g notify.Guard, run notify.Run) Meta {
 //   - Two invocations of one run key running at the same time are not
 //     serialised here (the state store's claims do that).
 func (n *Notifier) deliver(ctx context.Context, g notify.Guard, run notify.Run, key string, kind msgKind, r Rendering) (notify.Delivery, error) {
-	msgs := r.Messages
-	d := notify.Delivery{Messages: len(msgs)}
-	managed := run.Delivered != nil || run.OnPosted != nil
-	rec := record{parts: map[int]string{}}
-	if managed {
+	dl := &delivery{n: n, g: g, run: run, key: key, kind: kind, d: notify.Delivery{Messages: len(r.Messages)}}
+	dl.managed = run.Delivered != nil || run.OnPosted != nil
+	dl.rec = record{parts: map[int]string{}}
+	if dl.managed {
 		for i, ts := range run.Delivered {
-			rec.parts[i] = ts
+			dl.rec.parts[i] = ts
 		}
 	} else {
-		rec = n.ledger.load(key, kind)
-		if key != "" && n.api != nil && len(rec.parts) == 0 {
-			d.History = n.lookUp(ctx, key, kind, &rec)
+		dl.rec = n.ledger.load(key, kind)
+		if key != "" && n.api != nil && len(dl.rec.parts) == 0 {
+			dl.d.History = n.lookUp(ctx, key, kind, &dl.rec)
 		}
 	}
-	acknowledged := func(part int, id string) error {
-		if managed {
-			if run.OnPosted == nil {
-				return nil
-			}
-			if err := run.OnPosted(part, id); err != nil {
-				return fmt.Errorf("record slack part %d: %w", part+1, err)
-			}
+	dl.threadTS = dl.rec.parts[0]
+	if err := dl.messages(ctx, r.Messages); err != nil {
+		return dl.d, err
+	}
+	if r.File == nil {
+		return dl.d, nil
+	}
+	err := dl.file(ctx, *r.File, len(r.Messages))
+	return dl.d, err
+}
+
+// delivery is one rendering being delivered: the parts already
+// acknowledged (rec), the thread the later parts go to, and what was done
+// so far (d).
+type delivery struct {
+	n        *Notifier
+	g        notify.Guard
+	run      notify.Run
+	key      string
+	kind     msgKind
+	managed  bool // the caller records the parts (notify.Run.Delivered, OnPosted)
+	rec      record
+	threadTS string
+	d        notify.Delivery
+}
+
+// acknowledged records that Slack acknowledged a part, where the run's
+// parts are recorded.
+func (dl *delivery) acknowledged(part int, id string) error {
+	if dl.managed {
+		if dl.run.OnPosted == nil {
 			return nil
 		}
-		if key != "" {
-			n.ledger.mark(key, kind, part, id)
+		if err := dl.run.OnPosted(part, id); err != nil {
+			return fmt.Errorf("record slack part %d: %w", part+1, err)
 		}
 		return nil
 	}
-	threadTS := rec.parts[0]
+	if dl.key != "" {
+		dl.n.ledger.mark(dl.key, dl.kind, part, id)
+	}
+	return nil
+}
+
+// messages posts the messages not acknowledged before, in order, each
+// guarded first; the first one's timestamp is the thread of the others.
+func (dl *delivery) messages(ctx context.Context, msgs []Message) error {
+	n, g := dl.n, dl.g
 	for i, m := range msgs {
-		if _, done := rec.parts[i]; done {
-			d.Skipped++
+		if _, done := dl.rec.parts[i]; done {
+			dl.d.Skipped++
 			continue
 		}
 		safe, err := guardMessage(g, m)
 		if err != nil {
-			return d, fmt.Errorf("guard slack message %d of %d: %w", i+1, len(msgs), err)
+			return fmt.Errorf("guard slack message %d of %d: %w", i+1, len(msgs), err)
 		}
 		if raw, err := json.Marshal(safe.Blocks); err != nil || !g.Clean(string(raw)) {
-			return d, fmt.Errorf("guard slack message %d of %d: a secret survived scrubbing; not sent", i+1, len(msgs))
+			return fmt.Errorf("guard slack message %d of %d: a secret survived scrubbing; not sent", i+1, len(msgs))
 		}
 		thread := ""
 		if n.api != nil && i > 0 {
-			thread = threadTS
+			thread = dl.threadTS
 		}
-		ts, err := n.post(ctx, safe, thread, metadata(key, kind, i, len(msgs)))
+		ts, err := n.post(ctx, safe, thread, metadata(dl.key, dl.kind, i, len(msgs)))
 		if err != nil {
-			return d, g.Err(fmt.Sprintf("post slack message %d of %d", i+1, len(msgs)), err)
+			return g.Err(fmt.Sprintf("post slack message %d of %d", i+1, len(msgs)), err)
 		}
-		d.Posted++
+		dl.d.Posted++
 		if i == 0 {
-			threadTS = ts
+			dl.threadTS = ts
 		}
-		if err := acknowledged(i, ts); err != nil {
-			return d, err
+		if err := dl.acknowledged(i, ts); err != nil {
+			return err
 		}
 	}
-	if r.File == nil {
-		return d, nil
+	return nil
+}
+
+// file uploads the complete report as the part after the messages, unless
+// acknowledged before. An upload Slack refuses for good is replaced by a
+// message that says so.
+func (dl *delivery) file(ctx context.Context, f File, part int) error {
+	n, g := dl.n, dl.g
+	if _, done := dl.rec.parts[part]; done {
+		dl.d.Skipped++
+		return nil
 	}
-	part := len(msgs)
-	if _, done := rec.parts[part]; done {
-		d.Skipped++
-		return d, nil
-	}
-	id, why, err := n.attach(ctx, g, *r.File, threadTS)
+	id, why, err := n.attach(ctx, g, f, dl.threadTS)
 	if err != nil {
-		return d, g.Err("upload the complete report to slack", err)
+		return g.Err("upload the complete report to slack", err)
 	}
 	if why != "" {
 		// Refused for good (a missing scope, uploads disabled): the file's
 		// place goes to a message that says so and where the report is.
-		d.Unattached = why
-		note := renderUnattached(why, Meta{RunKey: key})
+		dl.d.Unattached = why
+		note := renderUnattached(why, Meta{RunKey: dl.key})
 		safe, err := guardMessage(g, note)
 		if err != nil {
-			return d, fmt.Errorf("guard slack message %d: %w", part+1, err)
+			return fmt.Errorf("guard slack message %d: %w", part+1, err)
 		}
-		if id, err = n.post(ctx, safe, threadTS, metadata(key, kind, part, part+1)); err != nil {
-			return d, g.Err(fmt.Sprintf("post slack message %d", part+1), err)
+		if id, err = n.post(ctx, safe, dl.threadTS, metadata(dl.key, dl.kind, part, part+1)); err != nil {
+			return g.Err(fmt.Sprintf("post slack message %d", part+1), err)
 		}
-		d.Posted++
+		dl.d.Posted++
 	} else {
-		d.Files++
+		dl.d.Files++
 	}
-	return d, acknowledged(part, id)
+	return dl.acknowledged(part, id)
 }
 
 const metadataEvent = "vpncheck_run"

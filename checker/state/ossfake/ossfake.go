@@ -380,48 +380,14 @@ func (s *Server) do(w http.ResponseWriter, r *http.Request, op, bucketName, key 
 	}
 	switch op {
 	case "GetBucketInfo":
-		type info struct {
-			XMLName xml.Name `xml:"BucketInfo"`
-			Bucket  struct {
-				Name       string `xml:"Name"`
-				Location   string `xml:"Location"`
-				Region     string `xml:"Region"`
-				ACL        string `xml:"AccessControlList>Grant"`
-				Versioning string `xml:"Versioning,omitempty"`
-				SSE        string `xml:"ServerSideEncryptionRule>SSEAlgorithm"`
-			} `xml:"Bucket"`
-		}
-		var v info
-		v.Bucket.Name, v.Bucket.Location, v.Bucket.Region = bucketName, "oss-"+s.cfg.Region, s.cfg.Region
-		v.Bucket.ACL, v.Bucket.Versioning, v.Bucket.SSE = b.acl, b.versioning, b.sse
-		if v.Bucket.SSE == "" {
-			v.Bucket.SSE = "None"
-		}
-		writeXML(w, v)
+		s.bucketInfo(w, bucketName, b)
 	case "PutBucketAcl":
 		b.acl = r.Header.Get("x-oss-acl")
 		w.WriteHeader(http.StatusOK)
 	case "PutBucketEncryption":
-		var rule struct {
-			Algorithm string `xml:"ApplyServerSideEncryptionByDefault>SSEAlgorithm"`
-		}
-		if xml.Unmarshal(body, &rule) != nil || (rule.Algorithm != "AES256" && rule.Algorithm != "KMS" && rule.Algorithm != "SM4") {
-			return errorf(http.StatusBadRequest, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.")
-		}
-		b.sse = rule.Algorithm
-		w.WriteHeader(http.StatusOK)
+		return putBucketEncryption(w, b, body)
 	case "PutBucketLifecycle":
-		var conf struct {
-			Rules []struct {
-				ID     string `xml:"ID"`
-				Status string `xml:"Status"`
-			} `xml:"Rule"`
-		}
-		if xml.Unmarshal(body, &conf) != nil || len(conf.Rules) == 0 {
-			return errorf(http.StatusBadRequest, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.")
-		}
-		b.lifecycle = slices.Clone(body)
-		w.WriteHeader(http.StatusOK)
+		return putBucketLifecycle(w, b, body)
 	case "GetBucketLifecycle":
 		if b.lifecycle == nil {
 			return errorf(http.StatusNotFound, "NoSuchLifecycle", "No Row found in Lifecycle Table.")
@@ -440,37 +406,94 @@ func (s *Server) do(w http.ResponseWriter, r *http.Request, op, bucketName, key 
 	case "PutObject":
 		return s.put(w, r, b, key, body)
 	case "GetObject", "HeadObject":
-		o, ok := b.objects[key]
-		if !ok {
-			return errorf(http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
-		}
-		h := w.Header()
-		if inm := r.Header.Get("If-None-Match"); inm != "" && strings.Trim(inm, `"`) == strings.Trim(o.etag, `"`) {
-			// Conditional read of an unchanged object: 304, no body.
-			h.Set("ETag", o.etag)
-			w.WriteHeader(http.StatusNotModified)
-			return nil
-		}
-		for k, v := range o.meta {
-			h[k] = v
-		}
-		h.Set("Content-Type", o.contentType)
-		h.Set("Content-Length", strconv.Itoa(len(o.data)))
-		h.Set("ETag", o.etag)
-		h.Set("Last-Modified", o.modified.Format(http.TimeFormat))
-		h.Set("x-oss-object-type", "Normal")
-		h.Set("x-oss-storage-class", "Standard")
-		h.Set("x-oss-hash-crc64ecma", crc(o.data))
-		if o.versionID != "" {
-			h.Set("x-oss-version-id", o.versionID)
-		}
-		w.WriteHeader(http.StatusOK)
-		if op == "GetObject" {
-			w.Write(o.data)
-		}
+		return getObject(w, r, op, b, key)
 	case "DeleteObject":
 		delete(b.objects, key)
 		w.WriteHeader(http.StatusNoContent)
+	}
+	return nil
+}
+
+// bucketInfo answers GetBucketInfo.
+func (s *Server) bucketInfo(w http.ResponseWriter, bucketName string, b *bucket) {
+	type info struct {
+		XMLName xml.Name `xml:"BucketInfo"`
+		Bucket  struct {
+			Name       string `xml:"Name"`
+			Location   string `xml:"Location"`
+			Region     string `xml:"Region"`
+			ACL        string `xml:"AccessControlList>Grant"`
+			Versioning string `xml:"Versioning,omitempty"`
+			SSE        string `xml:"ServerSideEncryptionRule>SSEAlgorithm"`
+		} `xml:"Bucket"`
+	}
+	var v info
+	v.Bucket.Name, v.Bucket.Location, v.Bucket.Region = bucketName, "oss-"+s.cfg.Region, s.cfg.Region
+	v.Bucket.ACL, v.Bucket.Versioning, v.Bucket.SSE = b.acl, b.versioning, b.sse
+	if v.Bucket.SSE == "" {
+		v.Bucket.SSE = "None"
+	}
+	writeXML(w, v)
+}
+
+// putBucketEncryption takes a bucket's default encryption: AES256, KMS or SM4.
+func putBucketEncryption(w http.ResponseWriter, b *bucket, body []byte) error {
+	var rule struct {
+		Algorithm string `xml:"ApplyServerSideEncryptionByDefault>SSEAlgorithm"`
+	}
+	if xml.Unmarshal(body, &rule) != nil || (rule.Algorithm != "AES256" && rule.Algorithm != "KMS" && rule.Algorithm != "SM4") {
+		return errorf(http.StatusBadRequest, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.")
+	}
+	b.sse = rule.Algorithm
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// putBucketLifecycle keeps a bucket's lifecycle rules as sent.
+func putBucketLifecycle(w http.ResponseWriter, b *bucket, body []byte) error {
+	var conf struct {
+		Rules []struct {
+			ID     string `xml:"ID"`
+			Status string `xml:"Status"`
+		} `xml:"Rule"`
+	}
+	if xml.Unmarshal(body, &conf) != nil || len(conf.Rules) == 0 {
+		return errorf(http.StatusBadRequest, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.")
+	}
+	b.lifecycle = slices.Clone(body)
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// getObject answers GetObject and HeadObject, conditional on If-None-Match.
+func getObject(w http.ResponseWriter, r *http.Request, op string, b *bucket, key string) error {
+	o, ok := b.objects[key]
+	if !ok {
+		return errorf(http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
+	}
+	h := w.Header()
+	if inm := r.Header.Get("If-None-Match"); inm != "" && strings.Trim(inm, `"`) == strings.Trim(o.etag, `"`) {
+		// Conditional read of an unchanged object: 304, no body.
+		h.Set("ETag", o.etag)
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	for k, v := range o.meta {
+		h[k] = v
+	}
+	h.Set("Content-Type", o.contentType)
+	h.Set("Content-Length", strconv.Itoa(len(o.data)))
+	h.Set("ETag", o.etag)
+	h.Set("Last-Modified", o.modified.Format(http.TimeFormat))
+	h.Set("x-oss-object-type", "Normal")
+	h.Set("x-oss-storage-class", "Standard")
+	h.Set("x-oss-hash-crc64ecma", crc(o.data))
+	if o.versionID != "" {
+		h.Set("x-oss-version-id", o.versionID)
+	}
+	w.WriteHeader(http.StatusOK)
+	if op == "GetObject" {
+		w.Write(o.data)
 	}
 	return nil
 }

@@ -392,84 +392,100 @@ func (g *gen) analyseFunc(f *ir.Func) {
 			}
 		})
 	}
-	// Each change in place must follow the statement that made the value
-	// fresh, with nothing but creators setting the local in between
-	// (looking out through the enclosing blocks and the function's earlier
-	// blocks), and nothing but creators setting it in an enclosing loop.
-	type frame struct {
-		b    *ir.Block
-		i    int
-		loop bool
+	g.checkInPlace(f)
+	for _, b := range f.Blocks {
+		g.foldRuns(f, b, setBy)
 	}
-	setsOther := func(st ir.Stmt, l ir.Local) (made, other bool) {
-		for _, t := range targets(st) {
-			if t == l {
-				if _, ok := creator(st); ok {
-					made = true
-				} else {
-					other = true
-				}
+}
+
+// frame is the place of one statement in a block that encloses (or, for
+// the function's blocks, precedes) the statement being checked.
+type frame struct {
+	b    *ir.Block
+	i    int
+	loop bool
+}
+
+// setsLocal says whether st sets l by making it (made) or otherwise (other).
+func setsLocal(st ir.Stmt, l ir.Local) (made, other bool) {
+	for _, t := range targets(st) {
+		if t == l {
+			if _, ok := creator(st); ok {
+				made = true
+			} else {
+				other = true
 			}
 		}
-		return made, other
 	}
-	nestedOther := func(st ir.Stmt, l ir.Local) bool {
-		found := false
-		walkStmts(&ir.Block{Stmts: []ir.Stmt{st}}, func(x ir.Stmt) {
-			if x == st {
-				return
+	return made, other
+}
+
+// setsInside says whether a statement nested in st sets l other than by
+// making it.
+func setsInside(st ir.Stmt, l ir.Local) bool {
+	found := false
+	walkStmts(&ir.Block{Stmts: []ir.Stmt{st}}, func(x ir.Stmt) {
+		if x == st {
+			return
+		}
+		if _, o := setsLocal(x, l); o {
+			found = true
+		}
+	})
+	return found
+}
+
+// freshAt says whether l is fresh at the innermost frame of stack: a
+// creator set it earlier, with nothing but creators setting it in between
+// (looking out through the enclosing blocks and the function's earlier
+// blocks), and nothing but creators setting it in an enclosing loop.
+func freshAt(stack []frame, l ir.Local) bool {
+	for k := len(stack) - 1; k >= 0; k-- {
+		fr := stack[k]
+		if fr.loop {
+			bad := false
+			walkStmts(fr.b, func(x ir.Stmt) {
+				if _, o := setsLocal(x, l); o {
+					bad = true
+				}
+			})
+			if bad {
+				return false
 			}
-			if _, o := setsOther(x, l); o {
-				found = true
+		}
+		for j := fr.i - 1; j >= 0; j-- {
+			st := fr.b.Stmts[j]
+			made, other := setsLocal(st, l)
+			if other || setsInside(st, l) {
+				return false
 			}
-		})
-		return found
-	}
-	var stack []frame
-	fresh := func(l ir.Local) bool {
-		for k := len(stack) - 1; k >= 0; k-- {
-			fr := stack[k]
-			if fr.loop {
-				bad := false
-				walkStmts(fr.b, func(x ir.Stmt) {
-					if _, o := setsOther(x, l); o {
-						bad = true
+			if bs, ok := st.(*ir.BlockStmt); ok {
+				// a block made of creators alone, as the planner opens
+				// a partial set or object rule
+				walkStmts(&ir.Block{Stmts: []ir.Stmt{bs}}, func(x ir.Stmt) {
+					if m, _ := setsLocal(x, l); m {
+						made = true
 					}
 				})
-				if bad {
-					return false
-				}
 			}
-			for j := fr.i - 1; j >= 0; j-- {
-				st := fr.b.Stmts[j]
-				made, other := setsOther(st, l)
-				if other || nestedOther(st, l) {
-					return false
-				}
-				if bs, ok := st.(*ir.BlockStmt); ok {
-					// a block made of creators alone, as the planner opens
-					// a partial set or object rule
-					walkStmts(&ir.Block{Stmts: []ir.Stmt{bs}}, func(x ir.Stmt) {
-						if m, _ := setsOther(x, l); m {
-							made = true
-						}
-					})
-				}
-				if made {
-					return true
-				}
+			if made {
+				return true
 			}
 		}
-		return false
 	}
+	return false
+}
+
+// checkInPlace refuses f when a change in place may change a value that
+// is not fresh at that point.
+func (g *gen) checkInPlace(f *ir.Func) {
 	var check func(b *ir.Block, loop bool, outer []frame)
 	check = func(b *ir.Block, loop bool, outer []frame) {
 		for i, st := range b.Stmts {
-			stack = append(outer[:len(outer):len(outer)], frame{b, i, loop})
-			if l, _, ok := mutation(st); ok && !fresh(l) {
+			here := append(outer[:len(outer):len(outer)], frame{b, i, loop})
+			if l, _, ok := mutation(st); ok && !freshAt(here, l) {
 				g.refuse("%s: local %d is changed in place where it may not be fresh", f.Name, l)
 			}
-			here := append(outer[:len(outer):len(outer)], frame{b, i, loop})
 			switch st := st.(type) {
 			case *ir.BlockStmt:
 				for _, nb := range st.Blocks {
@@ -491,50 +507,69 @@ func (g *gen) analyseFunc(f *ir.Func) {
 		all.Stmts = append(all.Stmts, &ir.BlockStmt{Blocks: []*ir.Block{b}})
 	}
 	check(all, false, nil)
-	// Runs of construction: a creator followed, in the same block, by
-	// creators and mutations of constants only.
-	var visit func(b *ir.Block)
-	visit = func(b *ir.Block) {
-		for i := 0; i < len(b.Stmts); i++ {
-			if _, ok := creator(b.Stmts[i]); !ok {
-				switch s := b.Stmts[i].(type) {
-				case *ir.BlockStmt:
-					for _, nb := range s.Blocks {
-						visit(nb)
-					}
-				case *ir.ScanStmt:
-					visit(s.Block)
-				case *ir.NotStmt:
-					visit(s.Block)
-				case *ir.WithStmt:
-					visit(s.Block)
+}
+
+// foldRuns finds in b and its nested blocks the runs of construction (a
+// creator followed, in the same block, by creators and mutations of
+// constants only) and folds each.
+func (g *gen) foldRuns(f *ir.Func, b *ir.Block, setBy map[ir.Local][]ir.Stmt) {
+	for i := 0; i < len(b.Stmts); i++ {
+		if _, ok := creator(b.Stmts[i]); !ok {
+			switch s := b.Stmts[i].(type) {
+			case *ir.BlockStmt:
+				for _, nb := range s.Blocks {
+					g.foldRuns(f, nb, setBy)
 				}
+			case *ir.ScanStmt:
+				g.foldRuns(f, s.Block, setBy)
+			case *ir.NotStmt:
+				g.foldRuns(f, s.Block, setBy)
+			case *ir.WithStmt:
+				g.foldRuns(f, s.Block, setBy)
+			}
+			continue
+		}
+		j := i
+		for j < len(b.Stmts) {
+			if _, ok := creator(b.Stmts[j]); ok {
+				j++
 				continue
 			}
-			j := i
-			for j < len(b.Stmts) {
-				if _, ok := creator(b.Stmts[j]); ok {
-					j++
-					continue
-				}
-				if _, _, ok := mutation(b.Stmts[j]); ok {
-					j++
-					continue
-				}
-				break
+			if _, _, ok := mutation(b.Stmts[j]); ok {
+				j++
+				continue
 			}
-			g.foldRun(f, b.Stmts[i:j], setBy)
-			i = j - 1
+			break
 		}
-	}
-	for _, b := range f.Blocks {
-		visit(b)
+		g.foldRun(f, b.Stmts[i:j], setBy)
+		i = j - 1
 	}
 }
 
 // foldRun folds the locals of one construction run that are made once,
 // filled only here, with constants or other folded locals.
 func (g *gen) foldRun(f *ir.Func, run []ir.Stmt, setBy map[ir.Local][]ir.Stmt) {
+	cand := g.foldCandidates(f, run, setBy)
+	if len(cand) == 0 {
+		return
+	}
+	vals := g.simulateRun(run, cand)
+	for _, s := range run {
+		if l, ok := creator(s); ok && cand[l] {
+			g.fold[l] = len(g.consts)
+			g.consts = append(g.consts, vals[l].String())
+			continue
+		}
+		if l, _, ok := mutation(s); ok && cand[l] {
+			g.skip[s] = true
+		}
+	}
+}
+
+// foldCandidates lists the locals of run that may be folded: made once,
+// changed only in this run, filled with constants or other candidates,
+// and complete wherever the run reads them but to fill another.
+func (g *gen) foldCandidates(f *ir.Func, run []ir.Stmt, setBy map[ir.Local][]ir.Stmt) map[ir.Local]bool {
 	inRun := map[ir.Stmt]bool{}
 	for _, s := range run {
 		inRun[s] = true
@@ -599,10 +634,13 @@ func (g *gen) foldRun(f *ir.Func, run []ir.Stmt, setBy map[ir.Local][]ir.Stmt) {
 			}
 		}
 	}
-	if len(cand) == 0 {
-		return
-	}
-	// Simulate.
+	return cand
+}
+
+// simulateRun builds the values of the candidates by running their
+// statements at generation time. A conflicting insert-once drops its
+// local from cand: that is left to run time.
+func (g *gen) simulateRun(run []ir.Stmt, cand map[ir.Local]bool) map[ir.Local]*ast.Term {
 	vals := map[ir.Local]*ast.Term{}
 	for _, s := range run {
 		if l, ok := creator(s); ok && cand[l] {
@@ -639,16 +677,7 @@ func (g *gen) foldRun(f *ir.Func, run []ir.Stmt, setBy map[ir.Local][]ir.Stmt) {
 			vals[l].Value.(ast.Set).Add(terms[0])
 		}
 	}
-	for _, s := range run {
-		if l, ok := creator(s); ok && cand[l] {
-			g.fold[l] = len(g.consts)
-			g.consts = append(g.consts, vals[l].String())
-			continue
-		}
-		if l, _, ok := mutation(s); ok && cand[l] {
-			g.skip[s] = true
-		}
-	}
+	return vals
 }
 
 func (g *gen) changedAfter(run []ir.Stmt, at ir.Stmt, l ir.Local) bool {
@@ -711,6 +740,40 @@ func (l level) jump() string {
 func (g *gen) function(f *ir.Func) string {
 	g.fn = f
 	g.analyseFunc(f)
+	g.countReads(f)
+	params, decl := funcLocals(f)
+	body, terminated := g.funcBody(f)
+
+	var b strings.Builder
+	plan := strings.HasPrefix(f.Name, "plan ")
+	if plan {
+		fmt.Fprintf(&b, "// %s\nfunc (e *eval) plan(%s *ast.Term) error {\n", f.Name, strings.Join(params, ", "))
+	} else {
+		fmt.Fprintf(&b, "// %s\nfunc (e *eval) %s(%s *ast.Term) (*ast.Term, error) {\n", f.Name, g.fnName(f.Name), strings.Join(params, ", "))
+	}
+	if len(decl) > 0 {
+		fmt.Fprintf(&b, "\tvar %s *ast.Term\n", strings.Join(decl, ", "))
+		for _, d := range decl {
+			fmt.Fprintf(&b, "\t_ = %s\n", d)
+		}
+	}
+	b.WriteString("\tvar err error\n\t_ = err\n")
+	b.WriteString(body)
+	switch {
+	case terminated:
+		b.WriteString("}\n\n")
+	case plan:
+		b.WriteString("\treturn nil\n}\n\n")
+	default:
+		fmt.Fprintf(&b, "\treturn l%d, nil\n}\n\n", f.Return)
+	}
+	return b.String()
+}
+
+// countReads records how f reads its locals: how often (but to change
+// them in place), which are the argument arrays of object.get and sprintf,
+// and which are read by a statement that is written (not folded away).
+func (g *gen) countReads(f *ir.Func) {
 	g.read, g.reads, g.argArray, g.inlined = map[ir.Local]bool{}, map[ir.Local]int{}, map[ir.Local]bool{}, map[ir.Local][]string{}
 	for _, b := range f.Blocks {
 		walkStmts(b, func(s ir.Stmt) {
@@ -733,6 +796,11 @@ func (g *gen) function(f *ir.Func) string {
 			}
 		})
 	}
+}
+
+// funcLocals names f's parameters, in order, and the other locals it
+// uses, in number order, to be declared.
+func funcLocals(f *ir.Func) (params, decl []string) {
 	locals := map[ir.Local]bool{}
 	for _, b := range f.Blocks {
 		walkStmts(b, func(s ir.Stmt) {
@@ -745,7 +813,7 @@ func (g *gen) function(f *ir.Func) string {
 		})
 	}
 	isParam := map[ir.Local]bool{}
-	params := make([]string, len(f.Params))
+	params = make([]string, len(f.Params))
 	for i, p := range f.Params {
 		isParam[p] = true
 		params[i] = fmt.Sprintf("l%d", p)
@@ -753,7 +821,6 @@ func (g *gen) function(f *ir.Func) string {
 	if f.Return >= 0 {
 		locals[f.Return] = true
 	}
-	var decl []string
 	for l := range locals {
 		if !isParam[l] {
 			decl = append(decl, fmt.Sprintf("l%d", l))
@@ -764,9 +831,13 @@ func (g *gen) function(f *ir.Func) string {
 		b, _ := strconv.Atoi(decl[j][1:])
 		return a < b
 	})
+	return params, decl
+}
 
+// funcBody writes f's blocks, each left for the next when it fails. It
+// says whether the body always jumps or returns at its end.
+func (g *gen) funcBody(f *ir.Func) (string, bool) {
 	var body strings.Builder
-	terminated := false
 	for _, blk := range f.Blocks {
 		lv := g.newLevel()
 		body.WriteString("\t{\n")
@@ -776,35 +847,10 @@ func (g *gen) function(f *ir.Func) string {
 		if *lv.used {
 			body.WriteString(lv.label + ":\n")
 		} else if t {
-			terminated = true
-			break
+			return body.String(), true
 		}
 	}
-
-	var b strings.Builder
-	plan := strings.HasPrefix(f.Name, "plan ")
-	if plan {
-		fmt.Fprintf(&b, "// %s\nfunc (e *eval) plan(%s *ast.Term) error {\n", f.Name, strings.Join(params, ", "))
-	} else {
-		fmt.Fprintf(&b, "// %s\nfunc (e *eval) %s(%s *ast.Term) (*ast.Term, error) {\n", f.Name, g.fnName(f.Name), strings.Join(params, ", "))
-	}
-	if len(decl) > 0 {
-		fmt.Fprintf(&b, "\tvar %s *ast.Term\n", strings.Join(decl, ", "))
-		for _, d := range decl {
-			fmt.Fprintf(&b, "\t_ = %s\n", d)
-		}
-	}
-	b.WriteString("\tvar err error\n\t_ = err\n")
-	b.WriteString(body.String())
-	switch {
-	case terminated:
-		b.WriteString("}\n\n")
-	case plan:
-		b.WriteString("\treturn nil\n}\n\n")
-	default:
-		fmt.Fprintf(&b, "\treturn l%d, nil\n}\n\n", f.Return)
-	}
-	return b.String()
+	return body.String(), false
 }
 
 func (g *gen) fnName(name string) string {
@@ -842,198 +888,252 @@ func (g *gen) number(text string) string {
 // It also says whether the code it wrote always jumps or returns at its
 // end: then what follows it in Go is unreachable, and is left out.
 func (g *gen) block(b *ir.Block, levels []level, depth int) (string, bool) {
-	var w strings.Builder
-	term := false
-	ind := strings.Repeat("\t", depth)
-	fail := func() string { return levels[len(levels)-1].jump() }
-	line := func(format string, args ...any) { w.WriteString(ind + fmt.Sprintf(format, args...) + "\n") }
-	ret := "return nil, err"
+	bw := &blockWriter{g: g, ind: strings.Repeat("\t", depth), levels: levels, depth: depth, ret: "return nil, err"}
 	if strings.HasPrefix(g.fn.Name, "plan ") {
-		ret = "return err"
+		bw.ret = "return err"
 	}
 	for idx := 0; idx < len(b.Stmts); idx++ {
 		s := b.Stmts[idx]
-		if term {
+		if bw.term {
 			break
 		}
 		if g.skip[s] {
 			continue
 		}
-		if n, code := g.fuse(b.Stmts[idx:], ind); n > 0 {
-			w.WriteString(code)
+		if n, code := g.fuse(b.Stmts[idx:], bw.ind); n > 0 {
+			bw.w.WriteString(code)
 			idx += n - 1
 			continue
 		}
+		bw.stmt(s)
+	}
+	return bw.w.String(), bw.term
+}
+
+// blockWriter holds what the statements of one block share while they
+// are written: where a failing statement goes, how an error returns, and
+// whether the code so far always jumps or returns (term).
+type blockWriter struct {
+	g      *gen
+	w      strings.Builder
+	ind    string
+	levels []level
+	depth  int
+	ret    string
+	term   bool
+}
+
+func (bw *blockWriter) line(format string, args ...any) {
+	bw.w.WriteString(bw.ind + fmt.Sprintf(format, args...) + "\n")
+}
+
+func (bw *blockWriter) fail() string { return bw.levels[len(bw.levels)-1].jump() }
+
+// stmt writes one statement, by its kind: one that sets a value, one that
+// may fail (a test), one that holds blocks, or one that leaves.
+func (bw *blockWriter) stmt(s ir.Stmt) {
+	g := bw.g
+	switch s := s.(type) {
+	case *ir.AssignVarStmt, *ir.AssignVarOnceStmt, *ir.AssignIntStmt, *ir.ResetLocalStmt,
+		*ir.MakeNullStmt, *ir.MakeNumberIntStmt, *ir.MakeNumberRefStmt,
+		*ir.MakeObjectStmt, *ir.MakeArrayStmt, *ir.MakeSetStmt,
+		*ir.ObjectInsertStmt, *ir.ObjectInsertOnceStmt, *ir.ArrayAppendStmt, *ir.SetAddStmt,
+		*ir.LenStmt:
+		bw.value(s)
+	case *ir.DotStmt, *ir.EqualStmt, *ir.NotEqualStmt, *ir.IsDefinedStmt, *ir.IsUndefinedStmt,
+		*ir.IsArrayStmt, *ir.IsObjectStmt, *ir.IsSetStmt:
+		bw.test(s)
+	case *ir.CallStmt:
+		g.call(&bw.w, bw.ind, s, bw.fail, bw.ret)
+	case *ir.ScanStmt:
+		bw.scan(s)
+	case *ir.NotStmt:
+		bw.not(s)
+	case *ir.BlockStmt:
+		bw.blocks(s)
+	case *ir.BreakStmt:
+		if int(s.Index) >= len(bw.levels) {
+			g.refuse("%s: break %d out of %d blocks", g.fn.Name, s.Index, len(bw.levels))
+			return
+		}
+		bw.line("%s", bw.levels[len(bw.levels)-1-int(s.Index)].jump())
+		bw.term = true
+	case *ir.ReturnLocalStmt:
+		bw.line("return l%d, nil", s.Source)
+		bw.term = true
+	case *ir.ResultSetAddStmt:
+		bw.line("e.result = append(e.result, l%d)", s.Value)
+	case *ir.NopStmt:
+	default:
+		g.refuse("%s: statement %T", g.fn.Name, s)
+	}
+}
+
+// value writes a statement that sets or fills a local.
+func (bw *blockWriter) value(s ir.Stmt) {
+	g := bw.g
+	switch s := s.(type) {
+	case *ir.AssignVarStmt:
+		bw.line("l%d = %s", s.Target, g.operand(s.Source))
+	case *ir.AssignVarOnceStmt:
+		bw.line("if err = rt.Assign(&l%d, %s); err != nil {", s.Target, g.operand(s.Source))
+		bw.line("\t%s", bw.ret)
+		bw.line("}")
+	case *ir.AssignIntStmt:
+		bw.line("l%d = %s", s.Target, g.number(strconv.FormatInt(s.Value, 10)))
+	case *ir.ResetLocalStmt:
+		bw.line("l%d = nil", s.Target)
+	case *ir.MakeNullStmt:
+		bw.line("l%d = ast.NullTerm()", s.Target)
+	case *ir.MakeNumberIntStmt:
+		bw.line("l%d = %s", s.Target, g.number(strconv.FormatInt(s.Value, 10)))
+	case *ir.MakeNumberRefStmt:
+		text := g.pol.Static.Strings[s.Index].Value
+		if _, err := strconv.ParseFloat(text, 64); err != nil {
+			if _, ok := ast.Number(text).Int(); !ok {
+				g.refuse("%s: number literal %q", g.fn.Name, text)
+			}
+		}
+		bw.line("l%d = %s", s.Target, g.number(text))
+	case *ir.MakeObjectStmt:
+		bw.collection(s.Target, "ast.NewTerm(ast.NewObject())")
+	case *ir.MakeArrayStmt:
+		bw.collection(s.Target, fmt.Sprintf("ast.NewTerm(ast.NewArrayWithCapacity(%d))", s.Capacity))
+	case *ir.MakeSetStmt:
+		bw.collection(s.Target, "ast.NewTerm(ast.NewSet())")
+	case *ir.ObjectInsertStmt:
+		bw.line("l%d.Value.(ast.Object).Insert(%s, %s)", s.Object, g.operand(s.Key), g.operand(s.Value))
+	case *ir.ObjectInsertOnceStmt:
+		bw.line("if err = rt.InsertOnce(l%d, %s, %s); err != nil {", s.Object, g.operand(s.Key), g.operand(s.Value))
+		bw.line("\t%s", bw.ret)
+		bw.line("}")
+	case *ir.ArrayAppendStmt:
+		bw.line("rt.Append(l%d, %s)", s.Array, g.operand(s.Value))
+	case *ir.SetAddStmt:
+		bw.line("l%d.Value.(ast.Set).Add(%s)", s.Set, g.operand(s.Value))
+	case *ir.LenStmt:
+		bw.line("if l%d, err = rt.Len(%s); err != nil {", s.Target, g.operand(s.Source))
+		bw.line("\t%s", bw.ret)
+		bw.line("}")
+	}
+}
+
+// collection writes the making of a fresh collection: the policy's
+// constant when analyseFunc folded it (and only if it is read), else a new
+// one.
+func (bw *blockWriter) collection(target ir.Local, fresh string) {
+	if k, ok := bw.g.fold[target]; ok {
+		if bw.g.read[target] {
+			bw.line("l%d = e.p.k[%d]", target, k)
+		}
+		return
+	}
+	bw.line("l%d = %s", target, fresh)
+}
+
+// test writes a statement that goes to the failing level when it does not
+// hold. A test of a value that is not a local never holds: it becomes a
+// plain jump, and ends the block.
+func (bw *blockWriter) test(s ir.Stmt) {
+	g := bw.g
+	switch s := s.(type) {
+	case *ir.DotStmt:
+		if _, ok := norm(s.Source.Value).(ir.Local); !ok {
+			bw.line("%s", bw.fail())
+			bw.term = true
+			return
+		}
+		bw.line("if l%d = rt.Dot(%s, %s); l%d == nil {", s.Target, g.operand(s.Source), g.operand(s.Key), s.Target)
+	case *ir.EqualStmt:
+		bw.line("if rt.Compare(%s, %s) != 0 {", g.operand(s.A), g.operand(s.B))
+	case *ir.NotEqualStmt:
+		if bv, ok := norm(s.B.Value).(ir.Bool); ok && !bool(bv) {
+			bw.line("if rt.IsFalse(%s) {", g.operand(s.A))
+		} else {
+			bw.line("if rt.Compare(%s, %s) == 0 {", g.operand(s.A), g.operand(s.B))
+		}
+	case *ir.IsDefinedStmt:
+		bw.line("if l%d == nil {", s.Source)
+	case *ir.IsUndefinedStmt:
+		bw.line("if l%d != nil {", s.Source)
+	case *ir.IsArrayStmt, *ir.IsObjectStmt, *ir.IsSetStmt:
+		var src ir.Operand
+		var typ string
 		switch s := s.(type) {
-		case *ir.AssignVarStmt:
-			line("l%d = %s", s.Target, g.operand(s.Source))
-		case *ir.AssignVarOnceStmt:
-			line("if err = rt.Assign(&l%d, %s); err != nil {", s.Target, g.operand(s.Source))
-			line("\t%s", ret)
-			line("}")
-		case *ir.AssignIntStmt:
-			line("l%d = %s", s.Target, g.number(strconv.FormatInt(s.Value, 10)))
-		case *ir.ResetLocalStmt:
-			line("l%d = nil", s.Target)
-		case *ir.MakeNullStmt:
-			line("l%d = ast.NullTerm()", s.Target)
-		case *ir.MakeNumberIntStmt:
-			line("l%d = %s", s.Target, g.number(strconv.FormatInt(s.Value, 10)))
-		case *ir.MakeNumberRefStmt:
-			text := g.pol.Static.Strings[s.Index].Value
-			if _, err := strconv.ParseFloat(text, 64); err != nil {
-				if _, ok := ast.Number(text).Int(); !ok {
-					g.refuse("%s: number literal %q", g.fn.Name, text)
-				}
-			}
-			line("l%d = %s", s.Target, g.number(text))
-		case *ir.MakeObjectStmt:
-			if k, ok := g.fold[s.Target]; ok {
-				if g.read[s.Target] {
-					line("l%d = e.p.k[%d]", s.Target, k)
-				}
-			} else {
-				line("l%d = ast.NewTerm(ast.NewObject())", s.Target)
-			}
-		case *ir.MakeArrayStmt:
-			if k, ok := g.fold[s.Target]; ok {
-				if g.read[s.Target] {
-					line("l%d = e.p.k[%d]", s.Target, k)
-				}
-			} else {
-				line("l%d = ast.NewTerm(ast.NewArrayWithCapacity(%d))", s.Target, s.Capacity)
-			}
-		case *ir.MakeSetStmt:
-			if k, ok := g.fold[s.Target]; ok {
-				if g.read[s.Target] {
-					line("l%d = e.p.k[%d]", s.Target, k)
-				}
-			} else {
-				line("l%d = ast.NewTerm(ast.NewSet())", s.Target)
-			}
-		case *ir.ObjectInsertStmt:
-			line("l%d.Value.(ast.Object).Insert(%s, %s)", s.Object, g.operand(s.Key), g.operand(s.Value))
-		case *ir.ObjectInsertOnceStmt:
-			line("if err = rt.InsertOnce(l%d, %s, %s); err != nil {", s.Object, g.operand(s.Key), g.operand(s.Value))
-			line("\t%s", ret)
-			line("}")
-		case *ir.ArrayAppendStmt:
-			line("rt.Append(l%d, %s)", s.Array, g.operand(s.Value))
-		case *ir.SetAddStmt:
-			line("l%d.Value.(ast.Set).Add(%s)", s.Set, g.operand(s.Value))
-		case *ir.DotStmt:
-			if _, ok := norm(s.Source.Value).(ir.Local); !ok {
-				line("%s", fail())
-				term = true
-				continue
-			}
-			line("if l%d = rt.Dot(%s, %s); l%d == nil {", s.Target, g.operand(s.Source), g.operand(s.Key), s.Target)
-			line("\t%s", fail())
-			line("}")
-		case *ir.LenStmt:
-			line("if l%d, err = rt.Len(%s); err != nil {", s.Target, g.operand(s.Source))
-			line("\t%s", ret)
-			line("}")
-		case *ir.EqualStmt:
-			line("if rt.Compare(%s, %s) != 0 {", g.operand(s.A), g.operand(s.B))
-			line("\t%s", fail())
-			line("}")
-		case *ir.NotEqualStmt:
-			if bv, ok := norm(s.B.Value).(ir.Bool); ok && !bool(bv) {
-				line("if rt.IsFalse(%s) {", g.operand(s.A))
-			} else {
-				line("if rt.Compare(%s, %s) == 0 {", g.operand(s.A), g.operand(s.B))
-			}
-			line("\t%s", fail())
-			line("}")
-		case *ir.IsDefinedStmt:
-			line("if l%d == nil {", s.Source)
-			line("\t%s", fail())
-			line("}")
-		case *ir.IsUndefinedStmt:
-			line("if l%d != nil {", s.Source)
-			line("\t%s", fail())
-			line("}")
-		case *ir.IsArrayStmt, *ir.IsObjectStmt, *ir.IsSetStmt:
-			var src ir.Operand
-			var typ string
-			switch s := s.(type) {
-			case *ir.IsArrayStmt:
-				src, typ = s.Source, "*ast.Array"
-			case *ir.IsObjectStmt:
-				src, typ = s.Source, "ast.Object"
-			case *ir.IsSetStmt:
-				src, typ = s.Source, "ast.Set"
-			}
-			if _, ok := norm(src.Value).(ir.Local); !ok {
-				line("%s", fail())
-				term = true
-				continue
-			}
-			line("if _, ok := %s.Value.(%s); !ok {", g.operand(src), typ)
-			line("\t%s", fail())
-			line("}")
-		case *ir.CallStmt:
-			g.call(&w, ind, s, fail, ret)
-		case *ir.ScanStmt:
-			exit, cont := g.newLevel(), g.newLevel()
-			line("for it := rt.NewIter(l%d); it.Next(); {", s.Source)
-			line("\tl%d, l%d = it.Key, it.Value", s.Key, s.Value)
-			code, _ := g.block(s.Block, append(append(levels[:len(levels):len(levels)], exit), cont), depth+1)
-			w.WriteString(code)
-			if *cont.used {
-				line("%s:", cont.label)
-			}
-			line("}")
-			if *exit.used {
-				line("%s:", exit.label)
-			}
-		case *ir.NotStmt:
-			inner := g.newLevel()
-			line("{")
-			code, t := g.block(s.Block, append(levels[:len(levels):len(levels)], inner), depth+1)
-			w.WriteString(code)
-			if !t {
-				line("\t%s", fail())
-			}
-			line("}")
-			if *inner.used {
-				line("%s:", inner.label)
-			} else {
-				term = true
-			}
-		case *ir.BlockStmt:
-			for _, nb := range s.Blocks {
-				inner := g.newLevel()
-				line("{")
-				code, t := g.block(nb, append(levels[:len(levels):len(levels)], inner), depth+1)
-				w.WriteString(code)
-				line("}")
-				if *inner.used {
-					line("%s:", inner.label)
-				} else if t {
-					term = true
-					break
-				}
-			}
-		case *ir.BreakStmt:
-			if int(s.Index) >= len(levels) {
-				g.refuse("%s: break %d out of %d blocks", g.fn.Name, s.Index, len(levels))
-				continue
-			}
-			line("%s", levels[len(levels)-1-int(s.Index)].jump())
-			term = true
-		case *ir.ReturnLocalStmt:
-			line("return l%d, nil", s.Source)
-			term = true
-		case *ir.ResultSetAddStmt:
-			line("e.result = append(e.result, l%d)", s.Value)
-		case *ir.NopStmt:
-		default:
-			g.refuse("%s: statement %T", g.fn.Name, s)
+		case *ir.IsArrayStmt:
+			src, typ = s.Source, "*ast.Array"
+		case *ir.IsObjectStmt:
+			src, typ = s.Source, "ast.Object"
+		case *ir.IsSetStmt:
+			src, typ = s.Source, "ast.Set"
+		}
+		if _, ok := norm(src.Value).(ir.Local); !ok {
+			bw.line("%s", bw.fail())
+			bw.term = true
+			return
+		}
+		bw.line("if _, ok := %s.Value.(%s); !ok {", g.operand(src), typ)
+	}
+	bw.line("\t%s", bw.fail())
+	bw.line("}")
+}
+
+// inner is the levels of a nested block: these, then more.
+func (bw *blockWriter) inner(more ...level) []level {
+	return append(bw.levels[:len(bw.levels):len(bw.levels)], more...)
+}
+
+// scan writes a loop over a collection: a failing statement inside goes
+// on to the next element (cont), a break of one leaves the loop (exit).
+func (bw *blockWriter) scan(s *ir.ScanStmt) {
+	exit, cont := bw.g.newLevel(), bw.g.newLevel()
+	bw.line("for it := rt.NewIter(l%d); it.Next(); {", s.Source)
+	bw.line("\tl%d, l%d = it.Key, it.Value", s.Key, s.Value)
+	code, _ := bw.g.block(s.Block, bw.inner(exit, cont), bw.depth+1)
+	bw.w.WriteString(code)
+	if *cont.used {
+		bw.line("%s:", cont.label)
+	}
+	bw.line("}")
+	if *exit.used {
+		bw.line("%s:", exit.label)
+	}
+}
+
+// not writes a negation: the outer statement fails when the inner block
+// runs to its end, and goes on when the inner block fails.
+func (bw *blockWriter) not(s *ir.NotStmt) {
+	inner := bw.g.newLevel()
+	bw.line("{")
+	code, t := bw.g.block(s.Block, bw.inner(inner), bw.depth+1)
+	bw.w.WriteString(code)
+	if !t {
+		bw.line("\t%s", bw.fail())
+	}
+	bw.line("}")
+	if *inner.used {
+		bw.line("%s:", inner.label)
+	} else {
+		bw.term = true
+	}
+}
+
+// blocks writes blocks that run one after another, each one left for the
+// next when it fails.
+func (bw *blockWriter) blocks(s *ir.BlockStmt) {
+	for _, nb := range s.Blocks {
+		inner := bw.g.newLevel()
+		bw.line("{")
+		code, t := bw.g.block(nb, bw.inner(inner), bw.depth+1)
+		bw.w.WriteString(code)
+		bw.line("}")
+		if *inner.used {
+			bw.line("%s:", inner.label)
+		} else if t {
+			bw.term = true
+			break
 		}
 	}
-	return w.String(), term
 }
 
 // fuse writes a run of statements that make fresh collections and fill

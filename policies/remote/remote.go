@@ -1,4 +1,10 @@
-package state
+// Package remote reads a team's policy bundle from OSS: one object, read
+// whole (bounded by MaxFetch) and re-checked with a conditional GET, so an
+// unchanged bundle costs one small request per invocation. It owns the
+// fetch only: verifying and loading the bundle is the caller's (policies,
+// checker), and it must not import them, nor the lifecycle's store beyond
+// the OSS client and options that checker/state shares for its bucket.
+package remote
 
 import (
 	"context"
@@ -8,7 +14,8 @@ import (
 	"strings"
 
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
-	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/retry"
+
+	"github.com/vpncheck/vpncheck/checker/state"
 )
 
 // MaxFetch bounds an object read whole by Fetch.
@@ -22,7 +29,7 @@ var ErrNotModified = errors.New("not modified")
 // etag: a conditional GET, so re-checking an unchanged object (a policy
 // bundle, each invocation) costs one small request. It returns the content
 // and its ETag, or ErrNotModified.
-func Fetch(ctx context.Context, url string, opt Options, etag string) ([]byte, string, error) {
+func Fetch(ctx context.Context, url string, opt state.Options, etag string) ([]byte, string, error) {
 	bucket, key, _ := strings.Cut(strings.TrimPrefix(url, "oss://"), "/")
 	switch {
 	case !strings.HasPrefix(url, "oss://") || key == "":
@@ -32,10 +39,7 @@ func Fetch(ctx context.Context, url string, opt Options, etag string) ([]byte, s
 	case opt.Region == "" || opt.Credential == nil:
 		return nil, "", fmt.Errorf("fetch %s: no OSS region or credential", url)
 	}
-	client := newOSSClient(opt, retry.NewStandard(func(o *retry.RetryOptions) {
-		o.MaxAttempts = ossAttempts
-		o.MaxBackoff = ossMaxBackoff
-	}))
+	client := state.NewOSSClient(opt)
 	req := &oss.GetObjectRequest{Bucket: &bucket, Key: &key}
 	if etag != "" {
 		req.IfNoneMatch = &etag
@@ -46,7 +50,7 @@ func Fetch(ctx context.Context, url string, opt Options, etag string) ([]byte, s
 		if errors.As(err, &se) && se.StatusCode == 304 {
 			return nil, etag, ErrNotModified
 		}
-		return nil, "", fmt.Errorf("fetch %s: %w", url, ossError(err))
+		return nil, "", fmt.Errorf("fetch %s: %w", url, state.OSSError(err))
 	}
 	defer res.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(res.Body, MaxFetch+1))
