@@ -86,6 +86,7 @@ type fcCall struct {
 	id      string
 	body    []byte
 	headers http.Header
+	timeout time.Duration // the deadline runs from the dispatch, as FC's does
 }
 
 type fcOutcome struct {
@@ -108,6 +109,10 @@ func newFakeRuntime(t *testing.T) *fakeRuntime {
 				for k, v := range c.headers {
 					w.Header()[k] = v
 				}
+				// Stamped when the instance takes the invocation, not when
+				// the test queued it: an instance still starting on a busy
+				// machine does not lose its time before it begins.
+				w.Header().Set("x-fc-function-deadline", strconv.FormatInt(time.Now().Add(c.timeout).UnixMilli(), 10))
 				w.Header().Set("x-fc-request-id", c.id)
 				w.Write(c.body)
 			case <-r.Context().Done():
@@ -143,7 +148,6 @@ func (rt *fakeRuntime) invoke(t *testing.T, body string, creds vpcfake.Credentia
 	rt.results[id] = ch
 	rt.mu.Unlock()
 	h := http.Header{}
-	h.Set("x-fc-function-deadline", strconv.FormatInt(time.Now().Add(timeout).UnixMilli(), 10))
 	h.Set("x-fc-function-timeout", strconv.Itoa(int(timeout.Seconds())))
 	h.Set("x-fc-access-key-id", creds.AccessKeyID)
 	h.Set("x-fc-access-key-secret", creds.AccessKeySecret)
@@ -153,7 +157,7 @@ func (rt *fakeRuntime) invoke(t *testing.T, body string, creds vpcfake.Credentia
 	h.Set("x-fc-function-name", "vpncheck")
 	h.Set("x-fc-function-handler", "vpncheck")
 	h.Set("x-fc-function-memory", "256")
-	rt.queue <- fcCall{id: id, body: []byte(body), headers: h}
+	rt.queue <- fcCall{id: id, body: []byte(body), headers: h, timeout: timeout}
 	select {
 	case out := <-ch:
 		return out
@@ -399,9 +403,15 @@ func TestFunctionFailuresAreLoud(t *testing.T) {
 			fails[i] = slackfake.Failure{Status: http.StatusServiceUnavailable}
 		}
 		e.slack.FailNext(fails...)
-		out := e.rt.invoke(t, timerEvent, e.creds, 8*time.Second)
+		// A short deadline: the notifier retries the 503 (after 1s) and
+		// gives up when its next wait (2s) would pass the deadline, as it
+		// would after 1s, 2s and 4s under a longer one.
+		out := e.rt.invoke(t, timerEvent, e.creds, 3*time.Second)
 		if !out.failed || !strings.Contains(string(out.body), "notify") {
 			t.Errorf("outcome %v %s", out.failed, out.body)
+		}
+		if n := len(e.slack.Requests()); n < 2 {
+			t.Errorf("Slack saw %d requests, want the 503 retried", n)
 		}
 		e.assertNoSecrets(t, out)
 	})

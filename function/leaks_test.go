@@ -202,7 +202,10 @@ func TestFunctionKeyPepper(t *testing.T) {
 			}
 			return nil
 		})
-		e.waitLog("invocation")
+		// The SDK's end line for the event's invocation: its log is whole.
+		if !e.waitLog("FC Invoke End RequestId: req-0002") {
+			t.Fatalf("the event's invocation did not end in the log:\n%s", e.logs.String())
+		}
 		logs := e.logs.String()
 		if peppered {
 			var slack strings.Builder
