@@ -130,10 +130,11 @@ func TestUnknownRegionRefused(t *testing.T) {
 // stderr and nothing on stdout; in Function Compute the invocation fails
 // and says why in words.
 func TestConfigurationMistakesBinary(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	testBinary(t) // before any test changes HOME, which go build reads
+	testBinary(t)
 	vpc, live := hostileEnv(t)
 	vpc.Generate("cn-hangzhou", 1, canaryConn)
 	file := writeTemp(t, "a-file", "x")

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,7 +38,17 @@ var startEnv = os.Environ()
 
 // TestMain removes the binary the tests built (about 60 MB a run), which
 // no single test owns: the first test that needs it builds it, once.
+//
+// Most tests here wait on processes of their own (the binary under fakes,
+// its retries and deadlines) rather than on the CPU, so unless -parallel
+// is given they run more at once than the default of one per CPU.
 func TestMain(m *testing.M) {
+	flag.Parse()
+	parallelSet := false
+	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
+	if !parallelSet {
+		flag.Set("test.parallel", strconv.Itoa(max(8, 2*runtime.GOMAXPROCS(0))))
+	}
 	code := m.Run()
 	if binDir != "" {
 		if err := os.RemoveAll(binDir); err != nil {
@@ -326,6 +338,7 @@ func decodeResult(t *testing.T, out fcOutcome) fcResultJSON {
 const timerEvent = `{"triggerTime": "2026-11-25T10:05:00Z", "triggerName": "hourly", "payload": "{}"}`
 
 func TestFunctionTimerRun(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	e := startFunction(t, nil)
 	e.vpc.Generate("cn-hangzhou", 3, weakConn)
 	e.vpc.Generate("cn-shanghai", 2, weakConn)
@@ -372,6 +385,7 @@ func TestFunctionTimerRun(t *testing.T) {
 }
 
 func TestFunctionDryRunAndBadPayload(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	e := startFunction(t, nil)
 	e.vpc.Generate("cn-hangzhou", 2, weakConn)
 
@@ -395,7 +409,9 @@ func TestFunctionDryRunAndBadPayload(t *testing.T) {
 }
 
 func TestFunctionFailuresAreLoud(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	t.Run("slack down", func(t *testing.T) {
+		t.Parallel() // each its own function and fakes
 		e := startFunction(t, nil)
 		e.vpc.Generate("cn-hangzhou", 1, weakConn)
 		fails := make([]slackfake.Failure, 20)
@@ -416,6 +432,7 @@ func TestFunctionFailuresAreLoud(t *testing.T) {
 		e.assertNoSecrets(t, out)
 	})
 	t.Run("wrong credentials", func(t *testing.T) {
+		t.Parallel() // each its own function and fakes
 		e := startFunction(t, nil)
 		e.vpc.Generate("cn-hangzhou", 1, weakConn)
 		bad := e.creds
@@ -430,6 +447,7 @@ func TestFunctionFailuresAreLoud(t *testing.T) {
 		e.assertNoSecrets(t, out)
 	})
 	t.Run("policies do not load", func(t *testing.T) {
+		t.Parallel() // each its own function and fakes
 		e := startFunction(t, map[string]string{"VPNCHECK_POLICY_DIR": "/nonexistent/policies"})
 		out := e.rt.invoke(t, timerEvent, e.creds, 30*time.Second)
 		if !out.failed || !strings.Contains(string(out.body), "policy directory") {
@@ -442,6 +460,7 @@ func TestFunctionFailuresAreLoud(t *testing.T) {
 }
 
 func TestFunctionWithoutSlackFailsLoudly(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	e := startFunction(t, map[string]string{"SLACK_WEBHOOK_URL": "", "VPNCHECK_REGIONS": "cn-hangzhou"})
 	e.vpc.Generate("cn-hangzhou", 2, weakConn)
 	out := e.rt.invoke(t, timerEvent, e.creds, 30*time.Second)
@@ -459,6 +478,7 @@ func TestFunctionWithoutSlackFailsLoudly(t *testing.T) {
 }
 
 func TestFunctionLargeRun(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	e := startFunction(t, map[string]string{"VPNCHECK_REGIONS": "cn-hangzhou"})
 	e.vpc.Generate("cn-hangzhou", 120, weakConn)
 	r := decodeResult(t, e.rt.invoke(t, timerEvent, e.creds, 60*time.Second))

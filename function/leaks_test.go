@@ -173,6 +173,7 @@ func TestKeyPepper(t *testing.T) {
 // log, result, Slack message or state file. Without it each invocation
 // that keeps prints warns once in the log.
 func TestFunctionKeyPepper(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
