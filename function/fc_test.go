@@ -49,7 +49,13 @@ func TestMain(m *testing.M) {
 	if !parallelSet {
 		flag.Set("test.parallel", strconv.Itoa(max(8, 2*runtime.GOMAXPROCS(0))))
 	}
+	// A whole run needs the binary: build it while the in-process tests
+	// run, rather than when the first test that runs it starts.
+	if flag.Lookup("test.run").Value.String() == "" && !testing.Short() && os.Getenv("VPNCHECK_TEST_BINARY") == "" {
+		go binOnce.Do(buildBinary)
+	}
 	code := m.Run()
+	binOnce.Do(func() {}) // a build still under way ends before its removal
 	if binDir != "" {
 		if err := os.RemoveAll(binDir); err != nil {
 			fmt.Fprintf(os.Stderr, "remove the test binary: %v\n", err)
@@ -72,36 +78,40 @@ func copyFile(from, to string) error {
 
 func vpncheckBinary(t *testing.T) string {
 	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "vpncheck-bin")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binDir = dir
-		binPath = filepath.Join(dir, "vpncheck")
-		if from := os.Getenv(envBuiltBinary); from != "" {
-			// TestBuiltBinaryIsRemovedAfterTheRun's second run: the build
-			// it leaves behind or not, without linking it again.
-			binErr = copyFile(from, binPath)
-			return
-		}
-		// Without a symbol table and DWARF, as deployed (.ci/run): a
-		// quicker link, and the binary the function runs.
-		build := exec.Command("go", "build", "-ldflags=-s -w", "-o", binPath, ".")
-		// The environment the test binary started with: a test that moved
-		// HOME before the first build must not send go to an empty module
-		// cache.
-		build.Env = startEnv
-		out, err := build.CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
+	binOnce.Do(buildBinary)
 	if binErr != nil {
 		t.Fatal(binErr)
 	}
 	return binPath
+}
+
+// buildBinary builds the binary once (under binOnce), or copies the one
+// named by envBuiltBinary.
+func buildBinary() {
+	dir, err := os.MkdirTemp("", "vpncheck-bin")
+	if err != nil {
+		binErr = err
+		return
+	}
+	binDir = dir
+	binPath = filepath.Join(dir, "vpncheck")
+	if from := os.Getenv(envBuiltBinary); from != "" {
+		// TestBuiltBinaryIsRemovedAfterTheRun's second run: the build
+		// it leaves behind or not, without linking it again.
+		binErr = copyFile(from, binPath)
+		return
+	}
+	// Without a symbol table and DWARF, as deployed (.ci/run): a
+	// quicker link, and the binary the function runs.
+	build := exec.Command("go", "build", "-ldflags=-s -w", "-o", binPath, ".")
+	// The environment the test binary started with: a test that moved
+	// HOME before the first build must not send go to an empty module
+	// cache.
+	build.Env = startEnv
+	out, err := build.CombinedOutput()
+	if err != nil {
+		binErr = fmt.Errorf("go build: %v\n%s", err, out)
+	}
 }
 
 // fakeRuntime serves GET .../invocation/next and takes the results POSTed

@@ -89,6 +89,7 @@ func hostileEnv(t *testing.T) (*vpcfake.Server, map[string]string) {
 }
 
 func TestHostileEndpoint(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own (childLiveEnv)
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
