@@ -122,11 +122,7 @@ func TestEventUsageErrorDoesNotHoldTheRun(t *testing.T) {
 // check, by the function's rule: the regions listed (flag, else variable),
 // else the home region, less the excluded.
 func TestEventIgnoresRegionsNotChecked(t *testing.T) {
-	t.Parallel() // the binary under fakes of its own
-	s := vpcfake.Start(vpcfake.Credentials{AccessKeyID: liveAK, AccessKeySecret: liveSecret})
-	t.Cleanup(s.Close)
-	s.AddConnections("cn-hangzhou", weakAt("cn-hangzhou", "vco-testmodify0001"))
-	env := eventEnv(t, s)
+	t.Parallel()                                                                 // the binary under fakes of its own
 	file := filepath.Join("..", "testdata", "events", "api-modify-weakens.json") // cn-hangzhou
 	for _, tc := range []struct {
 		name   string
@@ -145,9 +141,12 @@ func TestEventIgnoresRegionsNotChecked(t *testing.T) {
 		{name: "nothing set", judged: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := len(s.Log())
-			r := runBinary(t, with(env, tc.env...), time.Minute, append([]string{"event", "--file", file, "--format", "json"}, tc.args...)...)
-			described := len(s.Log()) > before
+			t.Parallel() // each case its own fake VPC API
+			s := vpcfake.Start(vpcfake.Credentials{AccessKeyID: liveAK, AccessKeySecret: liveSecret})
+			t.Cleanup(s.Close)
+			s.AddConnections("cn-hangzhou", weakAt("cn-hangzhou", "vco-testmodify0001"))
+			r := runBinary(t, with(eventEnv(t, s), tc.env...), time.Minute, append([]string{"event", "--file", file, "--format", "json"}, tc.args...)...)
+			described := len(s.Log()) > 0
 			if r.code != exitOK || described != tc.judged {
 				t.Errorf("exit %d, described %v (want %v), stderr %q", r.code, described, tc.judged, r.stderr)
 			}
