@@ -122,7 +122,8 @@ func TestEventUsageErrorDoesNotHoldTheRun(t *testing.T) {
 // check, by the function's rule: the regions listed (flag, else variable),
 // else the home region, less the excluded.
 func TestEventIgnoresRegionsNotChecked(t *testing.T) {
-	t.Parallel()                                                                 // the binary under fakes of its own
+	t.Parallel() // the binary under fakes of its own
+
 	file := filepath.Join("..", "testdata", "events", "api-modify-weakens.json") // cn-hangzhou
 	for _, tc := range []struct {
 		name   string
