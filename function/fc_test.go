@@ -46,7 +46,8 @@ func TestMain(m *testing.M) {
 	flag.Parse()
 	parallelSet := false
 	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
-	if !parallelSet {
+	// (-parallel is also the number of fuzzing workers: left alone then.)
+	if !parallelSet && flag.Lookup("test.fuzz").Value.String() == "" {
 		flag.Set("test.parallel", strconv.Itoa(max(8, 2*runtime.GOMAXPROCS(0))))
 	}
 	// A whole run needs the binary: build it while the in-process tests
