@@ -392,6 +392,7 @@ func headedByAccount(t *testing.T, messages []string) {
 // that account's credentials only; the denied one fails loudly, naming its
 // account.
 func TestFunctionFanOut(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	e, d := startOrgFunction(t, map[string]string{envExcludeAccounts: "1999999999999999"})
 
 	r := decodeResult(t, e.rt.invoke(t, timerEvent, e.creds, 60*time.Second))
@@ -480,6 +481,7 @@ func TestFunctionFanOut(t *testing.T) {
 // every account itself, as the command line does, and says which account
 // could not be entered.
 func TestFunctionFanOutOff(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	e, d := startOrgFunction(t, map[string]string{envFanout: "off"})
 	out := e.rt.invoke(t, timerEvent, e.creds, 60*time.Second)
 	r := decodeResult(t, out)
@@ -509,6 +511,7 @@ func TestFunctionFanOutOff(t *testing.T) {
 // coordinator (so FC retries it) and are posted with the accounts the
 // directory lists as not ready, each named once.
 func TestFunctionFanOutTrouble(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	caller := acsfake.Credential{AccessKeyID: fcCreds.AccessKeyID, AccessKeySecret: fcCreds.AccessKeySecret,
 		SecurityToken: fcCreds.SecurityToken, Label: "function"}
 	noFunction := orgfake.StartFC(caller) // the function is not deployed there

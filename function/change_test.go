@@ -94,6 +94,7 @@ func mustContain(t *testing.T, what, s string, want ...string) {
 // connections, a duplicate, an unrelated and a malformed event, and a
 // connection caught mid-update; a last timer run finds nothing new.
 func TestFunctionChangeEvents(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	stateDir := t.TempDir()
 	e := startFunction(t, map[string]string{"VPNCHECK_STATE": stateDir, "VPNCHECK_REGIONS": "cn-hangzhou,cn-shanghai"})
 	const (
@@ -485,6 +486,7 @@ func TestServerlessDevsChangeTrigger(t *testing.T) {
 // connection's key is told at once, on the changed connection. No key
 // reaches the state, the log, the result or Slack.
 func TestFunctionChangeEventReusedKey(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	stateDir := t.TempDir()
 	e := startFunction(t, map[string]string{"VPNCHECK_STATE": stateDir})
 	const (

@@ -130,10 +130,11 @@ func TestUnknownRegionRefused(t *testing.T) {
 // stderr and nothing on stdout; in Function Compute the invocation fails
 // and says why in words.
 func TestConfigurationMistakesBinary(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	testBinary(t) // before any test changes HOME, which go build reads
+	testBinary(t)
 	vpc, live := hostileEnv(t)
 	vpc.Generate("cn-hangzhou", 1, canaryConn)
 	file := writeTemp(t, "a-file", "x")
@@ -154,6 +155,7 @@ func TestConfigurationMistakesBinary(t *testing.T) {
 		{"live region typo", live, []string{"--regions", "cn-hangzou"}, "unknown region cn-hangzou; did you mean cn-hangzhou?"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // tc.env is only read
 			r := runBinary(t, tc.env, time.Minute, append([]string{"check"}, tc.args...)...)
 			if r.code != exitUsage || r.stdout != "" || !strings.Contains(r.stderr, tc.want) || strings.Count(r.stderr, "\n") != 1 {
 				t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 and %q", r.code, r.stdout, r.stderr, tc.want)
@@ -174,6 +176,7 @@ func TestConfigurationMistakesBinary(t *testing.T) {
 			{"region typo", nil, `{"payload": {"regions": ["cn-hangzou"]}}`, "unknown region cn-hangzou; did you mean cn-hangzhou?"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel() // each its own function and fakes
 				e := startFunction(t, tc.env)
 				e.vpc.Generate("cn-hangzhou", 1, weakConn)
 				out := e.rt.invoke(t, tc.body, e.creds, 30*time.Second)

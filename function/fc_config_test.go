@@ -52,6 +52,7 @@ type configOutcome struct {
 // and a periodic run with a failed region (nothing for that region, no
 // DeleteMode, the invocation fails). Nothing goes to Slack; no key leaks.
 func TestFunctionConfigRule(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	cfg := configfake.Start(acsfake.Credential{AccessKeyID: fcCreds.AccessKeyID, AccessKeySecret: fcCreds.AccessKeySecret,
 		SecurityToken: fcCreds.SecurityToken, Label: "function"})
 	t.Cleanup(cfg.Close)
@@ -178,6 +179,7 @@ func TestFunctionConfigRule(t *testing.T) {
 
 // A bad rule parameter fails the invocation naming it; nothing is put.
 func TestFunctionConfigRuleBadParameter(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	cfg := configfake.Start(acsfake.Credential{AccessKeyID: fcCreds.AccessKeyID, AccessKeySecret: fcCreds.AccessKeySecret, SecurityToken: fcCreds.SecurityToken})
 	t.Cleanup(cfg.Close)
 	e := startFunction(t, map[string]string{"VPNCHECK_CONFIG_ENDPOINT": cfg.URL})

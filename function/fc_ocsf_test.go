@@ -37,6 +37,7 @@ func (e *fcEnv) ocsfLog(t *testing.T) (lines []map[string]any, byActivity map[in
 // per new finding, then one per resolved finding; open, unchanged
 // findings are not repeated; no key reaches the log.
 func TestFunctionLogsOCSFFindings(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	e := startFunction(t, map[string]string{
 		"VPNCHECK_LOG_FINDINGS": "ocsf", "VPNCHECK_REGIONS": "cn-hangzhou",
 		"VPNCHECK_STATE": filepath.Join(t.TempDir(), "state"),
@@ -91,6 +92,7 @@ func TestFunctionLogsOCSFFindings(t *testing.T) {
 // A value other than ocsf or off fails every invocation before the check,
 // naming the variable; nothing is posted.
 func TestFunctionLogFindingsBadValue(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	e := startFunction(t, map[string]string{"VPNCHECK_LOG_FINDINGS": "syslog", "VPNCHECK_REGIONS": "cn-hangzhou"})
 	e.vpc.Generate("cn-hangzhou", 1, weakConn)
 	out := e.rt.invoke(t, timerEvent, e.creds, 30*time.Second)

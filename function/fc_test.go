@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,8 +38,25 @@ var startEnv = os.Environ()
 
 // TestMain removes the binary the tests built (about 60 MB a run), which
 // no single test owns: the first test that needs it builds it, once.
+//
+// Most tests here wait on processes of their own (the binary under fakes,
+// its retries and deadlines) rather than on the CPU, so unless -parallel
+// is given they run more at once than the default of one per CPU.
 func TestMain(m *testing.M) {
+	flag.Parse()
+	parallelSet := false
+	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
+	// (-parallel is also the number of fuzzing workers: left alone then.)
+	if !parallelSet && flag.Lookup("test.fuzz").Value.String() == "" {
+		flag.Set("test.parallel", strconv.Itoa(max(8, 2*runtime.GOMAXPROCS(0))))
+	}
+	// A whole run needs the binary: build it while the in-process tests
+	// run, rather than when the first test that runs it starts.
+	if flag.Lookup("test.run").Value.String() == "" && !testing.Short() && os.Getenv("VPNCHECK_TEST_BINARY") == "" {
+		go binOnce.Do(buildBinary)
+	}
 	code := m.Run()
+	binOnce.Do(func() {}) // a build still under way ends before its removal
 	if binDir != "" {
 		if err := os.RemoveAll(binDir); err != nil {
 			fmt.Fprintf(os.Stderr, "remove the test binary: %v\n", err)
@@ -46,30 +65,54 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// envBuiltBinary names a binary these tests already built, which
+// vpncheckBinary copies where it would build one.
+const envBuiltBinary = "VPNCHECK_TEST_BUILT_BINARY"
+
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o700)
+}
+
 func vpncheckBinary(t *testing.T) string {
 	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "vpncheck-bin")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binDir = dir
-		binPath = filepath.Join(dir, "vpncheck")
-		build := exec.Command("go", "build", "-o", binPath, ".")
-		// The environment the test binary started with: a test that moved
-		// HOME before the first build must not send go to an empty module
-		// cache.
-		build.Env = startEnv
-		out, err := build.CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
+	binOnce.Do(buildBinary)
 	if binErr != nil {
 		t.Fatal(binErr)
 	}
 	return binPath
+}
+
+// buildBinary builds the binary once (under binOnce), or copies the one
+// named by envBuiltBinary.
+func buildBinary() {
+	dir, err := os.MkdirTemp("", "vpncheck-bin")
+	if err != nil {
+		binErr = err
+		return
+	}
+	binDir = dir
+	binPath = filepath.Join(dir, "vpncheck")
+	if from := os.Getenv(envBuiltBinary); from != "" {
+		// TestBuiltBinaryIsRemovedAfterTheRun's second run: the build
+		// it leaves behind or not, without linking it again.
+		binErr = copyFile(from, binPath)
+		return
+	}
+	// Without a symbol table and DWARF, as deployed (.ci/run): a
+	// quicker link, and the binary the function runs.
+	build := exec.Command("go", "build", "-ldflags=-s -w", "-o", binPath, ".")
+	// The environment the test binary started with: a test that moved
+	// HOME before the first build must not send go to an empty module
+	// cache.
+	build.Env = startEnv
+	out, err := build.CombinedOutput()
+	if err != nil {
+		binErr = fmt.Errorf("go build: %v\n%s", err, out)
+	}
 }
 
 // fakeRuntime serves GET .../invocation/next and takes the results POSTed
@@ -86,6 +129,7 @@ type fcCall struct {
 	id      string
 	body    []byte
 	headers http.Header
+	timeout time.Duration // the deadline runs from the dispatch, as FC's does
 }
 
 type fcOutcome struct {
@@ -108,6 +152,10 @@ func newFakeRuntime(t *testing.T) *fakeRuntime {
 				for k, v := range c.headers {
 					w.Header()[k] = v
 				}
+				// Stamped when the instance takes the invocation, not when
+				// the test queued it: an instance still starting on a busy
+				// machine does not lose its time before it begins.
+				w.Header().Set("x-fc-function-deadline", strconv.FormatInt(time.Now().Add(c.timeout).UnixMilli(), 10))
 				w.Header().Set("x-fc-request-id", c.id)
 				w.Write(c.body)
 			case <-r.Context().Done():
@@ -143,7 +191,6 @@ func (rt *fakeRuntime) invoke(t *testing.T, body string, creds vpcfake.Credentia
 	rt.results[id] = ch
 	rt.mu.Unlock()
 	h := http.Header{}
-	h.Set("x-fc-function-deadline", strconv.FormatInt(time.Now().Add(timeout).UnixMilli(), 10))
 	h.Set("x-fc-function-timeout", strconv.Itoa(int(timeout.Seconds())))
 	h.Set("x-fc-access-key-id", creds.AccessKeyID)
 	h.Set("x-fc-access-key-secret", creds.AccessKeySecret)
@@ -153,7 +200,7 @@ func (rt *fakeRuntime) invoke(t *testing.T, body string, creds vpcfake.Credentia
 	h.Set("x-fc-function-name", "vpncheck")
 	h.Set("x-fc-function-handler", "vpncheck")
 	h.Set("x-fc-function-memory", "256")
-	rt.queue <- fcCall{id: id, body: []byte(body), headers: h}
+	rt.queue <- fcCall{id: id, body: []byte(body), headers: h, timeout: timeout}
 	select {
 	case out := <-ch:
 		return out
@@ -322,6 +369,7 @@ func decodeResult(t *testing.T, out fcOutcome) fcResultJSON {
 const timerEvent = `{"triggerTime": "2026-11-25T10:05:00Z", "triggerName": "hourly", "payload": "{}"}`
 
 func TestFunctionTimerRun(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	e := startFunction(t, nil)
 	e.vpc.Generate("cn-hangzhou", 3, weakConn)
 	e.vpc.Generate("cn-shanghai", 2, weakConn)
@@ -368,6 +416,7 @@ func TestFunctionTimerRun(t *testing.T) {
 }
 
 func TestFunctionDryRunAndBadPayload(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	e := startFunction(t, nil)
 	e.vpc.Generate("cn-hangzhou", 2, weakConn)
 
@@ -391,7 +440,9 @@ func TestFunctionDryRunAndBadPayload(t *testing.T) {
 }
 
 func TestFunctionFailuresAreLoud(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	t.Run("slack down", func(t *testing.T) {
+		t.Parallel() // each its own function and fakes
 		e := startFunction(t, nil)
 		e.vpc.Generate("cn-hangzhou", 1, weakConn)
 		fails := make([]slackfake.Failure, 20)
@@ -399,13 +450,20 @@ func TestFunctionFailuresAreLoud(t *testing.T) {
 			fails[i] = slackfake.Failure{Status: http.StatusServiceUnavailable}
 		}
 		e.slack.FailNext(fails...)
-		out := e.rt.invoke(t, timerEvent, e.creds, 8*time.Second)
+		// A short deadline: the notifier retries the 503 (after 1s) and
+		// gives up when its next wait (2s) would pass the deadline, as it
+		// would after 1s, 2s and 4s under a longer one.
+		out := e.rt.invoke(t, timerEvent, e.creds, 3*time.Second)
 		if !out.failed || !strings.Contains(string(out.body), "notify") {
 			t.Errorf("outcome %v %s", out.failed, out.body)
+		}
+		if n := len(e.slack.Requests()); n < 2 {
+			t.Errorf("Slack saw %d requests, want the 503 retried", n)
 		}
 		e.assertNoSecrets(t, out)
 	})
 	t.Run("wrong credentials", func(t *testing.T) {
+		t.Parallel() // each its own function and fakes
 		e := startFunction(t, nil)
 		e.vpc.Generate("cn-hangzhou", 1, weakConn)
 		bad := e.creds
@@ -420,6 +478,7 @@ func TestFunctionFailuresAreLoud(t *testing.T) {
 		e.assertNoSecrets(t, out)
 	})
 	t.Run("policies do not load", func(t *testing.T) {
+		t.Parallel() // each its own function and fakes
 		e := startFunction(t, map[string]string{"VPNCHECK_POLICY_DIR": "/nonexistent/policies"})
 		out := e.rt.invoke(t, timerEvent, e.creds, 30*time.Second)
 		if !out.failed || !strings.Contains(string(out.body), "policy directory") {
@@ -432,6 +491,7 @@ func TestFunctionFailuresAreLoud(t *testing.T) {
 }
 
 func TestFunctionWithoutSlackFailsLoudly(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	e := startFunction(t, map[string]string{"SLACK_WEBHOOK_URL": "", "VPNCHECK_REGIONS": "cn-hangzhou"})
 	e.vpc.Generate("cn-hangzhou", 2, weakConn)
 	out := e.rt.invoke(t, timerEvent, e.creds, 30*time.Second)
@@ -449,6 +509,7 @@ func TestFunctionWithoutSlackFailsLoudly(t *testing.T) {
 }
 
 func TestFunctionLargeRun(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	e := startFunction(t, map[string]string{"VPNCHECK_REGIONS": "cn-hangzhou"})
 	e.vpc.Generate("cn-hangzhou", 120, weakConn)
 	r := decodeResult(t, e.rt.invoke(t, timerEvent, e.creds, 60*time.Second))

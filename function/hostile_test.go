@@ -79,19 +79,21 @@ func runBinary(t *testing.T, env map[string]string, limit time.Duration, args ..
 }
 
 // hostileEnv is liveEnv for a child process: the credential chain kept off
-// the network and the developer's files.
+// the network and the developer's files, in the child's environment only
+// (this process's is left alone, so its tests can run in parallel).
 func hostileEnv(t *testing.T) (*vpcfake.Server, map[string]string) {
 	t.Helper()
-	s, env := liveEnv(t)
+	s, env := childLiveEnv(t)
 	env["ALIBABA_CLOUD_ECS_METADATA_DISABLED"] = "true"
 	return s, env
 }
 
 func TestHostileEndpoint(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own (childLiveEnv)
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	testBinary(t) // before any test changes HOME, which go build reads
+	testBinary(t)
 	type want struct {
 		code      int    // exit status with --fail-on info
 		errCode   string // the hostile region's errors entry
@@ -197,10 +199,11 @@ func TestHostileEndpoint(t *testing.T) {
 // A refused connection under a short deadline says it was refused, not
 // only that the deadline came.
 func TestHostileRefusedKeepsTheLastError(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	testBinary(t) // before any test changes HOME, which go build reads
+	testBinary(t)
 	s, env := hostileEnv(t)
 	env["VPNCHECK_VPC_ENDPOINT"] = s.URL
 	s.Close() // nothing listens there any more
@@ -216,10 +219,11 @@ func TestHostileRefusedKeepsTheLastError(t *testing.T) {
 
 // Without credentials the message says how to give them.
 func TestHostileNoCredentialsSaysWhatToDo(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	testBinary(t) // before any test changes HOME, which go build reads
+	testBinary(t)
 	_, env := hostileEnv(t)
 	delete(env, "ALIBABA_CLOUD_ACCESS_KEY_ID")
 	delete(env, "ALIBABA_CLOUD_ACCESS_KEY_SECRET")

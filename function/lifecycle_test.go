@@ -208,13 +208,17 @@ func policyDir(t *testing.T, data string) string {
 }
 
 func TestLifecycleSequence(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	for _, mode := range []string{"webhook", "bot"} {
-		t.Run(mode, func(t *testing.T) { lifecycleSequence(t, mode == "bot") })
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel() // each its own fakes and state
+			lifecycleSequence(t, mode == "bot")
+		})
 	}
 }
 
 func lifecycleSequence(t *testing.T, bot bool) {
-	testBinary(t) // built before HOME moves
+	testBinary(t)
 	vpc, env := hostileEnv(t)
 	sl := slackfake.New(slackfake.Options{})
 	t.Cleanup(sl.Close)
@@ -427,33 +431,45 @@ func lifecycleSequence(t *testing.T, bot bool) {
 // opened or read. Each is an errors entry StateUnreadable, and the run
 // goes on as if the state were empty: every finding new, posted again.
 func TestLifecycleStateUnreadable(t *testing.T) {
-	testBinary(t) // built before HOME moves
-	vpc, env := hostileEnv(t)
-	sl := slackfake.New(slackfake.Options{})
-	t.Cleanup(sl.Close)
-	slackEnv(sl, false, env)
-	vpc.AddConnections("cn-hangzhou", lcConn("cn-hangzhou", 0, true, nil))
-	env["VPNCHECK_NOW"] = t0.Format(time.RFC3339)
-
-	run := func(name string, stateSpec string, extraEnv map[string]string) lcReport {
+	t.Parallel() // the binary under fakes of its own
+	testBinary(t)
+	// Each case has a fake VPC API and Slack of its own, so the cases run
+	// in parallel.
+	type lcSetup struct {
+		vpc *vpcfake.Server
+		sl  *slackfake.Server
+		env map[string]string
+		run func(name string, stateSpec string, extraEnv map[string]string) lcReport
+	}
+	setup := func(t *testing.T) lcSetup {
 		t.Helper()
-		e := map[string]string{}
-		for k, v := range env {
-			e[k] = v
+		vpc, env := hostileEnv(t)
+		sl := slackfake.New(slackfake.Options{})
+		t.Cleanup(sl.Close)
+		slackEnv(sl, false, env)
+		vpc.AddConnections("cn-hangzhou", lcConn("cn-hangzhou", 0, true, nil))
+		env["VPNCHECK_NOW"] = t0.Format(time.RFC3339)
+		run := func(name string, stateSpec string, extraEnv map[string]string) lcReport {
+			t.Helper()
+			e := map[string]string{}
+			for k, v := range env {
+				e[k] = v
+			}
+			for k, v := range extraEnv {
+				e[k] = v
+			}
+			r := runBinary(t, e, 60*time.Second, "check", "--regions", "cn-hangzhou", "--state", stateSpec, "--notify", "--format", "json")
+			if r.code != exitOK {
+				t.Fatalf("%s: exit %d (want %d, as documented), stderr %s", name, r.code, exitOK, r.stderr)
+			}
+			var rep lcReport
+			if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+				t.Fatalf("%s: %v\n%s", name, err, r.stdout)
+			}
+			noSecrets(t, r.stdout, r.stderr)
+			return rep
 		}
-		for k, v := range extraEnv {
-			e[k] = v
-		}
-		r := runBinary(t, e, 60*time.Second, "check", "--regions", "cn-hangzhou", "--state", stateSpec, "--notify", "--format", "json")
-		if r.code != exitOK {
-			t.Fatalf("%s: exit %d (want %d, as documented), stderr %s", name, r.code, exitOK, r.stderr)
-		}
-		var rep lcReport
-		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
-			t.Fatalf("%s: %v\n%s", name, err, r.stdout)
-		}
-		noSecrets(t, r.stdout, r.stderr)
-		return rep
+		return lcSetup{vpc, sl, env, run}
 	}
 
 	for _, tc := range []struct {
@@ -466,6 +482,9 @@ func TestLifecycleStateUnreadable(t *testing.T) {
 		{"not a generation", "not a generation at all", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := setup(t)
+			run, sl := c.run, c.sl
 			dir := filepath.Join(t.TempDir(), "state")
 			if rep := run("first", dir, nil); rep.Summary.New != 3 {
 				t.Fatalf("first run: new %d", rep.Summary.New)
@@ -511,6 +530,9 @@ func TestLifecycleStateUnreadable(t *testing.T) {
 	t.Run("a file where the directory should be", func(t *testing.T) {
 		// A location that can never hold a state is a usage error (issue
 		// 19), not a run without state that posts every finding again.
+		t.Parallel()
+		c := setup(t)
+		vpc, sl, env := c.vpc, c.sl, c.env
 		file := writeTemp(t, "state", "a file")
 		before, scans := len(sl.Posts()), vpc.Calls(vpcfake.ActionDescribeVpnConnections, "cn-hangzhou")
 		r := runBinary(t, env, 60*time.Second, "check", "--regions", "cn-hangzhou", "--state", file, "--notify", "--format", "json")
@@ -521,9 +543,12 @@ func TestLifecycleStateUnreadable(t *testing.T) {
 			t.Errorf("a refused state location still led to a post or a scan")
 		}
 	})
-	t.Run("OSS answering 500", func(t *testing.T) {
-		// At open (GetBucketVersioning), then at the first read of the state.
-		for _, op := range []string{"GetBucketVersioning", "ListObjectsV2"} {
+	// At open (GetBucketVersioning), then at the first read of the state.
+	for _, op := range []string{"GetBucketVersioning", "ListObjectsV2"} {
+		t.Run("OSS answering 500 to "+op, func(t *testing.T) {
+			t.Parallel()
+			c := setup(t)
+			run, sl := c.run, c.sl
 			oss := ossfake.New(t, ossfake.Config{AccessKeyID: liveAK, AccessKeySecret: liveSecret, Buckets: []string{"vpncheck-state"}})
 			ossEnv := map[string]string{"VPNCHECK_OSS_ENDPOINT": oss.URL, "ALIBABA_CLOUD_REGION_ID": "cn-hangzhou"}
 			oss.Inject(ossfake.Fault{Op: op, Count: 100, Status: http.StatusInternalServerError, Code: "InternalError"})
@@ -537,8 +562,8 @@ func TestLifecycleStateUnreadable(t *testing.T) {
 					t.Errorf("error shows the secret: %s", e.Message)
 				}
 			}
-		}
-	})
+		})
+	}
 }
 
 // binaryResult is one run of the binary started by startBinary.
@@ -608,7 +633,8 @@ func raceChecks(t *testing.T, env map[string]string, stateSpec string, regions [
 // through the fake that honours x-oss-forbid-overwrite), as the compiled
 // binary: every run's update is kept, and each finding is posted once.
 func TestLifecycleRace(t *testing.T) {
-	testBinary(t) // built before HOME moves
+	t.Parallel() // the binary under fakes of its own
+	testBinary(t)
 	vpc, env := hostileEnv(t)
 	vpc.AddConnections("cn-hangzhou", lcConn("cn-hangzhou", 0, true, nil))
 	vpc.AddConnections("cn-shanghai", lcConn("cn-shanghai", 0, false, nil))
@@ -743,6 +769,7 @@ func footers(posts []slackfake.Post) map[string]int {
 // nothing after a delivered run, and only the rest after one that died
 // mid-delivery.
 func TestFunctionLifecycleRetries(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	testBinary(t)
 	newSetup := func(t *testing.T) (*vpcfake.Server, *slackfake.Server, map[string]string) {
 		vpc := vpcfake.Start(fcCreds)
@@ -777,6 +804,7 @@ func TestFunctionLifecycleRetries(t *testing.T) {
 	}
 
 	t.Run("delivered, retried on a fresh instance", func(t *testing.T) {
+		t.Parallel() // each case its own fakes and state (newSetup)
 		vpc, sl, env := newSetup(t)
 		first := startInstance(t, vpc, sl, env)
 		r := decodeResult(t, first.rt.invoke(t, timerEvent, first.creds, 60*time.Second))
@@ -800,6 +828,7 @@ func TestFunctionLifecycleRetries(t *testing.T) {
 	})
 
 	t.Run("Slack fails after the first message, retried on a fresh instance", func(t *testing.T) {
+		t.Parallel()
 		vpc, sl, env := newSetup(t)
 		first := startInstance(t, vpc, sl, env)
 		sl.FailNext(slackfake.Pass, slackfake.Failure{Error: "channel_not_found"})
@@ -827,7 +856,10 @@ func TestFunctionLifecycleRetries(t *testing.T) {
 		if !retried {
 			name = "instance killed mid-delivery, never retried: the next hour's run finishes it"
 		}
-		t.Run(name, func(t *testing.T) { killedMidDelivery(t, retried, newSetup, checkOnce) })
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			killedMidDelivery(t, retried, newSetup, checkOnce)
+		})
 	}
 }
 
@@ -875,9 +907,11 @@ func killedMidDelivery(t *testing.T, retried bool, newSetup func(*testing.T) (*v
 // command line exits 2 with one line and posts nothing; the function's
 // invocation fails, says why, and says so in Slack.
 func TestLifecycleVersionedBucketRefused(t *testing.T) {
-	testBinary(t) // built before HOME moves
+	t.Parallel() // the binary under fakes of its own
+	testBinary(t)
 	for _, status := range []string{"Enabled", "Suspended"} {
 		t.Run("command line "+status, func(t *testing.T) {
+			t.Parallel() // each its own fakes
 			vpc, env := hostileEnv(t)
 			vpc.AddConnections("cn-hangzhou", lcConn("cn-hangzhou", 0, true, nil))
 			sl := slackfake.New(slackfake.Options{})
@@ -898,6 +932,7 @@ func TestLifecycleVersionedBucketRefused(t *testing.T) {
 		})
 	}
 	t.Run("function", func(t *testing.T) {
+		t.Parallel()
 		vpc := vpcfake.Start(fcCreds)
 		t.Cleanup(vpc.Close)
 		vpc.AddConnections("cn-hangzhou", lcConn("cn-hangzhou", 0, true, nil))
@@ -928,6 +963,7 @@ func TestLifecycleVersionedBucketRefused(t *testing.T) {
 // events, then the same event delivered twice (FC's asynchronous delivery
 // is at least once). Each finding is posted once, and no update is lost.
 func TestFunctionLifecycleConcurrentOSS(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	testBinary(t)
 	vpc := vpcfake.Start(fcCreds)
 	t.Cleanup(vpc.Close)
@@ -1008,6 +1044,7 @@ func countCode(reqs []ossfake.Request, code string) int {
 // the complete report as a file, the last part of the run's delivery. An
 // upload that fails is the one part a retry on a fresh instance sends.
 func TestFunctionLifecycleFileRetry(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	testBinary(t)
 	vpc := vpcfake.Start(fcCreds)
 	t.Cleanup(vpc.Close)
@@ -1053,7 +1090,8 @@ func TestFunctionLifecycleFileRetry(t *testing.T) {
 // TestLifecycleDeadlineResolvesNothing: a region cut short by --timeout
 // resolves nothing, though its connection was fixed meanwhile.
 func TestLifecycleDeadlineResolvesNothing(t *testing.T) {
-	testBinary(t) // built before HOME moves
+	t.Parallel() // the binary under fakes of its own
+	testBinary(t)
 	vpc, env := hostileEnv(t)
 	sl := slackfake.New(slackfake.Options{})
 	t.Cleanup(sl.Close)

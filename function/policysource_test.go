@@ -81,6 +81,7 @@ func upload(t *testing.T, f *ossfake.Server, bucket, key string, data []byte) {
 // second, its revision in the Slack footer; a bundle that fails its
 // signature leaves the instance without rules, loudly.
 func TestFunctionPolicyBundleFromOSS(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	private, public := rsaPEM(t)
 	otherPrivate, _ := rsaPEM(t)
 	f := ossfake.New(t, ossfake.Config{AccessKeyID: fcCreds.AccessKeyID, AccessKeySecret: fcCreds.AccessKeySecret,

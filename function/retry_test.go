@@ -68,6 +68,7 @@ func decodeRetry(t *testing.T, r binaryRun) retryReport {
 // (before: exit 0, no describe, the report still listing the region as
 // failed). A third run replays the completed one.
 func TestEventRetryChecksAgain(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	const modify = "vco-testmodify0001"
 	s := vpcfake.Start(vpcfake.Credentials{AccessKeyID: liveAK, AccessKeySecret: liveSecret})
 	t.Cleanup(s.Close)
@@ -100,6 +101,7 @@ func TestEventRetryChecksAgain(t *testing.T) {
 // A usage error leaves the run key free: with the endpoint fixed, the same
 // command runs (before: exit 3, "being run by another attempt").
 func TestEventUsageErrorDoesNotHoldTheRun(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	s := vpcfake.Start(vpcfake.Credentials{AccessKeyID: liveAK, AccessKeySecret: liveSecret})
 	t.Cleanup(s.Close)
 	s.AddConnections("cn-hangzhou", weakAt("cn-hangzhou", "vco-testmodify0001"))
@@ -120,10 +122,8 @@ func TestEventUsageErrorDoesNotHoldTheRun(t *testing.T) {
 // check, by the function's rule: the regions listed (flag, else variable),
 // else the home region, less the excluded.
 func TestEventIgnoresRegionsNotChecked(t *testing.T) {
-	s := vpcfake.Start(vpcfake.Credentials{AccessKeyID: liveAK, AccessKeySecret: liveSecret})
-	t.Cleanup(s.Close)
-	s.AddConnections("cn-hangzhou", weakAt("cn-hangzhou", "vco-testmodify0001"))
-	env := eventEnv(t, s)
+	t.Parallel() // the binary under fakes of its own
+
 	file := filepath.Join("..", "testdata", "events", "api-modify-weakens.json") // cn-hangzhou
 	for _, tc := range []struct {
 		name   string
@@ -142,9 +142,12 @@ func TestEventIgnoresRegionsNotChecked(t *testing.T) {
 		{name: "nothing set", judged: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := len(s.Log())
-			r := runBinary(t, with(env, tc.env...), time.Minute, append([]string{"event", "--file", file, "--format", "json"}, tc.args...)...)
-			described := len(s.Log()) > before
+			t.Parallel() // each case its own fake VPC API
+			s := vpcfake.Start(vpcfake.Credentials{AccessKeyID: liveAK, AccessKeySecret: liveSecret})
+			t.Cleanup(s.Close)
+			s.AddConnections("cn-hangzhou", weakAt("cn-hangzhou", "vco-testmodify0001"))
+			r := runBinary(t, with(eventEnv(t, s), tc.env...), time.Minute, append([]string{"event", "--file", file, "--format", "json"}, tc.args...)...)
+			described := len(s.Log()) > 0
 			if r.code != exitOK || described != tc.judged {
 				t.Errorf("exit %d, described %v (want %v), stderr %q", r.code, described, tc.judged, r.stderr)
 			}
@@ -159,6 +162,7 @@ func TestEventIgnoresRegionsNotChecked(t *testing.T) {
 // its retry checks again; a retry of the completed run replays it. The same
 // for a member account's invocation of a fan-out.
 func TestFunctionRetryChecksAgain(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	t.Run("timer", func(t *testing.T) {
 		e := startFunction(t, map[string]string{"VPNCHECK_STATE": t.TempDir(), "VPNCHECK_REGIONS": "cn-hangzhou"})
 		e.vpc.AddConnections("cn-hangzhou", weakConn("cn-hangzhou", 0))
@@ -200,6 +204,7 @@ func retryThrough(t *testing.T, e *fcEnv, body, region string) {
 // (before: taken for a duplicate, nothing described, nothing posted); each
 // is deduplicated on its own after.
 func TestFunctionEventIDReused(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	e := startFunction(t, map[string]string{"VPNCHECK_STATE": t.TempDir(), "VPNCHECK_REGIONS": "cn-hangzhou"})
 	const modify, other = "vco-testmodify0001", "vco-other-0001"
 	e.vpc.AddConnections("cn-hangzhou", weakAt("cn-hangzhou", modify), weakAt("cn-hangzhou", other))

@@ -20,6 +20,7 @@ const pepperCanary = "CANARY-PEPPER-e41f0a"
 // result. A missing secret fails the invocation naming it, and the next
 // invocation tries again.
 func TestFunctionSlackFromKMS(t *testing.T) {
+	t.Parallel() // the binary under fakes of its own
 	kms := kmsfake.Start(acsfake.Credential{AccessKeyID: fcCreds.AccessKeyID, AccessKeySecret: fcCreds.AccessKeySecret, SecurityToken: fcCreds.SecurityToken, Label: "function-role"})
 	defer kms.Close()
 	e := startFunction(t, map[string]string{

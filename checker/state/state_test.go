@@ -24,8 +24,7 @@ const (
 )
 
 func cred(t *testing.T, id, sk, tok string) credentials.Credential {
-	t.Helper()
-	t.Setenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+	t.Helper() // TestMain disabled the metadata service
 	conf := &credentials.Config{Type: ptr("access_key"), AccessKeyId: &id, AccessKeySecret: &sk}
 	if tok != "" {
 		conf.Type, conf.SecurityToken = ptr("sts"), &tok
@@ -48,6 +47,7 @@ func openOSS(t *testing.T, f *ossfake.Server, spec string, c credentials.Credent
 }
 
 func TestDirStore(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T) state.Store {
 		s, err := state.Open(t.Context(), filepath.Join(t.TempDir(), "state"), state.Options{})
 		if err != nil {
@@ -58,8 +58,10 @@ func TestDirStore(t *testing.T) {
 }
 
 func TestOSSStore(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ name, tok string }{{"static", ""}, {"sts", token}} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each its own fake
 			storetest.Run(t, func(t *testing.T) state.Store {
 				f := fake(t, tc.tok, 3) // small pages: List must follow continuation tokens
 				s, err := openOSS(t, f, "oss://"+bkt+"/some/prefix", cred(t, keyID, secret, tc.tok))
@@ -155,6 +157,7 @@ func TestOSSCredentialErrors(t *testing.T) {
 }
 
 func TestOSSRetries(t *testing.T) {
+	t.Parallel() // mostly the SDK's backoff
 	f := fake(t, "", 0)
 	s, err := openOSS(t, f, "oss://"+bkt, cred(t, keyID, secret, ""))
 	if err != nil {
