@@ -22,6 +22,10 @@ type Options struct {
 	Region       string // top-level RegionId ("" leaves it out)
 	StartIndex   int    // first connection number, so pages of one region do not collide
 	TotalCount   int    // TotalCount to declare; 0 means Connections
+	// WeakEvery, when set, makes every WeakEvery-th connection take the
+	// random settings (most of them break a rule) and the others compliant
+	// settings and strong keys: 20 is a mostly compliant fleet, 5% weak.
+	WeakEvery int
 	// Vary makes the connections odd on purpose, for differential tests:
 	// fields left out, odd case, values no list knows, wrong JSON types,
 	// weak, banned and exposed keys, tags and names of every shape.
@@ -41,13 +45,19 @@ var (
 // Write writes one response body with opt.Connections connections.
 func Write(w io.Writer, opt Options) error {
 	r := rand.New(rand.NewPCG(opt.Seed, 0x5eed))
-	pick := func(xs []string) string { return xs[r.IntN(len(xs))] }
+	compliant := false // the connection being written takes compliant settings
+	pick := func(xs []string) string {
+		if compliant {
+			return xs[0] // every list starts with a compliant value
+		}
+		return xs[r.IntN(len(xs))]
+	}
 	key := func(i int) string {
 		n := i
 		if opt.DistinctKeys > 0 {
 			n = r.IntN(opt.DistinctKeys)
 		}
-		if n%7 == 0 {
+		if n%7 == 0 && !compliant {
 			return fmt.Sprintf("vpn-key-%d", n) // weak: short and guessable
 		}
 		return fmt.Sprintf("Qx7!%08x-Zr2#%08x-%d", uint32(n)*2654435761, uint32(n)*40503, n)
@@ -66,6 +76,7 @@ func Write(w io.Writer, opt Options) error {
 	bw.WriteString(head + `"VpnConnections":{"VpnConnection":[`)
 	for i := range opt.Connections {
 		n := opt.StartIndex + i
+		compliant = opt.WeakEvery > 0 && n%opt.WeakEvery != 0
 		if i > 0 {
 			bw.WriteByte(',')
 		}
@@ -97,7 +108,7 @@ func Write(w io.Writer, opt Options) error {
 			return map[string]any{"IpsecEncAlg": pick(encs), "IpsecAuthAlg": pick(auths), "IpsecPfs": pick(pfs), "IpsecLifetime": 3600}
 		}
 		if opt.DualEvery > 0 && n%opt.DualEvery == 0 {
-			c["EnableTunnelsBgp"] = r.IntN(2) == 0
+			c["EnableTunnelsBgp"] = !compliant && r.IntN(2) == 0
 			var tunnels []map[string]any
 			for t, role := range []string{"master", "slave"} {
 				ik, ip := ike(key(2*n+t)), ipsec()
@@ -117,7 +128,7 @@ func Write(w io.Writer, opt Options) error {
 			c["TunnelOptionsSpecification"] = map[string]any{"TunnelOptions": tunnels}
 		} else {
 			c["Status"] = pick(statuses)
-			c["EnableDpd"] = r.IntN(4) != 0
+			c["EnableDpd"] = compliant || r.IntN(4) != 0
 			c["EnableNatTraversal"] = true
 			c["IkeConfig"] = ike(key(2 * n))
 			c["IpsecConfig"] = ipsec()

@@ -26,12 +26,18 @@ type keyring struct {
 	maxLen  int
 	entries map[[sha256.Size]byte]*keyEntry
 	order   []*keyEntry
+	// tagger, prev and next are the estimates kept across runs (see
+	// Estimates): tagger is set with a printer, prev is the last run's, and
+	// next this run's, made by estimate.
+	tagger     *tagger
+	prev, next *Estimates
 }
 
 type keyEntry struct {
 	prefix    string // what zxcvbn sees: the first maxLen characters
 	key       string // the whole key, held until printed (only with a printer)
 	print     string // its fingerprint with the printer's salt
+	tag       string // its tag in Estimates, once made
 	estimated bool
 	guesses   float64
 	users     []*input.PSK // tunnels served by the estimate without user inputs
@@ -98,11 +104,43 @@ func firstRunes(s string, n int) string {
 // user inputs could change the result), then fingerprints each distinct
 // key when the keyring has a printer, in parallel, until ctx ends; then
 // fills in the facts and forgets the keys. Keys not reached keep no
-// estimate, or no fingerprint.
+// estimate, or no fingerprint. A key the last run's estimates know takes
+// its estimate from them (and, with a pepper, its fingerprint), and the
+// run's own estimates are left in next.
 func (kr *keyring) estimate(ctx context.Context) {
+	known := kr.tagger.usable(kr.prev, kr.maxLen)
+	if known != nil {
+		if kr.tagger.peppered() {
+			for _, e := range kr.order {
+				e.tag = kr.tagger.tag(e.key)
+			}
+		} else {
+			// The tag is the fingerprint: made first, to know which keys
+			// are known.
+			jobs := make([]func(), 0, len(kr.order))
+			for _, e := range kr.order {
+				jobs = append(jobs, func() { e.print = kr.printer.fingerprint(e.key) })
+			}
+			runJobs(ctx, jobs)
+			for _, e := range kr.order {
+				e.tag = e.print
+			}
+		}
+		for _, e := range kr.order {
+			k, ok := known[e.tag]
+			if !ok || e.tag == "" {
+				continue
+			}
+			e.guesses, e.estimated = k.Guesses, true
+			if kr.tagger.peppered() {
+				e.print = k.Print
+			}
+		}
+	}
+
 	var jobs []func()
 	for _, e := range kr.order {
-		if len(e.users) > 0 {
+		if len(e.users) > 0 && !e.estimated {
 			jobs = append(jobs, func() { e.guesses, e.estimated = keystrength.Guesses(e.prefix, nil), true })
 		}
 		for i := range e.special {
@@ -113,23 +151,13 @@ func (kr *keyring) estimate(ctx context.Context) {
 	if kr.printer != nil {
 		// After the estimates: psk-weak judges this run; prints serve later ones.
 		for _, e := range kr.order {
-			jobs = append(jobs, func() { e.print = kr.printer.fingerprint(e.key) })
-		}
-	}
-	var g errgroup.Group
-	g.SetLimit(runtime.GOMAXPROCS(0))
-	for _, j := range jobs {
-		if ctx.Err() != nil {
-			break
-		}
-		g.Go(func() error {
-			if ctx.Err() == nil {
-				j()
+			if e.print == "" {
+				jobs = append(jobs, func() { e.print = kr.printer.fingerprint(e.key) })
 			}
-			return nil
-		})
+		}
 	}
-	g.Wait() // the jobs return no error
+	runJobs(ctx, jobs)
+	kr.remember()
 
 	for _, e := range kr.order {
 		n := utf8.RuneCountInString(e.prefix)
@@ -146,6 +174,51 @@ func (kr *keyring) estimate(ctx context.Context) {
 		e.prefix, e.key = "", ""
 	}
 	kr.entries, kr.order = nil, nil
+}
+
+// remember keeps, in next, the estimate and fingerprint of every key that
+// has both.
+func (kr *keyring) remember() {
+	if kr.tagger == nil {
+		return
+	}
+	next := &Estimates{Salt: kr.printer.String(), Estimator: estimatorID(kr.maxLen), Keys: make(map[string]Estimate, len(kr.order))}
+	for _, e := range kr.order {
+		if !e.estimated || e.print == "" {
+			continue
+		}
+		k := Estimate{Guesses: e.guesses, Length: utf8.RuneCountInString(e.prefix)}
+		tag := e.tag
+		switch {
+		case kr.tagger.peppered() && tag == "":
+			tag = kr.tagger.tag(e.key)
+			fallthrough
+		case kr.tagger.peppered():
+			k.Print = e.print
+		default:
+			tag = e.print
+		}
+		next.Keys[tag] = k
+	}
+	kr.next = next
+}
+
+// runJobs runs jobs on every core until ctx ends.
+func runJobs(ctx context.Context, jobs []func()) {
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for _, j := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			if ctx.Err() == nil {
+				j()
+			}
+			return nil
+		})
+	}
+	g.Wait() // the jobs return no error
 }
 
 // inputsMayMatch reports whether zxcvbn could match one of the user inputs

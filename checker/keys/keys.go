@@ -87,7 +87,25 @@ type KeyPrints = lifecycle.KeyPrints
 // the tunnels of known that share its key, but for those of the run's own
 // connections (the run's read of them is newer).
 func Analyze(ctx context.Context, conns []*input.Connection, p Policy, known *KeyPrints) (*Secrets, []report.ErrorEntry, *KeyPrints) {
+	r := AnalyzeWith(ctx, conns, p, known, nil)
+	return r.Secrets, r.Errors, r.Prints
+}
+
+// Analysis is what AnalyzeWith found.
+type Analysis struct {
+	Secrets *Secrets
+	Errors  []report.ErrorEntry
+	Prints  *KeyPrints
+	// Estimates are the run's, for the next run: nil unless known was set
+	// (only a run with a state makes prints, and keeps estimates).
+	Estimates *Estimates
+}
+
+// AnalyzeWith is Analyze, taking the estimates of keys prev knows from
+// it (see Estimates) and leaving the run's in the result.
+func AnalyzeWith(ctx context.Context, conns []*input.Connection, p Policy, known *KeyPrints, prev *Estimates) Analysis {
 	a := newAnalysis(p, known, conns)
+	a.kr.tagger, a.kr.prev = newTagger(a.kr.printer), prev
 	for _, c := range conns {
 		for i := range c.Tunnels {
 			t := &c.Tunnels[i]
@@ -134,7 +152,7 @@ func Analyze(ctx context.Context, conns []*input.Connection, p Policy, known *Ke
 		errs = append(errs, report.ErrorEntry{Code: CodeKeysNotJudged,
 			Message: "psk-reused could not compare every key of the run: " + why})
 	}
-	return a.secrets, append(errs, oddFieldEntries(conns)...), prints
+	return Analysis{Secrets: a.secrets, Errors: append(errs, oddFieldEntries(conns)...), Prints: prints, Estimates: a.kr.next}
 }
 
 // analysis is one run's key analysis while it reads the run's keys.

@@ -62,6 +62,8 @@ const (
 type generation struct {
 	State  *lifecycle.State `json:"state"`
 	Outbox *outbox          `json:"outbox,omitempty"`
+	// Judged is what the run judged, for the next run (see incremental.go).
+	Judged *checker.Memory `json:"judged,omitempty"`
 }
 
 // outbox is what a generation has to deliver, and who wrote it.
@@ -622,7 +624,7 @@ func (p Plan) advance(ctx context.Context, led *ledger, res *checker.Result, now
 		}
 		var doc []byte
 		if err == nil {
-			if doc, err = encodeGeneration(&generation{State: next, Outbox: ob}); err != nil {
+			if doc, err = encodeGeneration(&generation{State: next, Outbox: ob, Judged: p.memory(res, g, whole)}); err != nil {
 				return nil, false, false, fmt.Errorf("encode state: %w", err)
 			}
 			err = led.log.Append(ctx, gen+1, doc)
