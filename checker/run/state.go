@@ -27,7 +27,8 @@ import (
 //	state/gen-<n>.json       the generations: the lifecycle state after run n
 //	                         (gzip'd JSON; plain JSON before state version 2,
 //	                         still read), with its outbox: who wrote it, and
-//	                         where the news that run n had to deliver is
+//	                         where the news that run n had to deliver is;
+//	                         and what run n judged, for run n+1 (incremental.go)
 //	gens/<n>/news-<id>       that news (the report, gzip'd), from before the
 //	                         generation is written until it is delivered
 //	gens/<n>/part-<i>        message i of generation n's news, acknowledged
