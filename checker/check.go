@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/vpncheck/vpncheck/checker/input"
 	"github.com/vpncheck/vpncheck/checker/inventory"
 	"github.com/vpncheck/vpncheck/checker/keys"
@@ -173,13 +172,13 @@ func (e *Engine) judge(c *input.Connection, found []report.Finding, opt Options,
 
 // evaluateSafely turns a panic in the evaluator into a policy error, so
 // that it fails the run with a reason instead of crashing the process.
-func (e *Engine) evaluateSafely(ctx context.Context, c *input.Connection, in ast.Value) (fs []report.Finding, err error) {
+func (e *Engine) evaluateSafely(ctx context.Context, c *input.Connection) (fs []report.Finding, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			fs, err = nil, fmt.Errorf("%w: evaluating connection %s stopped on an internal error: %v", ErrPolicy, c.Connection.ID, r)
 		}
 	}()
-	return e.evaluateValue(ctx, c, in)
+	return e.evaluate(ctx, c)
 }
 
 // judgement is what became of one connection's findings.
@@ -213,11 +212,10 @@ func (e *Engine) evaluateAll(ctx context.Context, conns []*input.Connection, rc 
 			break
 		}
 		g.Go(func() error {
-			in := conns[i].ASTValue()
 			var d string
 			if rc != nil {
-				d = inputDigest(in)
-				if fs, ok := rc.findings(d, conns[i]); ok {
+				d, _ = inputDigest(conns[i]) // an input that does not encode is judged afresh, and not kept
+				if fs, ok := rc.findings(d, conns[i]); ok && d != "" {
 					rc.digests[i], rc.found[i] = d, fs
 					out[i] = judge(conns[i], fs)
 					done[i] = true
@@ -226,7 +224,7 @@ func (e *Engine) evaluateAll(ctx context.Context, conns []*input.Connection, rc 
 				}
 			}
 			evaluated.Add(1)
-			fs, err := e.evaluateSafely(gctx, conns[i], in)
+			fs, err := e.evaluateSafely(gctx, conns[i])
 			switch {
 			case errors.Is(err, errEvalTimeout):
 				ci := &conns[i].Connection

@@ -246,11 +246,7 @@ var errEvalTimeout = errors.New("evaluation timed out")
 // result is read straight from OPA's values, sparing a conversion to Go
 // maps.
 func (e *Engine) evaluate(ctx context.Context, c *input.Connection) ([]report.Finding, error) {
-	return e.evaluateValue(ctx, c, c.ASTValue())
-}
-
-// evaluateValue is evaluate on the connection's input as a value.
-func (e *Engine) evaluateValue(ctx context.Context, c *input.Connection, in ast.Value) ([]report.Finding, error) {
+	in := c.ASTValue()
 	if e.compiled == nil {
 		set, err := e.interpret(ctx, e.query, in, c)
 		if err != nil {
