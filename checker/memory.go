@@ -113,8 +113,10 @@ func (r *recall) findings(d string, c *input.Connection) ([]report.Finding, bool
 	if !ok {
 		return nil, false
 	}
+	bad := false
 	text := func(i int) string {
 		if i < 0 || i >= len(r.prev.Texts) {
+			bad = true
 			return ""
 		}
 		return r.prev.Texts[i]
@@ -122,9 +124,17 @@ func (r *recall) findings(d string, c *input.Connection) ([]report.Finding, bool
 	ci := &c.Connection
 	out := make([]report.Finding, 0, len(refs))
 	for _, ref := range refs {
-		out = append(out, report.Finding{Rule: text(ref[0]), Title: text(ref[1]), Message: text(ref[2]), Remediation: text(ref[3]),
+		f := report.Finding{Rule: text(ref[0]), Title: text(ref[1]), Message: text(ref[2]), Remediation: text(ref[3]),
 			TunnelID: text(ref[4]), Value: text(ref[5]), Side: text(ref[6]), Severity: report.Severity(ref[7]),
-			AccountID: ci.AccountID, Region: ci.Region, ConnectionID: ci.ID, ConnectionName: ci.Name, VPNGatewayID: ci.VPNGatewayID, Tags: ci.Tags})
+			AccountID: ci.AccountID, Region: ci.Region, ConnectionID: ci.ID, ConnectionName: ci.Name, VPNGatewayID: ci.VPNGatewayID, Tags: ci.Tags}
+		// What findingOf would have refused is not a finding the rules
+		// gave: the connection is judged afresh.
+		switch {
+		case bad, f.Rule == "", f.Title == "", f.Message == "", f.Severity < report.Info || f.Severity > report.Critical,
+			f.Side != "" && f.Side != "local" && f.Side != "remote":
+			return nil, false
+		}
+		out = append(out, f)
 	}
 	return out, true
 }

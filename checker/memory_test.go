@@ -335,3 +335,38 @@ func TestReusedFindingsTakeTheRunsExceptions(t *testing.T) {
 		t.Errorf("suppressed before and after the exception expired: %v, want [2 0]", suppressed)
 	}
 }
+
+// A memory whose entries are not findings the rules could give (a text
+// out of the table, no message, a severity or side of no kind) does not
+// stand in for the rules: the connection is judged afresh.
+func TestDamagedMemoryIsJudgedAfresh(t *testing.T) {
+	eng := builtin(t)
+	path := variedInventory(t, 10, 3)
+	first := check(t, eng, path, Options{Now: fixedNow, KnownKeys: &keys.KeyPrints{}, Remember: true})
+	salt := first.KeyPrints.Salt
+	want := comparable(t, check(t, eng, path, Options{Now: fixedNow, KnownKeys: &keys.KeyPrints{Salt: salt}}))
+	for name, damage := range map[string]func(*[8]int){
+		"text out of the table": func(r *[8]int) { r[2] = 1 << 20 },
+		"no message":            func(r *[8]int) { r[2] = 0 },
+		"no severity":           func(r *[8]int) { r[7] = 9 },
+		"a side of no kind":     func(r *[8]int) { r[6] = r[0] },
+	} {
+		m := roundTrip(t, first.Memory)
+		damaged := 0
+		for _, refs := range m.Judged {
+			for i := range refs {
+				damage(&refs[i])
+			}
+			if len(refs) > 0 {
+				damaged++
+			}
+		}
+		got := check(t, eng, path, Options{Now: fixedNow, KnownKeys: &keys.KeyPrints{Salt: salt}, Remember: true, Previous: m})
+		if a := *got.Report.Summary.JudgedAfresh; a != damaged || damaged == 0 {
+			t.Errorf("%s: %d judged afresh, want the %d damaged", name, a, damaged)
+		}
+		if comparable(t, got) != want {
+			t.Errorf("%s: the report differs from a fresh run's", name)
+		}
+	}
+}
