@@ -26,25 +26,25 @@ import (
 // severity and fixes are applied afresh on every run (expiry depends on
 // the clock, fixes on the connection's settings).
 //
-// It holds no key: the digests are of inputs without keys, and the
+// Its JSON is compact (see memory_json.go). It holds no key: the digests are of inputs without keys, and the
 // estimates are by a tag that is the key's fingerprint, or an HMAC keyed by
 // the pepper (see keys.Estimates).
 type Memory struct {
-	Version int `json:"v"`
+	Version int
 	// Revision names the policies (modules and data) and the build that
 	// judged: another one re-judges everything.
-	Revision string `json:"revision"`
+	Revision string
 	// Salt is the fingerprints' salt (KeyPrints.Salt) of the run: another
 	// salt, or pepper, re-judges everything.
-	Salt string          `json:"salt,omitempty"`
-	Keys *keys.Estimates `json:"keys,omitempty"`
+	Salt string
+	Keys *keys.Estimates
 	// Texts are the texts of the findings, each once; Texts[0] is "".
-	Texts []string `json:"texts"`
+	Texts []string
 	// Judged are the findings of each connection judged, by the digest of
 	// its policy input: each finding is the indexes in Texts of its rule,
 	// title, message, remediation, tunnel, value and side, then its
 	// severity.
-	Judged map[string][][8]int `json:"judged"`
+	Judged map[string][][8]int
 }
 
 // memoryVersion changes with Memory's format, or with what a finding's

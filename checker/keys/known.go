@@ -23,22 +23,22 @@ import (
 type Estimates struct {
 	// Salt is the salt of the fingerprints (KeyPrints.Salt) the tags
 	// belong to: another salt, or another pepper, makes them unknown.
-	Salt string `json:"salt"`
+	Salt string
 	// Estimator names how the estimates were made (zxcvbn's version and
 	// how many characters of a key it sees): another one makes them
 	// unknown.
-	Estimator string              `json:"estimator"`
-	Keys      map[string]Estimate `json:"keys"`
+	Estimator string
+	Keys      map[string]Estimate
 }
 
 // Estimate is one key's.
 type Estimate struct {
 	// Print is the key's fingerprint, kept with a pepper (the tag is
 	// another value); without one the tag is the fingerprint.
-	Print   string  `json:"p,omitempty"`
-	Guesses float64 `json:"g"`
+	Print   string
+	Guesses float64
 	// Length is how many characters the estimate covers.
-	Length int `json:"l"`
+	Length int
 }
 
 // estimatesVersion changes when keystrength's estimates change for the

@@ -2,6 +2,8 @@ package keys
 
 import (
 	"context"
+	"encoding/json"
+	"reflect"
 	"testing"
 
 	"github.com/vpncheck/vpncheck/checker/input"
@@ -30,7 +32,16 @@ func TestKnownKeysTakeTheirEstimate(t *testing.T) {
 				k.Guesses = 4242
 				e.Keys[tag] = k
 			}
-			return &e
+			// As the next run reads them from the state.
+			raw, err := json.Marshal(&e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back Estimates
+			if err := json.Unmarshal(raw, &back); err != nil || !reflect.DeepEqual(back, e) {
+				t.Fatalf("estimates read back %+v (%v), want %+v", back, err, e)
+			}
+			return &back
 		}
 		c, again := run(pepper, &KeyPrints{Salt: salt}, planted())
 		if g := c.Tunnels[0].PSK.Guesses; g == nil || *g != 4242 {
