@@ -253,25 +253,8 @@ func reusedKey(key, digest string) string {
 // everything it was asked to and recorded its generation under its run
 // key: a retry replays it instead of checking again.
 func (p Plan) execute(ctx context.Context, led *ledger, now time.Time) (out Outcome, completed bool) {
-	// The state is read once, while the connections are collected (on
-	// another core): its key prints are what a change event's run compares
-	// its keys with, its memory what the check need not judge again, and
-	// the same read is the lifecycle's first comparison (a generation
-	// written meanwhile is met there: see advance).
-	var read *stateRead
-	readDone := make(chan struct{})
-	if led != nil {
-		read = &stateRead{}
-		go func() {
-			defer close(readDone)
-			read.gen, read.g, read.err = led.latest(ctx)
-		}()
-	} else {
-		close(readDone)
-	}
 	inv := inventory.New()
 	srcErr := p.collectWithin(ctx, inv)
-	<-readDone
 	if srcErr != nil && !errors.Is(srcErr, saved.ErrSaveInventory) {
 		return p.collectFailed(ctx, out, srcErr), false
 	}
@@ -279,9 +262,15 @@ func (p Plan) execute(ctx context.Context, led *ledger, now time.Time) (out Outc
 	if p.FitMemory {
 		fitMemoryLimit()
 	}
+	// The state is read once, before the check: its key prints are what a
+	// change event's run compares its keys with, and the same read is the
+	// lifecycle's first comparison.
+	var read *stateRead
 	var known *lifecycle.KeyPrints
 	var previous *checker.Memory
 	if led != nil {
+		read = &stateRead{}
+		read.gen, read.g, read.err = led.latest(ctx)
 		known = p.knownKeys(read.g.State.Keys)
 		previous = read.g.Judged
 	}
