@@ -51,9 +51,17 @@ func (m *Memory) MarshalJSON() ([]byte, error) {
 	return json.Marshal(out)
 }
 
-// UnmarshalJSON reads m's compact form; a line that does not parse makes
-// the memory unreadable (and the run judges everything afresh).
+// UnmarshalJSON reads m's compact form. A memory that does not read is
+// no memory (the run judges everything afresh), not a damaged state: the
+// lifecycle beside it stays.
 func (m *Memory) UnmarshalJSON(b []byte) error {
+	if err := m.read(b); err != nil {
+		*m = Memory{}
+	}
+	return nil
+}
+
+func (m *Memory) read(b []byte) error {
 	var in memoryJSON
 	if err := json.Unmarshal(b, &in); err != nil {
 		return err

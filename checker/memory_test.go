@@ -370,3 +370,26 @@ func TestDamagedMemoryIsJudgedAfresh(t *testing.T) {
 		}
 	}
 }
+
+// A memory that does not read is no memory: the run judges everything
+// afresh, and what holds it (the state's generation) still reads.
+func TestUnreadableMemoryIsNone(t *testing.T) {
+	for _, doc := range []string{
+		`{"v": 1, "revision": "r", "texts": [""], "judged": "digest 1,2,x"}`,
+		`{"v": 1, "revision": "r", "texts": [""], "judged": "digest 1,2,3"}`,
+		`{"v": 1, "revision": "r", "texts": [""], "judged": 7}`,
+		`{"v": 1, "revision": "r", "texts": [""], "judged": "", "keys": {"salt": "s", "estimator": "e", "keys": "tag - x 3\n"}}`,
+	} {
+		var holder struct {
+			Memory *Memory `json:"m"`
+			After  string  `json:"after"`
+		}
+		if err := json.Unmarshal([]byte(`{"m": `+doc+`, "after": "read"}`), &holder); err != nil || holder.After != "read" {
+			t.Fatalf("%s: the holder did not read: %v", doc, err)
+		}
+		m := holder.Memory
+		if m.Version != 0 && (m.Keys == nil || m.Keys.Keys != nil) {
+			t.Errorf("%s: read as %+v, want no memory (or no estimates)", doc, m)
+		}
+	}
+}
