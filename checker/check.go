@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vpncheck/vpncheck/checker/input"
@@ -42,6 +43,13 @@ type Options struct {
 	// PlanFor, when set, asks for the combined fix of the connection with
 	// this id (in any region): Result.Plans.
 	PlanFor string
+	// Remember asks for Result.Memory: what the next run needs to judge
+	// afresh only what changed. Previous is the last run's: a connection
+	// whose policy input it knows, judged by the same policies, takes its
+	// findings without evaluation, and a key it knows takes its estimate
+	// without zxcvbn. It is used only with KnownKeys (its salt).
+	Remember bool
+	Previous *Memory
 }
 
 // Result is a report plus the run's secrets, kept for the last guard on
@@ -59,6 +67,9 @@ type Result struct {
 	// Plans are the combined fixes Options.PlanFor asked for, one per
 	// connection with that id that has findings, by region.
 	Plans []Plan
+	// Memory is what the next run needs (see Options.Remember); nil
+	// unless asked for.
+	Memory *Memory
 }
 
 // Check evaluates every connection of the inventory and builds the report.
@@ -72,8 +83,25 @@ func (e *Engine) Check(ctx context.Context, inv *inventory.Inventory, opt Option
 	conns, release := inv.Take(rep)
 	defer release()
 
-	secrets, keyErrs, prints := keys.Analyze(ctx, conns, e.keyPolicy(opt.KeyPepper), opt.KnownKeys)
-	rep.Errors = append(rep.Errors, keyErrs...)
+	remember := opt.Remember && opt.KnownKeys != nil
+	var rc *recall
+	var prevKeys *keys.Estimates
+	if remember {
+		rc = &recall{prev: e.usablePrevious(opt.Previous), digests: make([]string, len(conns)), found: make([][]report.Finding, len(conns))}
+		if rc.prev != nil {
+			prevKeys = rc.prev.Keys
+		}
+	}
+	an := keys.AnalyzeWith(ctx, conns, e.keyPolicy(opt.KeyPepper), opt.KnownKeys, prevKeys)
+	secrets, prints := an.Secrets, an.Prints
+	rep.Errors = append(rep.Errors, an.Errors...)
+	salt := ""
+	if prints != nil {
+		salt = prints.Salt
+	}
+	if rc != nil && rc.prev != nil && rc.prev.Salt != salt {
+		rc.prev = nil // another salt or pepper: judged afresh
+	}
 	if opt.Inputs != nil {
 		if err := writeInputs(opt.Inputs, conns); err != nil {
 			return nil, fmt.Errorf("write policy inputs: %w", err)
@@ -83,12 +111,13 @@ func (e *Engine) Check(ctx context.Context, inv *inventory.Inventory, opt Option
 	// Each connection is dropped once judged (the inventory let go of them
 	// in Take), so a large run does not hold its inputs and its findings at
 	// once.
-	judged, notJudged, err := e.evaluateAll(ctx, conns, func(c *input.Connection, found []report.Finding) judgement {
+	judged, notJudged, afresh, err := e.evaluateAll(ctx, conns, rc, func(c *input.Connection, found []report.Finding) judgement {
 		return e.judge(c, found, opt, now)
 	})
 	if err != nil {
 		return nil, err
 	}
+	rep.Summary.JudgedAfresh = &afresh
 	rep.Errors = append(rep.Errors, notJudged...)
 	n := 0
 	for _, j := range judged {
@@ -106,6 +135,9 @@ func (e *Engine) Check(ctx context.Context, inv *inventory.Inventory, opt Option
 			res.Plans = append(res.Plans, *j.plan)
 		}
 		rep.Findings = append(rep.Findings, j.findings...)
+	}
+	if rc != nil {
+		res.Memory = rc.next(e.memoryRevision(), salt, an.Estimates)
 	}
 	rep.Summary.Suppressed, rep.Summary.BelowMinSeverity = len(res.Suppressed), len(res.Hidden)
 	rep.PolicyRevision = e.policyRevision
@@ -164,11 +196,14 @@ type judgement struct {
 // stops the run. When ctx ends first, what was judged is kept and the rest
 // is named in notJudged (with the reason); a connection whose own
 // evaluation passes the engine's per-query bound is named there too, and
-// the others go on.
-func (e *Engine) evaluateAll(ctx context.Context, conns []*input.Connection, judge func(*input.Connection, []report.Finding) judgement) (out []judgement, notJudged []report.ErrorEntry, err error) {
+// the others go on. With rc, a connection whose input the last run judged
+// takes its findings from it, and each judged connection's are kept in
+// rc; afresh counts the connections evaluated.
+func (e *Engine) evaluateAll(ctx context.Context, conns []*input.Connection, rc *recall, judge func(*input.Connection, []report.Finding) judgement) (out []judgement, notJudged []report.ErrorEntry, afresh int, err error) {
 	out = make([]judgement, len(conns))
 	done := make([]bool, len(conns))
 	var mu sync.Mutex // guards notJudged
+	var evaluated atomic.Int64
 	// A policy error cancels gctx, and Wait returns the first one.
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
@@ -177,6 +212,18 @@ func (e *Engine) evaluateAll(ctx context.Context, conns []*input.Connection, jud
 			break
 		}
 		g.Go(func() error {
+			var d string
+			if rc != nil {
+				d, _ = inputDigest(conns[i]) // an input that does not encode is judged afresh, and not kept
+				if fs, ok := rc.findings(d, conns[i]); ok && d != "" {
+					rc.digests[i], rc.found[i] = d, fs
+					out[i] = judge(conns[i], fs)
+					done[i] = true
+					conns[i] = nil
+					return nil
+				}
+			}
+			evaluated.Add(1)
 			fs, err := e.evaluateSafely(gctx, conns[i])
 			switch {
 			case errors.Is(err, errEvalTimeout):
@@ -193,6 +240,9 @@ func (e *Engine) evaluateAll(ctx context.Context, conns []*input.Connection, jud
 			case err != nil:
 				return err
 			default:
+				if rc != nil {
+					rc.digests[i], rc.found[i] = d, fs
+				}
 				out[i] = judge(conns[i], fs)
 				done[i] = true
 				conns[i] = nil
@@ -201,7 +251,7 @@ func (e *Engine) evaluateAll(ctx context.Context, conns []*input.Connection, jud
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	// Connections the deadline left unjudged, counted per region.
 	left := map[string][]string{}
@@ -227,7 +277,7 @@ func (e *Engine) evaluateAll(ctx context.Context, conns []*input.Connection, jud
 			Message: fmt.Sprintf("%s in %s not judged: the run's deadline came first (%s%s)",
 				report.Plural(len(ids), "connection"), r, strings.Join(shown, ", "), more)})
 	}
-	return out, notJudged, nil
+	return out, notJudged, int(evaluated.Load()), nil
 }
 
 func writeInputs(w io.Writer, conns []*input.Connection) error {

@@ -60,10 +60,13 @@ type Engine struct {
 	// policyRevision names the policies every report says it used (see
 	// PolicyRevision).
 	policyRevision string
-	config         policies.Config // what Go reads of the validated policy data
-	byID           map[string]*report.Rule
-	banned         []string
-	exceptions     []Exception
+	// sourceDigest is a digest of the modules and data, whatever the
+	// revision says (see Memory).
+	sourceDigest string
+	config       policies.Config // what Go reads of the validated policy data
+	byID         map[string]*report.Rule
+	banned       []string
+	exceptions   []Exception
 	// evalTimeout bounds one connection's evaluation (policy data
 	// evaluation.timeout_ms): a runaway rule costs that connection, not the run.
 	evalTimeout time.Duration
@@ -163,6 +166,9 @@ func newEngine(ctx context.Context, set *policies.Set) (*Engine, error) {
 	if e.policyRevision, err = policyRevision(set); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrPolicy, err)
 	}
+	if e.sourceDigest, err = sourceDigest(set); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrPolicy, err)
+	}
 	return e, nil
 }
 
@@ -175,6 +181,19 @@ func policyRevision(set *policies.Set) (string, error) {
 	if set.Revision != "" {
 		return set.Revision, nil
 	}
+	d, err := sourceDigest(set)
+	if err != nil {
+		return "", err
+	}
+	id := d[:12]
+	if set.Source != "" || hasTeamModules(set) {
+		return "built-in and team " + id, nil
+	}
+	return "built-in " + id, nil
+}
+
+// sourceDigest is the hex SHA-256 of the set's modules and data.
+func sourceDigest(set *policies.Set) (string, error) {
 	h, err := rt.SourceHash(set.Modules)
 	if err != nil {
 		return "", err
@@ -184,11 +203,7 @@ func policyRevision(set *policies.Set) (string, error) {
 		return "", fmt.Errorf("hash policy data: %w", err)
 	}
 	sum := sha256.Sum256(append([]byte(h+"\n"), data...))
-	id := hex.EncodeToString(sum[:6])
-	if set.Source != "" || hasTeamModules(set) {
-		return "built-in and team " + id, nil
-	}
-	return "built-in " + id, nil
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // keyPolicy is what the engine's policy data says about judging keys, for

@@ -16,6 +16,7 @@ func main() {
 	flag.IntVar(&opt.Connections, "n", 1000, "connections")
 	flag.IntVar(&opt.DistinctKeys, "keys", 500, "distinct pre-shared keys (0: all distinct)")
 	flag.IntVar(&opt.DualEvery, "dual-every", 3, "every Nth connection is dual-tunnel (0: none)")
+	flag.IntVar(&opt.WeakEvery, "weak-every", 0, "every Nth connection takes random settings, the others compliant ones (0: all random; 20: 5% weak)")
 	flag.Uint64Var(&opt.Seed, "seed", 1, "random seed")
 	flag.StringVar(&opt.Region, "region", "cn-hangzhou", "top-level RegionId")
 	out := flag.String("o", "-", "output file (- for stdout)")

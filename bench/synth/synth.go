@@ -22,6 +22,10 @@ type Options struct {
 	Region       string // top-level RegionId ("" leaves it out)
 	StartIndex   int    // first connection number, so pages of one region do not collide
 	TotalCount   int    // TotalCount to declare; 0 means Connections
+	// WeakEvery, when set, makes every WeakEvery-th connection take the
+	// random settings (most of them break a rule) and the others compliant
+	// settings and strong keys: 20 is a mostly compliant fleet, 5% weak.
+	WeakEvery int
 	// Vary makes the connections odd on purpose, for differential tests:
 	// fields left out, odd case, values no list knows, wrong JSON types,
 	// weak, banned and exposed keys, tags and names of every shape.
@@ -67,11 +71,17 @@ func Write(w io.Writer, opt Options) error {
 // generator makes the connections of one response. Its draws from r come
 // in a fixed order: the same seed gives the same output.
 type generator struct {
-	r   *rand.Rand
-	opt Options
+	r         *rand.Rand
+	opt       Options
+	compliant bool // the connection being made takes compliant settings
 }
 
-func (g *generator) pick(xs []string) string { return xs[g.r.IntN(len(xs))] }
+func (g *generator) pick(xs []string) string {
+	if g.compliant {
+		return xs[0] // every list starts with a compliant value
+	}
+	return xs[g.r.IntN(len(xs))]
+}
 
 // key is the pre-shared key of tunnel i: one of opt.DistinctKeys when
 // set; one in seven weak.
@@ -80,7 +90,7 @@ func (g *generator) key(i int) string {
 	if g.opt.DistinctKeys > 0 {
 		n = g.r.IntN(g.opt.DistinctKeys)
 	}
-	if n%7 == 0 {
+	if n%7 == 0 && !g.compliant {
 		return fmt.Sprintf("vpn-key-%d", n) // weak: short and guessable
 	}
 	return fmt.Sprintf("Qx7!%08x-Zr2#%08x-%d", uint32(n)*2654435761, uint32(n)*40503, n)
@@ -89,6 +99,7 @@ func (g *generator) key(i int) string {
 // connection makes connection number n, single- or dual-tunnel.
 func (g *generator) connection(n int) map[string]any {
 	pick, r, opt := g.pick, g.r, g.opt
+	g.compliant = opt.WeakEvery > 0 && n%opt.WeakEvery != 0
 	c := map[string]any{
 		"VpnConnectionId":   fmt.Sprintf("vco-synth%07d", n),
 		"Name":              fmt.Sprintf("site-%d-%s", n, pick([]string{"hq", "branch", "dc", "lab"})),
@@ -107,11 +118,11 @@ func (g *generator) connection(n int) map[string]any {
 		"Tag": map[string]any{"Tag": []map[string]string{{"Key": "env", "Value": pick([]string{"prod", "dev"})}, {"Key": "owner", "Value": "netops"}}},
 	}
 	if opt.DualEvery > 0 && n%opt.DualEvery == 0 {
-		c["EnableTunnelsBgp"] = r.IntN(2) == 0
+		c["EnableTunnelsBgp"] = !g.compliant && r.IntN(2) == 0
 		c["TunnelOptionsSpecification"] = map[string]any{"TunnelOptions": g.tunnels(n)}
 	} else {
 		c["Status"] = pick(statuses)
-		c["EnableDpd"] = r.IntN(4) != 0
+		c["EnableDpd"] = g.compliant || r.IntN(4) != 0
 		c["EnableNatTraversal"] = true
 		c["IkeConfig"] = g.ike(n, g.key(2*n))
 		c["IpsecConfig"] = g.ipsec()

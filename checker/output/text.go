@@ -57,6 +57,10 @@ func termRegion(r string) string {
 func writeSummary(b *bufio.Writer, r *report.Report) {
 	s := &r.Summary
 	fmt.Fprintf(b, "vpncheck: %s, %s%s", report.Plural(s.Connections, "connection"), report.Plural(s.Tunnels, "tunnel"), scannedIn(s.RegionsScan, termList))
+	if s.JudgedAfresh != nil && *s.JudgedAfresh != s.Connections {
+		// A run with a state: the others took the last run's findings.
+		fmt.Fprintf(b, " (%d judged afresh)", *s.JudgedAfresh)
+	}
 	fmt.Fprintf(b, ": %s", report.Plural(s.Findings, "finding"))
 	if counts := report.CountOf(r.Findings).Join(", "); counts != "" {
 		fmt.Fprintf(b, " (%s)", counts)

@@ -131,6 +131,13 @@ func (m *merger) addReport(p AccountPart, as *AccountSummary) {
 	s.Resolved += r.Summary.Resolved
 	s.BelowMinSeverity += r.Summary.BelowMinSeverity
 	s.Incomplete += r.Summary.Incomplete
+	if r.Summary.JudgedAfresh != nil {
+		n := *r.Summary.JudgedAfresh
+		if s.JudgedAfresh != nil {
+			n += *s.JudgedAfresh
+		}
+		s.JudgedAfresh = &n
+	}
 	for _, reg := range r.Summary.RegionsScan {
 		m.scanned[reg] = true
 	}

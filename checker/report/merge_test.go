@@ -200,3 +200,19 @@ func TestMergeKeepsThePolicyRevision(t *testing.T) {
 		t.Errorf("merged policy_revision = %q", out.PolicyRevision)
 	}
 }
+
+// An organisation-wide report counts the connections judged afresh over
+// its accounts; none of them saying leaves it unsaid.
+func TestMergeJudgedAfresh(t *testing.T) {
+	n := func(v int) *int { return &v }
+	withAfresh := func(r *Report, v *int) *Report { r.Summary.JudgedAfresh = v; return r }
+	part := func(id string, v *int) AccountPart {
+		return AccountPart{AccountID: id, Report: withAfresh(accountReport(id, []string{"cn-hangzhou"}, nil, 5), v)}
+	}
+	if got := Merge([]AccountPart{part("1", n(2)), part("2", n(0)), part("3", nil)}).Summary.JudgedAfresh; got == nil || *got != 2 {
+		t.Errorf("judged afresh %v, want 2", got)
+	}
+	if got := Merge([]AccountPart{part("1", nil)}).Summary.JudgedAfresh; got != nil {
+		t.Errorf("judged afresh %d, want unsaid", *got)
+	}
+}

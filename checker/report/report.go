@@ -180,11 +180,16 @@ type Summary struct {
 	// DisabledRules are the rules the policy data switched off.
 	DisabledRules []string `json:"disabled_rules,omitempty"`
 	// BelowMinSeverity counts the findings --min-severity left out.
-	BelowMinSeverity int            `json:"below_min_severity"`
-	Incomplete       int            `json:"incomplete"`
-	BySeverity       map[string]int `json:"by_severity"`
-	RegionsScan      []string       `json:"regions_scanned"`
-	RegionsFailed    []string       `json:"regions_failed"`
+	BelowMinSeverity int `json:"below_min_severity"`
+	Incomplete       int `json:"incomplete"`
+	// JudgedAfresh counts the connections the rules evaluated: the others
+	// were unchanged since the last run with the state, policies
+	// included, and took its findings. Every check sets it; nil in a
+	// report of an older vpncheck.
+	JudgedAfresh  *int           `json:"judged_afresh,omitempty"`
+	BySeverity    map[string]int `json:"by_severity"`
+	RegionsScan   []string       `json:"regions_scanned"`
+	RegionsFailed []string       `json:"regions_failed"`
 	// Accounts counts each account of an organisation-wide run (see Merge).
 	Accounts map[string]AccountSummary `json:"accounts,omitempty"`
 }

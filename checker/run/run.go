@@ -267,16 +267,19 @@ func (p Plan) execute(ctx context.Context, led *ledger, now time.Time) (out Outc
 	// lifecycle's first comparison.
 	var read *stateRead
 	var known *lifecycle.KeyPrints
+	var previous *checker.Memory
 	if led != nil {
 		read = &stateRead{}
 		read.gen, read.g, read.err = led.latest(ctx)
 		known = p.knownKeys(read.g.State.Keys)
+		previous = read.g.Judged
 	}
 	ectx := ctx
 	res, err := p.Engine.Check(ectx, inv, checker.Options{
 		MinSeverity: p.MinSeverity, Now: p.Now, AccountID: p.AccountID, Inputs: p.Inputs, KnownKeys: known,
 		KeyPepper: p.KeyPepper,
 		PlanFor:   p.FixFor,
+		Remember:  led != nil, Previous: previous,
 	})
 	if p.FitMemory {
 		fitMemoryLimit() // the findings (and their fixes, made as they are written) come on top

@@ -27,7 +27,8 @@ import (
 //	state/gen-<n>.json       the generations: the lifecycle state after run n
 //	                         (gzip'd JSON; plain JSON before state version 2,
 //	                         still read), with its outbox: who wrote it, and
-//	                         where the news that run n had to deliver is
+//	                         where the news that run n had to deliver is;
+//	                         and what run n judged, for run n+1 (incremental.go)
 //	gens/<n>/news-<id>       that news (the report, gzip'd), from before the
 //	                         generation is written until it is delivered
 //	gens/<n>/part-<i>        message i of generation n's news, acknowledged
@@ -62,6 +63,8 @@ const (
 type generation struct {
 	State  *lifecycle.State `json:"state"`
 	Outbox *outbox          `json:"outbox,omitempty"`
+	// Judged is what the run judged, for the next run (see incremental.go).
+	Judged *checker.Memory `json:"judged,omitempty"`
 }
 
 // outbox is what a generation has to deliver, and who wrote it.
@@ -622,7 +625,7 @@ func (p Plan) advance(ctx context.Context, led *ledger, res *checker.Result, now
 		}
 		var doc []byte
 		if err == nil {
-			if doc, err = encodeGeneration(&generation{State: next, Outbox: ob}); err != nil {
+			if doc, err = encodeGeneration(&generation{State: next, Outbox: ob, Judged: p.memory(res, g, whole)}); err != nil {
 				return nil, false, false, fmt.Errorf("encode state: %w", err)
 			}
 			err = led.log.Append(ctx, gen+1, doc)
