@@ -16,6 +16,7 @@ func main() {
 	flag.IntVar(&opt.Connections, "n", 1000, "connections")
 	flag.IntVar(&opt.DistinctKeys, "keys", 500, "distinct pre-shared keys (0: all distinct)")
 	flag.IntVar(&opt.DualEvery, "dual-every", 3, "every Nth connection is dual-tunnel (0: none)")
+	flag.IntVar(&opt.Compliant, "compliant", 0, "percent of connections made compliant (0: all from the mix, most of them weak)")
 	flag.Uint64Var(&opt.Seed, "seed", 1, "random seed")
 	flag.StringVar(&opt.Region, "region", "cn-hangzhou", "top-level RegionId")
 	out := flag.String("o", "-", "output file (- for stdout)")

@@ -22,6 +22,11 @@ type Options struct {
 	Region       string // top-level RegionId ("" leaves it out)
 	StartIndex   int    // first connection number, so pages of one region do not collide
 	TotalCount   int    // TotalCount to declare; 0 means Connections
+	// Compliant is the percentage of connections (0-100) given settings
+	// no built-in rule flags (strong algorithms, DPD, tunnels up, a
+	// strong key, no any-subnet); the others keep the random mix, most
+	// of them weak. 0 leaves every connection to the mix, as before.
+	Compliant int
 	// Vary makes the connections odd on purpose, for differential tests:
 	// fields left out, odd case, values no list knows, wrong JSON types,
 	// weak, banned and exposed keys, tags and names of every shape.
@@ -123,6 +128,9 @@ func Write(w io.Writer, opt Options) error {
 			c["IpsecConfig"] = ipsec()
 			c["VpnBgpConfig"] = map[string]any{"Status": pick([]string{"success", "success", "false"}), "LocalAsn": 45104, "PeerAsn": 65001, "TunnelCidr": "169.254.10.0/30", "LocalBgpIp": "169.254.10.1", "PeerBgpIp": "169.254.10.2"}
 		}
+		if opt.Compliant > 0 && r.IntN(100) < opt.Compliant {
+			comply(c)
+		}
 		if opt.Vary {
 			vary(r, c, 0)
 		}
@@ -132,6 +140,36 @@ func Write(w io.Writer, opt Options) error {
 	}
 	bw.WriteString("]}}\n")
 	return bw.Flush()
+}
+
+// comply gives connection c settings no built-in rule flags, keeping its
+// ids, names, tags and keys' places (a strong key in place of a weak one).
+func comply(c map[string]any) {
+	c["LocalSubnet"], c["RemoteSubnet"] = "10.0.0.0/16", "192.168.0.0/24"
+	c["VcoHealthCheck"].(map[string]any)["Enable"] = "true"
+	c["VcoHealthCheck"].(map[string]any)["Status"] = "success"
+	fixIKE := func(ike map[string]any) {
+		ike["IkeVersion"], ike["IkeMode"], ike["IkeEncAlg"], ike["IkeAuthAlg"], ike["IkePfs"] = "ikev2", "main", "aes256", "sha256", "group14"
+		if k, _ := ike["Psk"].(string); strings.HasPrefix(k, "vpn-key-") {
+			ike["Psk"] = "Qx7!strong-Zr2#" + k + "-Lp9&Vt7*Kd4"
+		}
+	}
+	fixIPsec := func(ipsec map[string]any) {
+		ipsec["IpsecEncAlg"], ipsec["IpsecAuthAlg"], ipsec["IpsecPfs"] = "aes256", "sha256", "group14"
+	}
+	if spec, ok := c["TunnelOptionsSpecification"].(map[string]any); ok {
+		for _, t := range spec["TunnelOptions"].([]map[string]any) {
+			t["Status"], t["EnableDpd"] = "ipsec_sa_established", "true"
+			fixIKE(t["TunnelIkeConfig"].(map[string]any))
+			fixIPsec(t["TunnelIpsecConfig"].(map[string]any))
+			t["TunnelBgpConfig"].(map[string]any)["BgpStatus"] = "success"
+		}
+		return
+	}
+	c["Status"], c["EnableDpd"] = "ipsec_sa_established", true
+	fixIKE(c["IkeConfig"].(map[string]any))
+	fixIPsec(c["IpsecConfig"].(map[string]any))
+	c["VpnBgpConfig"].(map[string]any)["Status"] = "success"
 }
 
 // Odd values vary puts in: unknown algorithms and states, odd case and

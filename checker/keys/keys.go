@@ -16,7 +16,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"math"
 	"runtime"
@@ -116,6 +115,15 @@ func Analyze(ctx context.Context, conns []*input.Connection, p Policy, known *Ke
 		a.secrets.add(c.BGPAuthKeys...)
 		c.BGPAuthKeys = nil
 	}
+	for _, e := range a.kr.order {
+		n := len(e.users) + len(e.special)
+		for _, p := range e.users {
+			p.SharedWith = n
+		}
+		for _, s := range e.special {
+			s.psk.SharedWith = n
+		}
+	}
 	a.kr.estimate(ctx)
 	for _, c := range conns {
 		for _, t := range c.Tunnels {
@@ -156,7 +164,7 @@ type analysis struct {
 	keyed     []keyedTunnel
 	secrets   *Secrets
 	bannedSet map[string]struct{}
-	shared    map[string][]*input.PSK // by key identity
+	shared    map[string][]*input.PSK // saved keys, by salt and fingerprint (keys read in clear: by keyring entry)
 	sources   keySources
 	// savedBanned is, by salt, the folded fingerprints of the banned list.
 	savedBanned map[string]map[string]bool
@@ -192,8 +200,7 @@ func (a *analysis) plain(c *input.Connection, i int, key string) {
 		Banned:    isBanned,
 		ExposedIn: exposure(c, t, key),
 	}
-	id, e := a.kr.add(key, userInputs(c, t), t.PSK)
-	a.shared[id] = append(a.shared[id], t.PSK)
+	e := a.kr.add(key, userInputs(c, t), t.PSK) // shares its entry with the tunnels of the same key
 	if a.kr.printer != nil {
 		a.keyed = append(a.keyed, keyedTunnel{c: c, i: i, entry: e})
 	}
@@ -450,11 +457,20 @@ func userInputs(c *input.Connection, t *input.Tunnel) []string {
 // statuses, roles) and subnets are what the rules judge, and are left as
 // they are.
 func maskConnection(c *input.Connection, r *strings.Replacer) {
+	// A replacer copies what it is given: a value it leaves as it was is
+	// kept, not its copy, so that what several connections share (a
+	// gateway id, an ASN) stays shared.
+	replace := func(s string) string {
+		if m := r.Replace(s); m != s {
+			return m
+		}
+		return s
+	}
 	ci := &c.Connection
 	for _, s := range []*string{&ci.ID, &ci.Name, &ci.VPNGatewayID, &ci.CustomerGatewayID} {
-		*s = r.Replace(*s)
+		*s = replace(*s)
 	}
-	if len(ci.Tags) > 0 {
+	if len(ci.Tags) > 0 && tagsChange(ci.Tags, r) {
 		tags := make(map[string]string, len(ci.Tags))
 		for k, v := range ci.Tags {
 			tags[r.Replace(k)] = r.Replace(v)
@@ -463,14 +479,14 @@ func maskConnection(c *input.Connection, r *strings.Replacer) {
 	}
 	for i := range c.Tunnels {
 		t := &c.Tunnels[i]
-		t.ID = r.Replace(t.ID)
+		t.ID = replace(t.ID)
 		if ike := t.IKE; ike != nil {
-			local, remote := r.Replace(ike.LocalID), r.Replace(ike.RemoteID)
+			local, remote := replace(ike.LocalID), replace(ike.RemoteID)
 			t.IDsMasked = local != ike.LocalID || remote != ike.RemoteID
 			ike.LocalID, ike.RemoteID = local, remote
 		}
 		if b := t.BGP; b != nil {
-			b.LocalASN, b.PeerASN = r.Replace(b.LocalASN), r.Replace(b.PeerASN)
+			b.LocalASN, b.PeerASN = replace(b.LocalASN), replace(b.PeerASN)
 		}
 		if p := t.PSK; p != nil {
 			for j, e := range p.ExposedIn {
@@ -478,6 +494,16 @@ func maskConnection(c *input.Connection, r *strings.Replacer) {
 			}
 		}
 	}
+}
+
+// tagsChange says whether masking changes any of tags.
+func tagsChange(tags map[string]string, r *strings.Replacer) bool {
+	for k, v := range tags {
+		if r.Replace(k) != k || r.Replace(v) != v {
+			return true
+		}
+	}
+	return false
 }
 
 // MaskExposure masks the tag name of a "tag:NAME" exposure fact.
@@ -647,9 +673,9 @@ func (kr *keyring) fingerprint(key string) [sha256.Size]byte {
 	return fp
 }
 
-// add files one tunnel's key and returns the key's identity in the run,
-// and its entry.
-func (kr *keyring) add(key string, inputs []string, psk *input.PSK) (string, *keyEntry) {
+// add files one tunnel's key and returns its entry, which the tunnels of
+// the same key share.
+func (kr *keyring) add(key string, inputs []string, psk *input.PSK) *keyEntry {
 	fp := kr.fingerprint(key)
 	e := kr.entries[fp]
 	if e == nil {
@@ -665,7 +691,7 @@ func (kr *keyring) add(key string, inputs []string, psk *input.PSK) (string, *ke
 	} else {
 		e.users = append(e.users, psk)
 	}
-	return "key:" + hex.EncodeToString(fp[:]), e
+	return e
 }
 
 // firstRunes is s cut to its first n characters.
