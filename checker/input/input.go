@@ -9,6 +9,8 @@
 package input
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 	"unique"
 
@@ -125,6 +127,48 @@ type BGP struct {
 // Normalize turns one raw connection into the policy input. Key facts are
 // filled in later, once every connection of the run is known.
 func Normalize(raw *apiwire.Connection, region string) *Connection {
+	return NormalizeShared(raw, region, nil)
+}
+
+// TagSets lets the connections of one read share a map of tags where
+// their tags are the same (a fleet's few env/owner sets): a small map
+// takes a few hundred bytes, as much as the rest of a connection. The
+// maps are read only (masking a key in a tag makes a new one).
+type TagSets struct{ byText map[string]map[string]string }
+
+// maxTagSets bounds the distinct sets one read remembers.
+const maxTagSets = 4096
+
+func (ts *TagSets) share(tags map[string]string) map[string]string {
+	if ts == nil || len(tags) > 16 {
+		return tags
+	}
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var sb strings.Builder
+	for _, k := range keys {
+		sb.WriteString(strconv.Quote(k))
+		sb.WriteString(strconv.Quote(tags[k]))
+	}
+	text := sb.String()
+	if m, ok := ts.byText[text]; ok {
+		return m
+	}
+	if ts.byText == nil {
+		ts.byText = map[string]map[string]string{}
+	}
+	if len(ts.byText) < maxTagSets {
+		ts.byText[text] = tags
+	}
+	return tags
+}
+
+// NormalizeShared is Normalize with the connection's tags shared through
+// ts (nil: not shared).
+func NormalizeShared(raw *apiwire.Connection, region string, ts *TagSets) *Connection {
 	c := &Connection{Connection: ConnectionInfo{
 		ID:                string(raw.VpnConnectionId),
 		Name:              string(raw.Name),
@@ -142,6 +186,7 @@ func Normalize(raw *apiwire.Connection, region string) *Connection {
 				c.Connection.Tags[string(t.Key)] = string(t.Value)
 			}
 		}
+		c.Connection.Tags = ts.share(c.Connection.Tags)
 	}
 	if hc := raw.VcoHealthCheck; hc != nil && (hc.Enable.Known || hc.Status != "" || hc.Dip != "" || hc.Sip != "") {
 		c.Connection.HealthCheck = &HealthCheck{Enabled: hc.Enable.Ptr(), Status: lower(hc.Status)}
