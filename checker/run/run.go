@@ -412,10 +412,14 @@ func FailOn(rep *report.Report, level report.Severity) (bool, string) {
 // is not set (function/main.go).
 const DefaultMemoryLimit = 96 << 20
 
-// fitMemoryLimit raises the soft heap limit for a run whose collected
-// connections already fill much of it: findings come on top, and a heap held
-// near the limit makes the garbage collector run without pause. Three times
-// what is live leaves room for both.
+// fitMemoryLimit sets the soft heap limit for what a run holds: called
+// after collection and after the check, it leaves half as much again as
+// is live (at least 32 MiB) for what comes on top (key estimates, findings,
+// the report's writing), and never less than DefaultMemoryLimit. A heap
+// held near the limit makes the garbage collector run without pause; room
+// of three times what was live let a 100,000-connection run grow past a
+// 256 MB instance, and a 10,000-connection report's writing to twice its
+// live heap.
 func fitMemoryLimit() {
 	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	metrics.Read(s)
@@ -423,5 +427,5 @@ func fitMemoryLimit() {
 		return
 	}
 	live := int64(s[0].Value.Uint64())
-	debug.SetMemoryLimit(max(DefaultMemoryLimit, 3*live))
+	debug.SetMemoryLimit(max(DefaultMemoryLimit, live+max(live/2, 32<<20)))
 }
