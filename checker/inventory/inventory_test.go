@@ -330,7 +330,9 @@ func TestDecodePageSharesTagSets(t *testing.T) {
 	if err != nil || len(conns) != 3 {
 		t.Fatalf("%d connections, %v", len(conns), err)
 	}
-	same := func(a, b map[string]string) bool { return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer() }
+	same := func(a, b map[string]string) bool {
+		return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+	}
 	t1, t2, t3 := conns[0].Connection.Tags, conns[1].Connection.Tags, conns[2].Connection.Tags
 	if !same(t1, t2) || same(t1, t3) {
 		t.Errorf("shared: 1 and 2 %v, 1 and 3 %v; want true, false", same(t1, t2), same(t1, t3))
