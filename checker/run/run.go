@@ -276,7 +276,7 @@ func (p Plan) execute(ctx context.Context, led *ledger, now time.Time) (out Outc
 	}
 
 	if p.FitMemory {
-		fitMemoryLimit()
+		fitMemoryLimit(false)
 	}
 	var known *lifecycle.KeyPrints
 	if led != nil {
@@ -289,7 +289,7 @@ func (p Plan) execute(ctx context.Context, led *ledger, now time.Time) (out Outc
 		PlanFor:   p.FixFor,
 	})
 	if p.FitMemory {
-		fitMemoryLimit() // the findings (and their fixes, made as they are written) come on top
+		fitMemoryLimit(true) // the findings (and their fixes, made as they are written) come on top
 	}
 	if err != nil {
 		return p.failed(ectx, out, err), false
@@ -412,20 +412,25 @@ func FailOn(rep *report.Report, level report.Severity) (bool, string) {
 // is not set (function/main.go).
 const DefaultMemoryLimit = 96 << 20
 
-// fitMemoryLimit sets the soft heap limit for what a run holds: called
-// after collection and after the check, it leaves half as much again as
-// is live (at least 32 MiB) for what comes on top (key estimates, findings,
-// the report's writing), and never less than DefaultMemoryLimit. A heap
-// held near the limit makes the garbage collector run without pause; room
-// of three times what was live let a 100,000-connection run grow past a
-// 256 MB instance, and a 10,000-connection report's writing to twice its
-// live heap.
-func fitMemoryLimit() {
+// fitMemoryLimit raises the soft heap limit for a run whose collected
+// connections already fill much of it: a heap held near the limit makes
+// the garbage collector run without pause. Before the check (judged
+// false) it leaves room of three times what is live: the key estimates
+// make garbage fast, and less room (tried: half as much again) doubled a
+// 100,000-connection run's CPU. Once the check is done only the report's
+// writing comes on top, and half as much again as is live (at least
+// 32 MiB) is room enough: three times let a weak fleet's JSON report
+// grow the heap to twice its live size.
+func fitMemoryLimit(judged bool) {
 	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	metrics.Read(s)
 	if s[0].Value.Kind() != metrics.KindUint64 {
 		return
 	}
 	live := int64(s[0].Value.Uint64())
-	debug.SetMemoryLimit(max(DefaultMemoryLimit, live+max(live/2, 32<<20)))
+	limit := 3 * live
+	if judged {
+		limit = live + max(live/2, 32<<20)
+	}
+	debug.SetMemoryLimit(max(DefaultMemoryLimit, limit))
 }
