@@ -253,24 +253,8 @@ func reusedKey(key, digest string) string {
 // everything it was asked to and recorded its generation under its run
 // key: a retry replays it instead of checking again.
 func (p Plan) execute(ctx context.Context, led *ledger, now time.Time) (out Outcome, completed bool) {
-	// The state is read once, before the check: its key prints are what a
-	// change event's run compares its keys with, and the same read is the
-	// lifecycle's first comparison. It is read and decoded while the
-	// connections are collected, on the core collecting leaves free.
-	var read *stateRead
-	var readDone chan struct{}
-	if led != nil {
-		read, readDone = &stateRead{}, make(chan struct{})
-		go func() {
-			defer close(readDone)
-			read.gen, read.g, read.err = led.latest(ctx)
-		}()
-	}
 	inv := inventory.New()
 	srcErr := p.collectWithin(ctx, inv)
-	if readDone != nil {
-		<-readDone
-	}
 	if srcErr != nil && !errors.Is(srcErr, saved.ErrSaveInventory) {
 		return p.collectFailed(ctx, out, srcErr), false
 	}
@@ -278,8 +262,14 @@ func (p Plan) execute(ctx context.Context, led *ledger, now time.Time) (out Outc
 	if p.FitMemory {
 		fitMemoryLimit(false)
 	}
+	// The state is read once, before the check: its key prints are what a
+	// change event's run compares its keys with, and the same read is the
+	// lifecycle's first comparison.
+	var read *stateRead
 	var known *lifecycle.KeyPrints
 	if led != nil {
+		read = &stateRead{}
+		read.gen, read.g, read.err = led.latest(ctx)
 		known = p.knownKeys(read.g.State.Keys)
 	}
 	ectx := ctx
