@@ -7,6 +7,7 @@
 #
 #   bash bench/run.sh            # 1k, 10k and 50k connections
 #   SIZES="1000 10000" bash bench/run.sh
+#   BIG=1                        # add the 100,000-connection rows (minutes)
 #   OLD_VPNCHECK=/path/vpncheck  # a build without the compiled path (e.g. this tree
 #                                # at an older commit): the team-rule budget is then
 #                                # judged against it on the same machine, else against
@@ -94,6 +95,9 @@ go test ./checker/alibaba -run '^$' -bench CollectLatency -benchtime 3x | { grep
 verdict() { awk -v v="$1" -v b="$2" 'BEGIN { print (v <= b) ? "met" : "**not met**" }'; }
 echo
 echo "Budgets (issue 22, as far as built):"
+if [ -n "${ten_ms:-}" ]; then
+  r=$(ratio "$ten_ms" "$ten_dms"); echo "- 10,000 connections, 500 distinct keys, built-in: ${r}x decode only (budget 3x: $(verdict "$r" 3); stretch 2x: $(verdict "$r" 2))"
+fi
 r=$(ratio "$cms_data" "$sms"); echo "- 10,000 with a team's data override: ${r}x the built-in run (budget 1.1x: $(verdict "$r" 1.1))"
 r=$(ratio "$cms_team" "$sms"); echo "- 10,000 with a team's rule added: ${r}x the built-in run (budget 1.5x: $(verdict "$r" 1.5))"
 
@@ -113,6 +117,12 @@ echo "A state, worst-case fleet (10,000 connections, $wfind findings, every one 
 echo "- without a state: $wns ms, RSS $((wnrss / 1024)) MB, CPU $(awk -v c="$wncpu" 'BEGIN{print c/1000}') s"
 echo "- --state, first run: $wfs ms, RSS $((wfrss / 1024)) MB; next run: $wxs ms, RSS $((wxrss / 1024)) MB, CPU $(awk -v c="$wxcpu" 'BEGIN{print c/1000}') s"
 echo "- a generation: $gen_bytes bytes ($((gen_bytes / wfind)) a finding); the state after $((RUNS + 1)) runs: $(du -sb "$st" | cut -f1) bytes"
+read -r wts wtrss wtcpu < <(measure "$out/vpncheck" check --inventory "$out/weak.json" --format text 2>/dev/null)
+echo "- without a state, --format text: $wts ms, RSS $((wtrss / 1024)) MB, CPU $(awk -v c="$wtcpu" 'BEGIN{print c/1000}') s"
+echo
+echo "Budgets (issue 22, the worst-case fleet's report, no state; 3.3 s and 2.7 s before fix plans were added, on an idle machine):"
+echo "- --format text: $(awk -v v="$wts" 'BEGIN{printf "%.1f", v/1000}') s (budget 3.3 s: $(verdict "$wts" 3300)), peak RSS $((wtrss / 1024)) MB (budget 140 MB: $(verdict $((wtrss / 1024)) 140))"
+echo "- --format json: $(awk -v v="$wns" 'BEGIN{printf "%.1f", v/1000}') s (budget 3 s: $(verdict "$wns" 3000)), peak RSS $((wnrss / 1024)) MB (budget 140 MB: $(verdict $((wnrss / 1024)) 140))"
 echo
 echo "Budgets (issue 22, the state):"
 echo "- worst-case fleet with state, next run: $(awk -v v="$wxs" 'BEGIN{printf "%.1f", v/1000}') s (budget 2 s: $(verdict "$wxs" 2000)) / peak RSS $((wxrss / 1024)) MB (budget 200 MB: $(verdict $((wxrss / 1024)) 200))"
@@ -126,7 +136,7 @@ echo "- the first run with a state: ${r}x the time (budget 1.3x: $(verdict "$r" 
 # every key distinct, hourly with a state, nothing changed since the last
 # run. With a pepper, a known key costs one HMAC; without one, a PBKDF2
 # fingerprint (zxcvbn and the rules are spared either way). 100,000
-# connections only with INCR_LARGE=1: their first run takes minutes.
+# connections only with BIG=1: their first run takes minutes.
 incr() { # FILE LABEL PEPPER: prints "WALL RSS CPU" of the next run
   local st="$out/state-$2"
   VPNCHECK_KEY_PEPPER="$3" "$out/vpncheck" check --state "$st" --inventory "$1" --format json >/dev/null 2>&1 || true
@@ -142,11 +152,23 @@ echo "Incremental runs, hourly with a state, nothing changed (mostly compliant, 
 echo "- 10,000 connections: decode only $cdms ms, CPU $(awk -v c="$cdcpu" 'BEGIN{print c/1000}') s; with a pepper $cims ms, RSS $((cirss / 1024)) MB, CPU $(awk -v c="$cicpu" 'BEGIN{print c/1000}') s; without $cnms ms, RSS $((cnrss / 1024)) MB, CPU $(awk -v c="$cncpu" 'BEGIN{print c/1000}') s"
 r=$(ratio "$cims" "$cdms")
 echo "- budget: hourly with state, nothing changed, 10k distinct keys: ${r}x decode only with a pepper (budget 2x: $(verdict "$r" 2)), $(ratio "$cnms" "$cdms")x without"
-if [ "${INCR_LARGE:-}" = 1 ]; then
+if [ "${BIG:-0}" = 1 ]; then
   "$out/geninventory" -n 100000 -keys 0 -weak-every 20 -o "$out/compliant-100k.json"
   read -r lims lirss licpu < <(incr "$out/compliant-100k.json" c100k-pepper "$pepper")
   read -r lnms lnrss lncpu < <(incr "$out/compliant-100k.json" c100k-plain "")
   echo "- 100,000 connections: with a pepper $lims ms, RSS $((lirss / 1024)) MB, CPU $(awk -v c="$licpu" 'BEGIN{print c/1000}') s (budget 10 s CPU: $(verdict "$licpu" 10000)); without $lnms ms, RSS $((lnrss / 1024)) MB, CPU $(awk -v c="$lncpu" 'BEGIN{print c/1000}') s"
+fi
+
+# Issue 22, item 4: memory grows with findings, not with the fleet. 100,000
+# mostly compliant connections (95%), every key distinct: minutes of zxcvbn,
+# so only with BIG=1.
+if [ "${BIG:-0}" = 1 ]; then
+  "$out/geninventory" -n 100000 -keys 0 -dual-every 3 -weak-every 20 -o "$out/big.json"
+  read -r bms brss bcpu < <("$out/measure" -n 1 -- "$out/vpncheck" check --inventory "$out/big.json" --format json 2>/dev/null)
+  rm -f "$out/big.json"
+  echo
+  echo "Budgets (issue 22, 100,000 mostly compliant connections, every key distinct, no state):"
+  echo "- $bms ms, CPU $(awk -v c="$bcpu" 'BEGIN{print c/1000}') s, peak RSS $((brss / 1024)) MB (budget 256 MB: $(verdict $((brss / 1024)) 256))"
 fi
 
 echo

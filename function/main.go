@@ -17,6 +17,9 @@ import (
 // unset), so a large run may raise it.
 var adaptMemoryLimit bool
 
+// beforeExit runs before the process exits (a profiling build's hook).
+var beforeExit = func() {}
+
 func main() {
 	// The Tea SDK prints request headers, security token included, when
 	// DEBUG names it. Never let that reach a log.
@@ -31,10 +34,13 @@ func main() {
 	}
 
 	if len(os.Args) == 1 && os.Getenv("FC_RUNTIME_API") != "" {
-		os.Exit(serveFC())
+		code := serveFC()
+		beforeExit()
+		os.Exit(code)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := runCLI(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
+	beforeExit()
 	os.Exit(code)
 }

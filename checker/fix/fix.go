@@ -17,7 +17,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/vpncheck/vpncheck/checker/report"
 )
@@ -255,14 +257,58 @@ func (ch *change) ipsecConfig() *ipsecConfig {
 		IpsecPfs: ch.ipsec.PFS, IpsecLifetime: ch.ipsec.Lifetime}
 }
 
-// asMap turns a config struct into the parameters' nested object.
-func asMap(v any) map[string]any {
-	b, _ := json.Marshal(v)
-	var m map[string]any
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.UseNumber()
-	dec.Decode(&m)
+// asMap is the parameters' nested object of k: what encoding k as JSON
+// and decoding it with UseNumber gives (omitempty fields left out, the
+// lifetime a json.Number, each invalid UTF-8 byte a U+FFFD), made
+// directly, since a weak fleet's report makes tens of thousands of them.
+func (k *ikeConfig) asMap() map[string]any {
+	m := make(map[string]any, 9)
+	setString(m, "Psk", k.Psk)
+	setString(m, "IkeVersion", k.IkeVersion)
+	setString(m, "IkeMode", k.IkeMode)
+	setString(m, "IkeEncAlg", k.IkeEncAlg)
+	setString(m, "IkeAuthAlg", k.IkeAuthAlg)
+	setString(m, "IkePfs", k.IkePfs)
+	setNumber(m, "IkeLifetime", k.IkeLifetime)
+	setString(m, "LocalId", k.LocalId)
+	setString(m, "RemoteId", k.RemoteId)
 	return m
+}
+
+func (k *ipsecConfig) asMap() map[string]any {
+	m := make(map[string]any, 4)
+	setString(m, "IpsecEncAlg", k.IpsecEncAlg)
+	setString(m, "IpsecAuthAlg", k.IpsecAuthAlg)
+	setString(m, "IpsecPfs", k.IpsecPfs)
+	setNumber(m, "IpsecLifetime", k.IpsecLifetime)
+	return m
+}
+
+func setString(m map[string]any, name, v string) {
+	if v == "" {
+		return
+	}
+	if !utf8.ValidString(v) {
+		// encoding/json writes each invalid byte as \ufffd
+		var sb strings.Builder
+		for i := 0; i < len(v); {
+			r, n := utf8.DecodeRuneInString(v[i:])
+			if r == utf8.RuneError && n == 1 {
+				sb.WriteRune(utf8.RuneError)
+			} else {
+				sb.WriteString(v[i : i+n])
+			}
+			i += n
+		}
+		v = sb.String()
+	}
+	m[name] = v
+}
+
+func setNumber(m map[string]any, name string, v int64) {
+	if v != 0 {
+		m[name] = json.Number(strconv.FormatInt(v, 10))
+	}
 }
 
 func jsonText(v any) string {
@@ -314,11 +360,11 @@ func (c *Connection) tunnelOptions(ti int, ch *change, key string, withID bool) 
 		tf["role"] = t.Role
 	}
 	if ike := ch.ikeConfig(key); ike != nil {
-		spec["TunnelIkeConfig"] = asMap(ike)
+		spec["TunnelIkeConfig"] = ike.asMap()
 		tf["tunnel_ike_config"] = terraformIKE(ike, "local_id", "remote_id")
 	}
 	if ipsec := ch.ipsecConfig(); ipsec != nil {
-		spec["TunnelIpsecConfig"] = asMap(ipsec)
+		spec["TunnelIpsecConfig"] = ipsec.asMap()
 		tf["tunnel_ipsec_config"] = terraformIPsec(ipsec)
 	}
 	if ch.dpd {

@@ -9,7 +9,10 @@
 package input
 
 import (
+	"slices"
+	"strconv"
 	"strings"
+	"unique"
 
 	"github.com/vpncheck/vpncheck/checker/apiwire"
 )
@@ -124,15 +127,57 @@ type BGP struct {
 // Normalize turns one raw connection into the policy input. Key facts are
 // filled in later, once every connection of the run is known.
 func Normalize(raw *apiwire.Connection, region string) *Connection {
+	return NormalizeShared(raw, region, nil)
+}
+
+// TagSets lets the connections of one read share a map of tags where
+// their tags are the same (a fleet's few env/owner sets): a small map
+// takes a few hundred bytes, as much as the rest of a connection. The
+// maps are read only (masking a key in a tag makes a new one).
+type TagSets struct{ byText map[string]map[string]string }
+
+// maxTagSets bounds the distinct sets one read remembers.
+const maxTagSets = 4096
+
+func (ts *TagSets) share(tags map[string]string) map[string]string {
+	if ts == nil || len(tags) > 16 {
+		return tags
+	}
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var sb strings.Builder
+	for _, k := range keys {
+		sb.WriteString(strconv.Quote(k))
+		sb.WriteString(strconv.Quote(tags[k]))
+	}
+	text := sb.String()
+	if m, ok := ts.byText[text]; ok {
+		return m
+	}
+	if ts.byText == nil {
+		ts.byText = map[string]map[string]string{}
+	}
+	if len(ts.byText) < maxTagSets {
+		ts.byText[text] = tags
+	}
+	return tags
+}
+
+// NormalizeShared is Normalize with the connection's tags shared through
+// ts (nil: not shared).
+func NormalizeShared(raw *apiwire.Connection, region string, ts *TagSets) *Connection {
 	c := &Connection{Connection: ConnectionInfo{
 		ID:                string(raw.VpnConnectionId),
 		Name:              string(raw.Name),
-		Region:            region,
-		VPNGatewayID:      string(raw.VpnGatewayId),
+		Region:            common(region),
+		VPNGatewayID:      common(string(raw.VpnGatewayId)),
 		CustomerGatewayID: string(raw.CustomerGatewayId),
 		LocalSubnets:      splitList(string(raw.LocalSubnet)),
 		RemoteSubnets:     splitList(string(raw.RemoteSubnet)),
-		Status:            string(raw.Status),
+		Status:            common(string(raw.Status)),
 	}}
 	if raw.Tag != nil && len(raw.Tag.Tag) > 0 {
 		c.Connection.Tags = make(map[string]string, len(raw.Tag.Tag))
@@ -141,9 +186,10 @@ func Normalize(raw *apiwire.Connection, region string) *Connection {
 				c.Connection.Tags[string(t.Key)] = string(t.Value)
 			}
 		}
+		c.Connection.Tags = ts.share(c.Connection.Tags)
 	}
 	if hc := raw.VcoHealthCheck; hc != nil && (hc.Enable.Known || hc.Status != "" || hc.Dip != "" || hc.Sip != "") {
-		c.Connection.HealthCheck = &HealthCheck{Enabled: hc.Enable.Ptr(), Status: strings.ToLower(string(hc.Status))}
+		c.Connection.HealthCheck = &HealthCheck{Enabled: hc.Enable.Ptr(), Status: lower(hc.Status)}
 	}
 
 	var tunnels []apiwire.Tunnel
@@ -153,7 +199,7 @@ func Normalize(raw *apiwire.Connection, region string) *Connection {
 	if len(tunnels) == 0 {
 		// Single-tunnel mode: the connection's own settings are its one tunnel.
 		t := Tunnel{
-			Status:       string(raw.Status),
+			Status:       common(string(raw.Status)),
 			DPD:          raw.EnableDpd.Ptr(),
 			NATTraversal: raw.EnableNatTraversal.Ptr(),
 		}
@@ -173,8 +219,8 @@ func Normalize(raw *apiwire.Connection, region string) *Connection {
 			rt := &tunnels[i]
 			t := Tunnel{
 				ID:           string(rt.TunnelId),
-				Role:         string(rt.Role),
-				Status:       string(rt.Status),
+				Role:         common(string(rt.Role)),
+				Status:       common(string(rt.Status)),
 				DPD:          rt.EnableDpd.Ptr(),
 				NATTraversal: rt.EnableNatTraversal.Ptr(),
 			}
@@ -255,14 +301,25 @@ func ipsecOf(r *apiwire.IpsecConfig) *IPsec {
 }
 
 func bgpOf(r *apiwire.BgpConfig, status string, enabled *bool) *BGP {
-	b := &BGP{Enabled: enabled, Status: strings.ToLower(status), LocalASN: string(r.LocalAsn), PeerASN: string(r.PeerAsn)}
+	b := &BGP{Enabled: enabled, Status: common(strings.ToLower(status)), LocalASN: common(string(r.LocalAsn)), PeerASN: common(string(r.PeerAsn))}
 	if b.Enabled == nil && b.Status == "" && b.LocalASN == "" && b.PeerASN == "" {
 		return nil
 	}
 	return b
 }
 
-func lower(s apiwire.String) string { return strings.ToLower(string(s)) }
+func lower(s apiwire.String) string { return common(strings.ToLower(string(s))) }
+
+// common is s in one copy for the whole process: algorithm names,
+// statuses, roles, ASNs, gateways and subnets repeat across a fleet, and
+// each connection would otherwise hold its own decoded copy (at 100,000
+// connections, tens of megabytes). Long text is left as it is.
+func common(s string) string {
+	if s == "" || len(s) > 64 {
+		return s
+	}
+	return unique.Make(s).Value()
+}
 
 func boolPtr(b bool) *bool { return &b }
 
@@ -275,7 +332,7 @@ func splitList(s string) []string {
 	out := parts[:0]
 	for _, p := range parts {
 		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
+			out = append(out, common(p))
 		}
 	}
 	return out

@@ -131,8 +131,9 @@ func (inv *Inventory) refresh() {
 // unexpected type it held (read as absent) and the save's salt.
 func DecodePage(r io.Reader, region string) ([]*input.Connection, apiwire.Page, error) {
 	var conns []*input.Connection
+	var tags input.TagSets
 	info, err := apiwire.Decode(r, func(raw *apiwire.Connection, odd []string) error {
-		c := input.Normalize(raw, region)
+		c := input.NormalizeShared(raw, region, &tags)
 		c.OddFields = odd
 		conns = append(conns, c)
 		return nil

@@ -318,3 +318,26 @@ func TestListingJudgesEachPage(t *testing.T) {
 		})
 	}
 }
+
+// Connections of one page with the same tags share one map; others keep
+// their own.
+func TestDecodePageSharesTagSets(t *testing.T) {
+	body := `{"VpnConnections":{"VpnConnection":[
+		{"VpnConnectionId":"vco-1","Tag":{"Tag":[{"Key":"env","Value":"prod"},{"Key":"owner","Value":"netops"}]}},
+		{"VpnConnectionId":"vco-2","Tag":{"Tag":[{"Key":"owner","Value":"netops"},{"Key":"env","Value":"prod"}]}},
+		{"VpnConnectionId":"vco-3","Tag":{"Tag":[{"Key":"env","Value":"dev"},{"Key":"owner","Value":"netops"}]}}]}}`
+	conns, _, err := DecodePage(strings.NewReader(body), "cn-hangzhou")
+	if err != nil || len(conns) != 3 {
+		t.Fatalf("%d connections, %v", len(conns), err)
+	}
+	same := func(a, b map[string]string) bool {
+		return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+	}
+	t1, t2, t3 := conns[0].Connection.Tags, conns[1].Connection.Tags, conns[2].Connection.Tags
+	if !same(t1, t2) || same(t1, t3) {
+		t.Errorf("shared: 1 and 2 %v, 1 and 3 %v; want true, false", same(t1, t2), same(t1, t3))
+	}
+	if t3["env"] != "dev" || t1["env"] != "prod" || len(t2) != 2 {
+		t.Errorf("tags %v %v %v", t1, t2, t3)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/hex"
 	"math"
 	"runtime"
 	"strings"
@@ -67,9 +66,9 @@ func (kr *keyring) fingerprint(key string) [sha256.Size]byte {
 	return fp
 }
 
-// add files one tunnel's key and returns the key's identity in the run,
-// and its entry.
-func (kr *keyring) add(key string, inputs []string, psk *input.PSK) (string, *keyEntry) {
+// add files one tunnel's key and returns its entry, which the tunnels of
+// the same key share.
+func (kr *keyring) add(key string, inputs []string, psk *input.PSK) *keyEntry {
 	fp := kr.fingerprint(key)
 	e := kr.entries[fp]
 	if e == nil {
@@ -85,7 +84,7 @@ func (kr *keyring) add(key string, inputs []string, psk *input.PSK) (string, *ke
 	} else {
 		e.users = append(e.users, psk)
 	}
-	return "key:" + hex.EncodeToString(fp[:]), e
+	return e
 }
 
 // firstRunes is s cut to its first n characters.

@@ -123,6 +123,15 @@ func AnalyzeWith(ctx context.Context, conns []*input.Connection, p Policy, known
 		a.secrets.add(c.BGPAuthKeys...)
 		c.BGPAuthKeys = nil
 	}
+	for _, e := range a.kr.order {
+		n := len(e.users) + len(e.special)
+		for _, p := range e.users {
+			p.SharedWith = n
+		}
+		for _, s := range e.special {
+			s.psk.SharedWith = n
+		}
+	}
 	a.kr.estimate(ctx)
 	for _, c := range conns {
 		for _, t := range c.Tunnels {
@@ -163,7 +172,7 @@ type analysis struct {
 	keyed     []keyedTunnel
 	secrets   *Secrets
 	bannedSet map[string]struct{}
-	shared    map[string][]*input.PSK // by key identity
+	shared    map[string][]*input.PSK // saved keys, by salt and fingerprint (keys read in clear: by keyring entry)
 	sources   keySources
 	// savedBanned is, by salt, the folded fingerprints of the banned list.
 	savedBanned map[string]map[string]bool
@@ -199,8 +208,7 @@ func (a *analysis) plain(c *input.Connection, i int, key string) {
 		Banned:    isBanned,
 		ExposedIn: exposure(c, t, key),
 	}
-	id, e := a.kr.add(key, userInputs(c, t), t.PSK)
-	a.shared[id] = append(a.shared[id], t.PSK)
+	e := a.kr.add(key, userInputs(c, t), t.PSK) // shares its entry with the tunnels of the same key
 	if a.kr.printer != nil {
 		a.keyed = append(a.keyed, keyedTunnel{c: c, i: i, entry: e})
 	}

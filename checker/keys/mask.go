@@ -15,11 +15,20 @@ import (
 // statuses, roles) and subnets are what the rules judge, and are left as
 // they are.
 func maskConnection(c *input.Connection, r *strings.Replacer) {
+	// A replacer copies what it is given: a value it leaves as it was is
+	// kept, not its copy, so that what several connections share (a
+	// gateway id, an ASN) stays shared.
+	replace := func(s string) string {
+		if m := r.Replace(s); m != s {
+			return m
+		}
+		return s
+	}
 	ci := &c.Connection
 	for _, s := range []*string{&ci.ID, &ci.Name, &ci.VPNGatewayID, &ci.CustomerGatewayID} {
-		*s = r.Replace(*s)
+		*s = replace(*s)
 	}
-	if len(ci.Tags) > 0 {
+	if len(ci.Tags) > 0 && tagsChange(ci.Tags, r) {
 		tags := make(map[string]string, len(ci.Tags))
 		for k, v := range ci.Tags {
 			tags[r.Replace(k)] = r.Replace(v)
@@ -28,14 +37,14 @@ func maskConnection(c *input.Connection, r *strings.Replacer) {
 	}
 	for i := range c.Tunnels {
 		t := &c.Tunnels[i]
-		t.ID = r.Replace(t.ID)
+		t.ID = replace(t.ID)
 		if ike := t.IKE; ike != nil {
-			local, remote := r.Replace(ike.LocalID), r.Replace(ike.RemoteID)
+			local, remote := replace(ike.LocalID), replace(ike.RemoteID)
 			t.IDsMasked = local != ike.LocalID || remote != ike.RemoteID
 			ike.LocalID, ike.RemoteID = local, remote
 		}
 		if b := t.BGP; b != nil {
-			b.LocalASN, b.PeerASN = r.Replace(b.LocalASN), r.Replace(b.PeerASN)
+			b.LocalASN, b.PeerASN = replace(b.LocalASN), replace(b.PeerASN)
 		}
 		if p := t.PSK; p != nil {
 			for j, e := range p.ExposedIn {
@@ -43,6 +52,16 @@ func maskConnection(c *input.Connection, r *strings.Replacer) {
 			}
 		}
 	}
+}
+
+// tagsChange says whether masking changes any of tags.
+func tagsChange(tags map[string]string, r *strings.Replacer) bool {
+	for k, v := range tags {
+		if r.Replace(k) != k || r.Replace(v) != v {
+			return true
+		}
+	}
+	return false
 }
 
 // MaskExposure masks the tag name of a "tag:NAME" exposure fact.

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"slices"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -169,14 +171,163 @@ func appendFinding(b []byte, f *report.Finding) ([]byte, error) {
 		b = str(b, "previous_severity", f.PreviousSeverity.String())
 	}
 	if fx := f.FixNow(); fx != nil {
-		fb, err := marshalIndent(fx, "      ")
-		if err != nil {
-			return nil, err
-		}
 		b = append(b, ","+in+"fix\": "...)
-		b = append(b, fb...)
+		n0 := len(b)
+		var ok bool
+		if b, ok = appendFix(b, fx); !ok {
+			fb, err := marshalIndent(fx, "      ")
+			if err != nil {
+				return nil, err
+			}
+			b = append(b[:n0], fb...)
+		}
 	}
 	return append(b, "\n    }"...), nil
+}
+
+// appendFix writes fx as marshalIndent(fx, "      ") does: a fix's
+// parameters and attributes are maps of strings, numbers, booleans, lists
+// and maps, and encoding/json's reflection over them (keys sorted) was
+// most of the time of writing a weak fleet's report. It says false for a
+// value of another type, which the caller writes with encoding/json.
+func appendFix(b []byte, fx *report.Fix) ([]byte, bool) {
+	const in1, in2 = "\n        \"", "\n          \""
+	var ok bool
+	b = append(b, "{"+in1+"api\": {"+in2+"action\": "...)
+	b = appendJSONString(b, fx.API.Action)
+	b = append(b, ","+in2+"region\": "...)
+	b = appendJSONString(b, fx.API.Region)
+	b = append(b, ","+in2+"parameters\": "...)
+	if b, ok = appendValue(b, fx.API.Parameters, 2); !ok {
+		return b, false
+	}
+	b = append(b, "\n        },"+in1+"cli\": "...)
+	b = appendJSONString(b, fx.CLI)
+	b = append(b, ","+in1+"terraform\": {"+in2+"resource\": "...)
+	b = appendJSONString(b, fx.Terraform.Resource)
+	b = append(b, ","+in2+"attributes\": "...)
+	if b, ok = appendValue(b, fx.Terraform.Attributes, 2); !ok {
+		return b, false
+	}
+	b = append(b, "\n        },"+in1+"note\": "...)
+	b = appendJSONString(b, fx.Note)
+	return append(b, "\n      }"...), true
+}
+
+// appendValue writes v, at depth levels below the fix's own braces, as
+// encoding/json does with the fix's indent; false for a type it leaves to
+// encoding/json.
+func appendValue(b []byte, v any, depth int) ([]byte, bool) {
+	line := func(b []byte, depth int) []byte {
+		b = append(b, "\n      "...)
+		for range depth {
+			b = append(b, "  "...)
+		}
+		return b
+	}
+	var ok bool
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...), true
+	case string:
+		return appendJSONString(b, x), true
+	case bool:
+		return strconv.AppendBool(b, x), true
+	case int:
+		return strconv.AppendInt(b, int64(x), 10), true
+	case int64:
+		return strconv.AppendInt(b, x, 10), true
+	case json.Number:
+		if x == "" || !isJSONNumber(string(x)) {
+			return b, false
+		}
+		return append(b, x...), true
+	case map[string]any:
+		if x == nil {
+			return append(b, "null"...), true
+		}
+		if len(x) == 0 {
+			return append(b, "{}"...), true
+		}
+		var keys [16]string
+		ks := keys[:0]
+		for k := range x {
+			ks = append(ks, k)
+		}
+		slices.Sort(ks)
+		b = append(b, '{')
+		for i, k := range ks {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = line(b, depth+1)
+			b = appendJSONString(b, k)
+			b = append(b, ": "...)
+			if b, ok = appendValue(b, x[k], depth+1); !ok {
+				return b, false
+			}
+		}
+		b = line(b, depth)
+		return append(b, '}'), true
+	case []any:
+		if x == nil {
+			return append(b, "null"...), true
+		}
+		if len(x) == 0 {
+			return append(b, "[]"...), true
+		}
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = line(b, depth+1)
+			if b, ok = appendValue(b, e, depth+1); !ok {
+				return b, false
+			}
+		}
+		b = line(b, depth)
+		return append(b, ']'), true
+	}
+	return b, false
+}
+
+// isJSONNumber is encoding/json's test of a json.Number it will write.
+func isJSONNumber(s string) bool {
+	if s == "" {
+		return false
+	}
+	if s[0] == '-' {
+		s = s[1:]
+		if s == "" {
+			return false
+		}
+	}
+	switch {
+	case s[0] == '0':
+		s = s[1:]
+	case '1' <= s[0] && s[0] <= '9':
+		for s = s[1:]; s != "" && '0' <= s[0] && s[0] <= '9'; s = s[1:] {
+		}
+	default:
+		return false
+	}
+	if len(s) >= 2 && s[0] == '.' && '0' <= s[1] && s[1] <= '9' {
+		for s = s[2:]; s != "" && '0' <= s[0] && s[0] <= '9'; s = s[1:] {
+		}
+	}
+	if len(s) >= 2 && (s[0] == 'e' || s[0] == 'E') {
+		s = s[1:]
+		if s[0] == '+' || s[0] == '-' {
+			s = s[1:]
+			if s == "" {
+				return false
+			}
+		}
+		for ; s != "" && '0' <= s[0] && s[0] <= '9'; s = s[1:] {
+		}
+	}
+	return s == ""
 }
 
 // refused is encoding/json's own error for a finding whose time it

@@ -206,6 +206,10 @@ func TestJSONRandomFindingsByteIdentical(t *testing.T) {
 					Parameters: map[string]any{"RegionId": text(), "IkeConfig": text(), "EnableDpd": true,
 						"TunnelOptionsSpecification": map[string]any{"TunnelIkeConfig": map[string]any{"IkeEncAlg": text()}}}},
 					CLI: text(), Terraform: report.FixTerraform{Resource: text(), Attributes: map[string]any{"enable_dpd": true}}, Note: text()}
+				if rng.IntN(2) == 0 { // the values fixes hold, and a few they never do
+					f.Fix.API.Parameters = map[string]any{text(): anyValue(rng, text, 3), text(): anyValue(rng, text, 3)}
+					f.Fix.Terraform.Attributes, _ = anyValue(rng, text, 1).(map[string]any) // or nil
+				}
 			}
 			if rng.IntN(2) == 0 {
 				r.Findings = append(r.Findings, f)
@@ -216,6 +220,51 @@ func TestJSONRandomFindingsByteIdentical(t *testing.T) {
 		r.Finish()
 		both(t, "round "+itoa(round), r)
 	}
+}
+
+// anyValue is a random value of the kinds a fix's parameters hold (and
+// some they do not: floats, odd numbers, nil maps and lists); depth bounds
+// its nesting.
+func anyValue(rng *rand.Rand, text func() string, depth int) any {
+	if depth > 0 && rng.IntN(4) != 0 {
+		if rng.IntN(3) == 0 {
+			var l []any
+			if rng.IntN(8) != 0 {
+				l = []any{}
+			}
+			for range rng.IntN(4) {
+				l = append(l, anyValue(rng, text, depth-1))
+			}
+			if depth > 1 {
+				return l
+			}
+		}
+		if rng.IntN(8) == 0 {
+			return map[string]any(nil)
+		}
+		m := map[string]any{}
+		for range rng.IntN(5) {
+			m[text()] = anyValue(rng, text, depth-1)
+		}
+		return m
+	}
+	switch rng.IntN(10) {
+	case 0:
+		return nil
+	case 1:
+		return rng.IntN(2) == 0
+	case 2:
+		return rng.Int64N(1<<40) - 1<<39
+	case 3:
+		return rng.IntN(100000)
+	case 4:
+		return json.Number([]string{"86400", "", "-0", "1.5e3", "01", "x", "1.", "-", "2E-7"}[rng.IntN(9)])
+	case 5:
+		return rng.Float64() * 1e6
+	case 6:
+		return map[string]any{}
+	}
+	return text()
 }
 
 // A time encoding/json refuses is refused with its own error.

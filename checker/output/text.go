@@ -111,7 +111,8 @@ func summaryNotes(r *report.Report) []string {
 // are marked * when the run keeps a state.
 func writeConnections(b *bufio.Writer, r *report.Report) {
 	stateful := r.Lifecycle.Stateful
-	for _, g := range report.ByConnection(r.Findings) {
+	groups, idx := report.ByConnectionIndexes(r.Findings) // a large report is not copied
+	for gi, g := range groups {
 		name := TerminalText(g.ConnectionName, maxTermName)
 		if name == "" {
 			name = "(unnamed)"
@@ -124,7 +125,8 @@ func writeConnections(b *bufio.Writer, r *report.Report) {
 			fmt.Fprintf(b, "  account %s", termID(g.AccountID))
 		}
 		b.WriteString("\n")
-		for _, f := range g.Findings {
+		for _, fi := range idx[gi] {
+			f := &r.Findings[fi]
 			mark := " "
 			if stateful && f.Status == report.StatusNew {
 				mark = "*"

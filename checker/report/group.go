@@ -100,31 +100,53 @@ func (g *Group) Name() string {
 // id are grouped by name, never merged with other connections' findings.
 // Every writer and notifier orders connections with this one function.
 func ByConnection(fs []Finding) []*Group {
-	byKey := map[string]*Group{}
-	var out []*Group
-	for _, f := range fs {
-		k := f.AccountID + "\x00" + f.Region + "\x00" + f.ConnectionID
+	groups, idx := ByConnectionIndexes(fs)
+	for gi, g := range groups {
+		g.Findings = make([]Finding, len(idx[gi]))
+		for i, fi := range idx[gi] {
+			g.Findings[i] = fs[fi]
+		}
+	}
+	return groups
+}
+
+// ByConnectionIndexes is ByConnection without copying the findings, for a
+// writer that walks a large report once: the groups' Findings are left
+// nil, and idx[g] are the indexes in fs of group g's findings, in
+// ByConnection's order.
+func ByConnectionIndexes(fs []Finding) (groups []*Group, idx [][]int) {
+	type key struct{ account, region, id, name string }
+	byKey := map[key]int{}
+	for i := range fs {
+		f := &fs[i]
+		k := key{f.AccountID, f.Region, f.ConnectionID, ""}
 		if f.ConnectionID == "" {
-			k += "\x00" + f.ConnectionName
+			k.name = f.ConnectionName
 		}
-		g := byKey[k]
-		if g == nil {
-			g = &Group{AccountID: f.AccountID, Region: f.Region, ConnectionID: f.ConnectionID,
-				ConnectionName: f.ConnectionName, VPNGatewayID: f.VPNGatewayID}
-			byKey[k] = g
-			out = append(out, g)
+		gi, ok := byKey[k]
+		if !ok {
+			gi = len(groups)
+			byKey[k] = gi
+			groups = append(groups, &Group{AccountID: f.AccountID, Region: f.Region, ConnectionID: f.ConnectionID,
+				ConnectionName: f.ConnectionName, VPNGatewayID: f.VPNGatewayID})
+			idx = append(idx, nil)
 		}
-		g.Findings = append(g.Findings, f)
-		g.Counts[f.Severity]++
+		idx[gi] = append(idx[gi], i)
+		groups[gi].Counts[f.Severity]++
 	}
-	for _, g := range out {
-		slices.SortStableFunc(g.Findings, func(a, b Finding) int { return int(b.Severity) - int(a.Severity) })
+	for _, ix := range idx {
+		slices.SortStableFunc(ix, func(a, b int) int { return int(fs[b].Severity) - int(fs[a].Severity) })
 	}
-	slices.SortStableFunc(out, func(a, b *Group) int {
+	order := make([]int, len(groups))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(i, j int) int {
+		a, b := groups[i], groups[j]
 		if c := a.Counts.Compare(b.Counts); c != 0 {
 			return c
 		}
-		for _, p := range [][2]string{
+		for _, p := range [...][2]string{
 			{a.Name(), b.Name()}, {a.AccountID, b.AccountID}, {a.Region, b.Region}, {a.ConnectionID, b.ConnectionID},
 		} {
 			if c := strings.Compare(p[0], p[1]); c != 0 {
@@ -133,7 +155,11 @@ func ByConnection(fs []Finding) []*Group {
 		}
 		return 0
 	})
-	return out
+	sortedGroups, sortedIdx := make([]*Group, len(order)), make([][]int, len(order))
+	for i, gi := range order {
+		sortedGroups[i], sortedIdx[i] = groups[gi], idx[gi]
+	}
+	return sortedGroups, sortedIdx
 }
 
 // Plural spells a count with its noun: "1 connection", "2 connections".

@@ -364,22 +364,58 @@ func (r *Report) Finish() {
 	slices.SortStableFunc(r.Errors, func(a, b ErrorEntry) int { return strings.Compare(a.Region, b.Region) })
 }
 
-// SortFindings orders findings worst first, then by place.
+// SortFindings orders findings worst first, then by place; findings
+// equal in all of those keep their order. It sorts their indexes and then
+// moves each finding once: a finding is a few hundred bytes, and a stable
+// sort moving them took a second for a fleet's 75,000.
 func SortFindings(fs []Finding) {
-	slices.SortStableFunc(fs, func(a, b Finding) int {
-		if a.Severity != b.Severity {
-			return int(b.Severity) - int(a.Severity)
+	if len(fs) < 2 {
+		return
+	}
+	perm := make([]int32, len(fs))
+	for i := range perm {
+		perm[i] = int32(i)
+	}
+	slices.SortFunc(perm, func(i, j int32) int {
+		if c := compareFindings(&fs[i], &fs[j]); c != 0 {
+			return c
 		}
-		for _, p := range [][2]string{
-			{a.AccountID, b.AccountID}, {a.Region, b.Region}, {a.ConnectionID, b.ConnectionID},
-			{a.TunnelID, b.TunnelID}, {a.Rule, b.Rule}, {a.Message, b.Message},
-		} {
-			if c := strings.Compare(p[0], p[1]); c != 0 {
-				return c
-			}
-		}
-		return 0
+		return int(i - j)
 	})
+	// perm[i] is the finding that goes to i: follow each cycle once.
+	for i := range perm {
+		if perm[i] < 0 || int(perm[i]) == i {
+			continue
+		}
+		tmp := fs[i]
+		j := i
+		for {
+			k := int(perm[j])
+			perm[j] = -1
+			if k == i {
+				fs[j] = tmp
+				break
+			}
+			fs[j] = fs[k]
+			j = k
+		}
+	}
+}
+
+// compareFindings is SortFindings' order: worst first, then by place.
+func compareFindings(a, b *Finding) int {
+	if a.Severity != b.Severity {
+		return int(b.Severity) - int(a.Severity)
+	}
+	for _, p := range [...][2]string{
+		{a.AccountID, b.AccountID}, {a.Region, b.Region}, {a.ConnectionID, b.ConnectionID},
+		{a.TunnelID, b.TunnelID}, {a.Rule, b.Rule}, {a.Message, b.Message},
+	} {
+		if c := strings.Compare(p[0], p[1]); c != 0 {
+			return c
+		}
+	}
+	return 0
 }
 
 // Lifecycle is what a run changed against the state of the previous one.
