@@ -51,6 +51,7 @@ var environment = []envVar{
 	{[]string{"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN"}, "command-line credentials; the rest of the standard credential chain (profile, RAM role, OIDC) works too"},
 	{[]string{"ALIBABA_CLOUD_REGION_ID"}, "the command line's region when neither `--regions` nor `VPNCHECK_REGIONS` is given (else the aliyun CLI profile's)"},
 	{[]string{"GOMEMLIMIT"}, "Go's soft heap limit; unset, vpncheck keeps the heap near 96 MiB and raises that only for a run too large for it"},
+	{[]string{"VPNCHECK_CPUPROFILE", "VPNCHECK_MEMPROFILE"}, "only in a build with `-tags profile` (bench/): files to write a CPU profile and a heap profile taken at the heap's peak to"},
 }
 
 // printEnvironment writes the environment reference as plain text, for

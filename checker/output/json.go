@@ -170,19 +170,31 @@ func appendFinding(b []byte, f *report.Finding) ([]byte, error) {
 		b = append(b, ',')
 		b = str(b, "previous_severity", f.PreviousSeverity.String())
 	}
-	if fx := f.FixNow(); fx != nil {
-		b = append(b, ","+in+"fix\": "...)
-		n0 := len(b)
-		var ok bool
-		if b, ok = appendFix(b, fx); !ok {
-			fb, err := marshalIndent(fx, "      ")
-			if err != nil {
-				return nil, err
-			}
-			b = append(b[:n0], fb...)
-		}
+	b, err := appendFindingFix(b, f)
+	if err != nil {
+		return nil, err
 	}
 	return append(b, "\n    }"...), nil
+}
+
+// appendFindingFix writes f's fix, when it has one, as its last field:
+// directly where appendFix knows every value, else through encoding/json.
+func appendFindingFix(b []byte, f *report.Finding) ([]byte, error) {
+	fx := f.FixNow()
+	if fx == nil {
+		return b, nil
+	}
+	b = append(b, ",\n      \"fix\": "...)
+	n0 := len(b)
+	b, ok := appendFix(b, fx)
+	if ok {
+		return b, nil
+	}
+	fb, err := marshalIndent(fx, "      ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b[:n0], fb...), nil
 }
 
 // appendFix writes fx as marshalIndent(fx, "      ") does: a fix's
