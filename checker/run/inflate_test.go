@@ -17,6 +17,13 @@ import (
 // repeated bytes does not grow into gigabytes, and a news head's counts
 // cannot size lists beyond what the object could hold.
 func TestInflatedStateIsBounded(t *testing.T) {
+	if maxInflated != 4*state.MaxObject {
+		t.Fatalf("maxInflated = %d, want four times the store's cap", maxInflated)
+	}
+	// The bound's mechanism, at a sixteenth of its size (256 MiB of JSON
+	// to scan took seconds of CPU; the reader and limit are the same).
+	defer func(n int) { maxInflated = n }(maxInflated)
+	maxInflated /= 16
 	var bomb bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&bomb, gzip.BestSpeed) // small enough, and four times quicker to make
 	zw.Write([]byte(`{"state": {"findings": {"`))
