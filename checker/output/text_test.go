@@ -167,6 +167,18 @@ func BenchmarkTerminalTextHuge(b *testing.B) {
 	}
 }
 
+// The shortcut for plain lines gives what the one pass gives.
+func TestTerminalTextPlainLines(t *testing.T) {
+	for _, s := range []string{"", "a", "ike encryption is 3des", " lead", "trail ", "two  spaces", "tab\there",
+		"caf\u00e9", "del\x7f", "~!@#$%^&*()_+{}|:\"<>?", "0123456789", strings.Repeat("x", 81)} {
+		for _, max := range []int{1, 5, 80} {
+			if got, want := TerminalText(s, max), report.OneLine(s, max, terminalPiece); got != want {
+				t.Errorf("TerminalText(%q, %d) = %q, OneLine gives %q", s, max, got, want)
+			}
+		}
+	}
+}
+
 func FuzzTerminalText(f *testing.F) {
 	for _, p := range hostile(f) {
 		f.Add(p, 80)
@@ -178,6 +190,9 @@ func FuzzTerminalText(f *testing.F) {
 			max = -max + 1
 		}
 		out := TerminalText(s, max)
+		if slow := report.OneLine(s, max, terminalPiece); out != slow {
+			t.Fatalf("the plain-line shortcut gave %q, OneLine %q", out, slow)
+		}
 		checkTerminalSafe(t, "TerminalText", out)
 		if strings.Contains(out, "\n") {
 			t.Fatalf("a line break survived: %q", out)
