@@ -598,13 +598,8 @@ func (p Plan) advance(ctx context.Context, led *ledger, res *checker.Result, now
 			rep.Errors = append(rep.Errors, report.ErrorEntry{Code: report.CodeStateUnreadable, Message: err.Error() + " (" + led.store.String() + ")"})
 		}
 		if err == nil && !p.ReadOnlyState {
-			// News a run that died could not deliver goes out first.
-			for _, pg := range led.pending(ctx, gen, p.RunKey) {
-				if old, err := led.at(ctx, pg); err == nil && old.Outbox != nil {
-					if _, err := led.deliver(ctx, p.Notifier, pg, old.Outbox, nil); err != nil {
-						return nil, true, false, fmt.Errorf("deliver the news of generation %d, left undelivered by an earlier run: %w", pg, err)
-					}
-				}
+			if err := p.deliverPending(ctx, led, gen); err != nil {
+				return nil, true, false, err
 			}
 		}
 		rep.Resolved = rep.Resolved[:0]
@@ -642,17 +637,7 @@ func (p Plan) advance(ctx context.Context, led *ledger, res *checker.Result, now
 			return nil, false, false, nil
 		}
 		if p.RunKey != "" && whole {
-			// Recorded before the news goes out: a retry after a crash
-			// mid-delivery replays this generation's news, no more. A run
-			// that did not collect everything is not recorded: its retry
-			// checks again, against this generation.
-			err := led.store.Create(ctx, led.runKey(p.RunKey, "gen"), []byte(strconv.FormatInt(gen+1, 10)))
-			switch {
-			case err == nil, errors.Is(err, state.ErrExists):
-				recorded = true
-			default:
-				rep.Errors = append(rep.Errors, report.ErrorEntry{Code: report.CodeStateUnwritable, Message: fmt.Sprintf("record run %s: %v", p.RunKey, err)})
-			}
+			recorded = p.recordRun(ctx, led, gen+1, rep)
 		}
 		ob.Report, ob.Lifecycle = rep, &rep.Lifecycle // in memory: not read back
 		d, err := led.deliver(ctx, p.Notifier, gen+1, ob, scrub)
@@ -694,6 +679,33 @@ func (p Plan) resume(ctx context.Context, led *ledger, gen int64) Outcome {
 	rep.AccountID = ob.AccountID
 	out.Report = rep
 	return out
+}
+
+// deliverPending sends first the news that runs which died before
+// delivering left in generations up to gen.
+func (p Plan) deliverPending(ctx context.Context, led *ledger, gen int64) error {
+	for _, pg := range led.pending(ctx, gen, p.RunKey) {
+		if old, err := led.at(ctx, pg); err == nil && old.Outbox != nil {
+			if _, err := led.deliver(ctx, p.Notifier, pg, old.Outbox, nil); err != nil {
+				return fmt.Errorf("deliver the news of generation %d, left undelivered by an earlier run: %w", pg, err)
+			}
+		}
+	}
+	return nil
+}
+
+// recordRun records the run key as done with generation gen, before the
+// news goes out: a retry after a crash mid-delivery replays this
+// generation's news, no more. (A run that did not collect everything is
+// not recorded: its retry checks again, against this generation.) A
+// failure to record is an error of the report.
+func (p Plan) recordRun(ctx context.Context, led *ledger, gen int64, rep *report.Report) bool {
+	err := led.store.Create(ctx, led.runKey(p.RunKey, "gen"), []byte(strconv.FormatInt(gen, 10)))
+	if err == nil || errors.Is(err, state.ErrExists) {
+		return true
+	}
+	rep.Errors = append(rep.Errors, report.ErrorEntry{Code: report.CodeStateUnwritable, Message: fmt.Sprintf("record run %s: %v", p.RunKey, err)})
+	return false
 }
 
 // completelyJudged says whether a finding's place was judged whole in this
