@@ -155,18 +155,22 @@ func writeHCL(sb *strings.Builder, m map[string]any, indent string) {
 	}
 }
 
-// isVarRef reports whether s is a key's own variable, "${var.new_psk...}",
-// the one expression the attributes hold; every other string (ids and
-// roles from the cloud among them) is a literal.
+// isVarRef reports whether s is a key's own variable, "${var.new_psk}" or
+// "${var.new_psk_N}", the one expression the attributes hold; every other
+// string (ids and roles from the cloud among them, even one spelling
+// "${var.x}") is a literal.
 func isVarRef(s string) bool {
 	name, pre := strings.CutPrefix(s, "${var.")
 	name, suf := strings.CutSuffix(name, "}")
-	if !pre || !suf || name == "" {
+	if !pre || !suf {
 		return false
 	}
-	return strings.IndexFunc(name, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_')
-	}) < 0
+	for _, k := range keyNames {
+		if name == strings.ToLower(k) {
+			return true
+		}
+	}
+	return false
 }
 
 // hclString is s as an HCL string literal that interpolates nothing: its

@@ -206,6 +206,9 @@ func keyVar(n, of int) string {
 	return fmt.Sprintf("NEW_PSK_%d", n)
 }
 
+// keyNames are every name keyVar gives: a connection has at most two tunnels.
+var keyNames = []string{"NEW_PSK", "NEW_PSK_1", "NEW_PSK_2"}
+
 // Placeholder is how a new key's variable stands in the API parameters.
 func Placeholder(name string) string { return "${" + name + "}" }
 
@@ -498,7 +501,7 @@ func keyVars(params map[string]any) []string {
 				walk(e)
 			}
 		case string:
-			for _, name := range []string{"NEW_PSK", "NEW_PSK_1", "NEW_PSK_2"} {
+			for _, name := range keyNames {
 				if strings.Contains(x, Placeholder(name)) && !slices.Contains(out, name) {
 					out = append(out, name)
 				}

@@ -288,12 +288,14 @@ func TestTerraformHCLInert(t *testing.T) {
 			"psk":           "${var.new_psk}",
 			"ike_mode":      "main}",
 		},
+		"tunnel_options_specification": []any{map[string]any{"role": "${var.aws_secret_key}"}},
 	}})
 	for _, want := range []string{
 		`    ike_local_id = "$${file(\"~/.ssh/id_rsa\")}"` + "\n",
 		`    ike_remote_id = "a$${b}%%{if true}c%%{endif}\x1b[2J"` + "\n",
 		"    psk = var.new_psk\n",
 		`    ike_mode = "main}"` + "\n",
+		`    role = "$${var.aws_secret_key}"` + "\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("HCL lacks %q:\n%s", want, got)
