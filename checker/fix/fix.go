@@ -240,12 +240,12 @@ func (ch *change) ikeConfig(key string) *ikeConfig {
 	k := ikeConfig{IkeVersion: ch.ike.Version, IkeMode: ch.ike.Mode, IkeEncAlg: ch.ike.Encryption,
 		IkeAuthAlg: ch.ike.Integrity, IkePfs: ch.ike.DHGroup, IkeLifetime: ch.ike.Lifetime,
 		LocalId: ch.ike.LocalID, RemoteId: ch.ike.RemoteID}
-	if ch.idsHoldKey || strings.Contains(k.LocalId, "${") || strings.Contains(k.RemoteId, "${") {
+	if ch.idsHoldKey || spellsPlaceholder(k.LocalId) || spellsPlaceholder(k.RemoteId) {
 		// The ids are masked: sending the mask would set it, and the key
-		// itself is never sent. An id spelling a placeholder is not sent
-		// either: the CLI line would splice the new key into it.
+		// itself is never sent. An id spelling a placeholder goes with them.
 		k.LocalId, k.RemoteId = "", ""
 	}
+	dropPlaceholders(&k.IkeVersion, &k.IkeMode, &k.IkeEncAlg, &k.IkeAuthAlg, &k.IkePfs)
 	if ch.newKey {
 		k.Psk = Placeholder(key)
 	}
@@ -256,8 +256,26 @@ func (ch *change) ipsecConfig() *ipsecConfig {
 	if !ch.ipsecOK {
 		return nil
 	}
-	return &ipsecConfig{IpsecEncAlg: ch.ipsec.Encryption, IpsecAuthAlg: ch.ipsec.Integrity,
+	k := ipsecConfig{IpsecEncAlg: ch.ipsec.Encryption, IpsecAuthAlg: ch.ipsec.Integrity,
 		IpsecPfs: ch.ipsec.PFS, IpsecLifetime: ch.ipsec.Lifetime}
+	dropPlaceholders(&k.IpsecEncAlg, &k.IpsecAuthAlg, &k.IpsecPfs)
+	return &k
+}
+
+// spellsPlaceholder: s (a current value from the cloud) holds what a new
+// key's placeholder starts with. The CLI line splices the new key wherever
+// its placeholder stands, so such a value would carry the key into a
+// setting the API shows in the clear (or generate a key no rule asked for).
+func spellsPlaceholder(s string) bool { return strings.Contains(s, "${") }
+
+// dropPlaceholders leaves out each current value that spells a
+// placeholder: no real version, mode or algorithm does.
+func dropPlaceholders(vs ...*string) {
+	for _, v := range vs {
+		if spellsPlaceholder(*v) {
+			*v = ""
+		}
+	}
 }
 
 // asMap is the parameters' nested object of k: what encoding k as JSON

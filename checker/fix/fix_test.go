@@ -3,6 +3,7 @@ package fix_test
 import (
 	"encoding/json"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
@@ -306,24 +307,30 @@ func TestTerraformHCLInert(t *testing.T) {
 	}
 }
 
-// An IKE id from the cloud that spells a key's placeholder is not sent: the
-// CLI line would splice the new key into it, and an id is no secret.
+// A value from the cloud (an IKE id, a mode, an algorithm) that spells a
+// key's placeholder is not sent: the CLI line would splice the new key into
+// it (or generate a key no rule asked for), and no such value is a secret.
 func TestPlaceholderInIDNotSpliced(t *testing.T) {
-	for _, rules := range [][]string{{"ike-v1"}, {"psk-weak"}} {
+	for _, rules := range [][]string{{"ike-v1"}, {"psk-weak"}, {"ipsec-pfs-disabled", "psk-weak"}} {
 		c := single()
 		c.Tunnels[0].IKE.LocalID = "${NEW_PSK}"
 		c.Tunnels[0].IKE.RemoteID = "peer-${NEW_PSK}"
+		c.Tunnels[0].IKE.Mode = "${NEW_PSK}"
+		c.Tunnels[0].IPsec.Encryption = "x${NEW_PSK}"
 		var fs []report.Finding
 		for _, r := range rules {
 			fs = append(fs, finding(c, r, ""))
 		}
 		fx := pref.Plan(c, fs)
 		want := 0
-		if rules[0] == "psk-weak" {
+		if slices.Contains(rules, "psk-weak") {
 			want = 1
 		}
 		if n := strings.Count(fx.CLI, fix.KeyCommand); n != want {
 			t.Errorf("%v: %d keys generated, want %d: %s", rules, n, want, fx.CLI)
+		}
+		if n := strings.Count(fx.CLI, `"$NEW_PSK"`); n != want {
+			t.Errorf("%v: the key is spliced %d times, want %d: %s", rules, n, want, fx.CLI)
 		}
 		ike := decode(t, fx.API.Parameters["IkeConfig"].(string))
 		if ike["LocalId"] != nil || ike["RemoteId"] != nil {
