@@ -60,17 +60,43 @@ func Flatten(params map[string]any) []Param {
 
 // cliLine is the call as an aliyun CLI command, new keys generated first
 // on the user's side. Values are single-quoted for a POSIX shell, with a
-// key's placeholder spliced in as a shell variable.
-func cliLine(api report.FixAPI, keys []string) string {
+// key's placeholder spliced in as a shell variable, only where the plan
+// put it: a value from the cloud (an id, a role) that spells a placeholder
+// must not carry the new key.
+func cliLine(api report.FixAPI) string {
+	params := Flatten(api.Parameters)
+	var keys []string
+	for _, p := range params {
+		if !holdsKey(p.Name) {
+			continue
+		}
+		for _, k := range keyNames {
+			if strings.Contains(p.Value, Placeholder(k)) && !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	slices.Sort(keys)
 	var sb strings.Builder
 	for _, k := range keys {
 		sb.WriteString(k + `="$(` + KeyCommand + `)" && `)
 	}
 	sb.WriteString("aliyun vpc " + api.Action)
-	for _, p := range Flatten(api.Parameters) {
-		sb.WriteString(" --" + p.Name + " " + shellValue(p.Value, keys))
+	for _, p := range params {
+		var spliced []string
+		if holdsKey(p.Name) {
+			spliced = keys
+		}
+		sb.WriteString(" --" + p.Name + " " + shellValue(p.Value, spliced))
 	}
 	return sb.String()
+}
+
+// holdsKey: the parameter is where a plan puts a new key, a single-tunnel
+// connection's IkeConfig (JSON text whose other values spell no
+// placeholder, see dropPlaceholders) or a tunnel's TunnelIkeConfig.Psk.
+func holdsKey(name string) bool {
+	return name == "IkeConfig" || strings.HasSuffix(name, ".TunnelIkeConfig.Psk")
 }
 
 // shellValue quotes v, leaving the placeholders of keys as "$NAME".

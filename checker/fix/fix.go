@@ -169,7 +169,7 @@ func (p Preferred) Plan(c *Connection, fs []report.Finding) *report.Fix {
 		fx = c.modifyTunnels(order, changes)
 	}
 	slices.Sort(rules)
-	fx.CLI = cliLine(fx.API, keyVars(fx.API.Parameters))
+	fx.CLI = cliLine(fx.API)
 	fx.Note = c.note(rules, order, changes)
 	return fx
 }
@@ -502,33 +502,6 @@ func (c *Connection) note(rules []string, order []int, changes map[int]*change) 
 	}
 	sb.WriteString("The change is asynchronous and a gateway takes one change at a time: apply one combined plan per connection (vpncheck fix --connection " + c.ID + ").")
 	return sb.String()
-}
-
-// keyVars are the new-key placeholders the parameters hold, in order.
-func keyVars(params map[string]any) []string {
-	var out []string
-	var walk func(v any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			for _, k := range sortedKeys(x) {
-				walk(x[k])
-			}
-		case []any:
-			for _, e := range x {
-				walk(e)
-			}
-		case string:
-			for _, name := range keyNames {
-				if strings.Contains(x, Placeholder(name)) && !slices.Contains(out, name) {
-					out = append(out, name)
-				}
-			}
-		}
-	}
-	walk(params)
-	slices.Sort(out)
-	return out
 }
 
 // Plan is one connection's combined fix: one change for all its fixable

@@ -307,6 +307,21 @@ func TestTerraformHCLInert(t *testing.T) {
 	}
 }
 
+// A tunnel's id or role from the cloud that spells a key's placeholder is a
+// literal on the CLI line: the new key goes only where the plan put it.
+func TestPlaceholderInTunnelNotSpliced(t *testing.T) {
+	c := dual()
+	c.Tunnels[0].Role = "${NEW_PSK_2}"
+	c.Tunnels[1].ID = "tun-${NEW_PSK_1}"
+	fx := pref.Plan(c, []report.Finding{finding(c, "psk-weak", "tun-a"), finding(c, "dpd-disabled", "tun-${NEW_PSK_1}")})
+	if n := strings.Count(fx.CLI, fix.KeyCommand); n != 1 {
+		t.Errorf("%d keys generated, want 1: %s", n, fx.CLI)
+	}
+	if n := strings.Count(fx.CLI, `"$NEW_PSK"`); n != 1 || strings.Contains(fx.CLI, `"$NEW_PSK_`) {
+		t.Errorf("the key is spliced %d times, or into an id or role: %s", n, fx.CLI)
+	}
+}
+
 // A value from the cloud (an IKE id, a mode, an algorithm) that spells a
 // key's placeholder is not sent: the CLI line would splice the new key into
 // it (or generate a key no rule asked for), and no such value is a secret.
