@@ -433,18 +433,13 @@ func (c *Connection) modifyTunnels(order []int, changes map[int]*change) *report
 
 func terraformIKE(k *ikeConfig, localID, remoteID string) map[string]any {
 	m := map[string]any{}
-	set := func(name, v string) {
-		if v != "" {
-			m[name] = v
-		}
-	}
-	set("ike_version", k.IkeVersion)
-	set("ike_mode", k.IkeMode)
-	set("ike_enc_alg", k.IkeEncAlg)
-	set("ike_auth_alg", k.IkeAuthAlg)
-	set("ike_pfs", k.IkePfs)
-	set(localID, k.LocalId)
-	set(remoteID, k.RemoteId)
+	setString(m, "ike_version", k.IkeVersion)
+	setString(m, "ike_mode", k.IkeMode)
+	setString(m, "ike_enc_alg", k.IkeEncAlg)
+	setString(m, "ike_auth_alg", k.IkeAuthAlg)
+	setString(m, "ike_pfs", k.IkePfs)
+	setString(m, localID, k.LocalId)
+	setString(m, remoteID, k.RemoteId)
 	if k.IkeLifetime != 0 {
 		m["ike_lifetime"] = k.IkeLifetime
 	}
@@ -457,14 +452,9 @@ func terraformIKE(k *ikeConfig, localID, remoteID string) map[string]any {
 
 func terraformIPsec(k *ipsecConfig) map[string]any {
 	m := map[string]any{}
-	set := func(name, v string) {
-		if v != "" {
-			m[name] = v
-		}
-	}
-	set("ipsec_enc_alg", k.IpsecEncAlg)
-	set("ipsec_auth_alg", k.IpsecAuthAlg)
-	set("ipsec_pfs", k.IpsecPfs)
+	setString(m, "ipsec_enc_alg", k.IpsecEncAlg)
+	setString(m, "ipsec_auth_alg", k.IpsecAuthAlg)
+	setString(m, "ipsec_pfs", k.IpsecPfs)
 	if k.IpsecLifetime != 0 {
 		m["ipsec_lifetime"] = k.IpsecLifetime
 	}

@@ -353,3 +353,15 @@ func TestPlaceholderInIDNotSpliced(t *testing.T) {
 		}
 	}
 }
+
+// A cloud id with an invalid UTF-8 byte is a U+FFFD in the Terraform
+// attributes, as in the API parameters: strconv.Quote's \x escape is no
+// HCL.
+func TestTerraformInvalidUTF8(t *testing.T) {
+	c := dual()
+	c.Tunnels[0].IKE.LocalID = "peer\xff"
+	fx := pref.Plan(c, []report.Finding{finding(c, "ike-v1", "tun-a")})
+	if got := fix.Terraform(fx.Terraform); !strings.Contains(got, "local_id = \"peer\uFFFD\"") {
+		t.Errorf("HCL:\n%s", got)
+	}
+}
