@@ -28,8 +28,7 @@ func parseFix(args []string, getenv func(string) string, stdout io.Writer) (*fix
 	src.register(fs, &cfg.checkConfig)
 	cfg.policy.register(fs)
 	fs.StringVar(&cfg.format, "format", "text", "plan `format` on stdout: text or json")
-	minSev := fs.String("min-severity", "", "leave findings below `LEVEL` out of the plan: info|low|medium|high|critical (env "+envMinSeverity+")")
-	fs.DurationVar(&cfg.timeout, "timeout", 0, "deadline for the whole run, e.g. 2m")
+	cfg.registerRun(fs, "leave findings below `LEVEL` out of the plan", "deadline for the whole run, e.g. 2m")
 	given, err := parseFlags(fs, args, stdout)
 	if err != nil {
 		return nil, err
@@ -41,14 +40,8 @@ func parseFix(args []string, getenv func(string) string, stdout io.Writer) (*fix
 		return nil, badinput.Errorf("--format: unknown format %q (want text or json)", cfg.format)
 	}
 	cfg.policy.resolve(given, getenv)
-	if cfg.minSeverity, err = pick(*minSev, given["min-severity"], "min-severity", envMinSeverity, getenv).severity(); err != nil {
+	if err := cfg.resolveRun(given, getenv); err != nil {
 		return nil, err
-	}
-	if cfg.now, err = runClock(getenv); err != nil {
-		return nil, err
-	}
-	if cfg.timeout < 0 {
-		return nil, badinput.Errorf("--timeout must not be negative")
 	}
 	if err := src.resolve(given, &cfg.checkConfig, getenv); err != nil {
 		return nil, err

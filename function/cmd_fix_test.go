@@ -78,6 +78,9 @@ func TestFixUsage(t *testing.T) {
 		// The source flags are check's, parsed the same one way.
 		{[]string{"fix", "--connection", "x", "--inventory", "../testdata/sample.json", "--region", "cn-hangzou"}, exitUsage, "did you mean cn-hangzhou?"},
 		{[]string{"fix", "--connection", "x", "--inventory", "../testdata/sample.json", "--concurrency", "0"}, exitUsage, "--concurrency must be at least 1"},
+		// So are the rules of the run (runFlags.resolveRun).
+		{[]string{"fix", "--connection", "x", "--inventory", "../testdata/sample.json", "--timeout", "-1s"}, exitUsage, "--timeout must not be negative"},
+		{[]string{"fix", "--connection", "x", "--inventory", "../testdata/sample.json", "--min-severity", "urgent"}, exitUsage, "urgent"},
 	} {
 		code, out, errs := cli(t, nil, tc.args...)
 		if code != tc.code || !strings.Contains(errs, tc.want) || out != "" {

@@ -41,10 +41,9 @@ type runFlags struct {
 func (r *runFlags) register(fs *flag.FlagSet, failOnWhat string) {
 	r.policy.register(fs)
 	r.formatFlag = fs.String("format", "text", "report `format` on stdout: "+strings.Join(output.Formats(), " or "))
-	r.minSevFlag = fs.String("min-severity", "", "drop findings below `LEVEL`: info|low|medium|high|critical (env "+envMinSeverity+")")
+	r.registerRun(fs, "drop findings below `LEVEL`", "deadline for the whole run, e.g. 2m (collection stops early, partial report)")
 	r.failOnFlag = fs.String("fail-on", "", "exit 1 when a finding at or above `LEVEL` remains, or "+failOnWhat)
 	fs.BoolVar(&r.notify, "notify", false, "post the findings to Slack as the function does")
-	fs.DurationVar(&r.timeout, "timeout", 0, "deadline for the whole run, e.g. 2m (collection stops early, partial report)")
 	r.stateFlag = fs.String("state", "", "keep findings between runs in `DIR` (or oss://bucket/prefix): report new, open and resolved, notify only news (env "+envState+")")
 }
 
@@ -60,17 +59,11 @@ func (r *runFlags) resolve(given map[string]bool, getenv func(string) string) er
 	if r.digest, err = digestPeriod(getenv); err != nil {
 		return err
 	}
-	if r.now, err = runClock(getenv); err != nil {
-		return err
-	}
 	if r.pepper, err = keyPepper(getenv); err != nil {
 		return err
 	}
 	if r.format, err = output.Get(*r.formatFlag); err != nil {
 		return badinput.Errorf("--format: %v", err)
-	}
-	if r.minSeverity, err = pick(*r.minSevFlag, given["min-severity"], "min-severity", envMinSeverity, getenv).severity(); err != nil {
-		return err
 	}
 	if given["fail-on"] {
 		s, err := setting{*r.failOnFlag, "--fail-on"}.severity()
@@ -78,6 +71,26 @@ func (r *runFlags) resolve(given map[string]bool, getenv func(string) string) er
 			return err
 		}
 		r.failOn = &s
+	}
+	return r.resolveRun(given, getenv)
+}
+
+// registerRun adds the rules of the run every command that runs a check
+// takes (check, event, fix): the least severity and the deadline.
+func (r *runFlags) registerRun(fs *flag.FlagSet, minSevUsage, timeoutUsage string) {
+	r.minSevFlag = fs.String("min-severity", "", minSevUsage+": info|low|medium|high|critical (env "+envMinSeverity+")")
+	fs.DurationVar(&r.timeout, "timeout", 0, timeoutUsage)
+}
+
+// resolveRun reads the rules of the run: the clock (VPNCHECK_NOW), the
+// least severity and the deadline.
+func (r *runFlags) resolveRun(given map[string]bool, getenv func(string) string) error {
+	var err error
+	if r.now, err = runClock(getenv); err != nil {
+		return err
+	}
+	if r.minSeverity, err = pick(*r.minSevFlag, given["min-severity"], "min-severity", envMinSeverity, getenv).severity(); err != nil {
+		return err
 	}
 	if r.timeout < 0 {
 		return badinput.Errorf("--timeout must not be negative")

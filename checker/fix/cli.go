@@ -60,17 +60,43 @@ func Flatten(params map[string]any) []Param {
 
 // cliLine is the call as an aliyun CLI command, new keys generated first
 // on the user's side. Values are single-quoted for a POSIX shell, with a
-// key's placeholder spliced in as a shell variable.
-func cliLine(api report.FixAPI, keys []string) string {
+// key's placeholder spliced in as a shell variable, only where the plan
+// put it: a value from the cloud (an id, a role) that spells a placeholder
+// must not carry the new key.
+func cliLine(api report.FixAPI) string {
+	params := Flatten(api.Parameters)
+	var keys []string
+	for _, p := range params {
+		if !holdsKey(p.Name) {
+			continue
+		}
+		for _, k := range keyNames {
+			if strings.Contains(p.Value, Placeholder(k)) && !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	slices.Sort(keys)
 	var sb strings.Builder
 	for _, k := range keys {
 		sb.WriteString(k + `="$(` + KeyCommand + `)" && `)
 	}
 	sb.WriteString("aliyun vpc " + api.Action)
-	for _, p := range Flatten(api.Parameters) {
-		sb.WriteString(" --" + p.Name + " " + shellValue(p.Value, keys))
+	for _, p := range params {
+		var spliced []string
+		if holdsKey(p.Name) {
+			spliced = keys
+		}
+		sb.WriteString(" --" + p.Name + " " + shellValue(p.Value, spliced))
 	}
 	return sb.String()
+}
+
+// holdsKey: the parameter is where a plan puts a new key, a single-tunnel
+// connection's IkeConfig (JSON text whose other values spell no
+// placeholder, see dropPlaceholders) or a tunnel's TunnelIkeConfig.Psk.
+func holdsKey(name string) bool {
+	return name == "IkeConfig" || strings.HasSuffix(name, ".TunnelIkeConfig.Psk")
 }
 
 // shellValue quotes v, leaving the placeholders of keys as "$NAME".
@@ -155,18 +181,22 @@ func writeHCL(sb *strings.Builder, m map[string]any, indent string) {
 	}
 }
 
-// isVarRef reports whether s is a key's own variable, "${var.new_psk...}",
-// the one expression the attributes hold; every other string (ids and
-// roles from the cloud among them) is a literal.
+// isVarRef reports whether s is a key's own variable, "${var.new_psk}" or
+// "${var.new_psk_N}", the one expression the attributes hold; every other
+// string (ids and roles from the cloud among them, even one spelling
+// "${var.x}") is a literal.
 func isVarRef(s string) bool {
 	name, pre := strings.CutPrefix(s, "${var.")
 	name, suf := strings.CutSuffix(name, "}")
-	if !pre || !suf || name == "" {
+	if !pre || !suf {
 		return false
 	}
-	return strings.IndexFunc(name, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_')
-	}) < 0
+	for _, k := range keyNames {
+		if name == strings.ToLower(k) {
+			return true
+		}
+	}
+	return false
 }
 
 // hclString is s as an HCL string literal that interpolates nothing: its

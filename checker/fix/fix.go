@@ -169,7 +169,7 @@ func (p Preferred) Plan(c *Connection, fs []report.Finding) *report.Fix {
 		fx = c.modifyTunnels(order, changes)
 	}
 	slices.Sort(rules)
-	fx.CLI = cliLine(fx.API, keyVars(fx.API.Parameters))
+	fx.CLI = cliLine(fx.API)
 	fx.Note = c.note(rules, order, changes)
 	return fx
 }
@@ -206,6 +206,9 @@ func keyVar(n, of int) string {
 	return fmt.Sprintf("NEW_PSK_%d", n)
 }
 
+// keyNames are every name keyVar gives: a connection has at most two tunnels.
+var keyNames = []string{"NEW_PSK", "NEW_PSK_1", "NEW_PSK_2"}
+
 // Placeholder is how a new key's variable stands in the API parameters.
 func Placeholder(name string) string { return "${" + name + "}" }
 
@@ -237,12 +240,12 @@ func (ch *change) ikeConfig(key string) *ikeConfig {
 	k := ikeConfig{IkeVersion: ch.ike.Version, IkeMode: ch.ike.Mode, IkeEncAlg: ch.ike.Encryption,
 		IkeAuthAlg: ch.ike.Integrity, IkePfs: ch.ike.DHGroup, IkeLifetime: ch.ike.Lifetime,
 		LocalId: ch.ike.LocalID, RemoteId: ch.ike.RemoteID}
-	if ch.idsHoldKey || strings.Contains(k.LocalId, "${") || strings.Contains(k.RemoteId, "${") {
+	if ch.idsHoldKey || spellsPlaceholder(k.LocalId) || spellsPlaceholder(k.RemoteId) {
 		// The ids are masked: sending the mask would set it, and the key
-		// itself is never sent. An id spelling a placeholder is not sent
-		// either: the CLI line would splice the new key into it.
+		// itself is never sent. An id spelling a placeholder goes with them.
 		k.LocalId, k.RemoteId = "", ""
 	}
+	dropPlaceholders(&k.IkeVersion, &k.IkeMode, &k.IkeEncAlg, &k.IkeAuthAlg, &k.IkePfs)
 	if ch.newKey {
 		k.Psk = Placeholder(key)
 	}
@@ -253,8 +256,26 @@ func (ch *change) ipsecConfig() *ipsecConfig {
 	if !ch.ipsecOK {
 		return nil
 	}
-	return &ipsecConfig{IpsecEncAlg: ch.ipsec.Encryption, IpsecAuthAlg: ch.ipsec.Integrity,
+	k := ipsecConfig{IpsecEncAlg: ch.ipsec.Encryption, IpsecAuthAlg: ch.ipsec.Integrity,
 		IpsecPfs: ch.ipsec.PFS, IpsecLifetime: ch.ipsec.Lifetime}
+	dropPlaceholders(&k.IpsecEncAlg, &k.IpsecAuthAlg, &k.IpsecPfs)
+	return &k
+}
+
+// spellsPlaceholder: s (a current value from the cloud) holds what a new
+// key's placeholder starts with. The CLI line splices the new key wherever
+// its placeholder stands, so such a value would carry the key into a
+// setting the API shows in the clear (or generate a key no rule asked for).
+func spellsPlaceholder(s string) bool { return strings.Contains(s, "${") }
+
+// dropPlaceholders leaves out each current value that spells a
+// placeholder: no real version, mode or algorithm does.
+func dropPlaceholders(vs ...*string) {
+	for _, v := range vs {
+		if spellsPlaceholder(*v) {
+			*v = ""
+		}
+	}
 }
 
 // asMap is the parameters' nested object of k: what encoding k as JSON
@@ -412,18 +433,13 @@ func (c *Connection) modifyTunnels(order []int, changes map[int]*change) *report
 
 func terraformIKE(k *ikeConfig, localID, remoteID string) map[string]any {
 	m := map[string]any{}
-	set := func(name, v string) {
-		if v != "" {
-			m[name] = v
-		}
-	}
-	set("ike_version", k.IkeVersion)
-	set("ike_mode", k.IkeMode)
-	set("ike_enc_alg", k.IkeEncAlg)
-	set("ike_auth_alg", k.IkeAuthAlg)
-	set("ike_pfs", k.IkePfs)
-	set(localID, k.LocalId)
-	set(remoteID, k.RemoteId)
+	setString(m, "ike_version", k.IkeVersion)
+	setString(m, "ike_mode", k.IkeMode)
+	setString(m, "ike_enc_alg", k.IkeEncAlg)
+	setString(m, "ike_auth_alg", k.IkeAuthAlg)
+	setString(m, "ike_pfs", k.IkePfs)
+	setString(m, localID, k.LocalId)
+	setString(m, remoteID, k.RemoteId)
 	if k.IkeLifetime != 0 {
 		m["ike_lifetime"] = k.IkeLifetime
 	}
@@ -436,14 +452,9 @@ func terraformIKE(k *ikeConfig, localID, remoteID string) map[string]any {
 
 func terraformIPsec(k *ipsecConfig) map[string]any {
 	m := map[string]any{}
-	set := func(name, v string) {
-		if v != "" {
-			m[name] = v
-		}
-	}
-	set("ipsec_enc_alg", k.IpsecEncAlg)
-	set("ipsec_auth_alg", k.IpsecAuthAlg)
-	set("ipsec_pfs", k.IpsecPfs)
+	setString(m, "ipsec_enc_alg", k.IpsecEncAlg)
+	setString(m, "ipsec_auth_alg", k.IpsecAuthAlg)
+	setString(m, "ipsec_pfs", k.IpsecPfs)
 	if k.IpsecLifetime != 0 {
 		m["ipsec_lifetime"] = k.IpsecLifetime
 	}
@@ -481,33 +492,6 @@ func (c *Connection) note(rules []string, order []int, changes map[int]*change) 
 	}
 	sb.WriteString("The change is asynchronous and a gateway takes one change at a time: apply one combined plan per connection (vpncheck fix --connection " + c.ID + ").")
 	return sb.String()
-}
-
-// keyVars are the new-key placeholders the parameters hold, in order.
-func keyVars(params map[string]any) []string {
-	var out []string
-	var walk func(v any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			for _, k := range sortedKeys(x) {
-				walk(x[k])
-			}
-		case []any:
-			for _, e := range x {
-				walk(e)
-			}
-		case string:
-			for _, name := range []string{"NEW_PSK", "NEW_PSK_1", "NEW_PSK_2"} {
-				if strings.Contains(x, Placeholder(name)) && !slices.Contains(out, name) {
-					out = append(out, name)
-				}
-			}
-		}
-	}
-	walk(params)
-	slices.Sort(out)
-	return out
 }
 
 // Plan is one connection's combined fix: one change for all its fixable

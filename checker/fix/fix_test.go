@@ -3,6 +3,7 @@ package fix_test
 import (
 	"encoding/json"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
@@ -288,12 +289,14 @@ func TestTerraformHCLInert(t *testing.T) {
 			"psk":           "${var.new_psk}",
 			"ike_mode":      "main}",
 		},
+		"tunnel_options_specification": []any{map[string]any{"role": "${var.aws_secret_key}"}},
 	}})
 	for _, want := range []string{
 		`    ike_local_id = "$${file(\"~/.ssh/id_rsa\")}"` + "\n",
 		`    ike_remote_id = "a$${b}%%{if true}c%%{endif}\x1b[2J"` + "\n",
 		"    psk = var.new_psk\n",
 		`    ike_mode = "main}"` + "\n",
+		`    role = "$${var.aws_secret_key}"` + "\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("HCL lacks %q:\n%s", want, got)
@@ -304,28 +307,61 @@ func TestTerraformHCLInert(t *testing.T) {
 	}
 }
 
-// An IKE id from the cloud that spells a key's placeholder is not sent: the
-// CLI line would splice the new key into it, and an id is no secret.
+// A tunnel's id or role from the cloud that spells a key's placeholder is a
+// literal on the CLI line: the new key goes only where the plan put it.
+func TestPlaceholderInTunnelNotSpliced(t *testing.T) {
+	c := dual()
+	c.Tunnels[0].Role = "${NEW_PSK_2}"
+	c.Tunnels[1].ID = "tun-${NEW_PSK_1}"
+	fx := pref.Plan(c, []report.Finding{finding(c, "psk-weak", "tun-a"), finding(c, "dpd-disabled", "tun-${NEW_PSK_1}")})
+	if n := strings.Count(fx.CLI, fix.KeyCommand); n != 1 {
+		t.Errorf("%d keys generated, want 1: %s", n, fx.CLI)
+	}
+	if n := strings.Count(fx.CLI, `"$NEW_PSK"`); n != 1 || strings.Contains(fx.CLI, `"$NEW_PSK_`) {
+		t.Errorf("the key is spliced %d times, or into an id or role: %s", n, fx.CLI)
+	}
+}
+
+// A value from the cloud (an IKE id, a mode, an algorithm) that spells a
+// key's placeholder is not sent: the CLI line would splice the new key into
+// it (or generate a key no rule asked for), and no such value is a secret.
 func TestPlaceholderInIDNotSpliced(t *testing.T) {
-	for _, rules := range [][]string{{"ike-v1"}, {"psk-weak"}} {
+	for _, rules := range [][]string{{"ike-v1"}, {"psk-weak"}, {"ipsec-pfs-disabled", "psk-weak"}} {
 		c := single()
 		c.Tunnels[0].IKE.LocalID = "${NEW_PSK}"
 		c.Tunnels[0].IKE.RemoteID = "peer-${NEW_PSK}"
+		c.Tunnels[0].IKE.Mode = "${NEW_PSK}"
+		c.Tunnels[0].IPsec.Encryption = "x${NEW_PSK}"
 		var fs []report.Finding
 		for _, r := range rules {
 			fs = append(fs, finding(c, r, ""))
 		}
 		fx := pref.Plan(c, fs)
 		want := 0
-		if rules[0] == "psk-weak" {
+		if slices.Contains(rules, "psk-weak") {
 			want = 1
 		}
 		if n := strings.Count(fx.CLI, fix.KeyCommand); n != want {
 			t.Errorf("%v: %d keys generated, want %d: %s", rules, n, want, fx.CLI)
 		}
+		if n := strings.Count(fx.CLI, `"$NEW_PSK"`); n != want {
+			t.Errorf("%v: the key is spliced %d times, want %d: %s", rules, n, want, fx.CLI)
+		}
 		ike := decode(t, fx.API.Parameters["IkeConfig"].(string))
 		if ike["LocalId"] != nil || ike["RemoteId"] != nil {
 			t.Errorf("%v: the ids are sent: %v", rules, ike)
 		}
+	}
+}
+
+// A cloud id with an invalid UTF-8 byte is a U+FFFD in the Terraform
+// attributes, as in the API parameters: strconv.Quote's \x escape is no
+// HCL.
+func TestTerraformInvalidUTF8(t *testing.T) {
+	c := dual()
+	c.Tunnels[0].IKE.LocalID = "peer\xff"
+	fx := pref.Plan(c, []report.Finding{finding(c, "ike-v1", "tun-a")})
+	if got := fix.Terraform(fx.Terraform); !strings.Contains(got, "local_id = \"peer\uFFFD\"") {
+		t.Errorf("HCL:\n%s", got)
 	}
 }
