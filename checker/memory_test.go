@@ -393,3 +393,27 @@ func TestUnreadableMemoryIsNone(t *testing.T) {
 		}
 	}
 }
+
+// Merge keeps what the last run judged only when every text it names is
+// there: a damaged finding is not carried on with a text turned "".
+func TestMergeDropsFindingsNamingNoText(t *testing.T) {
+	m := &Memory{Version: memoryVersion, Revision: "r", Texts: []string{""}, Judged: map[string][][8]int{}}
+	prev := &Memory{Version: memoryVersion, Revision: "r", Texts: []string{"", "rule", "title", "message", "fix"},
+		Judged: map[string][][8]int{
+			"good":    {{1, 2, 3, 4, 0, 0, 0, 2}},
+			"damaged": {{1, 2, 3, 99, 0, 0, 0, 2}},
+			"none":    {},
+		}}
+	m.Merge(prev)
+	if _, ok := m.Judged["damaged"]; ok {
+		t.Errorf("the damaged connection was kept: %v (texts %q)", m.Judged["damaged"], m.Texts)
+	}
+	for _, d := range []string{"good", "none"} {
+		if _, ok := m.Judged[d]; !ok {
+			t.Errorf("%s was not kept", d)
+		}
+	}
+	if ref := m.Judged["good"][0]; m.Texts[ref[3]] != "fix" {
+		t.Errorf("good's remediation is %q, want fix", m.Texts[ref[3]])
+	}
+}
