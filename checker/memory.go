@@ -45,6 +45,9 @@ type Memory struct {
 	// title, message, remediation, tunnel, value and side, then its
 	// severity.
 	Judged map[string][][8]int
+	// Unreadable is why the stored memory did not read (UnmarshalJSON):
+	// it is then none, which the run says in its report.
+	Unreadable error
 }
 
 // memoryVersion changes with Memory's format, or with what a finding's

@@ -388,8 +388,8 @@ func TestUnreadableMemoryIsNone(t *testing.T) {
 			t.Fatalf("%s: the holder did not read: %v", doc, err)
 		}
 		m := holder.Memory
-		if m.Version != 0 && (m.Keys == nil || m.Keys.Keys != nil) {
-			t.Errorf("%s: read as %+v, want no memory (or no estimates)", doc, m)
+		if m.Version != 0 || m.Judged != nil || m.Keys != nil || m.Unreadable == nil {
+			t.Errorf("%s: read as %+v, want no memory, and why", doc, m)
 		}
 	}
 }

@@ -30,16 +30,9 @@ func (e *Estimates) MarshalJSON() ([]byte, error) {
 	return json.Marshal(estimatesJSON{Salt: e.Salt, Estimator: e.Estimator, Keys: b.String()})
 }
 
-// UnmarshalJSON reads e's compact form. Estimates that do not read are
-// none (every key is estimated afresh), not an error.
+// UnmarshalJSON reads e's compact form. (checker.Memory, which holds
+// them, takes a failure for no memory.)
 func (e *Estimates) UnmarshalJSON(b []byte) error {
-	if err := e.read(b); err != nil {
-		*e = Estimates{}
-	}
-	return nil
-}
-
-func (e *Estimates) read(b []byte) error {
 	var in estimatesJSON
 	if err := json.Unmarshal(b, &in); err != nil {
 		return err
