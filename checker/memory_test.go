@@ -379,6 +379,8 @@ func TestUnreadableMemoryIsNone(t *testing.T) {
 		`{"v": 1, "revision": "r", "texts": [""], "judged": "digest 1,2,3"}`,
 		`{"v": 1, "revision": "r", "texts": [""], "judged": 7}`,
 		`{"v": 1, "revision": "r", "texts": [""], "judged": "", "keys": {"salt": "s", "estimator": "e", "keys": "tag - x 3\n"}}`,
+		`{"v": 1, "revision": "r", "texts": [""], "judged": "", "keys": {"salt": "s", "estimator": "e", "keys": "tag - NaN 3\n"}}`,
+		`{"v": 1, "revision": "r", "texts": [""], "judged": "", "keys": {"salt": "s", "estimator": "e", "keys": "tag - -5 3\n"}}`,
 	} {
 		var holder struct {
 			Memory *Memory `json:"m"`

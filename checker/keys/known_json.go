@@ -48,7 +48,9 @@ func (e *Estimates) UnmarshalJSON(b []byte) error {
 		}
 		g, err := strconv.ParseFloat(f[2], 64)
 		n, nerr := strconv.Atoi(f[3])
-		if err != nil || nerr != nil {
+		// zxcvbn never guesses fewer than one: NaN, or less, would leave
+		// a known key judged on no estimate.
+		if err != nil || nerr != nil || !(g >= 1) || n < 0 {
 			return fmt.Errorf("estimates: a line does not read")
 		}
 		k := Estimate{Guesses: g, Length: n}
