@@ -22,7 +22,8 @@ import (
 // the run masked in names and tags. So what depends on other connections
 // (a key reused, another connection's key in a name) is in the digest, and
 // a connection whose input and policies are unchanged has the findings it
-// had: the rules are a function of input and data. Exceptions, the minimum
+// had: the rules are a function of input and data (policies that call
+// a nondeterministic built-in, time.now_ns or rand.intn, recall nothing). Exceptions, the minimum
 // severity and fixes are applied afresh on every run (expiry depends on
 // the clock, fixes on the connection's settings).
 //
@@ -98,9 +99,10 @@ type recall struct {
 	found   [][]report.Finding
 }
 
-// usablePrevious is prev when the engine can take its findings.
+// usablePrevious is prev when the engine can take its findings: not with
+// policies that read the clock or chance.
 func (e *Engine) usablePrevious(prev *Memory) *Memory {
-	if prev == nil || prev.Version != memoryVersion || prev.Revision != e.memoryRevision() {
+	if prev == nil || e.clocked || prev.Version != memoryVersion || prev.Revision != e.memoryRevision() {
 		return nil
 	}
 	return prev

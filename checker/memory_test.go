@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/vpncheck/vpncheck/bench/synth"
@@ -417,5 +418,35 @@ func TestMergeDropsFindingsNamingNoText(t *testing.T) {
 	}
 	if ref := m.Judged["good"][0]; m.Texts[ref[3]] != "fix" {
 		t.Errorf("good's remediation is %q, want fix", m.Texts[ref[3]])
+	}
+}
+
+// A team rule that reads the clock is not a function of its input: its
+// findings are never recalled, and every connection is judged afresh.
+func TestClockedPoliciesAreNotRecalled(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		cond    string
+		clocked bool
+	}{
+		{"input only", `not input.connection.name`, false},
+		{"the clock", `time.now_ns() > 0`, true},
+		{"the clock in a call", `count(sprintf("%d", [time.now_ns()])) > 0`, true},
+	} {
+		rule := strings.Replace(customRule, `not input.connection.name`, tc.cond, 1)
+		eng := teamEngine(t, fstest.MapFS{"vpncheck/rules/name_missing/name_missing.rego": {Data: []byte(rule)}})
+		if eng.clocked != tc.clocked {
+			t.Fatalf("%s: clocked %t, want %t", tc.name, eng.clocked, tc.clocked)
+		}
+		path := variedInventory(t, 5, 1)
+		first := check(t, eng, path, Options{Now: fixedNow, KnownKeys: &keys.KeyPrints{}, Remember: true})
+		again := check(t, eng, path, Options{Now: fixedNow, KnownKeys: &keys.KeyPrints{Salt: first.KeyPrints.Salt}, Remember: true, Previous: roundTrip(t, first.Memory)})
+		want := 0
+		if tc.clocked {
+			want = again.Report.Summary.Connections
+		}
+		if got := *again.Report.Summary.JudgedAfresh; got != want {
+			t.Errorf("%s: %d judged afresh, want %d", tc.name, got, want)
+		}
 	}
 }
