@@ -63,10 +63,14 @@ type Engine struct {
 	// sourceDigest is a digest of the modules and data, whatever the
 	// revision says (see Memory).
 	sourceDigest string
-	config       policies.Config // what Go reads of the validated policy data
-	byID         map[string]*report.Rule
-	banned       []string
-	exceptions   []Exception
+	// clocked says a module calls a nondeterministic built-in
+	// (time.now_ns, rand.intn, ...): its findings are not a function of
+	// the input, so none is recalled (see Memory).
+	clocked    bool
+	config     policies.Config // what Go reads of the validated policy data
+	byID       map[string]*report.Rule
+	banned     []string
+	exceptions []Exception
 	// evalTimeout bounds one connection's evaluation (policy data
 	// evaluation.timeout_ms): a runaway rule costs that connection, not the run.
 	evalTimeout time.Duration
@@ -169,7 +173,36 @@ func newEngine(ctx context.Context, set *policies.Set) (*Engine, error) {
 	if e.sourceDigest, err = sourceDigest(set); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrPolicy, err)
 	}
+	e.clocked = callsNondeterministic(set.Modules)
 	return e, nil
+}
+
+// callsNondeterministic says whether a module calls a built-in OPA marks
+// nondeterministic.
+func callsNondeterministic(mods map[string]*ast.Module) bool {
+	found := false
+	is := func(op ast.Ref) bool {
+		b, ok := ast.BuiltinMap[op.String()]
+		return ok && b.Nondeterministic
+	}
+	for _, m := range mods {
+		ast.WalkExprs(m, func(x *ast.Expr) bool {
+			found = found || (x.IsCall() && is(x.Operator()))
+			return found
+		})
+		ast.WalkTerms(m, func(t *ast.Term) bool {
+			if c, ok := t.Value.(ast.Call); ok && len(c) > 0 {
+				if op, ok := c[0].Value.(ast.Ref); ok && is(op) {
+					found = true
+				}
+			}
+			return found
+		})
+		if found {
+			return true
+		}
+	}
+	return false
 }
 
 // policyRevision names a loaded set as `vpncheck version` does: the team

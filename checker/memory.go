@@ -22,7 +22,8 @@ import (
 // the run masked in names and tags. So what depends on other connections
 // (a key reused, another connection's key in a name) is in the digest, and
 // a connection whose input and policies are unchanged has the findings it
-// had: the rules are a function of input and data. Exceptions, the minimum
+// had: the rules are a function of input and data (policies that call
+// a nondeterministic built-in, time.now_ns or rand.intn, recall nothing). Exceptions, the minimum
 // severity and fixes are applied afresh on every run (expiry depends on
 // the clock, fixes on the connection's settings).
 //
@@ -45,6 +46,9 @@ type Memory struct {
 	// title, message, remediation, tunnel, value and side, then its
 	// severity.
 	Judged map[string][][8]int
+	// Unreadable is why the stored memory did not read (UnmarshalJSON):
+	// it is then none, which the run says in its report.
+	Unreadable error
 }
 
 // memoryVersion changes with Memory's format, or with what a finding's
@@ -95,9 +99,10 @@ type recall struct {
 	found   [][]report.Finding
 }
 
-// usablePrevious is prev when the engine can take its findings.
+// usablePrevious is prev when the engine can take its findings: not with
+// policies that read the clock or chance.
 func (e *Engine) usablePrevious(prev *Memory) *Memory {
-	if prev == nil || prev.Version != memoryVersion || prev.Revision != e.memoryRevision() {
+	if prev == nil || e.clocked || prev.Version != memoryVersion || prev.Revision != e.memoryRevision() {
 		return nil
 	}
 	return prev
@@ -110,27 +115,20 @@ func (r *recall) findings(d string, c *input.Connection) ([]report.Finding, bool
 		return nil, false
 	}
 	refs, ok := r.prev.Judged[d]
-	if !ok {
+	if !ok || !r.prev.inRange(refs) {
 		return nil, false
 	}
-	bad := false
-	text := func(i int) string {
-		if i < 0 || i >= len(r.prev.Texts) {
-			bad = true
-			return ""
-		}
-		return r.prev.Texts[i]
-	}
+	text := r.prev.Texts
 	ci := &c.Connection
 	out := make([]report.Finding, 0, len(refs))
 	for _, ref := range refs {
-		f := report.Finding{Rule: text(ref[0]), Title: text(ref[1]), Message: text(ref[2]), Remediation: text(ref[3]),
-			TunnelID: text(ref[4]), Value: text(ref[5]), Side: text(ref[6]), Severity: report.Severity(ref[7]),
+		f := report.Finding{Rule: text[ref[0]], Title: text[ref[1]], Message: text[ref[2]], Remediation: text[ref[3]],
+			TunnelID: text[ref[4]], Value: text[ref[5]], Side: text[ref[6]], Severity: report.Severity(ref[7]),
 			AccountID: ci.AccountID, Region: ci.Region, ConnectionID: ci.ID, ConnectionName: ci.Name, VPNGatewayID: ci.VPNGatewayID, Tags: ci.Tags}
 		// What findingOf would have refused is not a finding the rules
 		// gave: the connection is judged afresh.
 		switch {
-		case bad, f.Rule == "", f.Title == "", f.Message == "", f.Severity < report.Info || f.Severity > report.Critical,
+		case f.Rule == "", f.Title == "", f.Message == "", f.Severity < report.Info || f.Severity > report.Critical,
 			f.Side != "" && f.Side != "local" && f.Side != "remote":
 			return nil, false
 		}
@@ -143,16 +141,7 @@ func (r *recall) findings(d string, c *input.Connection) ([]report.Finding, bool
 // estimates of its keys.
 func (r *recall) next(revision, salt string, est *keys.Estimates) *Memory {
 	m := &Memory{Version: memoryVersion, Revision: revision, Salt: salt, Keys: est, Texts: []string{""}, Judged: make(map[string][][8]int, len(r.digests))}
-	index := map[string]int{"": 0}
-	at := func(s string) int {
-		i, ok := index[s]
-		if !ok {
-			i = len(m.Texts)
-			index[s] = i
-			m.Texts = append(m.Texts, s)
-		}
-		return i
-	}
+	at := m.interner()
 	for i, d := range r.digests {
 		if d == "" {
 			continue
@@ -174,31 +163,15 @@ func (m *Memory) Merge(prev *Memory) {
 	if m == nil || prev == nil || prev.Version != m.Version || prev.Revision != m.Revision || prev.Salt != m.Salt {
 		return
 	}
-	index := make(map[string]int, len(m.Texts))
-	for i, s := range m.Texts {
-		index[s] = i
-	}
-	at := func(i int) int {
-		s := ""
-		if i >= 0 && i < len(prev.Texts) {
-			s = prev.Texts[i]
-		}
-		j, ok := index[s]
-		if !ok {
-			j = len(m.Texts)
-			index[s] = j
-			m.Texts = append(m.Texts, s)
-		}
-		return j
-	}
+	at := m.interner()
 	for d, refs := range prev.Judged {
-		if _, ok := m.Judged[d]; ok {
-			continue
+		if _, ok := m.Judged[d]; ok || !prev.inRange(refs) {
+			continue // a finding naming no text is not kept: judged afresh
 		}
 		out := make([][8]int, len(refs))
 		for k, ref := range refs {
 			for j := range 7 {
-				out[k][j] = at(ref[j])
+				out[k][j] = at(prev.Texts[ref[j]])
 			}
 			out[k][7] = ref[7]
 		}
@@ -211,4 +184,33 @@ func (m *Memory) Merge(prev *Memory) {
 			}
 		}
 	}
+}
+
+// interner is the index of a text in m.Texts, added when new.
+func (m *Memory) interner() func(string) int {
+	index := make(map[string]int, len(m.Texts))
+	for i, s := range m.Texts {
+		index[s] = i
+	}
+	return func(s string) int {
+		i, ok := index[s]
+		if !ok {
+			i = len(m.Texts)
+			index[s] = i
+			m.Texts = append(m.Texts, s)
+		}
+		return i
+	}
+}
+
+// inRange says whether every text refs name is in m.Texts.
+func (m *Memory) inRange(refs [][8]int) bool {
+	for _, ref := range refs {
+		for _, i := range ref[:7] {
+			if i < 0 || i >= len(m.Texts) {
+				return false
+			}
+		}
+	}
+	return true
 }

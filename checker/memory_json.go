@@ -53,10 +53,10 @@ func (m *Memory) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON reads m's compact form. A memory that does not read is
 // no memory (the run judges everything afresh), not a damaged state: the
-// lifecycle beside it stays.
+// lifecycle beside it stays, and Unreadable says why.
 func (m *Memory) UnmarshalJSON(b []byte) error {
 	if err := m.read(b); err != nil {
-		*m = Memory{}
+		*m = Memory{Unreadable: err}
 	}
 	return nil
 }

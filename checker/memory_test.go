@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/vpncheck/vpncheck/bench/synth"
@@ -379,6 +380,8 @@ func TestUnreadableMemoryIsNone(t *testing.T) {
 		`{"v": 1, "revision": "r", "texts": [""], "judged": "digest 1,2,3"}`,
 		`{"v": 1, "revision": "r", "texts": [""], "judged": 7}`,
 		`{"v": 1, "revision": "r", "texts": [""], "judged": "", "keys": {"salt": "s", "estimator": "e", "keys": "tag - x 3\n"}}`,
+		`{"v": 1, "revision": "r", "texts": [""], "judged": "", "keys": {"salt": "s", "estimator": "e", "keys": "tag - NaN 3\n"}}`,
+		`{"v": 1, "revision": "r", "texts": [""], "judged": "", "keys": {"salt": "s", "estimator": "e", "keys": "tag - -5 3\n"}}`,
 	} {
 		var holder struct {
 			Memory *Memory `json:"m"`
@@ -388,8 +391,62 @@ func TestUnreadableMemoryIsNone(t *testing.T) {
 			t.Fatalf("%s: the holder did not read: %v", doc, err)
 		}
 		m := holder.Memory
-		if m.Version != 0 && (m.Keys == nil || m.Keys.Keys != nil) {
-			t.Errorf("%s: read as %+v, want no memory (or no estimates)", doc, m)
+		if m.Version != 0 || m.Judged != nil || m.Keys != nil || m.Unreadable == nil {
+			t.Errorf("%s: read as %+v, want no memory, and why", doc, m)
+		}
+	}
+}
+
+// Merge keeps what the last run judged only when every text it names is
+// there: a damaged finding is not carried on with a text turned "".
+func TestMergeDropsFindingsNamingNoText(t *testing.T) {
+	m := &Memory{Version: memoryVersion, Revision: "r", Texts: []string{""}, Judged: map[string][][8]int{}}
+	prev := &Memory{Version: memoryVersion, Revision: "r", Texts: []string{"", "rule", "title", "message", "fix"},
+		Judged: map[string][][8]int{
+			"good":    {{1, 2, 3, 4, 0, 0, 0, 2}},
+			"damaged": {{1, 2, 3, 99, 0, 0, 0, 2}},
+			"none":    {},
+		}}
+	m.Merge(prev)
+	if _, ok := m.Judged["damaged"]; ok {
+		t.Errorf("the damaged connection was kept: %v (texts %q)", m.Judged["damaged"], m.Texts)
+	}
+	for _, d := range []string{"good", "none"} {
+		if _, ok := m.Judged[d]; !ok {
+			t.Errorf("%s was not kept", d)
+		}
+	}
+	if ref := m.Judged["good"][0]; m.Texts[ref[3]] != "fix" {
+		t.Errorf("good's remediation is %q, want fix", m.Texts[ref[3]])
+	}
+}
+
+// A team rule that reads the clock is not a function of its input: its
+// findings are never recalled, and every connection is judged afresh.
+func TestClockedPoliciesAreNotRecalled(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		cond    string
+		clocked bool
+	}{
+		{"input only", `not input.connection.name`, false},
+		{"the clock", `time.now_ns() > 0`, true},
+		{"the clock in a call", `count(sprintf("%d", [time.now_ns()])) > 0`, true},
+	} {
+		rule := strings.Replace(customRule, `not input.connection.name`, tc.cond, 1)
+		eng := teamEngine(t, fstest.MapFS{"vpncheck/rules/name_missing/name_missing.rego": {Data: []byte(rule)}})
+		if eng.clocked != tc.clocked {
+			t.Fatalf("%s: clocked %t, want %t", tc.name, eng.clocked, tc.clocked)
+		}
+		path := variedInventory(t, 5, 1)
+		first := check(t, eng, path, Options{Now: fixedNow, KnownKeys: &keys.KeyPrints{}, Remember: true})
+		again := check(t, eng, path, Options{Now: fixedNow, KnownKeys: &keys.KeyPrints{Salt: first.KeyPrints.Salt}, Remember: true, Previous: roundTrip(t, first.Memory)})
+		want := 0
+		if tc.clocked {
+			want = again.Report.Summary.Connections
+		}
+		if got := *again.Report.Summary.JudgedAfresh; got != want {
+			t.Errorf("%s: %d judged afresh, want %d", tc.name, got, want)
 		}
 	}
 }

@@ -30,16 +30,9 @@ func (e *Estimates) MarshalJSON() ([]byte, error) {
 	return json.Marshal(estimatesJSON{Salt: e.Salt, Estimator: e.Estimator, Keys: b.String()})
 }
 
-// UnmarshalJSON reads e's compact form. Estimates that do not read are
-// none (every key is estimated afresh), not an error.
+// UnmarshalJSON reads e's compact form. (checker.Memory, which holds
+// them, takes a failure for no memory.)
 func (e *Estimates) UnmarshalJSON(b []byte) error {
-	if err := e.read(b); err != nil {
-		*e = Estimates{}
-	}
-	return nil
-}
-
-func (e *Estimates) read(b []byte) error {
 	var in estimatesJSON
 	if err := json.Unmarshal(b, &in); err != nil {
 		return err
@@ -55,7 +48,9 @@ func (e *Estimates) read(b []byte) error {
 		}
 		g, err := strconv.ParseFloat(f[2], 64)
 		n, nerr := strconv.Atoi(f[3])
-		if err != nil || nerr != nil {
+		// zxcvbn never guesses fewer than one: NaN, or less, would leave
+		// a known key judged on no estimate.
+		if err != nil || nerr != nil || !(g >= 1) || n < 0 {
 			return fmt.Errorf("estimates: a line does not read")
 		}
 		k := Estimate{Guesses: g, Length: n}

@@ -273,7 +273,7 @@ const (
 	CodeNetworkError        = "NetworkError"        // no answer from the API, after retries
 	CodeInternalError       = "InternalError"       // a scan stopped on a panic
 	CodeNotJudged           = "NotJudged"           // collected, but the policies could not judge it in time
-	CodeStateUnreadable     = "StateUnreadable"     // the state store could not be read: every finding counts as new
+	CodeStateUnreadable     = "StateUnreadable"     // the state store could not be read: every finding counts as new (or, its memory only: every connection is judged afresh)
 	CodeStateUnwritable     = "StateUnwritable"     // the state store could not be written
 	CodeEventIDReused       = "EventIdReused"       // an event id delivered before with other content: judged on its own
 )

@@ -73,3 +73,40 @@ func TestIncrementalRunsJudgeWhatChanged(t *testing.T) {
 		}
 	}
 }
+
+// A generation whose memory does not read is still read; the run judges
+// every connection afresh and says why in its report.
+func TestUnreadableMemoryIsSaid(t *testing.T) {
+	ctx := context.Background()
+	eng, store, n := engine(t), dirStore(t), &fakeNotifier{failPart: -1}
+	two := withKeys(t, map[string]string{connA: keyA, connB: keyB})
+	if o := Execute(ctx, plan(t, eng, store, n, "hourly@10", 0, two)); o.Err != nil {
+		t.Fatal(o.Err)
+	}
+	led := newLedger(store, "1234", time.Now)
+	gen, g, err := led.latest(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := json.Marshal(struct {
+		State  any             `json:"state"`
+		Judged json.RawMessage `json:"judged"`
+	}{g.State, json.RawMessage(`{"v": 1, "revision": "r", "texts": [""], "judged": "digest 1,2,x"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := led.log.Append(ctx, gen+1, doc); err != nil {
+		t.Fatal(err)
+	}
+	o := Execute(ctx, plan(t, eng, store, n, "hourly@11", time.Hour, two))
+	if o.Err != nil || o.Report.Summary.JudgedAfresh == nil || *o.Report.Summary.JudgedAfresh != 2 {
+		t.Fatalf("err %v, summary %+v: want both judged afresh", o.Err, o.Report.Summary)
+	}
+	said := false
+	for _, e := range o.Report.Errors {
+		said = said || (e.Code == "StateUnreadable" && strings.Contains(e.Message, "judged afresh"))
+	}
+	if !said {
+		t.Fatalf("errors %+v: the unreadable memory is not said", o.Report.Errors)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -45,14 +46,18 @@ func TestInflatedStateIsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := newLedger(store, "1", time.Now)
-	var head bytes.Buffer
-	zw = gzip.NewWriter(&head)
-	zw.Write([]byte(`{"report": {"schema_version": 1}, "findings": 1000000000000, "resolved": 0}` + "\n"))
-	zw.Close()
-	if err := store.Create(context.Background(), "1/news", head.Bytes()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.readNews(context.Background(), "1/news"); err == nil || !strings.Contains(err.Error(), "corrupt head") {
-		t.Errorf("a news head claiming 10^12 findings: err = %v, want a corrupt head", err)
+	// Counts whose sum overflows to less than the bound are refused too.
+	for i, counts := range []string{`"findings": 1000000000000, "resolved": 0`, `"findings": 9223372036854775807, "resolved": 1`} {
+		var head bytes.Buffer
+		zw = gzip.NewWriter(&head)
+		zw.Write([]byte(`{"report": {"schema_version": 1}, ` + counts + `}` + "\n"))
+		zw.Close()
+		key := fmt.Sprintf("1/news-%d", i)
+		if err := store.Create(context.Background(), key, head.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.readNews(context.Background(), key); err == nil || !strings.Contains(err.Error(), "corrupt head") {
+			t.Errorf("a news head claiming %s: err = %v, want a corrupt head", counts, err)
+		}
 	}
 }

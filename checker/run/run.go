@@ -290,6 +290,10 @@ func (p Plan) execute(ctx context.Context, led *ledger, now time.Time) (out Outc
 	out.Report, out.Secrets, out.Plans = res.Report, res.Secrets, res.Plans
 	out.Report.Change = p.Change
 	whole := srcErr == nil && collectedWhole(out.Report)
+	if previous != nil && previous.Unreadable != nil {
+		out.Report.Errors = append(out.Report.Errors, report.ErrorEntry{Code: report.CodeStateUnreadable,
+			Message: fmt.Sprintf("state generation %d: what its run judged does not read (%v): every connection is judged afresh", read.gen, previous.Unreadable)})
+	}
 	if p.StateErr != nil {
 		out.Report.Errors = append(out.Report.Errors, report.ErrorEntry{Code: report.CodeStateUnreadable,
 			Message: p.StateErr.Error() + ": every finding counts as new, and nothing is remembered"})

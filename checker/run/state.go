@@ -398,8 +398,9 @@ func (l *ledger) readNews(ctx context.Context, key string) (*report.Report, erro
 		return nil, fmt.Errorf("news %s: corrupt head: %v", key, err)
 	}
 	// The counts size the lists: a finding takes more than 64 bytes of
-	// the inflated object, so no honest count passes this.
-	if h.Findings < 0 || h.Resolved < 0 || h.Findings+h.Resolved > maxInflated/64 {
+	// the inflated object, so no honest count passes this. (Each is
+	// bounded before they are added: their sum could overflow.)
+	if limit := maxInflated / 64; h.Findings < 0 || h.Resolved < 0 || h.Findings > limit || h.Resolved > limit-h.Findings {
 		return nil, fmt.Errorf("news %s: corrupt head: %d findings and %d fixed", key, h.Findings, h.Resolved)
 	}
 	rep := h.Report
